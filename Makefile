@@ -1,0 +1,51 @@
+# dhome — the two commands a user needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+MATTER_VENV := .venv-matter
+PY_SYS := $(shell scripts/find-python)
+
+.PHONY: install run test test-fast lint bench system-deps matter-server clean schemas
+
+install: $(VENV)/.installed system-deps
+
+# Re-install only when the project metadata changed (idempotent and fast otherwise).
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY_SYS)" || { echo "no Python >= 3.12 found" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PY_SYS) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Services the integration tests talk to for real: Mosquitto (apt) and python-matter-server (own venv).
+system-deps:
+	@scripts/ensure-system-deps
+
+matter-server: $(MATTER_VENV)/.installed
+$(MATTER_VENV)/.installed: scripts/ensure-matter-server
+	@scripts/ensure-matter-server $(PY_SYS) $(MATTER_VENV)
+	@touch $@
+
+run: install
+	$(BIN)/dhome run --demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install matter-server lint
+	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The fast set: no real-server integration tests.
+test-fast: install
+	$(BIN)/python -m pytest -q -m 'not slow'
+
+bench: install matter-server
+	$(BIN)/python -m bench
+
+schemas: install
+	$(BIN)/python -m hub.models.export spec/interface/schemas
+
+clean:
+	rm -rf $(VENV) $(MATTER_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache

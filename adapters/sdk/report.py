@@ -1,0 +1,73 @@
+"""The offline mapping report of ``dhome adapters check`` (DESIGN §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.models import DeviceDescription
+
+
+class Unmapped(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feature: str
+    reason: str
+
+
+class DeviceMapping(BaseModel):
+    """How one vendor device maps: the DHI description plus feature accounting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    description: DeviceDescription | None = None
+    features: int = Field(ge=0, description="vendor features seen")
+    standard: int = Field(ge=0, description="features mapped to catalog capabilities")
+    vendor: int = Field(ge=0, description="features kept as typed vendor properties")
+    unmapped: list[Unmapped] = Field(default_factory=list)
+
+
+class Summary(BaseModel):
+    devices: int
+    fully_mapped: int
+    features: int
+    standard: int
+    vendor: int
+    unmapped_features: int
+
+
+class MappingReport(BaseModel):
+    adapter: str
+    devices: list[dict[str, Any]]
+    summary: Summary
+
+
+def build_report(adapter: str, mappings: list[DeviceMapping]) -> MappingReport:
+    devices = []
+    for m in mappings:
+        comps: dict[str, list[str]] = {}
+        if m.description is not None:
+            comps = {c.id: [cap.id for cap in c.capabilities] for c in m.description.components}
+        devices.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "components": comps,
+                "capabilities": m.description.capability_ids() if m.description else [],
+                "unmapped": [u.model_dump() for u in m.unmapped],
+                "features": m.features,
+                "standard": m.standard,
+                "vendor": m.vendor,
+            }
+        )
+    summary = Summary(
+        devices=len(mappings),
+        fully_mapped=sum(1 for m in mappings if not m.unmapped),
+        features=sum(m.features for m in mappings),
+        standard=sum(m.standard for m in mappings),
+        vendor=sum(m.vendor for m in mappings),
+        unmapped_features=sum(len(m.unmapped) for m in mappings),
+    )
+    return MappingReport(adapter=adapter, devices=devices, summary=summary)

@@ -1,0 +1,190 @@
+"""The event bus: every message fans out to subscribers through bounded queues.
+
+Publishing is synchronous and never waits: a subscriber whose queue is full either loses
+its oldest message (counted) or is closed with a reason (WebSocket clients), so a slow
+consumer can never slow ingestion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hub.models.envelope import MessageType
+
+log = logging.getLogger(__name__)
+
+#: Anything with ``type``, ``subject`` and ``data`` (a pydantic envelope).
+Envelope = Any
+
+
+class Overflow(StrEnum):
+    DROP_OLDEST = "drop_oldest"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class Filter:
+    types: frozenset[str] | None = None
+    devices: frozenset[str] | None = None
+    capabilities: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        types: Iterable[str] | None = None,
+        devices: Iterable[str] | None = None,
+        capabilities: Iterable[str] | None = None,
+    ) -> Filter:
+        def fz(v: Iterable[str] | None) -> frozenset[str] | None:
+            return frozenset(v) if v else None
+
+        return cls(fz(types), fz(devices), fz(capabilities))
+
+    def matches(self, msg: Envelope) -> bool:
+        if self.types is not None and msg.type not in self.types:
+            return False
+        if self.devices is not None and msg.subject not in self.devices:
+            return False
+        if self.capabilities is not None:
+            cap = getattr(msg.data, "capability", None)
+            if cap not in self.capabilities:
+                return False
+        return True
+
+
+@dataclass
+class Subscription:
+    name: str
+    filter: Filter
+    maxsize: int
+    overflow: Overflow
+    _queue: deque[Envelope] = field(default_factory=deque)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: int = 0
+    delivered: int = 0
+    closed_reason: str | None = None
+    _unsubscribe: Callable[[Subscription], None] | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_reason is not None
+
+    def offer(self, msg: Envelope) -> None:
+        if self.closed:
+            return
+        if len(self._queue) >= self.maxsize:
+            self.dropped += 1
+            if self.overflow is Overflow.CLOSE:
+                self.close(f"queue overflow: more than {self.maxsize} messages not consumed")
+                return
+            self._queue.popleft()
+        self._queue.append(msg)
+        self._ready.set()
+
+    def close(self, reason: str = "closed") -> None:
+        if self.closed_reason is None:
+            self.closed_reason = reason
+            self._ready.set()
+            if self._unsubscribe is not None:
+                self._unsubscribe(self)
+
+    async def get(self) -> Envelope:
+        """Next message; raises ``ConnectionResetError`` (with the reason) once closed and drained."""
+        while not self._queue:
+            if self.closed:
+                raise SubscriptionClosed(self.closed_reason or "closed")
+            self._ready.clear()
+            await self._ready.wait()
+        self.delivered += 1
+        return self._queue.popleft()
+
+    def get_nowait(self) -> Envelope | None:
+        if not self._queue:
+            return None
+        self.delivered += 1
+        return self._queue.popleft()
+
+    async def __aiter__(self) -> AsyncIterator[Envelope]:
+        while True:
+            try:
+                yield await self.get()
+            except SubscriptionClosed:
+                return
+
+
+class SubscriptionClosed(Exception):
+    pass
+
+
+class EventBus:
+    def __init__(self, *, start_seq: int = 0) -> None:
+        self._subs: list[Subscription] = []
+        self._seq = start_seq
+        self.published = 0
+        self._taps: list[Callable[[Envelope], None]] = []
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def resume_from(self, seq: int) -> None:
+        """Continue the sequence after a restart so ``since=`` cursors stay valid."""
+        self._seq = max(self._seq, seq)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def subscribe(
+        self,
+        name: str,
+        filter: Filter | None = None,
+        *,
+        maxsize: int = 10_000,
+        overflow: Overflow = Overflow.DROP_OLDEST,
+    ) -> Subscription:
+        sub = Subscription(name, filter or Filter(), maxsize, overflow)
+        sub._unsubscribe = self._remove
+        self._subs.append(sub)
+        return sub
+
+    def tap(self, fn: Callable[[Envelope], None]) -> Callable[[], None]:
+        """A synchronous observer run inline on publish (must be O(1) and never raise)."""
+        self._taps.append(fn)
+        return lambda: self._taps.remove(fn)
+
+    def _remove(self, sub: Subscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+
+    def publish(self, msg: Envelope) -> None:
+        if msg.seq is None:
+            msg.seq = self.next_seq()
+        self.published += 1
+        for fn in self._taps:
+            try:
+                fn(msg)
+            except Exception:
+                log.exception("bus tap failed")
+        for sub in list(self._subs):
+            if sub.filter.matches(msg):
+                sub.offer(msg)
+
+    def subscribers(self) -> list[Subscription]:
+        return list(self._subs)
+
+    def dropped_total(self) -> int:
+        return sum(s.dropped for s in self._subs)
+
+
+ALL_TYPES = frozenset(t.value for t in MessageType)

@@ -1,0 +1,70 @@
+"""``dhome adapters``: what is installed, and how well an adapter maps recorded vendor data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from adapters.sdk import build_report, discover_adapters, load_adapter
+from adapters.sdk.adapter import OfflineMapper
+from hub.cli.common import console, die
+from hub.validate import load_document
+
+app = typer.Typer(help="Installed adapters and offline mapping reports.", no_args_is_help=True)
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "n/a"
+
+
+@app.command("list")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Adapters installed through the dhome.adapters entry points."""
+    infos = discover_adapters()
+    if as_json:
+        print(json.dumps([i.__dict__ for i in infos], indent=2))
+        return
+    table = Table(title="installed adapters (entry-point group dhome.adapters)")
+    for col in ("name", "entry point", "distribution"):
+        table.add_column(col)
+    for i in infos:
+        table.add_row(i.name, i.entry_point, i.distribution or "")
+    console.print(table)
+
+
+@app.command("check")
+def check_cmd(
+    name: Annotated[str, typer.Argument(help="Adapter name, e.g. zigbee2mqtt, matter, tasmota, shelly.")],
+    file: Annotated[Path, typer.Argument(help="Recorded vendor data (bridge/devices dump, node dump, …).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON report.")] = False,
+) -> None:
+    """Offline mapping report: the DHI devices produced and every vendor feature left unmapped."""
+    cls = load_adapter(name)
+    if not isinstance(cls, OfflineMapper):
+        die(f"adapter {name!r} cannot map recorded data offline (it has no map_offline)")
+    data = load_document(file)
+    try:
+        mappings = cls.map_offline(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        die(f"{file}: not {name} data this adapter understands: {exc}")
+    report = build_report(name, mappings)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    s = report.summary
+    table = Table(title=f"{name}: {file.name}")
+    for col in ("device", "capabilities", "unmapped"):
+        table.add_column(col)
+    for d in report.devices:
+        unmapped = ", ".join(f"{u['feature']} ({u['reason']})" for u in d["unmapped"]) or "—"
+        table.add_row(f"{d['name']}\n[dim]{d['id']}[/]", ", ".join(d["capabilities"]), unmapped)
+    console.print(table)
+    console.print(
+        f"devices {s.devices}, fully mapped {s.fully_mapped} ({pct(s.fully_mapped, s.devices)}); "
+        f"features {s.features}: standard {s.standard} ({pct(s.standard, s.features)}), "
+        f"vendor {s.vendor}, unmapped {s.unmapped_features}"
+    )

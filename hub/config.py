@@ -1,0 +1,160 @@
+"""Hub configuration (YAML), validated by pydantic: the hub's own model plus each adapter's
+``config_model``. A bad config names the file, the key path and what was expected."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import ConfigError
+from hub.models.common import HOME_ID
+
+DEFAULT_PORT = 8470
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HomeConfig(_Section):
+    id: Annotated[str, Field(pattern=HOME_ID, max_length=64)] = "home"
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "My home"
+    address: str | None = None
+    division_code: Annotated[str, Field(pattern=r"^\d{6}(\d{3}|\d{6})?$")] | None = Field(
+        default=None, description="administrative-division code (GB/T 2260, 6 digits; 9 or 12 with township)"
+    )
+    timezone: str = "Asia/Shanghai"
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class ApiConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
+    cors_origins: list[str] = Field(default_factory=list)
+    ws_queue: Annotated[int, Field(ge=1)] = 1000
+
+
+class StorageConfig(_Section):
+    history_days: Annotated[float, Field(gt=0)] = 30
+    events_days: Annotated[float, Field(gt=0)] = 7
+    batch_interval: Annotated[float, Field(gt=0, le=5)] = 0.05
+
+
+class MdnsConfig(_Section):
+    enabled: bool = True
+
+
+class ClockConfig(_Section):
+    speed: Annotated[float, Field(gt=0, le=100_000)] = 1.0
+
+
+class AdapterEntry(_Section):
+    type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$")]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]*$")] | None = None
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def instance(self) -> str:
+        return self.name or self.type
+
+
+class HubConfig(_Section):
+    home: HomeConfig = Field(default_factory=HomeConfig)
+    data_dir: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    mdns: MdnsConfig = Field(default_factory=MdnsConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
+    command_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    adapters: list[AdapterEntry] = Field(default_factory=list)
+    alerts: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("adapters")
+    @classmethod
+    def _unique_instances(cls, v: list[AdapterEntry]) -> list[AdapterEntry]:
+        seen: set[str] = set()
+        for i, entry in enumerate(v):
+            if entry.instance in seen:
+                raise ValueError(
+                    f"adapters[{i}]: instance name {entry.instance!r} is used twice (give each a unique 'name')"
+                )
+            seen.add(entry.instance)
+        return v
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def describe_validation_error(source: str, exc: ValidationError, prefix: str = "") -> str:
+    """One line per error: ``file: key.path: what is wrong (expected …)``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = format_loc(tuple(err["loc"]))
+        path = f"{prefix}.{loc}" if prefix and loc != "(top level)" else (prefix or loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key"
+        elif kind == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"]
+            if "input" in err and kind not in ("value_error",) and not isinstance(err["input"], dict | list):
+                msg += f" (got {err['input']!r})"
+        lines.append(f"{source}: {path}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> HubConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of settings, got {type(data).__name__}")
+    try:
+        return HubConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(source, exc)) from None
+
+
+def load_config(path: Path) -> HubConfig:
+    source = str(path)
+    if not path.exists():
+        raise ConfigError(f"{source}: no such file")
+    if path.is_dir():
+        raise ConfigError(f"{source}: is a directory, expected a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = re.sub(r"\s+", " ", str(exc.problem or exc))
+        raise ConfigError(f"{source}{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: YAML error: {exc}") from None
+    return parse_config(data, source)
+
+
+def adapter_config(entry: AdapterEntry, model: type[BaseModel], source: str, index: int) -> BaseModel:
+    try:
+        return model.model_validate(entry.config)
+    except ValidationError as exc:
+        raise ConfigError(
+            describe_validation_error(source, exc, prefix=f"adapters[{index}].config")
+        ) from None

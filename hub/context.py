@@ -1,0 +1,273 @@
+"""``HubAdapterContext``: the hub side of the adapter contract — where ingestion is validated.
+
+Every report an adapter publishes is checked against the registry and the catalog here;
+an invalid one is logged (rate-limited), counted, and refused with ``False`` — the adapter
+keeps running and nothing else is affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as _time
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.catalog import Catalog, check_value
+from hub.errors import HubError, InvalidDocument
+from hub.models import DeviceDescription
+from hub.models.catalog import CapabilityDef
+from hub.models.device import CapabilityInstance
+from hub.models.envelope import (
+    EventOccurredData,
+    EventOccurredMessage,
+    StateChangedData,
+    StateChangedMessage,
+    source_for,
+)
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+
+class _RateLimitedLog:
+    """At most one log line per reason every ``interval`` seconds; the counter sees all."""
+
+    def __init__(self, logger: logging.Logger, interval: float = 10.0) -> None:
+        self._log = logger
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warning(self, key: str, msg: str) -> None:
+        now = _time.monotonic()
+        if now - self._last.get(key, -1e9) >= self._interval:
+            extra = self._suppressed.pop(key, 0)
+            self._log.warning("%s%s", msg, f" (+{extra} similar suppressed)" if extra else "")
+            self._last[key] = now
+        else:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+
+
+def resolve_capability(
+    desc: DeviceDescription, component: str, capability: str, catalog: Catalog
+) -> tuple[CapabilityInstance, CapabilityDef]:
+    comp = desc.component(component)
+    if comp is None:
+        raise InvalidDocument(f"device {desc.id} has no component {component!r}", field="component")
+    inst = comp.capability(capability)
+    if inst is None:
+        raise InvalidDocument(
+            f"component {component!r} of {desc.id} has no capability {capability!r}", field="capability"
+        )
+    definition = inst.definition if inst.definition is not None else catalog.get(capability)
+    if definition is None:
+        raise InvalidDocument(f"capability {capability!r} is not in the catalog", field="capability")
+    return inst, definition
+
+
+class HubAdapterContext:
+    def __init__(self, hub: Hub, adapter: str) -> None:
+        self._hub = hub
+        self._adapter = adapter
+        self._logger = logging.getLogger(f"dhome.adapter.{adapter}")
+        self._ratelog = _RateLimitedLog(self._logger)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._crashed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.invalid_count = 0
+
+    # ---------------------------------------------------------- properties
+    @property
+    def adapter(self) -> str:
+        return self._adapter
+
+    @property
+    def home(self) -> str:
+        return self._hub.config.home.id
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self._logger
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._hub.catalog
+
+    @property
+    def data_dir(self) -> Path:
+        path = self._hub.data_dir / "adapters" / self._adapter
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def now(self) -> datetime:
+        return self._hub.clock.now()
+
+    async def sleep_until(self, when: datetime) -> None:
+        await self._hub.clock.sleep((when - self.now()).total_seconds())
+
+    # ---------------------------------------------------------- publishing
+    def publish_device(self, description: DeviceDescription) -> bool:
+        try:
+            if not description.id.startswith(f"{self._adapter}:"):
+                raise InvalidDocument(
+                    f"device id {description.id!r} must start with '{self._adapter}:'", field="id"
+                )
+            self._hub.registry.upsert(description, self._adapter)
+        except HubError as exc:
+            self._invalid(exc.code, f"device {description.id}: {exc.message}")
+            return False
+        self._hub.metrics.messages_in.labels(self._adapter, "device").inc()
+        return True
+
+    def remove_device(self, device_id: str) -> bool:
+        rec = self._hub.registry.get(device_id)
+        if rec is None or rec.adapter != self._adapter:
+            self._invalid("unknown_device", f"remove_device: unknown device {device_id!r}")
+            return False
+        self._hub.registry.remove(device_id)
+        self._hub.state.forget(device_id)
+        return True
+
+    def publish_state(
+        self,
+        device_id: str,
+        capability: str,
+        properties: dict[str, Any],
+        *,
+        component: str = "main",
+        time: datetime | None = None,
+    ) -> bool:
+        hub = self._hub
+        rec = hub.registry.get(device_id)
+        if rec is None or rec.adapter != self._adapter:
+            self._invalid("unknown_device", f"state for unknown device {device_id!r}")
+            return False
+        try:
+            inst, definition = resolve_capability(rec.description, component, capability, hub.catalog)
+            for name, value in properties.items():
+                prop = definition.property(name)
+                if prop is None or (inst.properties is not None and name not in inst.properties):
+                    raise InvalidDocument(
+                        f"{capability} has no property {name!r}", field=f"properties.{name}"
+                    )
+                constraint = (inst.constraints or {}).get(name)
+                check_value(prop, value, f"properties.{name}", constraint)
+        except HubError as exc:
+            self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
+            return False
+        when = _utc(time) if time is not None else self.now()
+        hub.metrics.messages_in.labels(self._adapter, "state").inc()
+        source = source_for(self.home, device_id)
+        for name, value in properties.items():
+            previous = hub.state.set((device_id, component, capability, name), value, when, self._adapter)
+            if previous is not None and previous.value == value and type(previous.value) is type(value):
+                continue
+            hub.bus.publish(
+                StateChangedMessage(
+                    source=source,
+                    subject=device_id,
+                    time=when,
+                    data=StateChangedData(
+                        device=device_id,
+                        component=component,
+                        capability=capability,
+                        property=name,
+                        value=value,
+                        previous=previous.value if previous is not None else None,
+                        source=self._adapter,
+                    ),
+                )
+            )
+        return True
+
+    def publish_event(
+        self,
+        device_id: str,
+        capability: str,
+        event: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        component: str = "main",
+        time: datetime | None = None,
+    ) -> bool:
+        hub = self._hub
+        rec = hub.registry.get(device_id)
+        if rec is None or rec.adapter != self._adapter:
+            self._invalid("unknown_device", f"event for unknown device {device_id!r}")
+            return False
+        payload = payload or {}
+        try:
+            inst, definition = resolve_capability(rec.description, component, capability, hub.catalog)
+            ev = definition.event(event)
+            if ev is None or (inst.events is not None and event not in inst.events):
+                raise InvalidDocument(f"{capability} has no event {event!r}", field="event")
+            from hub.catalog import check_params
+
+            check_params(ev.payload, payload, "payload")
+        except HubError as exc:
+            self._invalid(exc.code, f"event of {device_id} {component}/{capability}: {exc.message}")
+            return False
+        hub.metrics.messages_in.labels(self._adapter, "event").inc()
+        hub.bus.publish(
+            EventOccurredMessage(
+                source=source_for(self.home, device_id),
+                subject=device_id,
+                time=_utc(time) if time is not None else self.now(),
+                data=EventOccurredData(
+                    device=device_id, component=component, capability=capability, event=event, payload=payload
+                ),
+            )
+        )
+        return True
+
+    def set_available(self, device_id: str, available: bool, reason: str | None = None) -> bool:
+        rec = self._hub.registry.get(device_id)
+        if rec is None or rec.adapter != self._adapter:
+            self._invalid("unknown_device", f"availability for unknown device {device_id!r}")
+            return False
+        return self._hub.registry.set_available(device_id, available, reason)
+
+    def report_invalid(self, reason: str, *, source: str | None = None, payload: Any = None) -> None:
+        where = f" from {source}" if source else ""
+        shown = repr(payload)[:200] if payload is not None else ""
+        self._invalid("vendor_payload", f"invalid vendor message{where}: {reason} {shown}".rstrip())
+
+    def _invalid(self, code: str, message: str) -> None:
+        self.invalid_count += 1
+        self._hub.metrics.invalid.labels(self._adapter, code).inc()
+        self._ratelog.warning(code, message)
+
+    # ---------------------------------------------------------- tasks
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=f"{self._adapter}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not self._crashed.done():
+            self._crashed.set_exception(exc)
+
+    async def wait_crash(self) -> None:
+        """Return (raising) when a spawned task fails; runs until cancelled otherwise."""
+        await asyncio.shield(self._crashed)
+
+    async def cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if not self._crashed.done():
+            self._crashed.cancel()
+        elif not self._crashed.cancelled():
+            self._crashed.exception()  # mark retrieved
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(UTC) if t.tzinfo is not None else t.replace(tzinfo=UTC)

@@ -1,0 +1,201 @@
+"""The hub: wires storage, registry, state, bus, dispatcher, supervisor and services together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+import orjson
+
+from adapters.sdk.discovery import AdapterLoadError, load_adapter
+from hub.bus import EventBus
+from hub.catalog import Catalog, default_catalog
+from hub.clock import Clock
+from hub.commands import CommandDispatcher
+from hub.config import HubConfig, adapter_config
+from hub.errors import ConfigError
+from hub.metrics import Metrics
+from hub.models import CommandRequest, CommandResult
+from hub.registry import Registry
+from hub.services import AlertService, SubscriptionService
+from hub.state import StateStore
+from hub.storage import Storage
+from hub.supervisor import Backoff, Supervisor
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "dhome.db"
+
+
+class Service(Protocol):
+    """Something that runs beside the core (API server, alert engine, outbox, mDNS)."""
+
+    name: str
+
+    async def start(self, hub: Hub) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Hub:
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        data_dir: Path | None = None,
+        clock: Clock | None = None,
+        catalog: Catalog | None = None,
+        backoff: Backoff | None = None,
+        config_source: str = "<config>",
+        adapter_classes: dict[str, type[Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = (data_dir or config.data_dir or Path(".dhome")).resolve()
+        self.clock = clock or Clock(speed=config.clock.speed)
+        self.catalog = catalog or default_catalog()
+        self.metrics = Metrics()
+        self.storage = Storage(self.data_dir / DB_NAME, batch_interval=config.storage.batch_interval)
+        self.bus = EventBus()
+        self.registry = Registry(self.storage, self.bus, self.catalog, self.clock, config.home.id)
+        self.state = StateStore(self.storage)
+        self.supervisor = Supervisor(self, backoff=backoff)
+        self.dispatcher = CommandDispatcher(
+            self.registry,
+            self.catalog,
+            self.supervisor.target,
+            timeout=config.command_timeout,
+            on_result=self._command_done,
+        )
+        self.services: list[Service] = []
+        # attached by the alert engine and consent services when they start (hub/services.py)
+        self.alerts: AlertService | None = None
+        self.subscriptions: SubscriptionService | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._started = False
+        self._configure_adapters(config_source, adapter_classes or {})
+
+    def __repr__(self) -> str:
+        return f"Hub(home={self.config.home.id!r}, data_dir={str(self.data_dir)!r}, devices={len(self.registry)})"
+
+    # ------------------------------------------------------------ setup
+    def _configure_adapters(self, source: str, overrides: dict[str, type[Any]]) -> None:
+        """Resolve every adapter entry now, so a bad config fails before anything starts."""
+        for i, entry in enumerate(self.config.adapters):
+            if not entry.enabled:
+                continue
+            try:
+                cls = overrides.get(entry.type) or load_adapter(entry.type)
+            except AdapterLoadError as exc:
+                raise ConfigError(f"{source}: adapters[{i}].type: {exc}") from None
+            cfg = adapter_config(entry, cls.config_model, source, i)
+            self.supervisor.add(entry.instance, cls, cfg)
+
+    def add_service(self, service: Service) -> None:
+        if self._started:
+            raise RuntimeError("services must be added before the hub starts")
+        self.services.append(service)
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.storage.open()
+        await self.registry.load()
+        await self.state.load()
+        row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
+        self.bus.resume_from(row[0] if row and row[0] is not None else 0)
+        self.bus.tap(self._persist_event)
+        self.bus.tap(self._count_published)
+        # Adapters report availability themselves once they reconnect; until then: unknown.
+        for rec in self.registry.all():
+            self.registry.set_available(rec.id, False, "hub restarted")
+        self._started = True
+        started: list[Service] = []
+        try:
+            for svc in self.services:
+                await svc.start(self)
+                started.append(svc)
+        except BaseException:
+            for svc in reversed(started):
+                await svc.stop()
+            await self.storage.close()
+            raise
+        self._tasks.append(asyncio.create_task(self.supervisor.run(), name="dhome-supervisor"))
+        self._tasks.append(asyncio.create_task(self._maintenance(), name="dhome-maintenance"))
+        log.info("hub %s started: data in %s", self.config.home.id, self.storage.path)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for svc in reversed(self.services):
+            try:
+                async with asyncio.timeout(timeout):
+                    await svc.stop()
+            except Exception as exc:
+                log.warning("service %s did not stop cleanly: %s", svc.name, exc)
+        await self.storage.close()
+        log.info("hub stopped")
+
+    async def __aenter__(self) -> Hub:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ API used by services
+    async def execute(self, cmd: CommandRequest) -> CommandResult:
+        return await self.dispatcher.execute(cmd)
+
+    def _command_done(self, cmd: CommandRequest, result: CommandResult, adapter: str, seconds: float) -> None:
+        from hub.models.envelope import CommandResultData, CommandResultMessage, source_for
+
+        self.metrics.command_latency.labels(adapter, result.status.value).observe(seconds)
+        self.bus.publish(
+            CommandResultMessage(
+                source=source_for(self.config.home.id, cmd.device),
+                subject=cmd.device,
+                time=self.clock.now(),
+                data=CommandResultData(result=result),
+            )
+        )
+
+    def _persist_event(self, msg: Any) -> None:
+        self.storage.write(
+            "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)",
+            (
+                msg.seq,
+                str(msg.type),
+                msg.time.isoformat(),
+                msg.subject,
+                orjson.dumps(msg.model_dump(mode="json", exclude_none=True)).decode(),
+            ),
+        )
+
+    def _count_published(self, msg: Any) -> None:
+        self.metrics.bus_published.inc()
+
+    async def _maintenance(self) -> None:
+        """Retention: prune history and the event log (real time, hourly)."""
+        cfg = self.config.storage
+        while True:
+            now = self.clock.now()
+            self.state.prune_history(now, timedelta(days=cfg.history_days))
+            self.storage.write(
+                "DELETE FROM events WHERE time < ?", ((now - timedelta(days=cfg.events_days)).isoformat(),)
+            )
+            self.metrics.devices.set(len(self.registry))
+            await asyncio.sleep(3600)

@@ -1,0 +1,42 @@
+"""Types shared by every DHI v1 model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+DHI_VERSION = "1.0"
+#: Base of every ``$id`` in ``spec/interface/schemas``.
+SCHEMA_BASE = "https://dhome.dev/dhi/v1/schemas/"
+
+DEVICE_ID = r"^[a-z][a-z0-9_\-]*:[^\s/#+]+$"
+COMPONENT_ID = r"^[a-z][a-z0-9_]*$"
+HOME_ID = r"^[a-z0-9][a-z0-9_\-]*$"
+
+DeviceId = Annotated[
+    str, Field(pattern=DEVICE_ID, max_length=200, examples=["zigbee2mqtt:0x00158d0001a2b3c4"])
+]
+ComponentId = Annotated[str, Field(pattern=COMPONENT_ID, max_length=64)]
+HomeId = Annotated[str, Field(pattern=HOME_ID, max_length=64)]
+CapabilityId = Annotated[
+    str,
+    Field(pattern=r"^(dhi\.[a-z][a-z0-9_]*|x\.[a-z0-9][a-z0-9_\-]*\.[a-z0-9][a-z0-9_\-.]*)$", max_length=128),
+]
+MemberName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Timestamp = AwareDatetime
+JsonValue = Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DhiModel(BaseModel):
+    """Base of all wire models: unknown keys are errors, names are snake_case."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

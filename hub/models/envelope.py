@@ -1,0 +1,176 @@
+"""The message envelope (DHI v1 §7): CloudEvents 1.0 attributes around typed ``data``.
+
+Every state change, event, alert and lifecycle change travels in one of these — on the
+bus, over the WebSocket, in webhooks and on the MQTT uplink.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from hub.models.alert import Alert
+from hub.models.command import CommandResult
+from hub.models.common import (
+    CapabilityId,
+    ComponentId,
+    DeviceId,
+    DhiModel,
+    MemberName,
+    Timestamp,
+    utcnow,
+)
+from hub.models.device import DeviceDescription
+
+#: Bump the minor version when a message type or an optional field is added (spec §2.3).
+SCHEMA_VERSION = "1.0"
+TYPE_PREFIX = "org.dhi.v1."
+
+
+class MessageType(StrEnum):
+    STATE_CHANGED = "org.dhi.v1.state.changed"
+    EVENT_OCCURRED = "org.dhi.v1.event.occurred"
+    ALERT_RAISED = "org.dhi.v1.alert.raised"
+    ALERT_UPDATED = "org.dhi.v1.alert.updated"
+    ALERT_CLEARED = "org.dhi.v1.alert.cleared"
+    DEVICE_ADDED = "org.dhi.v1.device.added"
+    DEVICE_UPDATED = "org.dhi.v1.device.updated"
+    DEVICE_REMOVED = "org.dhi.v1.device.removed"
+    DEVICE_AVAILABILITY = "org.dhi.v1.device.availability"
+    COMMAND_RESULT = "org.dhi.v1.command.result"
+
+
+class StateChangedData(DhiModel):
+    device: DeviceId
+    component: ComponentId = "main"
+    capability: CapabilityId
+    property: MemberName
+    value: Any
+    previous: Any = None
+    source: str | None = Field(default=None, description="adapter that reported it")
+
+
+class EventOccurredData(DhiModel):
+    device: DeviceId
+    component: ComponentId = "main"
+    capability: CapabilityId
+    event: MemberName
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlertData(DhiModel):
+    alert: Alert
+
+
+class DeviceData(DhiModel):
+    device: DeviceDescription
+
+
+class DeviceRemovedData(DhiModel):
+    device: DeviceId
+
+
+class DeviceAvailabilityData(DhiModel):
+    device: DeviceId
+    available: bool
+    reason: str | None = None
+
+
+class CommandResultData(DhiModel):
+    result: CommandResult
+
+
+class _Envelope(DhiModel):
+    specversion: Literal["1.0"] = "1.0"
+    id: Annotated[str, Field(min_length=1, max_length=128)] = Field(default_factory=lambda: uuid.uuid4().hex)
+    source: Annotated[str, Field(pattern=r"^dhome://[^\s]+$")]
+    time: Timestamp = Field(default_factory=utcnow)
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = None
+    seq: Annotated[int, Field(ge=0)] | None = Field(default=None, description="hub-local sequence (cursor)")
+
+
+class StateChangedMessage(_Envelope):
+    type: Literal[MessageType.STATE_CHANGED] = MessageType.STATE_CHANGED
+    data: StateChangedData
+
+
+class EventOccurredMessage(_Envelope):
+    type: Literal[MessageType.EVENT_OCCURRED] = MessageType.EVENT_OCCURRED
+    data: EventOccurredData
+
+
+class AlertRaisedMessage(_Envelope):
+    type: Literal[MessageType.ALERT_RAISED] = MessageType.ALERT_RAISED
+    data: AlertData
+
+
+class AlertUpdatedMessage(_Envelope):
+    type: Literal[MessageType.ALERT_UPDATED] = MessageType.ALERT_UPDATED
+    data: AlertData
+
+
+class AlertClearedMessage(_Envelope):
+    type: Literal[MessageType.ALERT_CLEARED] = MessageType.ALERT_CLEARED
+    data: AlertData
+
+
+class DeviceAddedMessage(_Envelope):
+    type: Literal[MessageType.DEVICE_ADDED] = MessageType.DEVICE_ADDED
+    data: DeviceData
+
+
+class DeviceUpdatedMessage(_Envelope):
+    type: Literal[MessageType.DEVICE_UPDATED] = MessageType.DEVICE_UPDATED
+    data: DeviceData
+
+
+class DeviceRemovedMessage(_Envelope):
+    type: Literal[MessageType.DEVICE_REMOVED] = MessageType.DEVICE_REMOVED
+    data: DeviceRemovedData
+
+
+class DeviceAvailabilityMessage(_Envelope):
+    type: Literal[MessageType.DEVICE_AVAILABILITY] = MessageType.DEVICE_AVAILABILITY
+    data: DeviceAvailabilityData
+
+
+class CommandResultMessage(_Envelope):
+    type: Literal[MessageType.COMMAND_RESULT] = MessageType.COMMAND_RESULT
+    data: CommandResultData
+
+
+Message = Annotated[
+    StateChangedMessage
+    | EventOccurredMessage
+    | AlertRaisedMessage
+    | AlertUpdatedMessage
+    | AlertClearedMessage
+    | DeviceAddedMessage
+    | DeviceUpdatedMessage
+    | DeviceRemovedMessage
+    | DeviceAvailabilityMessage
+    | CommandResultMessage,
+    Field(discriminator="type"),
+]
+
+MESSAGE_CLASSES: dict[MessageType, type[_Envelope]] = {
+    MessageType.STATE_CHANGED: StateChangedMessage,
+    MessageType.EVENT_OCCURRED: EventOccurredMessage,
+    MessageType.ALERT_RAISED: AlertRaisedMessage,
+    MessageType.ALERT_UPDATED: AlertUpdatedMessage,
+    MessageType.ALERT_CLEARED: AlertClearedMessage,
+    MessageType.DEVICE_ADDED: DeviceAddedMessage,
+    MessageType.DEVICE_UPDATED: DeviceUpdatedMessage,
+    MessageType.DEVICE_REMOVED: DeviceRemovedMessage,
+    MessageType.DEVICE_AVAILABILITY: DeviceAvailabilityMessage,
+    MessageType.COMMAND_RESULT: CommandResultMessage,
+}
+
+
+def source_for(home: str, device: str | None = None) -> str:
+    return f"dhome://{home}/{device}" if device else f"dhome://{home}"

@@ -1,0 +1,79 @@
+"""Subscriptions: the resident's recorded consent to share data with a platform (DHI v1 §9)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from hub.models.alert import AlertKind
+from hub.models.common import DhiModel, Timestamp
+
+
+class ReceiverKind(StrEnum):
+    COMMUNITY = "community"
+    PROPERTY = "property"
+    EMERGENCY = "emergency"
+    GOVERNMENT = "government"
+    CARE = "care"
+    FAMILY = "family"
+    OTHER = "other"
+
+
+class Transport(StrEnum):
+    WEBHOOK = "webhook"
+    MQTT = "mqtt"
+    CAP_HTTP = "cap_http"
+    CAP_MQTT = "cap_mqtt"
+
+
+class Receiver(DhiModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: ReceiverKind = ReceiverKind.OTHER
+    contact: str | None = None
+
+
+class Consent(DhiModel):
+    """Who granted the share and when; without it nothing is sent."""
+
+    granted_by: Annotated[str, Field(min_length=1)]
+    granted_at: Timestamp
+    expires: Timestamp | None = None
+    withdrawn_at: Timestamp | None = None
+
+
+class SubscriptionRequest(DhiModel):
+    """What a client posts to create a subscription (the secret is write-only)."""
+
+    receiver: Receiver
+    transport: Transport
+    endpoint: Annotated[str, Field(min_length=1, max_length=2000, description="URL or MQTT topic prefix")]
+    secret: str | None = Field(default=None, description="whsec_… signing secret for webhooks")
+    alert_kinds: list[AlertKind] = Field(default_factory=list)
+    message_types: list[str] = Field(
+        default_factory=list, description="envelope types, e.g. org.dhi.v1.alert.raised"
+    )
+    fields: list[str] | None = Field(
+        default=None, description="data fields the receiver may get; absent = all"
+    )
+    consent: Consent | None = None
+
+    @model_validator(mode="after")
+    def _something_to_share(self) -> SubscriptionRequest:
+        if not self.alert_kinds and not self.message_types:
+            raise ValueError("a subscription must name alert_kinds or message_types")
+        return self
+
+
+class Subscription(DhiModel):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    receiver: Receiver
+    transport: Transport
+    endpoint: str
+    alert_kinds: list[AlertKind] = Field(default_factory=list)
+    message_types: list[str] = Field(default_factory=list)
+    fields: list[str] | None = None
+    consent: Consent | None = None
+    created: Timestamp
+    has_secret: bool = False

@@ -1,0 +1,81 @@
+"""Latest value of every property, with when and from whom; history goes to SQLite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from hub.storage import Storage
+
+Key = tuple[str, str, str, str]  # device, component, capability, property
+
+
+@dataclass(slots=True)
+class StateValue:
+    value: Any
+    time: datetime
+    source: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "time": self.time.isoformat(), "source": self.source}
+
+
+class StateStore:
+    def __init__(self, storage: Storage, *, history: bool = True) -> None:
+        self._storage = storage
+        self._values: dict[Key, StateValue] = {}
+        self._history = history
+
+    async def load(self) -> None:
+        rows = await self._storage.fetchall(
+            "SELECT device, component, capability, property, value, time, source FROM state"
+        )
+        for device, comp, cap, prop, value, time, source in rows:
+            self._values[(device, comp, cap, prop)] = StateValue(
+                orjson.loads(value), datetime.fromisoformat(time), source
+            )
+
+    def get(self, device: str, component: str, capability: str, prop: str) -> StateValue | None:
+        return self._values.get((device, component, capability, prop))
+
+    def set(self, key: Key, value: Any, time: datetime, source: str | None) -> StateValue | None:
+        """Store a value; returns the previous one. Unchanged values refresh the time only."""
+        previous = self._values.get(key)
+        self._values[key] = StateValue(value, time, source)
+        if previous is not None and previous.value == value and type(previous.value) is type(value):
+            return previous
+        encoded = orjson.dumps(value).decode()
+        stamp = time.isoformat()
+        self._storage.write(
+            "INSERT INTO state (device, component, capability, property, value, time, source) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, component, capability, property) "
+            "DO UPDATE SET value=excluded.value, time=excluded.time, source=excluded.source",
+            (*key, encoded, stamp, source),
+        )
+        if self._history:
+            self._storage.write(
+                "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)",
+                (*key, encoded, stamp),
+            )
+        return previous
+
+    def of_device(self, device: str) -> dict[str, dict[str, dict[str, StateValue]]]:
+        """``{component: {capability: {property: StateValue}}}``"""
+        out: dict[str, dict[str, dict[str, StateValue]]] = {}
+        for (dev, comp, cap, prop), val in self._values.items():
+            if dev == device:
+                out.setdefault(comp, {}).setdefault(cap, {})[prop] = val
+        return out
+
+    def forget(self, device: str) -> None:
+        for key in [k for k in self._values if k[0] == device]:
+            del self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def prune_history(self, now: datetime, keep: timedelta) -> None:
+        self._storage.write("DELETE FROM history WHERE time < ?", ((now - keep).isoformat(),))

@@ -1,0 +1,205 @@
+"""One SQLite file (WAL) per hub: devices, state, history, events, alerts, outbox, audit, tokens.
+
+All SQL runs on one dedicated thread so the event loop never waits on disk. Ingestion
+writes are queued without awaiting and committed in batches; ``execute``/``flush`` are for
+callers that must know a write is durable (outbox, alerts, tokens) before going on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Each entry migrates from version i to i+1. Never edit a released entry: append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY, adapter TEXT NOT NULL, description TEXT NOT NULL,
+        available INTEGER NOT NULL DEFAULT 1, added TEXT NOT NULL, updated TEXT NOT NULL
+    );
+    CREATE TABLE state (
+        device TEXT NOT NULL, component TEXT NOT NULL, capability TEXT NOT NULL, property TEXT NOT NULL,
+        value TEXT NOT NULL, time TEXT NOT NULL, source TEXT,
+        PRIMARY KEY (device, component, capability, property)
+    );
+    CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, component TEXT NOT NULL,
+        capability TEXT NOT NULL, property TEXT NOT NULL, value TEXT NOT NULL, time TEXT NOT NULL
+    );
+    CREATE INDEX history_device_time ON history (device, time);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY, type TEXT NOT NULL, time TEXT NOT NULL, device TEXT, message TEXT NOT NULL
+    );
+    CREATE INDEX events_time ON events (time);
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, body TEXT NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY, body TEXT NOT NULL, secret TEXT, created TEXT NOT NULL, deleted TEXT
+    );
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, message_id TEXT NOT NULL,
+        payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL, last_error TEXT, created TEXT NOT NULL, delivered TEXT,
+        UNIQUE (subscription, message_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (subscription, state, seq);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        subscription TEXT, message_id TEXT, detail TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,
+        created TEXT NOT NULL, last_used TEXT, revoked TEXT
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class Storage:
+    """Owns the SQLite file; every method is safe to call from the event loop."""
+
+    def __init__(self, path: Path, *, batch_interval: float = 0.05, batch_max: int = 2000) -> None:
+        self.path = path
+        self._batch_interval = batch_interval
+        self._batch_max = batch_max
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[Statement] = []
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self.writes_committed = 0
+        self.batches = 0
+
+    # ------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._run(self._open_sync)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="dhome-storage-flush")
+
+    def _open_sync(self) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._conn = conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path} was written by a newer dhome (schema {version} > {len(MIGRATIONS)})"
+            )
+        for i in range(version, len(MIGRATIONS)):
+            conn.execute("BEGIN")
+            for stmt in filter(None, (s.strip() for s in MIGRATIONS[i].split(";"))):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version={i + 1}")
+            conn.execute("COMMIT")
+            log.info("storage %s migrated to schema %d", self.path, i + 1)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._pool.shutdown(wait=True)
+
+    # ------------------------------------------------------------ writes
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue a write; it is committed with the next batch (within ``batch_interval``)."""
+        self._pending.append((sql, params))
+        if len(self._pending) >= self._batch_max:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        """Commit everything queued so far."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        await self._run(self._commit, batch)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
+        batch, self._pending = self._pending, []
+        batch.append((sql, params))
+        return await self._run(self._commit, batch)
+
+    async def transaction(self, statements: Sequence[Statement]) -> None:
+        batch, self._pending = self._pending, []
+        batch.extend(statements)
+        await self._run(self._commit, batch)
+
+    def _commit(self, batch: list[Statement]) -> int:
+        conn = self._require()
+        last = 0
+        with self._lock:
+            conn.execute("BEGIN")
+            try:
+                for sql, params in batch:
+                    cur = conn.execute(sql, params)
+                    last = cur.lastrowid or cur.rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self.writes_committed += len(batch)
+        self.batches += 1
+        return last
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._batch_interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except sqlite3.Error:
+                log.exception("storage: batch commit failed")
+
+    # ------------------------------------------------------------ reads
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return await self._run(self._fetchall, sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._require().execute(sql, params).fetchall())
+
+    def _require(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("storage is not open")
+        return self._conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection for offline tools (``dhome state dump``) while a hub runs."""
+    if not path.exists():
+        raise FileNotFoundError(f"no hub database at {path}")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)

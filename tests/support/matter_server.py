@@ -1,0 +1,1 @@
+# placeholder; provided by the Matter work
