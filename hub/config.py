@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hub.alerts.config import AlertsConfig
 from hub.errors import ConfigError
 from hub.models.common import HOME_ID
 
@@ -75,7 +76,7 @@ class HubConfig(_Section):
     clock: ClockConfig = Field(default_factory=ClockConfig)
     command_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     adapters: list[AdapterEntry] = Field(default_factory=list)
-    alerts: dict[str, Any] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("adapters")
     @classmethod

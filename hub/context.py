@@ -222,12 +222,16 @@ class HubAdapterContext:
         )
         return True
 
-    def set_available(self, device_id: str, available: bool, reason: str | None = None) -> bool:
+    def set_available(
+        self, device_id: str, available: bool, reason: str | None = None, *, time: datetime | None = None
+    ) -> bool:
         rec = self._hub.registry.get(device_id)
         if rec is None or rec.adapter != self._adapter:
             self._invalid("unknown_device", f"availability for unknown device {device_id!r}")
             return False
-        return self._hub.registry.set_available(device_id, available, reason)
+        return self._hub.registry.set_available(
+            device_id, available, reason, time=_utc(time) if time is not None else None
+        )
 
     def report_invalid(self, reason: str, *, source: str | None = None, payload: Any = None) -> None:
         where = f" from {source}" if source else ""

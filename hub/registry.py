@@ -154,7 +154,9 @@ class Registry:
         )
         return True
 
-    def set_available(self, device_id: str, available: bool, reason: str | None = None) -> bool:
+    def set_available(
+        self, device_id: str, available: bool, reason: str | None = None, *, time: datetime | None = None
+    ) -> bool:
         rec = self._devices.get(device_id)
         if rec is None:
             return False
@@ -166,7 +168,7 @@ class Registry:
             DeviceAvailabilityMessage(
                 source=source_for(self._home, device_id),
                 subject=device_id,
-                time=self._clock.now(),
+                time=time or self._clock.now(),
                 data=DeviceAvailabilityData(device=device_id, available=available, reason=reason),
             )
         )

@@ -6,8 +6,8 @@ the CHIP SDK's generated cluster objects and are plain facts, not code.
 
 Every cluster an endpoint reports falls in one of three kinds:
 
-* ``INFRASTRUCTURE`` — commissioning, networking, diagnostics, labels, OTA, access
-  control … They describe how the node is run, not what it does for the home, so the
+* ``INFRASTRUCTURE`` — commissioning, networking, diagnostics, labels, OTA, groups,
+  access control … They describe how the node is run, not what it does for the home, so the
   mapping report counts them neither as features nor as unmapped.
 * ``METADATA`` — Basic Information and Bridged Device Basic Information: they fill the
   DHI device description (vendor, product, firmware, serial), not a capability, and are
@@ -48,7 +48,6 @@ BRIDGED_DEVICE_BASIC_INFORMATION: Final = 0x0039
 
 INFRASTRUCTURE_CLUSTERS: Final[frozenset[int]] = frozenset(
     {
-        0x0003,  # Identify: a commissioning aid (blink to find the device)
         0x0004,  # Groups
         0x001D,  # Descriptor: read by the adapter to build components
         0x001E,  # Binding

@@ -47,9 +47,12 @@ duplicates for overlapping filters.
 ``shared_connection(settings)`` — one ref-counted connection per event loop and equal
 ``BrokerSettings`` (URL, credentials, client id, TLS …); the last user closes it.
 
-Helpers: ``topics.matches(pattern, topic)``, ``topics.is_safe_segment(s)``,
-``payload.decode_json(bytes)`` / ``decode_json_object`` raising ``PayloadError`` with a
-precise reason.
+Helpers: ``matches(pattern, topic)``, ``is_safe_segment(s)``, ``decode_json(bytes)`` /
+``decode_json_object`` / ``decode_text`` raising ``PayloadError`` with a precise reason;
+``adapters.mqtt.describe`` (``DescriptionBuilder``, ``vendor_property``, ``Features``,
+``checked``, ``flatten``) for building DHI descriptions from mapping rows. Tests get a real
+broker and a paho test peer from ``tests/support/mosquitto.py`` (fixture ``mosquitto``,
+class ``MqttPeer``).
 """
 
 from adapters.mqtt.connection import (
@@ -68,7 +71,14 @@ from adapters.mqtt.errors import (
     MqttSubscribeError,
     MqttTimeout,
 )
-from adapters.mqtt.payload import PayloadError, decode_json, decode_json_object, encode_json
+from adapters.mqtt.payload import (
+    PayloadError,
+    decode_json,
+    decode_json_object,
+    decode_text,
+    encode_json,
+    json_type,
+)
 from adapters.mqtt.settings import BrokerSettings, Protocol
 from adapters.mqtt.shared import shared_connection
 from adapters.mqtt.topics import TopicError, is_safe_segment, matches
@@ -92,8 +102,10 @@ __all__ = [
     "Unsubscribe",
     "decode_json",
     "decode_json_object",
+    "decode_text",
     "encode_json",
     "is_safe_segment",
+    "json_type",
     "matches",
     "shared_connection",
 ]

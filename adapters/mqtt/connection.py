@@ -15,6 +15,7 @@ import itertools
 import logging
 import random
 import secrets
+import socket
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
@@ -74,6 +75,24 @@ class _Subscription:
     qos: int
     sub_id: int
     handlers: list[_Handler] = field(default_factory=list)
+
+
+class _Client(paho.Client):
+    """paho's client with a TLS set-up that closes the socket when the handshake fails
+    (paho 2.2 leaks it); the host name is checked by the SSL context itself."""
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        assert self._ssl_context is not None
+        ssl_sock = self._ssl_context.wrap_socket(
+            tcp_sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        try:
+            ssl_sock.settimeout(self._connect_timeout)
+            ssl_sock.do_handshake()
+        except BaseException:
+            ssl_sock.close()
+            raise
+        return ssl_sock
 
 
 class MqttConnection:
@@ -166,6 +185,9 @@ class MqttConnection:
         if self._connecting is not None:
             # a connect running in the executor cannot be cancelled: let it finish, then close
             await asyncio.wait([self._connecting])
+            if not self._connecting.cancelled():
+                self._connecting.exception()  # its OSError, if any, no longer matters
+            self._connecting = None
         client = self._client
         if client is not None:
             if self._connected:
@@ -201,7 +223,7 @@ class MqttConnection:
     def closed(self) -> bool:
         return self._closed
 
-    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float | None = None) -> None:
         """Return once connected (immediately if already); ``TimeoutError`` otherwise."""
         self._ensure_open()
         async with asyncio.timeout(timeout):
@@ -258,7 +280,7 @@ class MqttConnection:
         qos: int = 1,
         retain: bool = False,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - the ack deadline is part of the call
+        timeout: float | None = None,
     ) -> None:
         """Publish; for QoS 1/2 return once the broker acknowledged (PUBACK/PUBCOMP).
         While disconnected QoS 1/2 messages are queued and sent on reconnect (up to
@@ -295,7 +317,7 @@ class MqttConnection:
 
     def _make_client(self) -> paho.Client:
         s = self.settings
-        client = paho.Client(
+        client = _Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
@@ -310,8 +332,6 @@ class MqttConnection:
             client.username_pw_set(user, password)
         if s.tls:
             client.tls_set_context(self._ssl_context())
-            if s.tls_insecure:
-                client.tls_insecure_set(True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -344,11 +364,12 @@ class MqttConnection:
         self._lost.clear()
         self._connack = loop.create_future()
         # paho's connect is blocking (DNS, TCP, TLS handshake): run it off the loop
-        self._connecting = loop.run_in_executor(None, client.reconnect)
+        connecting = self._connecting = loop.run_in_executor(None, client.reconnect)
         try:
-            rc = await asyncio.shield(self._connecting)
+            rc = await asyncio.shield(connecting)
         finally:
-            self._connecting = None
+            if connecting.done():  # else close() must still wait for it before closing the socket
+                self._connecting = None
         if self._closed:
             raise MqttClosed("connection closed while connecting")
         self._sync_io()
@@ -370,8 +391,6 @@ class MqttConnection:
             raise MqttConnectError(msg)
         self._connected = True
         self.connects += 1
-        for sub in self._subs.values():
-            self._send_subscribe(sub)
         self._up.set()
         self._log.info("connected to %s as %s", self.settings.safe_url(), self.client_id)
         self._notify(True)
@@ -478,6 +497,11 @@ class MqttConnection:
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
+        if not reason.is_failure:
+            # re-subscribe right here: paho re-sends queued publishes after this callback,
+            # and our own queued messages should reach our own subscriptions
+            for sub in self._subs.values():
+                self._send_subscribe(sub)
         fut = self._connack
         if fut is not None and not fut.done():
             fut.set_result(reason)

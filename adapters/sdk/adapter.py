@@ -76,7 +76,9 @@ class AdapterContext(Protocol):
         time: datetime | None = None,
     ) -> bool: ...
 
-    def set_available(self, device_id: str, available: bool, reason: str | None = None) -> bool: ...
+    def set_available(
+        self, device_id: str, available: bool, reason: str | None = None, *, time: datetime | None = None
+    ) -> bool: ...
 
     def report_invalid(self, reason: str, *, source: str | None = None, payload: Any = None) -> None:
         """Count and log a malformed vendor message (never raises)."""

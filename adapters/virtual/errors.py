@@ -39,12 +39,27 @@ class ScenarioError(VirtualDataError):
     pass
 
 
-def problems_from_validation(source: str, exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[Problem]:
+def problems_from_validation(
+    source: str, exc: ValidationError, prefix: tuple[int | str, ...] = ()
+) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
         # pydantic adds the union member / validator name to the location; keep the data path only
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        loc = tuple(
+            p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+        )
         kind = err["type"]
+        if "[key]" in err["loc"]:
+            # a mapping key that is not a string: YAML 1.1 reads unquoted on/off/yes/no as booleans
+            key = err["input"]
+            hint = ' (quote it: YAML reads unquoted on/off/yes/no as true/false, write "on")'
+            where = format_loc(prefix + loc[:-1])
+            out.append(
+                Problem(
+                    source, where, f"key {key!r} is not a string" + (hint if isinstance(key, bool) else "")
+                )
+            )
+            continue
         if kind == "extra_forbidden":
             msg = "unknown key"
         elif kind == "missing":
@@ -67,7 +82,9 @@ def load_yaml(path: Path, error: type[VirtualDataError]) -> Any:
     except IsADirectoryError:
         raise error([Problem(source, "(file)", "is a directory, expected a YAML file")]) from None
     except UnicodeDecodeError as exc:
-        raise error([Problem(source, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise error(
+            [Problem(source, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     except OSError as exc:
         raise error([Problem(source, "(file)", f"cannot read: {exc.strerror}")]) from None
     try:
@@ -75,6 +92,8 @@ def load_yaml(path: Path, error: type[VirtualDataError]) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
-        raise error([Problem(source, where, f"YAML syntax error: {re.sub(r'\s+', ' ', str(exc.problem))}")]) from None
+        raise error(
+            [Problem(source, where, f"YAML syntax error: {re.sub(r'\s+', ' ', str(exc.problem))}")]
+        ) from None
     except yaml.YAMLError as exc:
         raise error([Problem(source, "(file)", f"YAML error: {exc}")]) from None

@@ -6,7 +6,7 @@ sexagesimal number 43200, so a number is rejected with a hint rather than misrea
 * offset      ``+HH:MM`` / ``+HH:MM:SS`` (hours may exceed 23: ``+36:00:00``) or compact
               ``+1d2h30m15s`` (any non-empty subset, in this order)
 * duration    the same without the leading ``+`` (``24:00:00``, ``12h``, ``90m``)
-* time of day ``HH:MM`` / ``HH:MM:SS`` (00–23 h): the first such local time at or after the
+* time of day ``HH:MM`` / ``HH:MM:SS`` (00 to 23 h): the first such local time at or after the
               previous step, in the UTC offset of the scenario's ``start``
 """
 
@@ -42,14 +42,19 @@ def _reject_non_string(value: Any, help_text: str) -> str:
 
 def parse_duration(value: Any) -> timedelta:
     """``'24:00:00'``, ``'12h'``, ``'1d2h'`` … → timedelta (a leading ``+`` is allowed)."""
-    text = _reject_non_string(value, DURATION_HELP).removeprefix("+")
+    return _duration(_reject_non_string(value, DURATION_HELP).removeprefix("+"))
+
+
+def _duration(text: str) -> timedelta:
     m = _DURATION.match(text)
     if m is None or not text:
         raise TimeFormatError(f"{text!r} is not a duration: expected {DURATION_HELP}")
     g = {k: int(v) for k, v in m.groupdict().items() if v is not None}
     if "h" in g or "m" in g:
         return timedelta(hours=g.get("h", 0), minutes=g.get("m", 0), seconds=g.get("s", 0))
-    return timedelta(days=g.get("cd", 0), hours=g.get("ch", 0), minutes=g.get("cm", 0), seconds=g.get("cs", 0))
+    return timedelta(
+        days=g.get("cd", 0), hours=g.get("ch", 0), minutes=g.get("cm", 0), seconds=g.get("cs", 0)
+    )
 
 
 def parse_offset(value: Any) -> timedelta:
@@ -58,7 +63,7 @@ def parse_offset(value: Any) -> timedelta:
     if not text.startswith("+"):
         raise TimeFormatError(f"{text!r} is not an offset: expected {OFFSET_HELP}")
     try:
-        return parse_duration(text[1:])
+        return _duration(text[1:])
     except TimeFormatError:
         raise TimeFormatError(f"{text!r} is not an offset: expected {OFFSET_HELP}") from None
 

@@ -47,12 +47,13 @@ Scalar = str | int | float | bool
 class Expose(BaseModel):
     """One expose, generic or specific. Only the fields the mapping reads are typed."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     type: str = Field(min_length=1)
     name: str | None = None
     label: str | None = None
-    property: str | None = None
+    #: ``property`` on the wire (renamed: the builtin is needed in this class body)
+    prop: str | None = Field(default=None, alias="property")
     access: int = Field(default=0, ge=0)
     description: str | None = None
     category: str | None = None
@@ -86,12 +87,12 @@ class Expose(BaseModel):
     @property
     def key(self) -> str:
         """The state key: ``property`` (it carries the endpoint suffix), else ``name``."""
-        return self.property or self.name or ""
+        return self.prop or self.name or ""
 
     @property
     def base_name(self) -> str:
         """The name without endpoint: ``name`` (``property`` is ``<name>_<endpoint>``)."""
-        return self.name or self.property or self.type
+        return self.name or self.prop or self.type
 
     @property
     def is_specific(self) -> bool:
@@ -178,7 +179,9 @@ def parse_exposes(raw: list[Any]) -> tuple[list[Expose], list[ExposeProblem]]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "expose"
-            bad.append(ExposeProblem(feature=_label(item, i), reason=f"malformed expose: {where}: {first['msg']}"))
+            bad.append(
+                ExposeProblem(feature=_label(item, i), reason=f"malformed expose: {where}: {first['msg']}")
+            )
     return good, bad
 
 

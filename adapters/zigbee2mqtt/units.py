@@ -65,10 +65,12 @@ UNIT_TABLE: list[UnitRow] = [
     # colour temperature: mired = 10^6 / kelvin
     UnitRow(("mired", "mireds"), Unit(None, "K", 1_000_000, reciprocal=True)),
     # ratios
-    UnitRow(("%",), Unit("%", "%")),
-    UnitRow(("‰",), Unit("[ppth]", "%", 0.1)),
-    UnitRow(("ppm",), Unit("ppm", "ppm")),
-    UnitRow(("ppb",), Unit("ppb", "ppm", 0.001)),
+    # ratios share the base "1" so a % power factor lands in a unity-scaled catalog property
+    UnitRow(("%",), Unit("%", "1", 0.01)),
+    UnitRow(("1",), Unit("1", "1")),
+    UnitRow(("‰",), Unit("[ppth]", "1", 0.001)),
+    UnitRow(("ppm", "[ppm]"), Unit("[ppm]", "[ppm]")),
+    UnitRow(("ppb", "[ppb]"), Unit("[ppb]", "[ppm]", 0.001)),
     # light
     UnitRow(("lx", "lux", "Lx", "LUX"), Unit("lx", "lx")),
     # electricity
@@ -81,8 +83,8 @@ UNIT_TABLE: list[UnitRow] = [
     UnitRow(("mV",), Unit("mV", "V", 0.001)),
     UnitRow(("A",), Unit("A", "A")),
     UnitRow(("mA",), Unit("mA", "A", 0.001)),
-    UnitRow(("VA",), Unit("V.A", "V.A")),
-    UnitRow(("kVA",), Unit("kV.A", "V.A", 1000)),
+    UnitRow(("VA", "V.A"), Unit("VA", "VA")),
+    UnitRow(("kVA",), Unit("kV.A", "VA", 1000)),
     UnitRow(("VAR", "VAr", "var", "Var"), Unit("var", "var")),
     UnitRow(("kVAr", "kvar"), Unit("kvar", "var", 1000)),
     UnitRow(("VArh", "varh"), Unit("var.h", "var.h")),
@@ -119,6 +121,7 @@ UNIT_TABLE: list[UnitRow] = [
     UnitRow(("gal",), Unit("[gal_us]", "m3", 0.003785411784)),
     UnitRow(("m³/h", "m3/h"), Unit("m3/h", "m3/h")),
     UnitRow(("L/h", "l/h"), Unit("L/h", "m3/h", 0.001)),
+    UnitRow(("L/min", "l/min", "lpm"), Unit("L/min", "m3/h", 0.06)),
     UnitRow(("gal/min",), Unit("[gal_us]/min", "m3/h", 0.003785411784 * 60)),
     # air quality, chemistry
     UnitRow(("µg/m³", "μg/m³", "ug/m3", "µg/m3"), Unit("ug/m3", "ug/m3")),
@@ -133,8 +136,9 @@ UNIT_TABLE: list[UnitRow] = [
     UnitRow(("°", "deg"), Unit("deg", "deg")),
     UnitRow(("rpm", "RPM"), Unit("/min", "/min")),
     UnitRow(("breaths/min", "bpm"), Unit("/min", "/min")),
-    UnitRow(("dB",), Unit("dB", "dB")),
-    UnitRow(("dBm",), Unit("dB[mW]", "dB[mW]")),
+    # z2m uses dB / dBA for noise sensors: sound pressure level
+    UnitRow(("dB", "dBA", "dB(A)", "dB[SPL]"), Unit("dB[SPL]", "dB[SPL]")),
+    UnitRow(("dBm", "dB[mW]"), Unit("dB[mW]", "dB[mW]")),
 ]
 
 _BY_SPELLING: dict[str, Unit] = {s: row.unit for row in UNIT_TABLE for s in row.spellings}
@@ -201,18 +205,22 @@ class Resolved:
 def resolve(z2m_unit: str | None, known: Collection[str]) -> Resolved:
     """Pick the UCUM unit for a vendor property: the unit itself if ``known`` (units.yaml)
     has it, else the base unit of its quantity; unknown strings stay in the description."""
-    if z2m_unit is None or not z2m_unit.strip():
+    printable = "".join(ch for ch in z2m_unit or "" if ch.isprintable()).strip()
+    if not printable:
         return Resolved(None, identity)
-    unit = lookup(z2m_unit)
+    unit = lookup(printable)
     if unit is None:
-        return Resolved(None, identity, z2m_unit.strip())
-    for symbol in (unit.symbol, unit.base):
+        return Resolved(None, identity, printable)
+    # the unit itself, else the base of its quantity, else another unit of that quantity that
+    # units.yaml has (bar -> hPa when Pa is not listed)
+    siblings = sorted(sym for sym, u in _BY_SYMBOL.items() if u.base == unit.base and sym in known)
+    for symbol in (unit.symbol, unit.base, *siblings):
         if symbol is not None and symbol in known:
             target = unit_for_symbol(symbol) or Unit(symbol, unit.base)
             conv = converter(unit, target)
             if conv is not None:
                 return Resolved(symbol, conv)
-    return Resolved(None, identity, z2m_unit.strip())
+    return Resolved(None, identity, printable)
 
 
 def to_catalog_unit(z2m_unit: str | None, catalog_unit: str | None) -> Converter | None:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hub.cli import adapters, run, spec, state
+from hub.cli import adapters, audit, discover, run, spec, state, token
 from hub.cli.common import fail_cleanly
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app.command("simulate")(run.simulate)
 app.add_typer(spec.app, name="spec")
 app.add_typer(state.app, name="state")
 app.add_typer(adapters.app, name="adapters")
+app.add_typer(token.app, name="token")
+app.command("audit")(audit.audit)
+app.command("discover")(discover.discover)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from adapters.sdk import build_report, discover_adapters, load_adapter
@@ -32,7 +33,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for col in ("name", "entry point", "distribution"):
         table.add_column(col)
     for i in infos:
-        table.add_row(i.name, i.entry_point, i.distribution or "")
+        table.add_row(escape(i.name), escape(i.entry_point), escape(i.distribution or ""))
     console.print(table)
 
 
@@ -61,7 +62,9 @@ def check_cmd(
         table.add_column(col)
     for d in report.devices:
         unmapped = ", ".join(f"{u['feature']} ({u['reason']})" for u in d["unmapped"]) or "—"
-        table.add_row(f"{d['name']}\n[dim]{d['id']}[/]", ", ".join(d["capabilities"]), unmapped)
+        table.add_row(
+            f"{escape(d['name'])}\n[dim]{escape(d['id'])}[/]", escape(", ".join(d["capabilities"])), escape(unmapped)
+        )
     console.print(table)
     console.print(
         f"devices {s.devices}, fully mapped {s.fully_mapped} ({pct(s.fully_mapped, s.devices)}); "

@@ -11,9 +11,14 @@ from typing import Annotated
 import typer
 
 from hub.activity_log import ActivityLog
-from hub.cli.common import DataDirOption, console, data_dir_or_default, setup_logging
+from rich.markup import escape
+
+from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.config import AdapterEntry, HubConfig, load_config, parse_config
-from hub.core import Hub
+from hub.alerts.engine import AlertEngine
+from hub.consent import ConsentService
+from hub.core import Hub, Service
+from hub.outbox import Outbox
 
 DEMO_SCENARIO = "normal_day"
 
@@ -29,14 +34,26 @@ def build_config(
         cfg.clock.speed = speed
     if demo and not any(a.type == "virtual" for a in cfg.adapters):
         cfg.adapters.append(
-            AdapterEntry(type="virtual", name="virtual", config={"scenario": DEMO_SCENARIO, "loop": True})
+            AdapterEntry(
+                type="virtual",
+                name="virtual",
+                config={"scenario": DEMO_SCENARIO, "loop": True, "all_capabilities": True},
+            )
         )
     return cfg, source
 
 
+def alert_services() -> list[Service]:
+    """Consent starts before the engine so its filter sees the very first alert."""
+    consent = ConsentService()
+    return [consent, Outbox(consent), AlertEngine()]
+
+
 def default_services(hub: Hub) -> None:
-    """Attach the services every running hub has (API, alerts, bridges, mDNS join here)."""
+    """Attach the services every running hub has."""
     hub.add_service(ActivityLog())
+    for svc in alert_services():
+        hub.add_service(svc)
 
 
 async def serve(hub: Hub, stop: asyncio.Event) -> None:
@@ -77,10 +94,31 @@ def simulate(
     speed: Annotated[float, typer.Option("--speed", help="Hub seconds per real second.")] = 60.0,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Play a scenario from examples/homes/ in an in-process hub and print what happened."""
+    """Play a scenario from examples/homes/ in an in-process hub and print what happened.
+
+    The hub clock runs SPEED times faster than real time, so a 12-hour scenario with
+    --speed 3600 takes 12 seconds. Alerts the scenario expects are checked at the end.
+    """
+    from adapters.virtual.errors import ScenarioError
+    from hub.simulate import SimulationError
     from hub.simulate import simulate as play
 
     setup_logging("info")
     target = data_dir_or_default(data_dir)
-    result = asyncio.run(play(Path(scenario), speed=speed, data_dir=target))
-    console.print(result)
+    try:
+        result = asyncio.run(play(Path(scenario), speed=speed, data_dir=target, services=alert_services()))
+    except (ScenarioError, SimulationError) as exc:
+        die(str(exc))
+    console.print(
+        f"[bold]{escape(result.scenario.name)}[/]: {len(result.messages)} messages, "
+        f"{len(result.alerts)} alert(s), hub time {result.started.isoformat()} → {result.ended.isoformat()}"
+    )
+    for alert in result.alerts:
+        console.print(f"  alert {alert.kind} ({alert.severity}) room={alert.room} devices={', '.join(alert.devices)}")
+    missing, unexpected = result.missing_alerts(), result.unexpected_alerts()
+    for exp in missing:
+        console.print(f"  [red]expected alert not raised:[/] {exp.kind} room={exp.room}")
+    for alert in unexpected:
+        console.print(f"  [yellow]unexpected alert:[/] {alert.kind} room={alert.room}")
+    if missing or unexpected:
+        raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hub.catalog import default_catalog
@@ -60,15 +61,16 @@ def catalog_cmd(
     for col in ("id", "category", "label", "标签", "properties", "commands", "events"):
         table.add_column(col)
     for cap in sorted(cat.values(), key=lambda c: (c.category, c.id)):
-        table.add_row(
+        cells = (
             cap.id,
             cap.category,
             cap.label.en,
             cap.label.zh_cn,
-            ", ".join(f"{p.name}{f' [{p.unit}]' if p.unit else ''}" for p in cap.properties),
+            ", ".join(f"{p.name}{f' ({p.unit})' if p.unit else ''}" for p in cap.properties),
             ", ".join(c.name for c in cap.commands),
             ", ".join(e.name for e in cap.events),
         )
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)
 
 

@@ -48,8 +48,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+_NUMERIC_ONLY = {k: {"type": "null"} for k in ("minimum", "maximum", "step")}
+
+
 class PropertyDef(_Strict):
     """One typed property of a capability."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": "enum"}}},
+                    "then": {"required": ["enum"], "properties": {"enum": {"type": "array"}}},
+                    "else": {"properties": {"enum": {"type": "null"}}},
+                },
+                {
+                    "if": {"properties": {"type": {"enum": ["integer", "number"]}}},
+                    "else": {"properties": _NUMERIC_ONLY},
+                },
+            ]
+        }
+    )
 
     name: Annotated[str, Field(pattern=NAME)]
     type: ValueType
@@ -173,6 +192,14 @@ Category = Literal[
 
 class CapabilityDef(_Strict):
     """A catalog entry: one capability of DHI v1."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [k], "properties": {k: {"minItems": 1}}} for k in ("properties", "commands", "events")
+            ]
+        }
+    )
 
     id: str = Field(pattern=f"{CAPABILITY_ID}|{VENDOR_CAPABILITY_ID}")
     version: Annotated[int, Field(ge=1)] = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from hub.models.common import CapabilityId, ComponentId, DeviceId, DhiModel, MemberName, Timestamp
 
@@ -40,6 +40,14 @@ class ErrorInfo(DhiModel):
 
 
 class CommandResult(DhiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "error"}}},
+            "then": {"required": ["error"], "properties": {"error": {"type": "object"}}},
+            "else": {"properties": {"error": {"type": "null"}}},
+        }
+    )
+
     id: Annotated[str, Field(pattern=COMMAND_ID)]
     device: DeviceId | None = None
     status: CommandStatus

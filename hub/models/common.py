@@ -24,9 +24,29 @@ CapabilityId = Annotated[
     str,
     Field(pattern=r"^(dhi\.[a-z][a-z0-9_]*|x\.[a-z0-9][a-z0-9_\-]*\.[a-z0-9][a-z0-9_\-.]*)$", max_length=128),
 ]
-MemberName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+MEMBER_NAME = r"^[a-z][a-z0-9_]*$"
+MemberName = Annotated[str, Field(pattern=MEMBER_NAME, max_length=64)]
 Timestamp = AwareDatetime
 JsonValue = Any
+
+
+#: Rules the JSON Schemas cannot express; the models enforce them (spec §2.4). A schema-valid
+#: document may still be refused for exactly these reasons — the message starts with the text.
+SEMANTIC_RULES: tuple[str, ...] = (
+    "duplicate property name",
+    "duplicate command name",
+    "duplicate event name",
+    "minimum is greater than maximum",
+    "access flags repeat",
+    "definition.id must equal the capability id",
+    "capability listed twice in component",
+    "component ids must be unique",
+)
+
+
+def names_schema(pattern: str) -> dict[str, Any]:
+    """``propertyNames`` for dicts keyed by member names (pydantic does not emit it)."""
+    return {"propertyNames": {"pattern": pattern}}
 
 
 def utcnow() -> datetime:

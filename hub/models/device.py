@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from hub.models.catalog import CapabilityDef
 from hub.models.common import (
     DHI_VERSION,
+    MEMBER_NAME,
     CapabilityId,
     ComponentId,
     DeviceId,
     DhiModel,
     MemberName,
+    names_schema,
 )
 
 
@@ -38,8 +40,18 @@ class CapabilityInstance(DhiModel):
     properties: list[MemberName] | None = None
     commands: list[MemberName] | None = None
     events: list[MemberName] | None = None
-    constraints: dict[MemberName, PropertyConstraint] | None = None
+    constraints: Annotated[
+        dict[MemberName, PropertyConstraint] | None, Field(json_schema_extra=names_schema(MEMBER_NAME))
+    ] = None
     definition: CapabilityDef | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"id": {"pattern": r"^x\."}}},
+            "then": {"required": ["definition"], "properties": {"definition": {"type": "object"}}},
+            "else": {"properties": {"definition": {"type": "null"}}},
+        }
+    )
 
     @model_validator(mode="after")
     def _vendor_has_definition(self) -> CapabilityInstance:

@@ -10,7 +10,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hub.models.alert import Alert
 from hub.models.command import CommandResult
@@ -83,7 +83,14 @@ class CommandResultData(DhiModel):
     result: CommandResult
 
 
+def _require_ce_attributes(schema: dict[str, Any]) -> None:
+    # CloudEvents REQUIRED attributes are required on the wire even where the model has defaults.
+    schema["required"] = sorted({*schema.get("required", []), "specversion", "id", "source", "type"})
+
+
 class _Envelope(DhiModel):
+    model_config = ConfigDict(json_schema_extra=_require_ce_attributes)
+
     specversion: Literal["1.0"] = "1.0"
     id: Annotated[str, Field(min_length=1, max_length=128)] = Field(default_factory=lambda: uuid.uuid4().hex)
     source: Annotated[str, Field(pattern=r"^dhome://[^\s]+$")]

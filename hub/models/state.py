@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from hub.models.common import CapabilityId, ComponentId, DhiModel, MemberName, Timestamp
+from hub.models.common import (
+    MEMBER_NAME,
+    CapabilityId,
+    ComponentId,
+    DhiModel,
+    MemberName,
+    Timestamp,
+    names_schema,
+)
 
 
 class StateReport(DhiModel):
@@ -14,7 +22,9 @@ class StateReport(DhiModel):
 
     component: ComponentId = "main"
     capability: CapabilityId
-    properties: Annotated[dict[MemberName, Any], Field(min_length=1)]
+    properties: Annotated[
+        dict[MemberName, Any], Field(min_length=1, json_schema_extra=names_schema(MEMBER_NAME))
+    ]
     time: Timestamp | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from hub.models.alert import AlertKind
 from hub.models.common import DhiModel, Timestamp
@@ -45,6 +45,15 @@ class Consent(DhiModel):
 
 class SubscriptionRequest(DhiModel):
     """What a client posts to create a subscription (the secret is write-only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["alert_kinds"], "properties": {"alert_kinds": {"minItems": 1}}},
+                {"required": ["message_types"], "properties": {"message_types": {"minItems": 1}}},
+            ]
+        }
+    )
 
     receiver: Receiver
     transport: Transport

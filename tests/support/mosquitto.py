@@ -53,8 +53,8 @@ def _mqtt_ping(host: str, port: int, tls: ssl.SSLContext | None = None) -> bool:
     """True once the broker answers a CONNECT with CONNACK (a TCP accept is not enough)."""
     connect = bytes([0x10, 0x10, 0x00, 0x04, *b"MQTT", 0x04, 0x02, 0x00, 0x05, 0x00, 0x04, *b"ping"])
     try:
-        with socket.create_connection((host, port), timeout=1.0) as raw:
-            s = tls.wrap_socket(raw, server_hostname=host) if tls else raw
+        raw = socket.create_connection((host, port), timeout=1.0)
+        with tls.wrap_socket(raw, server_hostname=host) if tls else raw as s:
             s.sendall(connect)
             ack = s.recv(4)
             if ack[3:4] == b"\x00":
@@ -224,7 +224,9 @@ class MqttPeer:
     acting as a vendor device or an observer. ``on(pattern, handler)`` lets a simulated
     device answer requests; ``messages`` records everything received."""
 
-    def __init__(self, broker: Mosquitto, client_id: str = "test-peer") -> None:
+    def __init__(
+        self, broker: Mosquitto, client_id: str = "test-peer", *, will: tuple[str, str] | None = None
+    ) -> None:
         self.broker = broker
         self.messages: list[PeerMessage] = []
         self._lock = threading.Lock()
@@ -236,7 +238,12 @@ class MqttPeer:
         if tls is not None:
             self._client.tls_set_context(tls)
         self._connected = threading.Event()
-        self._client.on_connect = lambda *a: self._connected.set()
+        self._killed = False
+        if will is not None:  # a retained Last Will, as devices announce "offline"
+            self._client.will_set(will[0], will[1], qos=1, retain=True)
+        self._patterns: list[str] = []
+        self._after_connect: list[Callable[[], None]] = []
+        self._client.on_connect = self._on_connect
 
     def __enter__(self) -> MqttPeer:
         self._client.connect(self.broker.host, self.broker.port, keepalive=30)
@@ -246,15 +253,44 @@ class MqttPeer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._killed:
+            self._client.loop_stop()
+            self._client._sock_close()
+            return
         self._client.disconnect()
         self._client.loop_stop()
 
-    def set_will(self, topic: str, payload: bytes | str, retain: bool = True) -> None:
-        """Last Will (call before entering)."""
-        self._client.will_set(topic, payload, qos=1, retain=retain)
+    def kill(self) -> None:
+        """Drop the TCP connection without DISCONNECT, as a device losing power would:
+        the broker then publishes the Last Will."""
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
+        self._killed = True
+
+    async def wait_connected(self, timeout: float = 20) -> None:
+        """Return once the client is connected (again, after a broker restart)."""
+        async with asyncio.timeout(timeout):
+            while not self._client.is_connected():
+                await asyncio.sleep(0.02)
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        # a device's session is clean: like a real one, subscribe again after every connect
+        for pattern in self._patterns:
+            client.subscribe(pattern, qos=1)
+        for fn in self._after_connect:
+            fn()
+        self._connected.set()
+
+    def after_connect(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (in the paho thread; use ``publish_async``) after every reconnect, as a
+        device re-announcing itself would."""
+        self._after_connect.append(fn)
 
     def subscribe(self, pattern: str) -> None:
         done = threading.Event()
+        self._patterns.append(pattern)
         self._client.on_subscribe = lambda *a: done.set()
         self._client.subscribe(pattern, qos=1)
         if not done.wait(10):

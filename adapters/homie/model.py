@@ -1,0 +1,325 @@
+"""A Homie 5 device as DHI: ``$description`` parsing, property mapping, value codecs."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.homie.mapping import DATATYPES, SEMANTICS, UNIT_BY_HOMIE, SemanticRow
+from adapters.mqtt import PayloadError
+from adapters.mqtt.describe import DescriptionBuilder, Features, vendor_property
+from adapters.sdk import Converter, identity, linear
+from adapters.sdk.convert import ConversionError
+from hub.models import DeviceDescription
+from hub.models.catalog import ValueType
+
+HOMIE_ID = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+Datatype = Literal["integer", "float", "boolean", "string", "enum", "color", "datetime", "duration", "json"]
+_INT = re.compile(r"^[-+]?\d+$")
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_COLOR = re.compile(r"^(rgb|hsv),\d+,\d+,\d+$|^xyz,[0-9.]+,[0-9.]+$")
+#: v5: an empty string value is sent as a single NUL byte (an empty payload deletes a topic)
+EMPTY_STRING = b"\x00"
+
+
+class HomieProperty(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    datatype: Datatype
+    format: str | None = None
+    settable: bool = False
+    retained: bool = True
+    unit: str | None = None
+
+
+class HomieNode(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    type: str | None = None
+    properties: dict[Annotated[str, Field(pattern=HOMIE_ID)], HomieProperty] = Field(default_factory=dict)
+
+
+class HomieDescription(BaseModel):
+    """``homie/5/<device>/$description`` (children/root/parent/extensions are accepted, unused)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    homie: Annotated[str, Field(pattern=r"^5\.\d+$")]
+    version: int
+    name: str | None = None
+    type: str | None = None
+    nodes: dict[Annotated[str, Field(pattern=HOMIE_ID)], HomieNode] = Field(default_factory=dict)
+
+
+def parse_description(data: Any) -> HomieDescription:
+    if not isinstance(data, dict):
+        raise PayloadError(f"$description must be a JSON object, got {type(data).__name__}")
+    try:
+        return HomieDescription.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(document)"
+        raise PayloadError(f"$description: {loc}: {err['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Format:
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    values: tuple[str, ...] = ()
+
+
+def parse_format(datatype: str, fmt: str | None) -> Format:
+    """``min:max[:step]`` for numbers (either side may be empty), ``a,b,c`` for enums
+    (``,,`` escapes a comma)."""
+    if not fmt:
+        return Format()
+    if datatype in ("integer", "float"):
+        parts = fmt.split(":")
+        if len(parts) not in (2, 3):
+            raise PayloadError(f"format {fmt!r}: expected 'min:max[:step]'")
+        nums = [_number(p, fmt) if p else None for p in parts]
+        lo, hi = nums[0], nums[1]
+        if lo is not None and hi is not None and lo > hi:
+            raise PayloadError(f"format {fmt!r}: min is greater than max")
+        step = nums[2] if len(nums) == 3 else None
+        if step is not None and step <= 0:
+            raise PayloadError(f"format {fmt!r}: step must be positive")
+        return Format(lo, hi, step)
+    if datatype == "enum":
+        values = tuple(v.replace("\x01", ",") for v in fmt.replace(",,", "\x01").split(","))
+        if not all(values):
+            raise PayloadError(f"format {fmt!r}: empty enum value")
+        return Format(values=values)
+    return Format()
+
+
+def _number(text: str, fmt: str) -> float:
+    if not _FLOAT.match(text):
+        raise PayloadError(f"format {fmt!r}: {text!r} is not a number")
+    return float(text)
+
+
+@dataclass(frozen=True)
+class PropMap:
+    """One Homie property as one DHI property."""
+
+    node: str
+    prop: str
+    component: str
+    capability: str
+    property: str
+    datatype: str
+    format: Format
+    convert: Converter
+    settable: bool
+    retained: bool
+
+
+@dataclass
+class HomieDevice:
+    native: str
+    version: int
+    description: DeviceDescription
+    props: dict[tuple[str, str], PropMap]
+    features: Features = field(default_factory=Features)
+
+    def find(self, component: str, capability: str, prop: str) -> PropMap | None:
+        return next(
+            (
+                p
+                for p in self.props.values()
+                if (p.component, p.capability, p.property) == (component, capability, prop)
+            ),
+            None,
+        )
+
+
+def dhi_name(homie_id: str) -> str:
+    """``target-temperature`` -> ``target_temperature``; ids starting with a digit get ``n``."""
+    name = homie_id.replace("-", "_")
+    return name if name[:1].isalpha() else f"n{name}"
+
+
+def _match(p: HomieProperty, prop_id: str) -> SemanticRow | None:
+    for row in SEMANTICS:
+        if p.datatype not in row.datatypes or p.unit not in row.units:
+            continue
+        if row.ids and prop_id not in row.ids:
+            continue
+        if row.settable is not None and row.settable != p.settable:
+            continue
+        return row
+    return None
+
+
+def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
+    builder = DescriptionBuilder()
+    features = Features()
+    props: dict[tuple[str, str], PropMap] = {}
+    for node_id, node in desc.nodes.items():
+        comp = dhi_name(node_id)
+        builder.component(comp, node.name)
+        for prop_id, p in node.properties.items():
+            feature = f"{node_id}/{prop_id}"
+            try:
+                fmt = parse_format(p.datatype, p.format)
+            except PayloadError as exc:
+                features.drop(feature, str(exc))
+                continue
+            unit = UNIT_BY_HOMIE.get(p.unit) if p.unit is not None else None
+            row = _match(p, prop_id)
+            if row is not None:
+                convert = unit.convert if unit is not None else identity
+                if (
+                    row.scale_to_percent
+                    and p.unit != "%"
+                    and fmt.minimum is not None
+                    and fmt.maximum is not None
+                ):
+                    convert = linear((fmt.minimum, fmt.maximum), (0, 100))
+                elif row.scale_to_percent and p.unit is None:
+                    features.drop(feature, "a level without unit '%' needs a 'min:max' format")
+                    continue
+                commands = _commands(row.capability, p.settable)
+                builder.add(comp, row.capability, row.property, commands=commands)
+                props[(node_id, prop_id)] = PropMap(
+                    node_id,
+                    prop_id,
+                    comp,
+                    row.capability,
+                    row.property,
+                    p.datatype,
+                    fmt,
+                    convert,
+                    p.settable,
+                    p.retained,
+                )
+                features.mapped(row.capability)
+                continue
+            # no catalog meaning: a typed vendor property that keeps type, unit, range and access
+            vtype = ValueType(DATATYPES[p.datatype])
+            convert = unit.convert if unit is not None else identity
+            lo, hi = fmt.minimum, fmt.maximum
+            if unit is not None and vtype in (ValueType.INTEGER, ValueType.NUMBER):
+                lo = convert(lo) if lo is not None else None
+                hi = convert(hi) if hi is not None else None
+                if unit.convert is not identity:
+                    vtype = ValueType.NUMBER  # a converted integer need not stay whole
+            label = p.name or prop_id
+            if p.unit and unit is None:
+                label = f"{label} ({p.unit})"  # a unit outside units.yaml is named, not claimed
+            cap = f"x.homie.{node_id}"
+            name = dhi_name(prop_id)
+            builder.add_vendor(
+                comp,
+                cap,
+                vendor_property(
+                    name,
+                    vtype,
+                    unit=unit.ucum if unit else None,
+                    minimum=lo,
+                    maximum=hi,
+                    enum=list(fmt.values) if vtype is ValueType.ENUM else None,
+                    writable=p.settable,
+                    label=label,
+                ),
+            )
+            props[(node_id, prop_id)] = PropMap(
+                node_id, prop_id, comp, cap, name, p.datatype, fmt, convert, p.settable, p.retained
+            )
+            features.mapped(cap)
+    components = builder.build()
+    if not components:
+        raise PayloadError("$description has no properties: nothing to map")
+    description = DeviceDescription(
+        id=f"{instance}:{native}",
+        name=(desc.name or native)[:200],
+        adapter=instance,
+        components=components,
+    )
+    return HomieDevice(native, desc.version, description, props, features)
+
+
+def _commands(capability: str, settable: bool) -> list[str]:
+    if not settable:
+        return []
+    return {"dhi.on_off": ["on", "off", "toggle"], "dhi.level": ["set_level"]}.get(capability, [])
+
+
+# ---------------------------------------------------------------- values
+
+
+def decode_value(pm: PropMap, payload: bytes) -> Any:
+    """A property payload -> the DHI value (``PayloadError`` with the reason)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"value is not UTF-8 (byte {exc.start})") from None
+    if payload == EMPTY_STRING:
+        text = ""
+    value: Any
+    dt = pm.datatype
+    if dt == "boolean":
+        if text not in ("true", "false"):
+            raise PayloadError(f"boolean value must be 'true' or 'false', got {text[:40]!r}")
+        value = text == "true"
+    elif dt == "integer":
+        if not _INT.match(text):
+            raise PayloadError(f"integer value expected, got {text[:40]!r}")
+        value = int(text)
+    elif dt == "float":
+        if not _FLOAT.match(text):
+            raise PayloadError(f"float value expected, got {text[:40]!r}")
+        value = float(text)
+        if not math.isfinite(value):
+            raise PayloadError("float value must be finite")
+    elif dt == "enum":
+        if pm.format.values and text not in pm.format.values:
+            raise PayloadError(f"enum value {text[:40]!r} is not one of {', '.join(pm.format.values)}")
+        value = text
+    elif dt == "color":
+        if not _COLOR.match(text):
+            raise PayloadError(
+                f"color value must be 'rgb,r,g,b', 'hsv,h,s,v' or 'xyz,x,y', got {text[:40]!r}"
+            )
+        value = text
+    elif dt == "json":
+        try:
+            value = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadError(f"json value is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise PayloadError(f"json value must be an object, got {type(value).__name__}")
+    else:
+        value = text
+    try:
+        return pm.convert(value)
+    except ConversionError as exc:
+        raise PayloadError(str(exc)) from None
+
+
+def encode_value(pm: PropMap, value: Any) -> bytes:
+    """A DHI value -> the payload for ``…/<property>/set``."""
+    try:
+        raw = pm.convert.back(value) if pm.convert is not identity else value
+    except ConversionError as exc:
+        raise PayloadError(str(exc)) from None
+    if pm.datatype == "boolean":
+        return b"true" if raw else b"false"
+    if pm.datatype == "integer":
+        return str(round(raw)).encode()
+    if pm.datatype == "float":
+        return repr(float(raw)).encode()
+    if pm.datatype == "json":
+        return orjson.dumps(raw)
+    text = str(raw)
+    return text.encode() if text else EMPTY_STRING

@@ -1,0 +1,168 @@
+"""The Zigbee2MQTT adapter: a connection shell around ``Bridge`` and the mapping tables."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.mqtt import (
+    BrokerSettings,
+    MqttConnection,
+    MqttError,
+    MqttMessage,
+    TopicError,
+    encode_json,
+    shared_connection,
+)
+from adapters.mqtt.topics import validate_topic
+from adapters.sdk.adapter import AdapterContext
+from adapters.sdk.report import DeviceMapping
+from adapters.zigbee2mqtt.bridge import Bridge, wait_for
+from adapters.zigbee2mqtt.commands import build_set_payload
+from adapters.zigbee2mqtt.mapping import VENDOR
+from adapters.zigbee2mqtt.offline import map_offline
+from hub.errors import AdapterError, HubError, UnknownDevice
+from hub.models import CommandRequest, CommandResult, CommandStatus
+
+
+class Zigbee2MqttConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    base_topic: str = Field(default="zigbee2mqtt", description="Zigbee2MQTT's mqtt.base_topic")
+    confirm_timeout: Annotated[float, Field(ge=0, le=60)] = Field(
+        default=0.0,
+        description="seconds to wait for the device's state echo after a command (0: do not wait)",
+    )
+    max_pending: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=1000, description="state messages held for devices not yet in bridge/devices"
+    )
+
+    @field_validator("base_topic")
+    @classmethod
+    def _topic(cls, v: str) -> str:
+        v = v.strip("/")
+        if not v or any(c in v for c in "+#\x00"):
+            raise ValueError("base_topic must be a non-empty MQTT topic without wildcards")
+        return v
+
+
+class Zigbee2MqttAdapter:
+    """Zigbee devices through Zigbee2MQTT: ``bridge/devices`` -> DHI devices, device state
+    -> DHI state and events, DHI commands -> ``<friendly_name>/set``.
+
+    Commands succeed once the ``/set`` message is accepted by the broker (QoS 1 PUBACK):
+    Zigbee2MQTT has no per-request acknowledgement on this topic (failures only appear in
+    its log, or as a ``bridge/response`` for bridge requests), so "delivered to the bridge"
+    is the strongest promise that holds for every device. With ``confirm_timeout`` set, the
+    adapter also waits that long for the device's state echo and reports ``confirmed``.
+    """
+
+    name: ClassVar[str] = VENDOR
+    config_model: ClassVar[type[BaseModel]] = Zigbee2MqttConfig
+
+    def __init__(self, config: Zigbee2MqttConfig | None = None) -> None:
+        self.config = config or Zigbee2MqttConfig()
+        self._stack: AsyncExitStack | None = None
+        self._conn: MqttConnection | None = None
+        self._bridge: Bridge | None = None
+        self._ctx: AdapterContext | None = None
+
+    def __repr__(self) -> str:
+        return f"Zigbee2MqttAdapter({self.config.broker.safe_url()}, base_topic={self.config.base_topic!r})"
+
+    @classmethod
+    def map_offline(cls, data: Any) -> list[DeviceMapping]:
+        return map_offline(data)
+
+    @property
+    def bridge(self) -> Bridge | None:
+        return self._bridge
+
+    async def start(self, ctx: AdapterContext) -> None:
+        self._ctx = ctx
+        self._bridge = Bridge(ctx, max_pending=self.config.max_pending)
+        stack = AsyncExitStack()
+        try:
+            self._conn = await stack.enter_async_context(
+                shared_connection(self.config.broker, logger=ctx.logger)
+            )
+            stack.callback(await self._conn.subscribe(f"{self.config.base_topic}/#", self._on_message))
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        ctx.logger.info(
+            "zigbee2mqtt: listening on %s/# at %s", self.config.base_topic, self.config.broker.safe_url()
+        )
+
+    def _on_message(self, message: MqttMessage) -> None:
+        if self._bridge is None:
+            return
+        prefix = self.config.base_topic + "/"
+        if message.topic.startswith(prefix):
+            self._bridge.handle(message.topic[len(prefix) :], message.payload, message.retain)
+
+    async def stop(self) -> None:
+        stack, self._stack = self._stack, None
+        self._conn = None
+        if stack is not None:
+            await stack.aclose()
+
+    async def execute(self, cmd: CommandRequest) -> CommandResult:
+        try:
+            result = await self._execute(cmd)
+        except HubError as exc:
+            return self._result(cmd, error=exc)
+        return self._result(cmd, result=result)
+
+    async def _execute(self, cmd: CommandRequest) -> dict[str, Any]:
+        bridge, conn = self._bridge, self._conn
+        if bridge is None or conn is None:
+            raise AdapterError("the zigbee2mqtt adapter is not running")
+        known = bridge.by_device_id(cmd.device or "")
+        if known is None or known.mapped.description is None:
+            raise UnknownDevice(f"no Zigbee2MQTT device {cmd.device!r}", field="device")
+        catalog = self._ctx.catalog if self._ctx is not None else None
+        if catalog is None:  # pragma: no cover - start() sets both
+            raise AdapterError("adapter has no catalog")
+        payload = build_set_payload(known.mapped, cmd, catalog)
+        name = known.entry.friendly_name
+        try:
+            topic = validate_topic(f"{self.config.base_topic}/{name}/set")
+        except TopicError as exc:
+            raise AdapterError(f"cannot address {name!r}: {exc}") from None
+        echo = None
+        if self.config.confirm_timeout > 0:
+            import asyncio
+
+            echo = asyncio.ensure_future(
+                wait_for(bridge, name, _top_keys(payload), self.config.confirm_timeout)
+            )
+        try:
+            await conn.publish(topic, encode_json(payload), qos=1)
+        except MqttError as exc:
+            if echo is not None:
+                echo.cancel()
+            raise AdapterError(f"could not publish to {topic}: {exc}") from None
+        out: dict[str, Any] = {"topic": topic, "payload": payload}
+        if echo is not None:
+            out["confirmed"] = await echo
+        return out
+
+    def _result(
+        self, cmd: CommandRequest, *, result: dict[str, Any] | None = None, error: HubError | None = None
+    ) -> CommandResult:
+        now = self._ctx.now() if self._ctx is not None else None
+        if error is not None:
+            return CommandResult(
+                id=cmd.id, device=cmd.device, status=CommandStatus.ERROR, error=error.info(), time=now
+            )
+        return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.OK, result=result, time=now)
+
+
+def _top_keys(payload: dict[str, Any]) -> dict[str, Any]:
+    # "transition" is an instruction, not state: the echo will not carry it
+    return {k: v for k, v in payload.items() if k != "transition"}

@@ -1,0 +1,5 @@
+"""``python -m conformance`` is ``dhome conformance``."""
+
+from conformance.cli import app
+
+app(prog_name="dhome conformance")

@@ -1,0 +1,79 @@
+"""What every API handler reaches through ``request.app[API]``: the hub and the API's own state."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from hub.api.auth import FailureLimiter, Principal, TokenStore
+from hub.api.metrics import ApiMetrics
+
+if TYPE_CHECKING:
+    from hub.api.ws import WsConnection
+    from hub.core import Hub
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Tunables of the API server (defaults suit a home hub; tests shrink the timeouts)."""
+
+    #: seconds one WebSocket frame may take to be accepted by the client before it is dropped
+    ws_send_timeout: float = 5.0
+    #: seconds a WebSocket client has to send its auth message
+    ws_auth_timeout: float = 10.0
+    #: seconds to wait for a close handshake before the connection is cut
+    ws_close_timeout: float = 2.0
+    #: commands one WebSocket may have in flight
+    ws_max_commands: int = 32
+    #: most stored messages a subscribe with ``since`` replays
+    ws_replay_max: int = 10_000
+    #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
+    ws_send_buffer: int | None = 256 * 1024
+    #: largest request body (bytes)
+    max_body: int = 1 << 20
+    #: failed token checks per address and window before 429
+    auth_fail_limit: int = 20
+    auth_fail_window: float = 60.0
+
+
+class FrameCache:
+    """Serialised envelopes by seq, so N clients of one message cost one ``model_dump``."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._frames: OrderedDict[int, bytes] = OrderedDict()
+
+    def message(self, msg: Any) -> bytes:
+        seq = msg.seq
+        if seq is not None and (hit := self._frames.get(seq)) is not None:
+            return hit
+        data = orjson.dumps(msg.model_dump(mode="json", by_alias=True, exclude_none=True))
+        if seq is not None:
+            self._frames[seq] = data
+            if len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return data
+
+
+@dataclass
+class ApiContext:
+    hub: Hub
+    settings: ApiSettings
+    tokens: TokenStore
+    limiter: FailureLimiter
+    metrics: ApiMetrics
+    ws_queue: int
+    sockets: set[WsConnection] = field(default_factory=set)
+    frames: FrameCache = field(default_factory=FrameCache)
+
+
+API: web.AppKey[ApiContext] = web.AppKey("dhome_api", ApiContext)
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("dhome_principal", Principal)
+
+
+def api(request: web.Request) -> ApiContext:
+    return request.app[API]

@@ -1,0 +1,46 @@
+"""``GET /events``: the stored event log, paged by sequence number (``since=`` cursor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import TypeAdapter
+
+from hub.api.context import api
+from hub.api.http import json_response, q_int, q_list
+from hub.api.models import EventPage, MessageTypeValue
+from hub.models import Message
+
+MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def stored_message(raw: str) -> Any:
+    """A message from the events table, normalised through the envelope model."""
+    return MESSAGE.validate_python(orjson.loads(raw))
+
+
+async def query_events(
+    request: web.Request, since: int, limit: int, types: list[str], devices: list[str]
+) -> list[Any]:
+    sql = "SELECT message FROM events WHERE seq > ?"
+    params: list[Any] = [since]
+    for column, values in (("type", types), ("device", devices)):
+        if values:
+            sql += f" AND {column} IN ({','.join('?' * len(values))})"
+            params.extend(values)
+    sql += " ORDER BY seq LIMIT ?"
+    params.append(limit)
+    storage = api(request).hub.storage
+    await storage.flush()
+    return [stored_message(raw) for (raw,) in await storage.fetchall(sql, params)]
+
+
+async def list_events(request: web.Request) -> web.Response:
+    since = q_int(request, "since", 0, 0)
+    limit = q_int(request, "limit", 100, 1, 1000)
+    types = [t.value for t in q_list(request, "type", MessageTypeValue, max_items=10)]
+    devices = q_list(request, "device", min_length=1)
+    items = await query_events(request, since, limit, types, devices)
+    return json_response(EventPage(items=items, next=items[-1].seq if items else since))

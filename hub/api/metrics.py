@@ -1,0 +1,70 @@
+"""The API's own metrics, and the bus gauges refreshed on every scrape of ``/metrics``."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge, generate_latest
+
+if TYPE_CHECKING:
+    from hub.bus import Subscription
+    from hub.core import Hub
+
+
+def subscriber_group(sub: Subscription) -> str:
+    """Metric label of a bus subscriber: its name up to the first ``:`` (``ws:12:s1`` -> ``ws``)."""
+    return sub.name.split(":", 1)[0]
+
+
+_BY_REGISTRY: weakref.WeakKeyDictionary[object, ApiMetrics] = weakref.WeakKeyDictionary()
+
+
+class ApiMetrics:
+    @classmethod
+    def of(cls, hub: Hub) -> ApiMetrics:
+        """The API metrics of ``hub`` (registered once, reused when the service restarts)."""
+        found = _BY_REGISTRY.get(hub.metrics.registry)
+        if found is None:
+            found = _BY_REGISTRY[hub.metrics.registry] = cls(hub)
+        return found
+
+    def __init__(self, hub: Hub) -> None:
+        r = hub.metrics.registry
+        self.requests = Counter(
+            "dhome_api_requests", "API requests answered", ["method", "route", "status"], registry=r
+        )
+        self.ws_clients = Gauge("dhome_ws_clients", "Connected WebSocket clients", registry=r)
+        self.ws_dropped = Counter(
+            "dhome_ws_dropped", "WebSocket clients disconnected by the hub", ["reason"], registry=r
+        )
+        self._hub = hub
+        self._seen_drops: dict[int, int] = {}
+
+    def render(self) -> bytes:
+        self.refresh()
+        return generate_latest(self._hub.metrics.registry)
+
+    def refresh(self) -> None:
+        """Queue depths per subscriber group and drops since the last scrape."""
+        m = self._hub.metrics
+        depths: dict[str, int] = {}
+        live: dict[int, int] = {}
+        for sub in self._hub.bus.subscribers():
+            group = subscriber_group(sub)
+            depths[group] = depths.get(group, 0) + sub.depth
+            delta = sub.dropped - self._seen_drops.get(id(sub), 0)
+            if delta > 0:
+                m.bus_dropped.labels(group).inc(delta)
+            live[id(sub)] = sub.dropped
+        self._seen_drops = live
+        m.queue_depth.clear()
+        for group, depth in depths.items():
+            m.queue_depth.labels(group).set(depth)
+        m.devices.set(len(self._hub.registry))
+
+    def closed(self, sub: Subscription) -> None:
+        """Count the drops of a subscription that ends between scrapes."""
+        delta = sub.dropped - self._seen_drops.pop(id(sub), 0)
+        if delta > 0:
+            self._hub.metrics.bus_dropped.labels(subscriber_group(sub)).inc(delta)

@@ -1,0 +1,111 @@
+"""``ApiService``: the aiohttp server of the hub API, run as a hub service.
+
+``Hub.add_service(ApiService())`` serves on ``config.api.host``/``port``; port 0 picks a free
+port, readable as ``service.port`` once started. CORS is off unless ``config.api.cors_origins``
+names origins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from hub.api.auth import FailureLimiter, TokenStore
+from hub.api.context import API, ApiContext, ApiSettings
+from hub.api.cors import cors_middleware
+from hub.api.metrics import ApiMetrics
+from hub.api.problems import problem_middleware
+from hub.api.routes import BASE, add_routes
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_LINE = 64 * 1024
+
+
+def make_app(ctx: ApiContext, cors_origins: list[str]) -> web.Application:
+    middlewares: list[Middleware] = [problem_middleware]
+    if cors_origins:
+        middlewares.insert(0, cors_middleware(frozenset(cors_origins)))
+    app = web.Application(middlewares=middlewares, client_max_size=ctx.settings.max_body)
+    app[API] = ctx
+    add_routes(app)
+    return app
+
+
+class ApiService:
+    name = "api"
+
+    def __init__(
+        self, settings: ApiSettings | None = None, *, host: str | None = None, port: int | None = None
+    ) -> None:
+        self.settings = settings or ApiSettings()
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._ctx: ApiContext | None = None
+        self.host = ""
+        self.port = 0
+
+    def __repr__(self) -> str:
+        return f"ApiService({self.url if self.port else 'not running'})"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API (``http://host:port/api/v1``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{BASE}"
+
+    @property
+    def context(self) -> ApiContext:
+        if self._ctx is None:
+            raise RuntimeError("the API service is not running")
+        return self._ctx
+
+    async def start(self, hub: Hub) -> None:
+        cfg = hub.config.api
+        if not cfg.enabled:
+            log.info("API disabled in the config (api.enabled: false)")
+            return
+        s = self.settings
+        self._ctx = ApiContext(
+            hub=hub,
+            settings=s,
+            tokens=TokenStore(hub.storage, hub.clock.now),
+            limiter=FailureLimiter(s.auth_fail_limit, s.auth_fail_window),
+            metrics=ApiMetrics.of(hub),
+            ws_queue=cfg.ws_queue,
+        )
+        app = make_app(self._ctx, cfg.cors_origins)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            # room for the longest query the spec allows (20 percent-encoded device ids)
+            max_line_size=MAX_REQUEST_LINE,
+        )
+        await self._runner.setup()
+        host = self._host or cfg.host
+        site = web.TCPSite(self._runner, host, self._port if self._port is not None else cfg.port)
+        await site.start()
+        addresses = self._runner.addresses
+        bound = addresses[0] if addresses else (host, cfg.port)
+        self.host, self.port = str(bound[0]), int(bound[1])
+        log.info("API listening on %s", self.url)
+
+    async def stop(self) -> None:
+        if self._ctx is not None:
+            sockets = list(self._ctx.sockets)
+            if sockets:
+                await asyncio.gather(*(conn.shutdown() for conn in sockets), return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.port = 0

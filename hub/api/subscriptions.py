@@ -1,0 +1,68 @@
+"""``/subscriptions``: consent records of data shared with platforms (``hub.consent``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.context import PRINCIPAL, api
+from hub.api.errors import ServiceUnavailable
+from hub.api.http import json_response, q_int, read_model
+from hub.api.models import Delivery, DeliveryList, SubscriptionList
+from hub.errors import NotFound
+from hub.models import SubscriptionRequest
+from hub.services import SubscriptionService
+
+
+def _service(request: web.Request) -> SubscriptionService:
+    service = api(request).hub.subscriptions
+    if service is None:
+        raise ServiceUnavailable("the consent/subscription service is not running on this hub")
+    return service
+
+
+def _existing(service: SubscriptionService, sub_id: str) -> None:
+    if service.get_subscription(sub_id) is None:
+        raise NotFound(f"no subscription {sub_id!r}", field="id")
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    return json_response(SubscriptionList(items=_service(request).list_subscriptions()))
+
+
+async def create_subscription(request: web.Request) -> web.Response:
+    service = _service(request)
+    body = await read_model(request, SubscriptionRequest)
+    sub = await service.create(body, actor=request[PRINCIPAL].actor)
+    return json_response(sub, status=201, headers={"Location": f"/api/v1/subscriptions/{sub.id}"})
+
+
+async def get_subscription(request: web.Request) -> web.Response:
+    sub_id = request.match_info["id"]
+    sub = _service(request).get_subscription(sub_id)
+    if sub is None:
+        raise NotFound(f"no subscription {sub_id!r}", field="id")
+    return json_response(sub)
+
+
+async def update_subscription(request: web.Request) -> web.Response:
+    service = _service(request)
+    sub_id = request.match_info["id"]
+    _existing(service, sub_id)
+    body = await read_model(request, SubscriptionRequest)
+    return json_response(await service.update(sub_id, body, actor=request[PRINCIPAL].actor))
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    """Withdraw consent: delivery stops at once."""
+    service = _service(request)
+    await service.withdraw(request.match_info["id"], actor=request[PRINCIPAL].actor)
+    return web.Response(status=204)
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    service = _service(request)
+    sub_id = request.match_info["id"]
+    limit = q_int(request, "limit", 100, 1, 1000)
+    _existing(service, sub_id)
+    rows = await service.deliveries(sub_id, limit)
+    return json_response(DeliveryList(items=[Delivery.model_validate(r) for r in rows]))

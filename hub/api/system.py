@@ -1,0 +1,60 @@
+"""Health, the OpenAPI document, Prometheus metrics and the capability catalog."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from hub.api.context import api
+from hub.api.http import json_response
+from hub.api.models import CatalogView, Health
+from hub.api.openapi import served_document
+from hub.errors import NotFound
+from hub.models import DHI_VERSION
+from hub.supervisor import SlotState
+
+
+def _version() -> str:
+    try:
+        return version("dhome")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+async def health(request: web.Request) -> web.Response:
+    """No token needed: for load balancers and ``dhome discover``; reveals no personal data."""
+    hub = api(request).hub
+    degraded = any(slot.state is not SlotState.RUNNING for slot in hub.supervisor.slots.values())
+    return json_response(
+        Health(
+            status="degraded" if degraded else "ok",
+            home=hub.config.home.id,
+            version=_version(),
+            dhi_version=DHI_VERSION,
+            seq=hub.bus.seq,
+        )
+    )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=served_document(), content_type="application/json")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = api(request).metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def catalog(request: web.Request) -> web.Response:
+    cat = api(request).hub.catalog
+    return json_response(CatalogView(capabilities=list(cat.values()), units=list(cat.units.values())))
+
+
+async def catalog_capability(request: web.Request) -> web.Response:
+    cap_id = request.match_info["capability"]
+    cap = api(request).hub.catalog.get(cap_id)
+    if cap is None:
+        raise NotFound(f"capability {cap_id!r} is not in the catalog", field="capability")
+    return json_response(cap)

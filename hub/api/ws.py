@@ -1,0 +1,376 @@
+"""``GET /api/v1/ws``: live messages with filters, and commands, over one WebSocket.
+
+Back-pressure: each subscription is a bus subscription with ``Overflow.CLOSE``; publishing
+never waits for a client. A client whose queue overflows, or that does not accept a frame
+within ``ws_send_timeout``, is dropped with close code 1013 and the reason, and its
+connection is cut so its unsent data is freed. It may reconnect and resume with ``since``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ValidationError
+
+from hub.api.auth import Principal, bearer_token
+from hub.api.context import ApiContext, api
+from hub.api.errors import BadRequest, UpgradeRequired
+from hub.api.events import stored_message
+from hub.api.guard import AuthDenied, authorize
+from hub.api.models import Scope
+from hub.api.problems import from_error
+from hub.api.wsproto import (
+    CLIENT_MESSAGE,
+    AuthOk,
+    AuthRequest,
+    CloseCode,
+    CommandMessage,
+    CommandResultReply,
+    ErrorReply,
+    PingRequest,
+    Pong,
+    Subscribed,
+    SubscribeRequest,
+    Unsubscribed,
+    UnsubscribeRequest,
+)
+from hub.bus import Filter, Overflow, Subscription, SubscriptionClosed
+from hub.errors import Conflict, Forbidden, HubError, InvalidParams, RateLimited
+
+log = logging.getLogger(__name__)
+
+_conn_ids = itertools.count(1)
+#: a WebSocket close reason is at most 123 bytes (RFC 6455 §5.5)
+MAX_REASON = 123
+
+
+class _Dropped(Exception):
+    """The connection was dropped; stop whatever was being sent."""
+
+
+@dataclass
+class _Stream:
+    sub: Subscription
+    task: asyncio.Task[None] | None = None
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    ctx = api(request)
+    address = request.remote or "-"
+    secret = bearer_token(request.headers.get("Authorization"))
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    principal: Principal | None = None
+    if secret is not None or not upgrade:
+        try:
+            principal = await authorize(ctx, secret, address, Scope.READ)
+        except AuthDenied as denied:
+            return from_error(denied.error, request, headers=denied.headers)
+    if not upgrade:
+        err = UpgradeRequired("this endpoint speaks WebSocket only (see asyncapi.yaml)")
+        return from_error(err, request, headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+    ws = web.WebSocketResponse(
+        heartbeat=30.0,
+        compress=False,
+        max_msg_size=ctx.settings.max_body,
+        timeout=ctx.settings.ws_close_timeout,
+    )
+    if not ws.can_prepare(request).ok:
+        raise BadRequest("not a valid WebSocket handshake")
+    await ws.prepare(request)
+    await WsConnection(ctx, request, ws, principal).run()
+    return ws
+
+
+class WsConnection:
+    def __init__(
+        self, ctx: ApiContext, request: web.Request, ws: web.WebSocketResponse, principal: Principal | None
+    ) -> None:
+        self.id = next(_conn_ids)
+        self._ctx = ctx
+        self._ws = ws
+        self._transport = request.transport
+        self.address = request.remote or "-"
+        self.principal = principal
+        self._streams: dict[str, _Stream] = {}
+        self._commands: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self.dropped: str | None = None
+
+    def __repr__(self) -> str:
+        who = self.principal.actor if self.principal else "unauthenticated"
+        return f"WsConnection(#{self.id} {self.address} {who}, subscriptions={list(self._streams)})"
+
+    # ------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        ctx = self._ctx
+        ctx.sockets.add(self)
+        ctx.metrics.ws_clients.inc()
+        self._limit_kernel_buffer()
+        try:
+            if self.principal is None and not await self._authenticate():
+                return
+            assert self.principal is not None
+            scopes = sorted(self.principal.scopes, key=list(Scope).index)
+            await self._send_model(AuthOk(scopes=scopes, seq=ctx.hub.bus.seq))
+            async for frame in self._ws:
+                if frame.type is WSMsgType.TEXT:
+                    await self._handle(frame.data)
+                elif frame.type is WSMsgType.BINARY:
+                    await self._error(None, BadRequest("send JSON in text frames"))
+                else:  # ERROR
+                    break
+        except _Dropped:
+            pass
+        finally:
+            await self._cleanup()
+
+    def _limit_kernel_buffer(self) -> None:
+        size = self._ctx.settings.ws_send_buffer
+        sock = self._transport.get_extra_info("socket") if self._transport is not None else None
+        if size and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    async def _authenticate(self) -> bool:
+        timeout = self._ctx.settings.ws_auth_timeout
+        try:
+            frame = await self._ws.receive(timeout=timeout)
+        except TimeoutError:
+            await self._close(CloseCode.POLICY, f"no auth message within {timeout:g} s")
+            return False
+        if frame.type is not WSMsgType.TEXT:
+            await self._close(CloseCode.POLICY, 'the first message must be {"type": "auth", "token": ...}')
+            return False
+        try:
+            request = CLIENT_MESSAGE.validate_json(frame.data)
+        except ValidationError:
+            request = None
+        if not isinstance(request, AuthRequest):
+            await self._close(CloseCode.POLICY, 'the first message must be {"type": "auth", "token": ...}')
+            return False
+        try:
+            self.principal = await authorize(self._ctx, request.token, self.address, Scope.READ)
+        except AuthDenied as denied:
+            with contextlib.suppress(_Dropped):
+                await self._error(None, denied.error)
+            await self._close(CloseCode.POLICY, denied.error.message)
+            return False
+        return True
+
+    async def _close(self, code: CloseCode, reason: str) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            async with asyncio.timeout(self._ctx.settings.ws_close_timeout):
+                await self._ws.close(code=code, message=reason.encode("utf-8")[:MAX_REASON])
+
+    async def shutdown(self) -> None:
+        """The hub is stopping: say so and close."""
+        self._close_streams()
+        await self._close(CloseCode.GOING_AWAY, "the hub is shutting down")
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.abort()
+
+    async def drop(self, reason: str, label: str) -> None:
+        """Disconnect a client that cannot keep up; never waits on the client for long."""
+        if self.dropped is not None:
+            return
+        self.dropped = reason
+        self._ctx.metrics.ws_dropped.labels(label).inc()
+        who = self.principal.actor if self.principal else "-"
+        log.warning("WebSocket client %s (%s) dropped: %s", self.address, who, reason)
+        self._close_streams()
+        current = asyncio.current_task()
+        for task in self._commands:
+            if task is not current:
+                task.cancel()
+        await self._close(CloseCode.TRY_AGAIN_LATER, reason)
+        if self._transport is not None:
+            # whatever the client did not read is thrown away, not kept in memory
+            self._transport.abort()
+
+    def _close_streams(self) -> None:
+        current = asyncio.current_task()
+        for stream in self._streams.values():
+            stream.sub.close("connection closed")
+            self._ctx.metrics.closed(stream.sub)
+            if stream.task is not None and stream.task is not current:
+                stream.task.cancel()
+        self._streams.clear()
+
+    async def _cleanup(self) -> None:
+        tasks = [s.task for s in self._streams.values() if s.task is not None] + list(self._commands)
+        self._close_streams()
+        for task in self._commands:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._ctx.sockets.discard(self)
+        self._ctx.metrics.ws_clients.dec()
+
+    # ------------------------------------------------------------ sending
+    async def _send(self, data: bytes) -> None:
+        if self.dropped is not None:
+            raise _Dropped
+        timeout = self._ctx.settings.ws_send_timeout
+        async with self._lock:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._ws.send_str(data.decode("utf-8"))
+            except TimeoutError:
+                await self.drop(f"too slow: a message was not accepted within {timeout:g} s", "send_timeout")
+                raise _Dropped from None
+            except ConnectionResetError:
+                raise _Dropped from None
+
+    async def _send_model(self, model: BaseModel) -> None:
+        await self._send(orjson.dumps(model.model_dump(mode="json", by_alias=True, exclude_none=True)))
+
+    async def _send_event(self, sub_id: str, msg: Any) -> None:
+        frame = b'{"type":"event","subscription":%b,"message":%b}' % (
+            orjson.dumps(sub_id),
+            self._ctx.frames.message(msg),
+        )
+        await self._send(frame)
+        self._ctx.hub.metrics.messages_out.labels("ws").inc()
+
+    async def _error(self, request_id: str | None, err: HubError) -> None:
+        await self._send_model(ErrorReply(id=request_id, error=err.info()))
+
+    # ------------------------------------------------------------ requests
+    async def _handle(self, text: str) -> None:
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            await self._error(None, BadRequest(f"not valid JSON: {exc}"))
+            return
+        request_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            request = CLIENT_MESSAGE.validate_python(raw)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            loc = list(err["loc"])
+            if loc and isinstance(raw, dict) and loc[0] == raw.get("type"):
+                loc = loc[1:]  # the union's tag, not a field
+            where = ".".join(str(p) for p in loc)
+            await self._error(request_id, InvalidParams(f"{where}: {err['msg']}", field=where or None))
+            return
+        match request:
+            case SubscribeRequest():
+                await self._subscribe(request)
+            case UnsubscribeRequest():
+                await self._unsubscribe(request)
+            case CommandMessage():
+                await self._command(request)
+            case PingRequest():
+                await self._send_model(Pong(id=request.id))
+            case AuthRequest():
+                await self._error(None, BadRequest("already authenticated"))
+
+    async def _subscribe(self, req: SubscribeRequest) -> None:
+        if req.id in self._streams:
+            await self._error(
+                req.id, Conflict(f"subscription {req.id!r} exists; unsubscribe first", field="id")
+            )
+            return
+        f = req.filter
+        flt = Filter.of(
+            types=[t.value for t in f.types] if f.types else None,
+            devices=f.devices,
+            capabilities=f.capabilities,
+        )
+        bus = self._ctx.hub.bus
+        sub = bus.subscribe(
+            f"ws:{self.id}:{req.id}", flt, maxsize=self._ctx.ws_queue, overflow=Overflow.CLOSE
+        )
+        stream = self._streams[req.id] = _Stream(sub)
+        await self._send_model(Subscribed(id=req.id, seq=bus.seq))
+        last = 0
+        if req.since is not None:
+            replay = await self._replay(req, flt)
+            if replay is None:
+                return
+            for msg in replay:
+                await self._send_event(req.id, msg)
+                last = msg.seq
+        stream.task = asyncio.create_task(self._pump(req.id, sub, last), name=f"dhome-ws-{self.id}-{req.id}")
+
+    async def _replay(self, req: SubscribeRequest, flt: Filter) -> list[Any] | None:
+        """Stored messages after ``since`` matching the filter; ``None`` (and an error) if too many."""
+        limit = self._ctx.settings.ws_replay_max
+        storage = self._ctx.hub.storage
+        sql = "SELECT message FROM events WHERE seq > ?"
+        params: list[Any] = [req.since]
+        for column, values in (("type", flt.types), ("device", flt.devices)):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params.extend(sorted(values))
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit + 1)
+        await storage.flush()
+        rows = await storage.fetchall(sql, params)
+        if len(rows) > limit:
+            self._end_stream(req.id)
+            await self._error(
+                req.id,
+                Conflict(
+                    f"more than {limit} messages since seq {req.since}: page through GET /api/v1/events first",
+                    field="since",
+                ),
+            )
+            return None
+        return [m for m in (stored_message(raw) for (raw,) in rows) if flt.matches(m)]
+
+    async def _pump(self, sub_id: str, sub: Subscription, skip_upto: int) -> None:
+        try:
+            while True:
+                try:
+                    msg = await sub.get()
+                except SubscriptionClosed:
+                    if self._streams.get(sub_id) is not None and self._streams[sub_id].sub is sub:
+                        await self.drop(f"subscription {sub_id}: {sub.closed_reason}", "overflow")
+                    return
+                if msg.seq is not None and msg.seq <= skip_upto:
+                    continue  # already sent by the replay
+                await self._send_event(sub_id, msg)
+        except _Dropped:
+            return
+
+    def _end_stream(self, sub_id: str) -> _Stream | None:
+        stream = self._streams.pop(sub_id, None)
+        if stream is not None:
+            stream.sub.close("unsubscribed")
+            self._ctx.metrics.closed(stream.sub)
+            if stream.task is not None:
+                stream.task.cancel()
+        return stream
+
+    async def _unsubscribe(self, req: UnsubscribeRequest) -> None:
+        if self._end_stream(req.id) is None:
+            await self._error(req.id, InvalidParams(f"no subscription {req.id!r}", field="id"))
+            return
+        await self._send_model(Unsubscribed(id=req.id))
+
+    async def _command(self, req: CommandMessage) -> None:
+        assert self.principal is not None
+        if not self.principal.allows(Scope.CONTROL):
+            self._ctx.hub.metrics.auth_failures.labels("scope").inc()
+            await self._error(req.id, Forbidden("commands need a token with scope 'control'"))
+            return
+        if len(self._commands) >= self._ctx.settings.ws_max_commands:
+            await self._error(req.id, RateLimited(f"more than {len(self._commands)} commands in flight"))
+            return
+        task = asyncio.create_task(self._execute(req), name=f"dhome-ws-{self.id}-cmd-{req.id}")
+        self._commands.add(task)
+        task.add_done_callback(self._commands.discard)
+
+    async def _execute(self, req: CommandMessage) -> None:
+        result = await self._ctx.hub.execute(req.command)
+        with contextlib.suppress(_Dropped):
+            await self._send_model(CommandResultReply(id=req.id, result=result))

@@ -1,0 +1,231 @@
+"""CAP 1.2 (OASIS Common Alerting Protocol) for emergency and government platforms.
+
+One CAP ``<alert>`` per alert message, built from what the consent filter let out:
+
+* ``identifier`` = the message id (``<alert id>.raised`` …), ``incidents`` = the alert id, so
+  every message about one alert is grouped; updates and the all-clear ``references`` the
+  first message (``sender,identifier,sent``).
+* raised → ``msgType`` Alert; updated (repeat, escalation, acknowledgement) → Update;
+  cleared → Update with ``responseType`` AllClear and ``urgency`` Past.
+* ``scope`` Restricted: the resident consented to this receiver only.
+* two ``<info>`` blocks, ``zh-CN`` and ``en-US``; ``category``/``certainty`` per kind below.
+* ``<area>``: the home's administrative-division code (GB/T 2260) as a ``geocode`` when
+  configured; the postal address (``areaDesc``) and coordinates (``circle``) only when the
+  subscription's field grant includes ``address`` / ``location``.
+
+The XSD is not needed at run time; ``alerts.cap.xsd`` turns on validation of every message.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.alerts.kinds import KIND_INFO, where
+from hub.bridges import OutboxEntry, PermanentDeliveryError
+from hub.bridges.webhook import WebhookBridge, post_signed, signed_headers
+from hub.config import HomeConfig
+from hub.consent.filter import granted
+from hub.models.alert import AlertKind
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+CONTENT_TYPE = "application/cap+xml; charset=utf-8"
+GEOCODE_NAME = "GB/T 2260"
+EVENT_CODE_NAME = "DHI"
+
+
+@dataclass(frozen=True, slots=True)
+class CapKind:
+    kind: AlertKind
+    category: str
+    certainty: str
+
+
+CAP_KINDS: tuple[CapKind, ...] = (
+    CapKind(AlertKind.SMOKE, "Fire", "Observed"),
+    CapKind(AlertKind.HEAT, "Fire", "Likely"),
+    CapKind(AlertKind.CO, "Safety", "Observed"),
+    CapKind(AlertKind.GAS_LEAK, "Safety", "Observed"),
+    CapKind(AlertKind.WATER_LEAK, "Safety", "Observed"),
+    CapKind(AlertKind.SOS, "Rescue", "Observed"),
+    CapKind(AlertKind.FALL, "Health", "Observed"),
+    CapKind(AlertKind.INACTIVITY, "Health", "Likely"),
+    CapKind(AlertKind.NIGHT_ACTIVITY, "Health", "Possible"),
+    CapKind(AlertKind.DOOR_OPEN, "Security", "Observed"),
+    CapKind(AlertKind.DEVICE_OFFLINE, "Infra", "Observed"),
+    CapKind(AlertKind.LOW_BATTERY, "Infra", "Observed"),
+    CapKind(AlertKind.TAMPER, "Security", "Observed"),
+)
+CAP_KIND: dict[AlertKind, CapKind] = {row.kind: row for row in CAP_KINDS}
+
+MSG_TYPE = {
+    "org.dhi.v1.alert.raised": "Alert",
+    "org.dhi.v1.alert.updated": "Update",
+    "org.dhi.v1.alert.cleared": "Update",
+}
+RESTRICTION = "Shared with the resident's consent for the receiving service only / 经住户授权，仅供接收方使用"  # noqa: RUF001 - Chinese punctuation
+
+
+def cap_time(value: str | datetime, tz: ZoneInfo) -> str:
+    """CAP dateTime: local time with a numeric offset, no fractions, never ``Z``."""
+    t = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return t.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+def default_sender(home: HomeConfig) -> str:
+    return f"dhome.{home.id}@dhome.local"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+    if text is not None:
+        el.text = text
+    return el
+
+
+@dataclass(frozen=True)
+class CapContext:
+    home: HomeConfig
+    sender: str
+    status: str = "Actual"  # "Exercise" when the hub plays a scenario on a scaled clock
+
+
+def render(entry: OutboxEntry, ctx: CapContext) -> bytes:
+    """The CAP 1.2 XML document for one alert message (UTF-8 bytes with declaration)."""
+    payload = entry.payload
+    msg_type = payload.get("type", "")
+    alert = payload.get("data", {}).get("alert")
+    if msg_type not in MSG_TYPE or not isinstance(alert, dict):
+        raise PermanentDeliveryError(f"CAP carries alert messages only, not {msg_type or 'this message'}")
+    try:
+        kind = AlertKind(alert["kind"])
+    except (KeyError, ValueError):
+        raise PermanentDeliveryError(f"alert message without a known kind: {alert.get('kind')!r}") from None
+    tz = ZoneInfo(ctx.home.timezone)
+    sub = entry.subscription
+    cleared = msg_type == "org.dhi.v1.alert.cleared"
+
+    root = ET.Element(f"{{{CAP_NS}}}alert")
+    _sub(root, "identifier", entry.message_id)
+    _sub(root, "sender", ctx.sender)
+    _sub(root, "sent", cap_time(payload["time"], tz))
+    _sub(root, "status", ctx.status)
+    _sub(root, "msgType", MSG_TYPE[msg_type])
+    _sub(root, "source", f"dhome://{ctx.home.id}")
+    _sub(root, "scope", "Restricted")
+    _sub(root, "restriction", RESTRICTION)
+    if msg_type != "org.dhi.v1.alert.raised":
+        first = f"{alert['id']}.raised"
+        _sub(root, "references", f"{ctx.sender},{first},{cap_time(alert['first_seen'], tz)}")
+    _sub(root, "incidents", str(alert["id"]))
+    for language in ("zh-CN", "en-US"):
+        _info(root, language, kind, alert, cleared, sub_granted=lambda f: granted(sub, f), ctx=ctx, tz=tz)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
+    return document
+
+
+def _info(
+    root: ET.Element,
+    language: str,
+    kind: AlertKind,
+    alert: dict[str, Any],
+    cleared: bool,
+    *,
+    sub_granted: Any,
+    ctx: CapContext,
+    tz: ZoneInfo,
+) -> None:
+    info_row, cap_row = KIND_INFO[kind], CAP_KIND[kind]
+    zh = language == "zh-CN"
+    info = _sub(root, "info")
+    _sub(info, "language", language)
+    _sub(info, "category", cap_row.category)
+    _sub(info, "event", info_row.name_zh if zh else info_row.name_en)
+    if cleared:
+        _sub(info, "responseType", "AllClear")
+    _sub(info, "urgency", "Past" if cleared else str(alert.get("urgency", "Unknown")))
+    _sub(info, "severity", str(alert.get("severity", "Unknown")))
+    _sub(info, "certainty", cap_row.certainty)
+    code = _sub(info, "eventCode")
+    _sub(code, "valueName", EVENT_CODE_NAME)
+    _sub(code, "value", kind.value)
+    _sub(info, "onset", cap_time(alert["first_seen"], tz))
+    summary = alert.get("summary_zh" if zh else "summary")
+    room = alert.get("room")
+    if summary is None:  # not granted: say what happened, not where
+        summary = info_row.name_zh if zh else info_row.name_en
+    if cleared:
+        summary = f"已解除：{summary}" if zh else f"Cleared: {summary}"  # noqa: RUF001
+    _sub(info, "headline", summary)
+    if room is not None:
+        room_en, room_zh = where(room)
+        _sub(info, "description", f"位置：{room_zh}" if zh else f"Location: {room_en}")  # noqa: RUF001
+    for name, value in (
+        ("state", alert.get("state")),
+        ("room", room),
+        ("devices", " ".join(alert["devices"]) if alert.get("devices") else None),
+        ("count", alert.get("count")),
+        ("escalation", alert.get("escalation")),
+        ("acknowledged_by", alert.get("acknowledged_by")),
+    ):
+        if value is not None:
+            param = _sub(info, "parameter")
+            _sub(param, "valueName", name)
+            _sub(param, "value", str(value))
+    _area(info, ctx.home, sub_granted, zh)
+
+
+def _area(info: ET.Element, home: HomeConfig, sub_granted: Any, zh: bool) -> None:
+    address = home.address if home.address and sub_granted("address") else None
+    area = _sub(info, "area")
+    _sub(area, "areaDesc", address or ("住宅" if zh else "Residence"))
+    if home.latitude is not None and home.longitude is not None and sub_granted("location"):
+        _sub(area, "circle", f"{home.latitude},{home.longitude} 0")
+    if home.division_code:
+        geocode = _sub(area, "geocode")
+        _sub(geocode, "valueName", GEOCODE_NAME)
+        _sub(geocode, "value", home.division_code)
+
+
+class CapValidator:
+    """Optional run-time validation against the OASIS XSD (``alerts.cap.xsd``)."""
+
+    def __init__(self, xsd: Path) -> None:
+        import xmlschema
+
+        self._schema = xmlschema.XMLSchema(str(xsd))
+
+    def check(self, document: bytes) -> None:
+        errors = list(self._schema.iter_errors(document.decode("utf-8")))
+        if errors:
+            raise PermanentDeliveryError(f"CAP message is not valid against the XSD: {errors[0].reason}")
+
+
+class CapHttpBridge:
+    """CAP posted to an HTTP endpoint (``application/cap+xml``), signed like webhooks when the
+    subscription has a secret."""
+
+    def __init__(
+        self, ctx: CapContext, *, timeout: float = 10.0, validator: CapValidator | None = None
+    ) -> None:
+        self._ctx = ctx
+        self._validator = validator
+        self._webhook = WebhookBridge(timeout=timeout)
+
+    def render(self, entry: OutboxEntry) -> bytes:
+        document = render(entry, self._ctx)
+        if self._validator is not None:
+            self._validator.check(document)
+        return document
+
+    async def send(self, entry: OutboxEntry) -> None:
+        document = self.render(entry)
+        headers = signed_headers(entry, document.decode("utf-8")) if entry.secret else {}
+        await post_signed(self._webhook.client(), entry, document, CONTENT_TYPE, headers)
+
+    async def close(self) -> None:
+        await self._webhook.close()

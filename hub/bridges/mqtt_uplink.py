@@ -1,0 +1,124 @@
+"""MQTT uplink: a home's messages on a (community or city) broker, QoS 1.
+
+Topics, under a prefix (default ``dhi/v1``):
+
+* ``<prefix>/<home>/alerts/<kind>`` — alert messages (CloudEvent JSON)
+* ``<prefix>/<home>/events/<group>/<action>`` — other messages, e.g. ``events/state/changed``
+* ``<prefix>/<home>/cap/<kind>`` — CAP 1.2 XML (transport ``cap_mqtt``)
+
+A platform serving many homes reads them with an MQTT 5 shared subscription, e.g.
+``$share/community/dhi/v1/+/alerts/#``. The endpoint of a subscription is
+``mqtt(s)://[user:pass@]host[:port][/prefix]``, or just a topic prefix to use the broker of
+``alerts.uplink.broker``. A send returns once the broker acknowledged (PUBACK); while the
+broker is away the send fails and the outbox retries, so a broker restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from adapters.mqtt.connection import MqttConnection
+from adapters.mqtt.errors import MqttError
+from adapters.mqtt.settings import BrokerSettings
+from hub.bridges import DeliveryError, OutboxEntry
+from hub.bridges.cap import CapHttpBridge
+from hub.bridges.webhook import body_of
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "dhi/v1"
+TYPE_PREFIX = "org.dhi.v1."
+
+
+def split_endpoint(endpoint: str, default: BrokerSettings | None) -> tuple[BrokerSettings, str]:
+    """(broker settings, topic prefix) of a subscription endpoint."""
+    parts = urlsplit(endpoint)
+    if parts.scheme in ("mqtt", "mqtts"):
+        url = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        prefix = parts.path.strip("/") or DEFAULT_PREFIX
+        base = default.model_dump(exclude={"url", "username", "password"}) if default else {}
+        return BrokerSettings.model_validate({**base, "url": url}), prefix
+    if default is None:
+        raise DeliveryError(f"endpoint {endpoint!r} is a topic prefix but no uplink broker is configured")
+    return default, endpoint.strip("/") or DEFAULT_PREFIX
+
+
+def topic_for(prefix: str, home: str, payload: Mapping[str, Any]) -> str:
+    msg_type = str(payload.get("type", ""))
+    data = payload.get("data")
+    alert = data.get("alert") if isinstance(data, dict) else None
+    if isinstance(alert, dict) and "kind" in alert:
+        return f"{prefix}/{home}/alerts/{alert['kind']}"
+    group, _, action = msg_type.removeprefix(TYPE_PREFIX).partition(".")
+    return f"{prefix}/{home}/events/{group or 'other'}/{action or 'message'}"
+
+
+class UplinkConnections:
+    """One connection per broker, opened on first use and kept (it reconnects by itself)."""
+
+    def __init__(self, default: BrokerSettings | None) -> None:
+        self.default = default
+        self._conns: dict[str, MqttConnection] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, endpoint: str) -> tuple[MqttConnection, str]:
+        settings, prefix = split_endpoint(endpoint, self.default)
+        key = settings.model_dump_json()
+        async with self._lock:
+            conn = self._conns.get(key)
+            if conn is None or conn.closed:
+                conn = MqttConnection(settings, logger=log)
+                try:
+                    await conn.open()
+                except (MqttError, OSError) as exc:
+                    raise DeliveryError(f"uplink broker {settings.safe_url()}: {exc}") from exc
+                self._conns[key] = conn
+        return conn, prefix
+
+    async def close(self) -> None:
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            await conn.close()
+
+
+class MqttUplinkBridge:
+    def __init__(self, home: str, connections: UplinkConnections) -> None:
+        self._home = home
+        self._conns = connections
+
+    async def send(self, entry: OutboxEntry) -> None:
+        conn, prefix = await self._conns.get(entry.subscription.endpoint)
+        topic = topic_for(prefix, self._home, entry.payload)
+        try:
+            await conn.publish(topic, body_of(entry).encode(), qos=1)
+        except MqttError as exc:
+            raise DeliveryError(f"publish to {topic}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._conns.close()
+
+
+class CapMqttBridge:
+    """CAP XML on the uplink: ``<prefix>/<home>/cap/<kind>``."""
+
+    def __init__(self, home: str, connections: UplinkConnections, renderer: CapHttpBridge) -> None:
+        self._home = home
+        self._conns = connections
+        self._renderer = renderer
+
+    async def send(self, entry: OutboxEntry) -> None:
+        document = self._renderer.render(entry)
+        conn, prefix = await self._conns.get(entry.subscription.endpoint)
+        kind = entry.payload.get("data", {}).get("alert", {}).get("kind", "other")
+        topic = f"{prefix}/{self._home}/cap/{kind}"
+        try:
+            await conn.publish(topic, document, qos=1)
+        except MqttError as exc:
+            raise DeliveryError(f"publish to {topic}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._conns.close()

@@ -1,0 +1,99 @@
+"""The audit log: every grant, every share and every refusal, in the hub's SQLite ``audit``
+table (append-only). ``dhome audit`` and ``GET /api/v1/subscriptions/audit`` read it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from hub.storage import Statement
+
+
+class AuditAction(StrEnum):
+    SUBSCRIPTION_CREATED = "subscription.created"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+    SUBSCRIPTION_WITHDRAWN = "subscription.withdrawn"
+    CONSENT_GRANTED = "consent.granted"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    #: passed the consent filter and queued in the outbox (detail: the fields shared)
+    SHARE_QUEUED = "share.queued"
+    #: left the home: the receiver acknowledged it
+    SHARE_DELIVERED = "share.delivered"
+    #: a subscription covers the message but consent does not allow it (detail: why)
+    SHARE_REFUSED = "share.refused"
+    #: an alert no subscription covers: it stays in the home
+    SHARE_WITHHELD = "share.withheld"
+    #: queued but not sent, because consent ended before delivery
+    SHARE_CANCELLED = "share.cancelled"
+    SHARE_DEAD_LETTER = "share.dead_letter"
+    SHARE_REQUEUED = "share.requeued"
+
+
+INSERT = "INSERT INTO audit (time, actor, action, subscription, message_id, detail) VALUES (?,?,?,?,?,?)"
+
+
+def entry(
+    time: datetime,
+    actor: str,
+    action: AuditAction,
+    *,
+    subscription: str | None = None,
+    message_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Statement:
+    return (
+        INSERT,
+        (
+            time.isoformat(),
+            actor,
+            action.value,
+            subscription,
+            message_id,
+            orjson.dumps(detail or {}).decode(),
+        ),
+    )
+
+
+COLUMNS = ("seq", "time", "actor", "action", "subscription", "message_id", "detail")
+
+
+def row_to_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    out = dict(zip(COLUMNS, row, strict=True))
+    out["detail"] = json.loads(out["detail"]) if out["detail"] else {}
+    return out
+
+
+def select(
+    *,
+    since: int | None = None,
+    limit: int = 100,
+    subscription: str | None = None,
+    action: str | None = None,
+    newest_first: bool = False,
+) -> tuple[str, list[Any]]:
+    """The SQL to read the log (shared by the service and the offline CLI)."""
+    where: list[str] = ["1=1"]
+    params: list[Any] = []
+    if since is not None:
+        where.append("seq > ?")
+        params.append(since)
+    if subscription is not None:
+        where.append("subscription = ?")
+        params.append(subscription)
+    if action is not None:
+        where.append("(action = ? OR action LIKE ?)")
+        params += [action, action.rstrip(".*") + ".%"]
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"  # noqa: S608 - fixed column names
+    params.append(limit)
+    return sql, params
+
+
+def read(conn: sqlite3.Connection, **kwargs: Any) -> list[dict[str, Any]]:
+    sql, params = select(**kwargs)
+    return [row_to_dict(r) for r in conn.execute(sql, params)]

@@ -1,0 +1,433 @@
+"""``ConsentService``: subscriptions with the resident's consent, the consent filter on the
+event bus, and the audit log. Implements ``hub.services.SubscriptionService``.
+
+The filter is a bus *tap*: it runs inline on publish, before any queue, so a message is
+either queued in the outbox (in the same SQLite batch as its audit entry) or refused and
+audited — never sent past the filter. No subscription → nothing leaves the home.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from hub.alerts.config import AlertsConfig, ConfiguredSubscription, alerts_config
+from hub.consent import audit
+from hub.consent.audit import AuditAction
+from hub.consent.filter import ALERT_TYPES, Verdict, decide, unknown_fields
+from hub.errors import InvalidParams, NotFound
+from hub.models.subscription import Consent, Subscription, SubscriptionRequest, Transport
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+
+CAP_TRANSPORTS = frozenset({Transport.CAP_HTTP, Transport.CAP_MQTT})
+HTTP_TRANSPORTS = frozenset({Transport.WEBHOOK, Transport.CAP_HTTP})
+MQTT_TRANSPORTS = frozenset({Transport.MQTT, Transport.CAP_MQTT})
+OUTBOX_INSERT = (
+    "INSERT OR IGNORE INTO outbox (subscription, message_id, payload, state, attempts, next_attempt, created) "
+    "VALUES (?,?,?,'pending',0,?,?)"
+)
+
+
+@dataclass
+class ActiveSubscription:
+    """A subscription as the outbox needs it: the public model plus its signing secret."""
+
+    subscription: Subscription
+    secret: str | None
+
+
+def check_secret(secret: str) -> None:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 24..64 random bytes."""
+    if not secret.startswith("whsec_"):
+        raise InvalidParams("secret must start with whsec_", field="secret", expected="whsec_<base64>")
+    try:
+        raw = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParams("secret is not valid base64 after whsec_", field="secret") from None
+    if not 24 <= len(raw) <= 64:
+        raise InvalidParams(
+            f"secret decodes to {len(raw)} bytes", field="secret", expected="24 to 64 random bytes"
+        )
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class ConsentService:
+    name = "consent"
+
+    def __init__(self, config: AlertsConfig | None = None) -> None:
+        self._given_config = config
+        self.config = config or AlertsConfig()
+        self._hub: Hub | None = None
+        self._subs: dict[str, ActiveSubscription] = {}
+        self._queued_listeners: list[Callable[[str], None]] = []
+        self._change_listeners: list[Callable[[str], None]] = []
+        self._untap: Callable[[], None] | None = None
+
+    def __repr__(self) -> str:
+        return f"ConsentService(subscriptions={len(self._subs)})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self.config = self._given_config or alerts_config(hub.config.alerts)
+        rows = await hub.storage.fetchall(
+            "SELECT id, body, secret FROM subscriptions WHERE deleted IS NULL ORDER BY created"
+        )
+        for sub_id, body, secret in rows:
+            self._subs[sub_id] = ActiveSubscription(Subscription.model_validate_json(body), secret)
+        for configured in self.config.subscriptions:
+            await self._apply_configured(configured)
+        self._untap = hub.bus.tap(self._filter)
+        hub.subscriptions = self
+        log.info("consent: %d subscriptions", len(self._subs))
+
+    async def stop(self) -> None:
+        if self._untap is not None:
+            self._untap()
+            self._untap = None
+
+    @property
+    def hub(self) -> Hub:
+        if self._hub is None:
+            raise RuntimeError("the consent service is not started")
+        return self._hub
+
+    def on_queued(self, listener: Callable[[str], None]) -> None:
+        """``listener(subscription_id)`` after a message was queued for it (not yet committed)."""
+        self._queued_listeners.append(listener)
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """``listener(subscription_id)`` after a subscription was created, changed or withdrawn."""
+        self._change_listeners.append(listener)
+
+    def active(self, sub_id: str) -> ActiveSubscription | None:
+        return self._subs.get(sub_id)
+
+    def active_ids(self) -> list[str]:
+        return list(self._subs)
+
+    # ------------------------------------------------------------------ the filter (bus tap)
+
+    def _filter(self, msg: Any) -> None:
+        msg_type = str(msg.type)
+        if msg_type not in ALERT_TYPES and not any(s.subscription.message_types for s in self._subs.values()):
+            return  # fast path: nobody subscribes to plain events
+        hub = self.hub
+        now = hub.clock.now()
+        message = msg.model_dump(mode="json", exclude_none=True)
+        covered = False
+        for sub_id, active in self._subs.items():
+            decision = decide(active.subscription, message, now)
+            if decision.verdict is Verdict.IGNORE:
+                continue
+            covered = True
+            summary = _summary(message)
+            if decision.verdict is Verdict.REFUSE:
+                hub.storage.write(
+                    *audit.entry(
+                        now, "consent-filter", AuditAction.SHARE_REFUSED,
+                        subscription=sub_id, message_id=msg.id, detail={**summary, "reason": decision.reason},
+                    )
+                )  # fmt: skip
+                continue
+            payload = decision.payload or {}
+            hub.storage.write(
+                OUTBOX_INSERT,
+                (sub_id, msg.id, json.dumps(payload, ensure_ascii=False), _utc_now_iso(), now.isoformat()),
+            )
+            shared = sorted(payload.get("data", {}).get("alert", payload.get("data", {})))
+            hub.storage.write(
+                *audit.entry(
+                    now, "consent-filter", AuditAction.SHARE_QUEUED,
+                    subscription=sub_id, message_id=msg.id,
+                    detail={**summary, "receiver": active.subscription.receiver.name, "fields": shared},
+                )
+            )  # fmt: skip
+            for listener in self._queued_listeners:
+                listener(sub_id)
+        if not covered and msg_type == "org.dhi.v1.alert.raised":
+            hub.storage.write(
+                *audit.entry(
+                    now, "consent-filter", AuditAction.SHARE_WITHHELD, message_id=msg.id,
+                    detail={**_summary(message), "reason": "no subscription covers this alert"},
+                )
+            )  # fmt: skip
+
+    # ------------------------------------------------------------------ SubscriptionService
+
+    def list_subscriptions(self) -> list[Subscription]:
+        return [a.subscription for a in self._subs.values()]
+
+    def get_subscription(self, sub_id: str) -> Subscription | None:
+        active = self._subs.get(sub_id)
+        return active.subscription if active else None
+
+    async def create(self, request: SubscriptionRequest, actor: str) -> Subscription:
+        return await self._put(f"sub-{secrets.token_hex(8)}", request, actor, existing=None)
+
+    async def update(self, sub_id: str, request: SubscriptionRequest, actor: str) -> Subscription:
+        existing = self._subs.get(sub_id)
+        if existing is None:
+            raise NotFound(f"no subscription {sub_id!r}", field="id")
+        return await self._put(sub_id, request, actor, existing=existing)
+
+    async def grant(
+        self, sub_id: str, granted_by: str, *, expires: datetime | None = None, actor: str | None = None
+    ) -> Subscription:
+        """The resident's consent to an existing subscription (from now until ``expires``)."""
+        existing = self._subs.get(sub_id)
+        if existing is None:
+            raise NotFound(f"no subscription {sub_id!r}", field="id")
+        consent = Consent(granted_by=granted_by, granted_at=self.hub.clock.now(), expires=expires)
+        request = _as_request(existing).model_copy(update={"consent": consent})
+        return await self._put(sub_id, request, actor or granted_by, existing=existing)
+
+    async def withdraw(self, sub_id: str, actor: str) -> None:
+        existing = self._subs.get(sub_id)
+        if existing is None:
+            raise NotFound(f"no subscription {sub_id!r}", field="id")
+        hub = self.hub
+        now = hub.clock.now()
+        sub = existing.subscription
+        if sub.consent is not None and sub.consent.withdrawn_at is None:
+            sub = sub.model_copy(update={"consent": sub.consent.model_copy(update={"withdrawn_at": now})})
+        del self._subs[sub_id]
+        cancelled_rows = await hub.storage.fetchall(
+            "SELECT message_id FROM outbox WHERE subscription = ? AND state = 'pending'", (sub_id,)
+        )
+        statements = [
+            (
+                "UPDATE subscriptions SET body = ?, deleted = ? WHERE id = ?",
+                (orjson.dumps(sub.to_json()).decode(), now.isoformat(), sub_id),
+            ),
+            (
+                "UPDATE outbox SET state = 'cancelled', last_error = ? WHERE subscription = ? AND state = 'pending'",
+                ("consent withdrawn", sub_id),
+            ),
+            audit.entry(now, actor, AuditAction.SUBSCRIPTION_WITHDRAWN, subscription=sub_id,
+                        detail={"receiver": sub.receiver.name, "cancelled": len(cancelled_rows)}),
+        ]  # fmt: skip
+        if sub.consent is not None:
+            statements.append(
+                audit.entry(now, actor, AuditAction.CONSENT_WITHDRAWN, subscription=sub_id,
+                            detail={"receiver": sub.receiver.name})
+            )  # fmt: skip
+        await hub.storage.transaction(statements)
+        self._changed(sub_id)
+
+    async def deliveries(self, sub_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.hub.storage.fetchall(
+            "SELECT seq, message_id, state, attempts, next_attempt, last_error, created, delivered, payload "
+            "FROM outbox WHERE subscription = ? ORDER BY seq DESC LIMIT ?",
+            (sub_id, limit),
+        )
+        out = []
+        for seq, message_id, state, attempts, next_attempt, last_error, created, delivered, payload in rows:
+            body = json.loads(payload)
+            out.append(
+                {
+                    "seq": seq,
+                    "message_id": message_id,
+                    "type": body.get("type"),
+                    "state": state,
+                    "attempts": attempts,
+                    "next_attempt": next_attempt if state == "pending" else None,
+                    "last_error": last_error,
+                    "created": created,
+                    "delivered": delivered,
+                }
+            )
+        return out
+
+    async def audit(self, limit: int = 100, since: int | None = None) -> list[dict[str, Any]]:
+        sql, params = audit.select(since=since, limit=limit)
+        return [audit.row_to_dict(r) for r in await self.hub.storage.fetchall(sql, params)]
+
+    # ------------------------------------------------------------------ internals
+
+    def _validate(self, request: SubscriptionRequest, has_secret: bool) -> None:
+        t = request.transport
+        if t in HTTP_TRANSPORTS:
+            parts = urlsplit(request.endpoint)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InvalidParams(
+                    f"{t.value} endpoint must be an http(s) URL",
+                    field="endpoint",
+                    expected="https://host/path",
+                )
+        if t is Transport.WEBHOOK and request.secret is None and not has_secret:
+            raise InvalidParams(
+                "a webhook subscription needs a signing secret",
+                field="secret",
+                expected="whsec_ + base64 of 24..64 random bytes (Standard Webhooks)",
+            )
+        if request.secret is not None:
+            check_secret(request.secret)
+        if t in MQTT_TRANSPORTS:
+            parts = urlsplit(request.endpoint)
+            if parts.scheme in ("mqtt", "mqtts"):
+                if not parts.hostname:
+                    raise InvalidParams("MQTT endpoint URL needs a host", field="endpoint")
+            elif parts.scheme:
+                raise InvalidParams(
+                    "MQTT endpoint must be mqtt(s)://host[:port][/prefix] or a topic prefix", field="endpoint"
+                )
+            elif self.config.uplink.broker is None:
+                raise InvalidParams(
+                    "MQTT endpoint is a topic prefix but no uplink broker is configured (alerts.uplink.broker)",
+                    field="endpoint",
+                    expected="mqtt://host:port/prefix",
+                )
+            if any(c in request.endpoint.split("://")[-1] for c in "+#"):
+                raise InvalidParams("MQTT endpoint must not contain wildcards", field="endpoint")
+        if t in CAP_TRANSPORTS:
+            non_alert = [
+                m
+                for m in request.message_types
+                if m not in ALERT_TYPES and not m.startswith("org.dhi.v1.alert.")
+            ]
+            if non_alert:
+                raise InvalidParams(
+                    f"CAP carries alerts only, not {', '.join(non_alert)}", field="message_types"
+                )
+        unknown = unknown_fields(request.fields)
+        if unknown:
+            raise InvalidParams(f"unknown fields: {', '.join(unknown)}", field="fields")
+        consent = request.consent
+        if consent is not None and consent.expires is not None and consent.expires <= consent.granted_at:
+            raise InvalidParams("consent expires before it is granted", field="consent.expires")
+
+    async def _put(
+        self, sub_id: str, request: SubscriptionRequest, actor: str, *, existing: ActiveSubscription | None
+    ) -> Subscription:
+        self._validate(request, has_secret=existing is not None and existing.secret is not None)
+        hub = self.hub
+        now = hub.clock.now()
+        secret = request.secret if request.secret is not None else (existing.secret if existing else None)
+        sub = Subscription(
+            id=sub_id,
+            receiver=request.receiver,
+            transport=request.transport,
+            endpoint=request.endpoint,
+            alert_kinds=request.alert_kinds,
+            message_types=request.message_types,
+            fields=request.fields,
+            consent=request.consent,
+            created=existing.subscription.created if existing else now,
+            has_secret=secret is not None,
+        )
+        detail = {
+            "receiver": sub.receiver.name,
+            "receiver_kind": sub.receiver.kind.value,
+            "transport": sub.transport.value,
+            "endpoint": _safe_endpoint(sub.endpoint),
+            "alert_kinds": [k.value for k in sub.alert_kinds],
+            "message_types": sub.message_types,
+            "fields": sub.fields,
+        }
+        action = AuditAction.SUBSCRIPTION_UPDATED if existing else AuditAction.SUBSCRIPTION_CREATED
+        statements = [
+            (
+                "INSERT INTO subscriptions (id, body, secret, created, deleted) VALUES (?,?,?,?,NULL) "
+                "ON CONFLICT(id) DO UPDATE SET body=excluded.body, secret=excluded.secret, deleted=NULL",
+                (sub_id, orjson.dumps(sub.to_json()).decode(), secret, sub.created.isoformat()),
+            ),
+            audit.entry(now, actor, action, subscription=sub_id, detail=detail),
+        ]
+        before = existing.subscription.consent if existing else None
+        if sub.consent is not None and sub.consent != before:
+            statements.append(
+                audit.entry(now, actor, AuditAction.CONSENT_GRANTED, subscription=sub_id,
+                            detail={"granted_by": sub.consent.granted_by,
+                                    "granted_at": sub.consent.granted_at.isoformat(),
+                                    "expires": sub.consent.expires.isoformat() if sub.consent.expires else None})
+            )  # fmt: skip
+        elif sub.consent is None and before is not None:
+            statements.append(
+                audit.entry(now, actor, AuditAction.CONSENT_WITHDRAWN, subscription=sub_id, detail={})
+            )
+        await hub.storage.transaction(statements)
+        self._subs[sub_id] = ActiveSubscription(sub, secret)
+        self._changed(sub_id)
+        return sub
+
+    async def _apply_configured(self, configured: ConfiguredSubscription) -> None:
+        request = SubscriptionRequest.model_validate(configured.model_dump(exclude={"id"}))
+        existing = self._subs.get(configured.id)
+        if existing is not None and _as_request(existing) == request:
+            return
+        row = await self.hub.storage.fetchone("SELECT id FROM subscriptions WHERE id = ?", (configured.id,))
+        if existing is None and row is not None:
+            # withdrawn through the API earlier: the config file still declares it, so it comes back
+            log.warning("consent: subscription %s from the config file is active again", configured.id)
+        try:
+            await self._put(configured.id, request, "config", existing=existing)
+        except InvalidParams as exc:
+            raise InvalidParams(
+                f"alerts.subscriptions[{configured.id}]: {exc.message}",
+                field=exc.field,
+                expected=exc.expected,
+            ) from None
+
+    def _changed(self, sub_id: str) -> None:
+        for listener in self._change_listeners:
+            listener(sub_id)
+
+
+def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
+    sub = active.subscription
+    return SubscriptionRequest(
+        receiver=sub.receiver,
+        transport=sub.transport,
+        endpoint=sub.endpoint,
+        secret=active.secret,
+        alert_kinds=sub.alert_kinds,
+        message_types=sub.message_types,
+        fields=sub.fields,
+        consent=sub.consent,
+    )
+
+
+def _summary(message: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": message.get("type")}
+    alert = message.get("data", {}).get("alert")
+    if alert:
+        out["alert"] = alert.get("id")
+        out["kind"] = alert.get("kind")
+    elif message.get("subject"):
+        out["device"] = message.get("subject")
+    return out
+
+
+def _safe_endpoint(endpoint: str) -> str:
+    """The endpoint without credentials (they never go into the audit log)."""
+    parts = urlsplit(endpoint)
+    if parts.password is None and parts.username is None:
+        return endpoint
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _utc_now_iso() -> str:
+    from datetime import UTC
+
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,335 @@
+"""The durable outbox: what the consent filter queued, delivered at least once, in order per
+subscription, with exponential backoff and jitter, and dead-lettered after a limit.
+
+Every entry is a row of the SQLite ``outbox`` table from the moment it is queued; a worker
+per subscription sends the oldest pending row and only then the next one (a failing head
+blocks its own subscription, never another). Delivery is marked after the receiver took the
+message, so a hub killed with ``kill -9`` between the two re-sends it after restart with the
+same message id — receivers drop duplicates by id. Retries run on real time, not the hub
+clock: receivers live in the real world.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter
+
+from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
+from hub.bridges import Bridge, OutboxEntry, PermanentDeliveryError
+from hub.consent import audit
+from hub.consent.audit import AuditAction
+from hub.consent.filter import consent_problem
+from hub.consent.service import ConsentService
+from hub.models.subscription import Transport
+from hub.storage import Statement
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+
+STATES = ("pending", "delivered", "dead", "cancelled")
+#: How often an idle worker looks again even without a wake-up (real seconds).
+IDLE_POLL = 5.0
+
+
+def backoff(attempt: int, config: OutboxConfig, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the ``attempt``-th failure (1-based): exponential, capped, with
+    "equal jitter" — half fixed, half random — so retries of many homes never line up."""
+    rng = rng or random.Random()
+    ceiling = min(config.max_delay, config.base_delay * 2 ** min(max(attempt - 1, 0), 62))
+    delay: float = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return delay
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Worker:
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class Outbox:
+    name = "outbox"
+
+    def __init__(
+        self,
+        consent: ConsentService,
+        *,
+        config: AlertsConfig | None = None,
+        bridges: dict[Transport, Bridge] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._consent = consent
+        self._given_config = config
+        self.config = (config or AlertsConfig()).outbox
+        self._bridges = bridges
+        self._rng = rng or random.Random()
+        self._hub: Hub | None = None
+        self._workers: dict[str, _Worker] = {}
+        self._stopping = False
+        self.delivered_total: Counter | None = None
+        self.failed_total: Counter | None = None
+        self.dead_total: Counter | None = None
+
+    def __repr__(self) -> str:
+        return f"Outbox(workers={len(self._workers)})"
+
+    @property
+    def hub(self) -> Hub:
+        if self._hub is None:
+            raise RuntimeError("the outbox is not started")
+        return self._hub
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        full = self._given_config or alerts_config(hub.config.alerts)
+        self.config = full.outbox
+        if self._bridges is None:
+            from hub.bridges.factory import build_bridges
+
+            self._bridges = build_bridges(hub, full)
+        r = hub.metrics.registry
+        self.delivered_total = Counter(
+            "dhome_outbox_delivered", "Messages delivered to a receiver", ["subscription"], registry=r
+        )
+        self.failed_total = Counter(
+            "dhome_outbox_failed_attempts", "Delivery attempts that failed", ["subscription"], registry=r
+        )
+        self.dead_total = Counter(
+            "dhome_outbox_dead_letters",
+            "Messages given up after the retry limit",
+            ["subscription"],
+            registry=r,
+        )
+        self._consent.on_queued(self.notify)
+        self._consent.on_change(self._subscription_changed)
+        # entries of withdrawn subscriptions that were queued just before a crash
+        await hub.storage.execute(
+            "UPDATE outbox SET state = 'cancelled', last_error = 'subscription withdrawn' "
+            "WHERE state = 'pending' AND subscription IN (SELECT id FROM subscriptions WHERE deleted IS NOT NULL)"
+        )
+        for sub_id in self._consent.active_ids():
+            self._ensure_worker(sub_id)
+        await self.refresh_metrics()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        workers, self._workers = list(self._workers.values()), {}
+        tasks = [w.task for w in workers if w.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for bridge in (self._bridges or {}).values():
+            try:
+                await bridge.close()
+            except Exception as exc:
+                log.warning("outbox: closing %r failed: %s", bridge, exc)
+
+    # ------------------------------------------------------------------ wake-ups
+
+    def notify(self, sub_id: str) -> None:
+        worker = self._workers.get(sub_id)
+        if worker is not None:
+            worker.wake.set()
+
+    def _subscription_changed(self, sub_id: str) -> None:
+        if self._stopping or self._hub is None:
+            return
+        if self._consent.active(sub_id) is None:
+            worker = self._workers.pop(sub_id, None)
+            if worker is not None and worker.task is not None:
+                worker.task.cancel()
+        else:
+            self._ensure_worker(sub_id)
+            self.notify(sub_id)
+
+    def _ensure_worker(self, sub_id: str) -> None:
+        if sub_id in self._workers:
+            return
+        worker = _Worker()
+        worker.task = asyncio.create_task(self._run(sub_id, worker), name=f"dhome-outbox {sub_id}")
+        self._workers[sub_id] = worker
+
+    # ------------------------------------------------------------------ delivery
+
+    async def _run(self, sub_id: str, worker: _Worker) -> None:
+        while True:
+            try:
+                await self._step(sub_id, worker)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox: worker for %s failed; going on in a second", sub_id)
+                await asyncio.sleep(1.0)
+
+    async def _step(self, sub_id: str, worker: _Worker) -> None:
+        storage = self.hub.storage
+        worker.wake.clear()
+        await storage.flush()  # rows the consent filter queued a moment ago
+        row = await storage.fetchone(
+            "SELECT seq, message_id, payload, attempts, next_attempt FROM outbox "
+            "WHERE subscription = ? AND state = 'pending' ORDER BY seq LIMIT 1",
+            (sub_id,),
+        )
+        if row is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
+            return
+        seq, message_id, payload, attempts, next_attempt = row
+        wait = (datetime.fromisoformat(next_attempt) - _utcnow()).total_seconds()
+        if wait > 0:
+            # whatever queued meanwhile waits behind this entry: order per subscription is kept
+            await asyncio.sleep(wait)
+            return
+        await self._attempt(sub_id, seq, message_id, json.loads(payload), attempts)
+
+    async def _attempt(
+        self, sub_id: str, seq: int, message_id: str, payload: dict[str, Any], attempts: int
+    ) -> None:
+        hub = self.hub
+        active = self._consent.active(sub_id)
+        now_hub = hub.clock.now()
+        if active is None:
+            return
+        problem = consent_problem(active.subscription.consent, now_hub)
+        if problem is not None:
+            await hub.storage.transaction(
+                [
+                    ("UPDATE outbox SET state = 'cancelled', last_error = ? WHERE seq = ?", (problem, seq)),
+                    audit.entry(now_hub, "outbox", AuditAction.SHARE_CANCELLED, subscription=sub_id,
+                                message_id=message_id, detail={"reason": problem}),
+                ]
+            )  # fmt: skip
+            await self.refresh_metrics()
+            return
+        transport = active.subscription.transport
+        bridge = (self._bridges or {}).get(transport)
+        entry = OutboxEntry(seq, active.subscription, active.secret, message_id, payload, attempts)
+        try:
+            if bridge is None:
+                raise PermanentDeliveryError(f"no bridge for transport {transport.value}")
+            await bridge.send(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._failed(sub_id, seq, message_id, attempts + 1, exc)
+            return
+        await hub.storage.transaction(
+            [
+                (
+                    "UPDATE outbox SET state = 'delivered', attempts = ?, delivered = ?, last_error = NULL "
+                    "WHERE seq = ?",
+                    (attempts + 1, _utcnow().isoformat(), seq),
+                ),
+                audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
+                            message_id=message_id,
+                            detail={"receiver": active.subscription.receiver.name, "transport": transport.value,
+                                    "attempts": attempts + 1}),
+            ]
+        )  # fmt: skip
+        hub.metrics.messages_out.labels(transport.value).inc()
+        if self.delivered_total is not None:
+            self.delivered_total.labels(sub_id).inc()
+        await self.refresh_metrics()
+
+    async def _failed(self, sub_id: str, seq: int, message_id: str, attempts: int, exc: Exception) -> None:
+        hub = self.hub
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if self.failed_total is not None:
+            self.failed_total.labels(sub_id).inc()
+        if isinstance(exc, PermanentDeliveryError) or attempts >= self.config.max_attempts:
+            log.error("outbox: %s to %s given up after %d attempts: %s", message_id, sub_id, attempts, error)
+            await hub.storage.transaction(
+                [
+                    ("UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE seq = ?",
+                     (attempts, error, seq)),
+                    audit.entry(hub.clock.now(), "outbox", AuditAction.SHARE_DEAD_LETTER, subscription=sub_id,
+                                message_id=message_id, detail={"attempts": attempts, "error": error}),
+                ]
+            )  # fmt: skip
+            if self.dead_total is not None:
+                self.dead_total.labels(sub_id).inc()
+        else:
+            delay = backoff(attempts, self.config, self._rng)
+            log.info(
+                "outbox: %s to %s failed (attempt %d, retry in %.1fs): %s",
+                message_id,
+                sub_id,
+                attempts,
+                delay,
+                error,
+            )
+            await hub.storage.execute(
+                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt = ? WHERE seq = ?",
+                (attempts, error, (_utcnow() + timedelta(seconds=delay)).isoformat(), seq),
+            )
+        await self.refresh_metrics()
+
+    # ------------------------------------------------------------------ dead letters, metrics
+
+    async def dead_letters(self, sub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.hub.storage.fetchall(
+            "SELECT seq, subscription, message_id, attempts, last_error, created FROM outbox "
+            "WHERE state = 'dead' AND (? IS NULL OR subscription = ?) ORDER BY seq LIMIT ?",
+            (sub_id, sub_id, limit),
+        )
+        keys = ("seq", "subscription", "message_id", "attempts", "last_error", "created")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def requeue_dead(self, sub_id: str, actor: str) -> int:
+        """Give the dead letters of a subscription another round of attempts."""
+        hub = self.hub
+        rows = await hub.storage.fetchall(
+            "SELECT seq, message_id FROM outbox WHERE subscription = ? AND state = 'dead'", (sub_id,)
+        )
+        if not rows:
+            return 0
+        now = _utcnow().isoformat()
+        statements: list[Statement] = [
+            ("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ? WHERE seq = ?", (now, seq))
+            for seq, _ in rows
+        ]
+        statements += [
+            audit.entry(
+                hub.clock.now(), actor, AuditAction.SHARE_REQUEUED, subscription=sub_id, message_id=mid
+            )
+            for _, mid in rows
+        ]
+        await hub.storage.transaction(statements)
+        self.notify(sub_id)
+        await self.refresh_metrics()
+        return len(rows)
+
+    async def depth(self) -> dict[str, dict[str, int]]:
+        """``{subscription: {state: count}}`` for pending and dead entries."""
+        rows = await self.hub.storage.fetchall(
+            "SELECT subscription, state, COUNT(*) FROM outbox WHERE state IN ('pending', 'dead') "
+            "GROUP BY subscription, state"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for sub_id, state, n in rows:
+            out.setdefault(sub_id, {})[state] = n
+        return out
+
+    async def refresh_metrics(self) -> None:
+        depth = await self.depth()
+        gauge = self.hub.metrics.outbox_depth
+        for sub_id in {*depth, *self._consent.active_ids()}:
+            for state in ("pending", "dead"):
+                gauge.labels(sub_id, state).set(depth.get(sub_id, {}).get(state, 0))

@@ -1,0 +1,262 @@
+"""MqttConnection against a real Mosquitto: pub/sub, wildcards, QoS 1, retained, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from adapters.mqtt import (
+    BrokerSettings,
+    MqttClosed,
+    MqttConnectError,
+    MqttConnection,
+    MqttMessage,
+    MqttPublishError,
+    MqttRefused,
+    shared_connection,
+)
+from adapters.mqtt.shared import shared_count
+from tests.support.mosquitto import Mosquitto, MqttPeer, find_mosquitto, make_tls_files
+
+pytestmark = pytest.mark.slow
+
+PROTOCOLS = ["5", "3.1.1"]
+
+
+def settings(broker: Mosquitto, **kw: object) -> BrokerSettings:
+    base: dict[str, object] = {"url": broker.url, "reconnect_min_delay": 0.05, "reconnect_max_delay": 0.5}
+    base.update(kw)
+    return BrokerSettings.model_validate(base)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[MqttMessage] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, msg: MqttMessage) -> None:
+        self.messages.append(msg)
+        self._changed.set()
+
+    async def wait(self, count: int = 1, timeout: float = 10) -> list[MqttMessage]:
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.messages
+
+    def topics(self) -> list[str]:
+        return [m.topic for m in self.messages]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_publish_subscribe_round_trip(mosquitto: Mosquitto, protocol: str) -> None:
+    async with MqttConnection(settings(mosquitto, protocol=protocol)) as conn:
+        assert conn.connected
+        inbox = Inbox()
+        await conn.subscribe("t/+/x", inbox)
+        await conn.publish("t/a/x", b"one")  # QoS 1: returns after PUBACK
+        await conn.publish("t/a/y", b"not matched")
+        await conn.publish("t/b/x", "two", qos=0)
+        msgs = await inbox.wait(2)
+        assert [(m.topic, m.payload, m.retain) for m in msgs] == [
+            ("t/a/x", b"one", False),
+            ("t/b/x", b"two", False),
+        ]
+        assert msgs[0].qos == 1 and msgs[1].qos == 0
+    assert conn.closed and not conn.connected
+
+
+async def test_wildcards_and_unsubscribe(mosquitto: Mosquitto) -> None:
+    async with MqttConnection(settings(mosquitto)) as conn:
+        hash_box, plus_box = Inbox(), Inbox()
+        stop_hash = await conn.subscribe("w/#", hash_box)
+        await conn.subscribe("w/+", plus_box)
+        await conn.publish("w", b"0")
+        await conn.publish("w/a", b"1")
+        await conn.publish("w/a/b", b"2")
+        await hash_box.wait(3)
+        await plus_box.wait(1)
+        # MQTT 5 subscription ids: each filter sees a message exactly once despite the overlap
+        assert hash_box.topics() == ["w", "w/a", "w/a/b"]
+        assert plus_box.topics() == ["w/a"]
+        stop_hash()
+        stop_hash()  # idempotent
+        await conn.publish("w/c", b"3")
+        await plus_box.wait(2)
+        assert hash_box.topics() == ["w", "w/a", "w/a/b"]
+
+
+async def test_retained_replayed_to_new_subscribers(mosquitto: Mosquitto) -> None:
+    with MqttPeer(mosquitto) as peer:
+        peer.publish("r/dev1/state", b"on", retain=True)
+        peer.publish("r/dev2/state", b"off", retain=True)
+    async with MqttConnection(settings(mosquitto)) as conn:
+        first = Inbox()
+        await conn.subscribe("r/+/state", first)
+        await first.wait(2)
+        assert sorted((m.topic, m.payload, m.retain) for m in first.messages) == [
+            ("r/dev1/state", b"on", True),
+            ("r/dev2/state", b"off", True),
+        ]
+        # a second handler on the same filter still gets the stored state
+        second = Inbox()
+        await conn.subscribe("r/+/state", second)
+        await second.wait(2)
+        assert all(m.retain for m in second.messages)
+        # live messages are not flagged retained
+        await conn.publish("r/dev1/state", b"off", retain=True)
+        await second.wait(3)
+        assert second.messages[-1] == MqttMessage("r/dev1/state", b"off", 1, False)
+
+
+async def test_handler_errors_are_contained(mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture) -> None:
+    async with MqttConnection(settings(mosquitto)) as conn:
+        good = Inbox()
+
+        def bad(msg: MqttMessage) -> None:
+            raise RuntimeError("boom")
+
+        async def bad_async(msg: MqttMessage) -> None:
+            raise RuntimeError("async boom")
+
+        await conn.subscribe("e/#", bad)
+        await conn.subscribe("e/#", bad_async)
+        await conn.subscribe("e/#", good)
+        with caplog.at_level(logging.ERROR, logger="dhome.mqtt"):
+            await conn.publish("e/1", b"x")
+            await conn.publish("e/2", b"y")
+            await good.wait(2)
+            await asyncio.sleep(0)  # let the async handler's task finish
+        assert conn.connected
+        assert "handler for e/1 failed" in caplog.text
+        assert "async boom" in caplog.text
+
+
+async def test_async_handler_can_publish(mosquitto: Mosquitto) -> None:
+    """A handler that answers a request (what the adapters do) runs as a task."""
+    async with MqttConnection(settings(mosquitto)) as conn:
+        replies = Inbox()
+
+        async def echo(msg: MqttMessage) -> None:
+            await conn.publish("rpc/reply", msg.payload.upper())
+
+        await conn.subscribe("rpc/request", echo)
+        await conn.subscribe("rpc/reply", replies)
+        await conn.publish("rpc/request", b"ping")
+        assert (await replies.wait(1))[0].payload == b"PING"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_survives_broker_restart(mosquitto: Mosquitto, protocol: str) -> None:
+    changes: list[bool] = []
+    async with MqttConnection(settings(mosquitto, protocol=protocol)) as conn:
+        conn.on_connection_change(changes.append)
+        inbox = Inbox()
+        await conn.subscribe("s/#", inbox)
+        await conn.publish("s/retained", b"kept", retain=True)
+        await inbox.wait(1)
+
+        mosquitto.stop()
+        async with asyncio.timeout(10):
+            while conn.connected:
+                await asyncio.sleep(0.02)
+        # QoS 1 while the broker is down: queued, delivered after the reconnect
+        pending = asyncio.create_task(conn.publish("s/queued", b"late", timeout=30))
+        mosquitto.start()
+        await conn.wait_connected(timeout=20)
+        await pending
+        assert conn.connects == 2
+        assert changes == [False, True]
+        # re-subscribed: the retained message is replayed, the queued and new ones arrive
+        await conn.publish("s/new", b"fresh")
+        async with asyncio.timeout(10):
+            while not {"s/queued", "s/new"} <= set(inbox.topics()):
+                await inbox.wait(len(inbox.messages) + 1)
+        replay = [m for m in inbox.messages[1:] if m.topic == "s/retained"]
+        assert replay and replay[0].retain and replay[0].payload == b"kept"
+
+
+async def test_shared_connection_is_refcounted(mosquitto: Mosquitto) -> None:
+    s = settings(mosquitto)
+    async with shared_connection(s) as a:
+        async with shared_connection(settings(mosquitto)) as b:
+            assert a is b
+            async with shared_connection(settings(mosquitto, client_id="other")) as c:
+                assert c is not a
+            assert c.closed and not a.closed
+        assert (a.closed, shared_count()) == (False, 1)
+    assert (a.closed, shared_count()) == (True, 0)
+
+
+async def test_connect_failure_is_reported(tmp_path: Path) -> None:
+    refusing = Mosquitto(find_mosquitto(), tmp_path, allow_anonymous=False)
+    refusing.start()
+    try:
+        with pytest.raises(MqttRefused, match="Not authorized"):
+            async with MqttConnection(settings(refusing, connect_timeout=5)):
+                pass
+    finally:
+        refusing.stop()
+    # nothing listens on the port any more
+    with pytest.raises(MqttConnectError, match="cannot connect"):
+        async with MqttConnection(settings(refusing, connect_timeout=0.5)):
+            pass
+
+
+async def test_closed_connection_rejects_use(mosquitto: Mosquitto) -> None:
+    conn = MqttConnection(settings(mosquitto))
+    with pytest.raises(MqttClosed, match="not open"):
+        await conn.publish("a", b"x")
+    async with conn:
+        with pytest.raises(MqttPublishError, match="not connected"):
+            mosquitto.stop()
+            async with asyncio.timeout(10):
+                while conn.connected:
+                    await asyncio.sleep(0.02)
+            await conn.publish("a", b"x", qos=0)
+    with pytest.raises(MqttClosed, match="closed"):
+        await conn.subscribe("a", lambda m: None)
+
+
+async def test_tls_connection(tmp_path: Path) -> None:
+    tls = make_tls_files(tmp_path)
+    broker = Mosquitto(find_mosquitto(), tmp_path, tls=tls)
+    broker.start()
+    try:
+        async with MqttConnection(settings(broker, tls_ca=tls.ca)) as conn:
+            inbox = Inbox()
+            await conn.subscribe("tls/#", inbox)
+            await conn.publish("tls/x", b"secret")
+            assert (await inbox.wait(1))[0].payload == b"secret"
+        # the system CA store does not trust the test CA: the handshake fails, clearly
+        with pytest.raises(MqttConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            async with MqttConnection(settings(broker, connect_timeout=0.5)):
+                pass
+    finally:
+        broker.stop()
+
+
+async def test_silent_server_times_out_cleanly() -> None:
+    """A TCP server that never answers CONNECT: open() gives up after connect_timeout."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        s = BrokerSettings(url=f"mqtt://127.0.0.1:{port}", connect_timeout=0.5, reconnect_min_delay=0.05)
+        with pytest.raises(MqttConnectError, match="no CONNACK"):
+            async with MqttConnection(s):
+                pass
+        assert held  # it did reach the server
+    finally:
+        for w in held:
+            w.close()
+        server.close()
+        await server.wait_closed()

@@ -1,0 +1,233 @@
+"""The alert engine in a real in-process hub: raise, de-duplicate, escalate, acknowledge, clear,
+timers on the hub clock, and recovery after a restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.errors import NotFound
+from hub.models.alert import AlertKind, AlertState, Severity
+from hub.models.envelope import MessageType
+from tests.alerts.support import DOOR, FALL, GAS, MOTION, SMOKE, SMOKE2, SOS, ManualClock, running_home
+
+
+def alert_messages(hub_messages: list[object]) -> list[tuple[str, str]]:
+    return [(str(m.type).rsplit(".", 1)[-1], m.data.alert.kind) for m in hub_messages]  # type: ignore[attr-defined]
+
+
+async def test_smoke_raises_one_alert_per_room_and_latches_until_acknowledged(tmp_path: Path) -> None:
+    async with running_home(tmp_path) as home:
+        seen = home.hub.bus.subscribe("t", maxsize=1000)
+        home.add(SMOKE, SMOKE2)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert (alert.kind, alert.room, alert.severity) == (AlertKind.SMOKE, "kitchen", Severity.EXTREME)
+        assert alert.devices == [SMOKE.id] and alert.summary_zh == "厨房检测到烟雾"
+        # a second detector in the same kitchen is the same fire
+        home.set(SMOKE2, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        [again] = home.open_alerts()
+        assert again.id == alert.id and again.count == 2 and again.devices == [SMOKE.id, SMOKE2.id]
+        # the smoke goes away before anyone reacted: the alarm stays until acknowledged
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=False)
+        home.set(SMOKE2, "dhi.smoke_alarm", smoke=False)
+        await home.settle()
+        assert home.engine.get_alert(alert.id).state is AlertState.ACTIVE  # type: ignore[union-attr]
+        acked = await home.engine.acknowledge(alert.id, "staff:wang")
+        assert acked.state is AlertState.CLEARED and acked.acknowledged_by == "staff:wang"
+        await home.settle()
+        msgs = [m for m in iter(seen.get_nowait, None) if str(m.type).startswith("org.dhi.v1.alert.")]
+        kinds = [str(m.type) for m in msgs]
+        assert kinds[0] == MessageType.ALERT_RAISED and kinds[-1] == MessageType.ALERT_CLEARED
+        assert kinds.count(MessageType.ALERT_RAISED) == 1
+        assert msgs[0].id == f"{alert.id}.raised"
+
+
+async def test_acknowledged_alert_clears_when_the_condition_ends(tmp_path: Path) -> None:
+    async with running_home(tmp_path) as home:
+        home.add(GAS)
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        await home.settle()
+        [alert] = home.open_alerts()
+        acked = await home.engine.acknowledge(alert.id, "staff")
+        assert acked.state is AlertState.ACKNOWLEDGED
+        assert (
+            await home.engine.acknowledge(alert.id, "someone else")
+        ).acknowledged_by == "staff"  # idempotent
+        home.set(GAS, "dhi.gas_leak", gas=False)
+        await home.settle()
+        assert home.engine.get_alert(alert.id).state is AlertState.CLEARED  # type: ignore[union-attr]
+        with pytest.raises(NotFound):
+            await home.engine.acknowledge("no-such-alert", "staff")
+
+
+async def test_unacknowledged_alert_escalates_on_the_hub_clock(tmp_path: Path) -> None:
+    async with running_home(
+        tmp_path, alerts={"escalation": {"after": {"Severe": "5m"}, "max_level": 2}}
+    ) as home:
+        home.add(SOS)
+        home.event(SOS, "dhi.sos", "pressed", kind="panic")
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert alert.severity is Severity.SEVERE
+        await home.advance(timedelta(minutes=4))
+        assert home.engine.get_alert(alert.id).escalation == 0  # type: ignore[union-attr]
+        await home.advance(timedelta(minutes=2))
+        assert home.engine.get_alert(alert.id).escalation == 1  # type: ignore[union-attr]
+        await home.advance(timedelta(minutes=30))
+        assert home.engine.get_alert(alert.id).escalation == 2  # type: ignore[union-attr]  # capped
+        await home.engine.acknowledge(alert.id, "staff")
+        await home.advance(timedelta(hours=1))
+        got = home.engine.get_alert(alert.id)
+        assert got is not None and got.escalation == 2 and got.state is AlertState.ACKNOWLEDGED
+
+
+async def test_repeats_are_rate_limited(tmp_path: Path) -> None:
+    async with running_home(
+        tmp_path, alerts={"update_interval": "1m", "escalation": {"enabled": False}}
+    ) as home:
+        sub = home.hub.bus.subscribe("t", maxsize=1000)
+        home.add(SOS)
+        for _ in range(5):
+            home.event(SOS, "dhi.sos", "pressed", kind="panic")
+        await home.settle()
+        updates = [m for m in iter(sub.get_nowait, None) if m.type == MessageType.ALERT_UPDATED]
+        assert updates == []  # five presses within a minute: one alert, no flood of updates
+        await home.advance(timedelta(minutes=1))
+        updates = [m for m in iter(sub.get_nowait, None) if m.type == MessageType.ALERT_UPDATED]
+        assert [u.data.alert.count for u in updates] == [5]
+
+
+async def test_door_left_open_alerts_after_the_limit_and_clears_when_closed(tmp_path: Path) -> None:
+    async with running_home(tmp_path, alerts={"rules": {"door_open": {"max_open": "15m"}}}) as home:
+        home.add(DOOR)
+        home.set(DOOR, "dhi.contact", contact=True)
+        home.set(DOOR, "dhi.contact", contact=False)
+        await home.advance(timedelta(minutes=14))
+        assert home.open_alerts() == []
+        await home.advance(timedelta(minutes=2))
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.DOOR_OPEN and alert.room == "hallway"
+        home.set(DOOR, "dhi.contact", contact=True)
+        await home.settle()
+        assert home.open_alerts() == []  # not latching: closing the door is the end of it
+
+
+async def test_safety_device_offline_after_grace(tmp_path: Path) -> None:
+    async with running_home(tmp_path) as home:
+        home.add(SMOKE, MOTION)
+        home.ctx.set_available(SMOKE.id, False, "no answer")
+        home.ctx.set_available(MOTION.id, False, "no answer")  # not a safety device: no alert
+        await home.advance(timedelta(minutes=9))
+        assert home.open_alerts() == []
+        await home.advance(timedelta(minutes=2))
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.DEVICE_OFFLINE and alert.devices == [SMOKE.id]
+        home.ctx.set_available(SMOKE.id, True)
+        await home.settle()
+        assert home.open_alerts() == []
+
+
+async def test_low_battery_on_safety_devices_only(tmp_path: Path) -> None:
+    async with running_home(tmp_path) as home:
+        home.add(SMOKE)
+        home.set(SMOKE, "dhi.battery", percentage=40)
+        await home.settle()
+        assert home.open_alerts() == []
+        home.set(SMOKE, "dhi.battery", percentage=9)
+        home.set(SMOKE, "dhi.battery", low=True)
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.LOW_BATTERY and alert.count == 2
+        home.set(SMOKE, "dhi.battery", percentage=100, low=False)  # new battery
+        await home.settle()
+        assert home.open_alerts() == []
+
+
+async def test_inactivity_needs_a_sign_of_life_first_then_alerts_after_the_window(tmp_path: Path) -> None:
+    rules = {"inactivity": {"windows": [{"start": "00:00", "end": "00:00", "max_quiet": "12h"}]}}
+    async with running_home(tmp_path, alerts={"rules": rules}) as home:
+        home.add(MOTION)
+        home.set(MOTION, "dhi.motion", motion=False)
+        await home.advance(timedelta(hours=30))
+        assert home.open_alerts() == []  # nobody was ever seen: nothing to miss
+        home.set(MOTION, "dhi.motion", motion=True)
+        home.set(MOTION, "dhi.motion", motion=False)
+        await home.advance(timedelta(hours=11, minutes=59))
+        assert home.open_alerts() == []
+        await home.advance(timedelta(minutes=2))
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.INACTIVITY and "12h" in (alert.summary or "")
+        # she gets up: the alert is restored but stays until staff acknowledge it
+        home.set(MOTION, "dhi.motion", motion=True)
+        await home.settle()
+        assert home.engine.get_alert(alert.id).state is AlertState.ACTIVE  # type: ignore[union-attr]
+        assert (await home.engine.acknowledge(alert.id, "staff")).state is AlertState.CLEARED
+
+
+async def test_inactivity_windows_follow_the_time_of_day(tmp_path: Path) -> None:
+    # 10:00 local at the start; during the day 2 h of quiet is too much, at night 10 h is fine
+    rules = {
+        "inactivity": {
+            "windows": [
+                {"start": "08:00", "end": "20:00", "max_quiet": "2h"},
+                {"start": "20:00", "end": "08:00", "max_quiet": "10h"},
+            ]
+        }
+    }
+    async with running_home(tmp_path, alerts={"rules": rules}) as home:
+        home.add(MOTION)
+        home.clock.advance(timedelta(hours=9))  # 19:00 local
+        home.set(MOTION, "dhi.motion", motion=True)
+        await home.advance(timedelta(hours=1, minutes=30))  # 20:30: night rules now
+        await home.advance(timedelta(hours=3))  # 23:30: 4.5 h quiet, fine at night
+        assert home.open_alerts() == []
+        await home.advance(timedelta(hours=6))  # 05:30: 10.5 h quiet
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.INACTIVITY
+
+
+async def test_fall_event_then_confirmed_state_is_one_alert(tmp_path: Path) -> None:
+    async with running_home(tmp_path) as home:
+        home.add(FALL)
+        home.event(FALL, "dhi.fall_detection", "fall_detected", confidence="suspected")
+        home.set(FALL, "dhi.fall_detection", state="suspected")
+        home.set(FALL, "dhi.fall_detection", state="fallen")
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert (alert.kind, alert.room, alert.count) == (AlertKind.FALL, "bathroom", 2)
+
+
+async def test_disabled_and_filtered_rules(tmp_path: Path) -> None:
+    rules = {"smoke": {"enabled": False}, "gas_leak": {"rooms": ["garage"]}}
+    async with running_home(tmp_path, alerts={"rules": rules}) as home:
+        home.add(SMOKE, GAS)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        await home.settle()
+        assert home.open_alerts() == []
+
+
+async def test_open_alerts_survive_a_restart_without_being_raised_again(tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with running_home(tmp_path, clock=clock) as home:
+        home.add(SMOKE)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        [alert] = home.open_alerts()
+    clock.advance(timedelta(minutes=1))
+    async with running_home(tmp_path, clock=clock) as home:
+        sub = home.hub.bus.subscribe("t", maxsize=1000)
+        [again] = home.open_alerts()
+        assert again.id == alert.id and again.state is AlertState.ACTIVE
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)  # the adapter re-reports after the restart
+        await home.settle()
+        raised = [m for m in iter(sub.get_nowait, None) if m.type == MessageType.ALERT_RAISED]
+        assert raised == [] and len(home.open_alerts()) == 1
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=False)
+        await home.settle()
+        assert (await home.engine.acknowledge(alert.id, "staff")).state is AlertState.CLEARED
