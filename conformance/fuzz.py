@@ -106,8 +106,11 @@ def run_property(
 
     try:
         prop()
-    except Exception:  # noqa: S110 - _Found, or hypothesis' flaky/multiple-failure wrappers: the run holds the facts
-        pass
+    except Exception:
+        # _Found, or hypothesis' flaky/multiple-failure wrappers around it: the run holds the
+        # facts. Anything else with no failure recorded is a problem of the run itself.
+        if not run.failures and run.dead is None:
+            raise
     return run
 
 

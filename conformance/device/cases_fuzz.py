@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conformance.device.cases_cmd import probe, valid_requests
 from conformance.device.context import DeviceContext, Instance, bounds, enum_of
-from conformance.fuzz import JSON_SCALARS, JSON_VALUES, FuzzRun, TargetDead, blocking, run_property
+from conformance.fuzz import JSON_SCALARS, JSON_VALUES, FuzzFailure, FuzzRun, TargetDead, blocking, run_property
 from conformance.outcome import Failed, NotApplicable, passed
 from conformance.registry import Phase, Tier, case
 from conformance.schemas import schema_problems
@@ -85,50 +85,63 @@ def _wrong_values(prop: PropertyDef, inst: Instance) -> st.SearchStrategy[Any]:
     return st.one_of(wrong)
 
 
-def malformed_requests(ctx: DeviceContext) -> st.SearchStrategy[dict[str, Any]]:
+def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
+    """Families of invalid requests, each built from a valid one; every family gets its share
+    of the examples, so a defect in one corner is not drowned by the others."""
     bases = valid_requests(ctx)
     if not bases:
         raise NotApplicable("the device has no writable property and no command to start from")
     components = {c.id for c in ctx.require_desc().components}
-    writable = [(i, p) for i in ctx.instances() for p in i.writable()]
+    sets = [b for b in bases if b["command"] == "set"]
 
-    def mutate(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    def names_of(base: dict[str, Any]) -> tuple[set[str], set[str]]:
         inst = ctx.find(base["capability"], base["component"])
         assert inst is not None
-        names = {c.name for c in inst.commands()} | {"set"}
-        have = {i.id for i in ctx.instances() if i.component == inst.component}
+        return {c.name for c in inst.commands()} | {"set"}, {i.id for i in ctx.instances() if i.component == inst.component}
 
-        def with_(**changes: Any) -> dict[str, Any]:
-            return {**base, **changes}
+    def family(make: Any, pool: list[dict[str, Any]] = bases) -> st.SearchStrategy[dict[str, Any]]:
+        return st.sampled_from(pool).flatmap(make)
 
-        options: list[st.SearchStrategy[dict[str, Any]]] = [
-            st.sampled_from(["capability", "command"]).map(lambda k: {x: v for x, v in base.items() if x != k}),
-            st.tuples(NAME.filter(lambda k: k not in REQUEST_KEYS), JSON_VALUES).map(lambda kv: with_(**{kv[0]: kv[1]})),
-            st.sampled_from(["component", "capability", "command"]).flatmap(
-                lambda k: (JSON_VALUES.filter(lambda v: not isinstance(v, str))).map(lambda v: with_(**{k: v}))
-            ),
-            JSON_VALUES.filter(lambda v: not isinstance(v, dict)).map(lambda v: with_(params=v)),
-            (st.text(max_size=5) | st.booleans() | st.floats(-1e6, 0) | st.floats(300.5, 1e6)).map(
-                lambda v: with_(timeout=v)
-            ),
-            NAME.filter(lambda c: c not in components).map(lambda c: with_(component=c)),
-            st.sampled_from(sorted(set(ctx.catalog) - have)).map(lambda c: with_(capability=c)),
-            NAME.filter(lambda n: n not in names).map(lambda n: with_(command=n)),
-        ]
-        if base["command"] == "set":
-            options.append(
-                st.tuples(NAME.filter(lambda k: k not in base["params"]), JSON_SCALARS).map(
-                    lambda kv: with_(params={**base["params"], kv[0]: kv[1]})
-                )
+    not_str = JSON_VALUES.filter(lambda v: not isinstance(v, str))
+    families: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+        "required key missing": family(
+            lambda b: st.sampled_from(["capability", "command"]).map(lambda k: {x: v for x, v in b.items() if x != k})
+        ),
+        "unknown key": family(
+            lambda b: st.tuples(NAME.filter(lambda k: k not in REQUEST_KEYS), JSON_VALUES).map(lambda kv: {**b, kv[0]: kv[1]})
+        ),
+        "field of the wrong type": family(
+            lambda b: st.sampled_from(["component", "capability", "command"]).flatmap(
+                lambda k: not_str.map(lambda v: {**b, k: v})
             )
-        return st.one_of(options)
-
-    bad_sets = [
-        _wrong_values(p, i).map(lambda v, i=i, p=p: ctx.command(i, "set", {p.name: v}, "fuzz")) for i, p in writable
-    ]
-    return st.one_of(st.sampled_from(bases).flatmap(mutate), *bad_sets).map(
-        lambda r: {**r, "id": ctx.session.new_id("fuzz")}
-    )
+        ),
+        "params not an object": family(
+            lambda b: JSON_VALUES.filter(lambda v: not isinstance(v, dict)).map(lambda v: {**b, "params": v})
+        ),
+        "timeout out of range or not a number": family(
+            lambda b: (st.text(max_size=5) | st.booleans() | st.floats(-1e6, 0) | st.floats(300.5, 1e6)).map(
+                lambda v: {**b, "timeout": v}
+            )
+        ),
+        "unknown component": family(lambda b: NAME.filter(lambda c: c not in components).map(lambda c: {**b, "component": c})),
+        "unknown capability": family(
+            lambda b: st.sampled_from(sorted(set(ctx.catalog) - names_of(b)[1])).map(lambda c: {**b, "capability": c})
+        ),
+        "unknown command": family(lambda b: NAME.filter(lambda n: n not in names_of(b)[0]).map(lambda n: {**b, "command": n})),
+    }
+    if sets:
+        families["unknown parameter beside a valid one"] = family(
+            lambda b: st.tuples(NAME.filter(lambda k: k not in b["params"]), JSON_SCALARS).map(
+                lambda kv: {**b, "params": {**b["params"], kv[0]: kv[1]}}
+            ),
+            sets,
+        )
+    writable = [(i, p) for i in ctx.instances() for p in i.writable()]
+    if writable:
+        families["wrong or out-of-range value"] = st.one_of(
+            [_wrong_values(p, i).map(lambda v, i=i, p=p: ctx.command(i, "set", {p.name: v}, "fuzz")) for i, p in writable]
+        )
+    return {name: s.map(lambda r: {**r, "id": ctx.session.new_id("fuzz")}) for name, s in families.items()}
 
 
 def _report(run: FuzzRun, what: str) -> Evidence:
@@ -148,7 +161,7 @@ def _report(run: FuzzRun, what: str) -> Evidence:
 async def fuzz_requests(ctx: DeviceContext) -> Evidence:
     loop = asyncio.get_running_loop()
     timeout = min(ctx.options.answer_timeout, 2.0)
-    strategy = malformed_requests(ctx)
+    families = malformed_requests(ctx)
 
     def check(req: dict[str, Any]) -> tuple[str, Any] | None:
         answer = blocking(loop, ctx.request(req, timeout), timeout + 5)
@@ -164,11 +177,18 @@ async def fuzz_requests(ctx: DeviceContext) -> Evidence:
             return (f"error code {code!r} is not a DHI code", answer.result)
         return None
 
-    run = await asyncio.to_thread(
-        run_property, strategy, check, examples=ctx.options.fuzz_examples,
-        keep=lambda r: request_problem(ctx, r) is not None,
-    )  # fmt: skip
-    return _report(run, "request")
+    share = max(3, ctx.options.fuzz_examples // len(families))
+    total = FuzzRun()
+    for name, strategy in families.items():
+        run = await asyncio.to_thread(
+            run_property, strategy, check, examples=share, keep=lambda r: request_problem(ctx, r) is not None
+        )
+        total.tried += run.tried
+        total.failures += [FuzzFailure(f.example, f"{name}: {f.reason}", f.got) for f in run.failures]
+        if run.dead is not None:
+            total.dead = FuzzFailure(run.dead.example, f"{name}: {run.dead.reason}")
+            break
+    return _report(total, "request")
 
 
 def garbage() -> st.SearchStrategy[bytes]:

@@ -1,0 +1,1 @@
+"""The hub target: a DHI hub API at a URL (spec §13: REST, WebSocket, auth, problem+json, WoT TD)."""

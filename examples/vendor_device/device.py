@@ -51,6 +51,7 @@ class VendorDevice:
     use_will = True
     allow_nan = False
     range_error_code = "out_of_range"
+    field_types = FIELD_TYPES
 
     def __init__(self, broker_url: str, device: str, *, home: str = "home", client_id: str | None = None) -> None:
         url = urlsplit(broker_url)
@@ -161,7 +162,7 @@ class VendorDevice:
         for key in REQUIRED:
             if key not in req:
                 raise Refused("invalid_params", f"{key!r} is missing", key)
-        for key, (kind, ok) in FIELD_TYPES.items():
+        for key, (kind, ok) in self.field_types.items():
             if key in req and not ok(req[key]):
                 raise Refused("invalid_params", f"{key} must be a {kind}", key, kind)
         if req.get("device") not in (None, f"dhi:{self.device}"):

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from hub.api.context import api
 from hub.api.http import json_response, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
 from hub.models import Message
 
+log = logging.getLogger(__name__)
 MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 
 
-def stored_message(raw: str) -> Any:
-    """A message from the events table, normalised through the envelope model."""
-    return MESSAGE.validate_python(orjson.loads(raw))
+def stored_messages(raws: list[str]) -> list[Any]:
+    """Messages from the events table, normalised through the envelope model.
+
+    A row that no longer validates (written by another version) is logged and left out rather
+    than failing the whole page.
+    """
+    out = []
+    for raw in raws:
+        try:
+            out.append(MESSAGE.validate_python(orjson.loads(raw)))
+        except (ValidationError, orjson.JSONDecodeError) as exc:
+            log.warning("events: skipping a stored message that does not validate: %s", str(exc)[:200])
+    return out
 
 
 async def query_events(
@@ -34,7 +46,7 @@ async def query_events(
     params.append(limit)
     storage = api(request).hub.storage
     await storage.flush()
-    return [stored_message(raw) for (raw,) in await storage.fetchall(sql, params)]
+    return stored_messages([raw for (raw,) in await storage.fetchall(sql, params)])
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
 from hub.api.errors import BadRequest, UpgradeRequired
-from hub.api.events import stored_message
+from hub.api.events import stored_messages
 from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope
 from hub.api.problems import from_error
@@ -325,7 +325,7 @@ class WsConnection:
                 ),
             )
             return None
-        return [m for m in (stored_message(raw) for (raw,) in rows) if flt.matches(m)]
+        return [m for m in stored_messages([raw for (raw,) in rows]) if flt.matches(m)]
 
     async def _pump(self, sub_id: str, sub: Subscription, skip_upto: int) -> None:
         try:

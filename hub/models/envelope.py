@@ -48,7 +48,7 @@ class StateChangedData(DhiModel):
     component: ComponentId = "main"
     capability: CapabilityId
     property: MemberName
-    value: Any
+    value: Any = Field(default=None, description="new value (absent or null: the property became null)")
     previous: Any = None
     source: str | None = Field(default=None, description="adapter that reported it")
 

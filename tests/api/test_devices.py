@@ -275,3 +275,23 @@ async def test_alert_and_subscription_routes_are_503_without_their_services(
         async with http.request(method, api_hub.url + path, headers=api_hub.auth(Scope.ADMIN)) as r:
             assert r.status == 503, path
             assert (await r.json())["code"] == "service_unavailable"
+
+
+async def test_a_stored_message_that_no_longer_validates_is_skipped_not_fatal(
+    api_hub: Harness, http: aiohttp.ClientSession
+) -> None:
+    storage = api_hub.hub.storage
+    seq = api_hub.hub.bus.next_seq()
+    await storage.execute(
+        "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)",
+        (
+            seq,
+            "org.dhi.v1.state.changed",
+            "2030-01-01T00:00:00+00:00",
+            THERMO,
+            '{"type": "org.dhi.v1.state.changed"}',
+        ),
+    )
+    probe_ctx(api_hub.hub).publish_state(THERMO, "dhi.temperature", {"temperature": 41.0})
+    page = await get(http, api_hub, "/events", since=str(seq - 1))
+    assert [m["data"]["value"] for m in page["items"]] == [41.0]

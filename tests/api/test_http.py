@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from hub.api.context import ApiSettings
 from hub.api.http import parse_rfc3339
 from hub.api.models import Scope
-from tests.api.support import LAMP, TEST_SETTINGS, Harness, hub_config, running_hub
+from hub.api.server import ApiService
+from hub.core import Hub
+from tests.api.support import LAMP, TEST_SETTINGS, Harness, ProbeAdapter, hub_config, running_hub
 
 ORIGIN = "https://panel.example"
 
@@ -62,10 +64,6 @@ async def test_a_body_over_the_limit_is_413(tmp_path: Path, http: aiohttp.Client
 async def test_the_api_can_be_disabled(tmp_path: Path) -> None:
     config = hub_config()
     config.api.enabled = False
-    from hub.api.server import ApiService
-    from hub.core import Hub
-    from tests.api.support import ProbeAdapter
-
     hub = Hub(config, data_dir=tmp_path, adapter_classes={"probe": ProbeAdapter})
     api = ApiService(TEST_SETTINGS)
     hub.add_service(api)

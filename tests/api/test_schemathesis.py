@@ -31,7 +31,7 @@ CONFIG = schemathesis.Config.from_dict(
     {
         "request-timeout": 30,
         # the token is the test's, not generated: negative cases must not strip it (auth has its own check)
-        "generation": {"max-examples": 150, "database": "none", "with-security-parameters": False},
+        "generation": {"max-examples": 50, "database": "none", "with-security-parameters": False},
         "phases": {"stateful": {"enabled": False}},
         "operations": [
             {

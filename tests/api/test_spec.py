@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 from pydantic import BaseModel
 
 from hub.api import specgen
@@ -112,3 +113,9 @@ def test_asyncapi_lists_every_websocket_message() -> None:
 def _union_members(schema: dict[str, Any]) -> list[type[BaseModel]]:
     by_name = {m.__name__: m for m in WS_MODELS}
     return [by_name[ref["$ref"].rsplit("/", 1)[1]] for ref in schema["oneOf"]]
+
+
+def test_openapi_document_is_valid_openapi_31_as_written_and_as_served() -> None:
+    path = spec_dir() / "openapi.yaml"
+    validate(load_spec(), base_uri=path.as_uri())  # the schema files resolve relative to it
+    validate(bundle(load_spec()))

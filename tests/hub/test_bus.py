@@ -1,0 +1,61 @@
+"""A slow bus subscriber never slows ingestion; overflow is counted and reported."""
+
+from __future__ import annotations
+
+from hub.bus import Filter, Overflow, SubscriptionClosed
+from hub.core import Hub
+from hub.models.envelope import MessageType
+
+
+async def test_slow_subscriber_does_not_block_ingestion(toy_hub: Hub) -> None:
+    ctx = toy_hub.supervisor.slots["toy"].ctx
+    assert ctx is not None
+    slow = toy_hub.bus.subscribe("slow", maxsize=10)
+    fast = toy_hub.bus.subscribe("fast", Filter.of(types=[MessageType.STATE_CHANGED]), maxsize=100_000)
+    before = toy_hub.bus.published
+    n = 5_000
+    for i in range(n):  # ingestion is synchronous: every publish returns at once
+        assert ctx.publish_state("toy:lamp1", "dhi.level", {"level": float(i % 100) + 0.5})
+    assert toy_hub.bus.published - before >= n
+    assert slow.depth == 10
+    assert slow.dropped >= n - 10
+    # the fast subscriber saw every change, in order
+    got = []
+    while (m := fast.get_nowait()) is not None:
+        if m.subject == "toy:lamp1" and m.data.capability == "dhi.level":
+            got.append(m.data.value)
+    assert got[-n:] == [float(i % 100) + 0.5 for i in range(n)]
+
+
+async def test_close_policy_drops_the_subscriber_with_a_reason(toy_hub: Hub) -> None:
+    ctx = toy_hub.supervisor.slots["toy"].ctx
+    assert ctx is not None
+    sub = toy_hub.bus.subscribe("ws-client", maxsize=5, overflow=Overflow.CLOSE)
+    for i in range(50):
+        ctx.publish_state("toy:lamp0", "dhi.level", {"level": float(i)})
+    assert sub.closed
+    assert "overflow" in (sub.closed_reason or "")
+    assert sub not in toy_hub.bus.subscribers()
+    for _ in range(sub.depth):
+        await sub.get()
+    try:
+        await sub.get()
+    except SubscriptionClosed as exc:
+        assert "overflow" in str(exc)
+    else:
+        raise AssertionError("a closed, drained subscription must raise")
+
+
+async def test_sequence_numbers_are_monotonic_and_persisted(toy_hub: Hub) -> None:
+    sub = toy_hub.bus.subscribe("seq", Filter.of(types=[MessageType.STATE_CHANGED]))
+    ctx = toy_hub.supervisor.slots["toy"].ctx
+    assert ctx is not None
+    for i in range(20):
+        ctx.publish_state("toy:lamp0", "dhi.level", {"level": float(i) + 0.25})
+    seqs = []
+    while (m := sub.get_nowait()) is not None:
+        seqs.append(m.seq)
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    await toy_hub.storage.flush()
+    row = await toy_hub.storage.fetchone("SELECT MAX(seq) FROM events")
+    assert row is not None and row[0] >= seqs[-1]
