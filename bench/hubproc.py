@@ -68,7 +68,12 @@ def create_token(data_dir: Path, scope: str = "read") -> str:
 
 class HubProcess:
     def __init__(
-        self, workdir: Path, *, adapters: list[dict[str, Any]] | None = None, alerts: dict[str, Any] | None = None
+        self,
+        workdir: Path,
+        *,
+        adapters: list[dict[str, Any]] | None = None,
+        alerts: dict[str, Any] | None = None,
+        profile: Path | None = None,
     ) -> None:
         self.dir = workdir
         self.data = workdir / "data"
@@ -86,6 +91,8 @@ class HubProcess:
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         self.log = workdir / "hub.log"
         self.token = create_token(self.data)
+        #: run the hub under cProfile, writing its stats here when it stops
+        self.profile = profile
         self._proc: subprocess.Popen[bytes] | None = None
         #: seconds from spawning the process to the API answering /health (registry loaded)
         self.start_seconds: float | None = None
@@ -110,7 +117,8 @@ class HubProcess:
             return False
 
     def start(self, timeout: float = 60) -> None:
-        argv = [sys.executable, "-m", "bench.hub_main", "--config", str(self.config), "--data-dir", str(self.data)]
+        prof = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
+        argv = [sys.executable, *prof, "-m", "bench.hub_main", "--config", str(self.config), "--data-dir", str(self.data)]
         t0 = time.monotonic()
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,

@@ -41,7 +41,9 @@ async def run_device_target(
     from conformance.device.context import DeviceOptions
     from conformance.device.target import run_device
 
-    options = DeviceOptions(client_id=client_id, answer_timeout=answer_timeout, reconnect_timeout=reconnect_timeout)
+    options = DeviceOptions(
+        client_id=client_id, answer_timeout=answer_timeout, reconnect_timeout=reconnect_timeout
+    )
     if fuzz_examples is not None:
         options.fuzz_examples = fuzz_examples
     run = RunOptions(fuzz=fuzz, only=frozenset(only) if only else None)
@@ -77,7 +79,12 @@ async def run_adapter_target(
         options.fuzz_examples = fuzz_examples
     run = RunOptions(fuzz=fuzz, only=frozenset(only) if only else None)
     return await run_adapter(
-        adapter, Path(fixtures), _claims(claims, TargetKind.ADAPTER), options=options, run=run, progress=progress
+        adapter,
+        Path(fixtures),
+        _claims(claims, TargetKind.ADAPTER),
+        options=options,
+        run=run,
+        progress=progress,
     )
 
 
@@ -100,4 +107,6 @@ async def run_hub_target(
     if fuzz_examples is not None:
         options.fuzz_examples = fuzz_examples
     run = RunOptions(fuzz=fuzz, only=frozenset(only) if only else None)
-    return await run_hub(url, token, _claims(claims, TargetKind.HUB), options=options, run=run, progress=progress)
+    return await run_hub(
+        url, token, _claims(claims, TargetKind.HUB), options=options, run=run, progress=progress
+    )

@@ -70,25 +70,32 @@ def _summary(report: Report, paths: dict[str, Path]) -> None:
     style = {ResultStatus.PASS: "green", ResultStatus.FAIL: "bold red", ResultStatus.ERROR: "magenta",
              ResultStatus.WARNING: "yellow", ResultStatus.NOT_APPLICABLE: "dim"}  # fmt: skip
     for r in report.results:
-        table.add_row(r.id, f"[{style[r.status]}]{r.status.value}[/]", escape(r.title), escape(r.evidence.message or ""))
+        table.add_row(
+            r.id, f"[{style[r.status]}]{r.status.value}[/]", escape(r.title), escape(r.evidence.message or "")
+        )
     out.print(table)
     s = report.summary
-    out.print(f"pass {s.pass_}  fail {s.fail}  error {s.error}  warning {s.warning}  not-applicable {s.not_applicable}")
+    out.print(
+        f"pass {s.pass_}  fail {s.fail}  error {s.error}  warning {s.warning}  not-applicable {s.not_applicable}"
+    )
     for kind, path in paths.items():
         out.print(f"{kind:>5}: {path}")
 
 
 @app.command("device")
-def device_cmd(
+def device_cmd(  # noqa: PLR0917 - a typer command: one parameter per option
     broker: Annotated[str, typer.Option("--broker", help="Broker URL, mqtt://host:port or mqtts://…")],
     device: Annotated[str, typer.Option("--device", help="The device's native id (its topic level).")],
     claims: ClaimsOption,
     home: Annotated[str, typer.Option("--home", help="The <home> topic level.")] = "home",
     prefix: Annotated[str, typer.Option("--prefix", help="Topic prefix.")] = "dhi/v1",
     client_id: Annotated[
-        str | None, typer.Option("--client-id", help="The device's MQTT client id (to check Last Will/reconnect).")
+        str | None,
+        typer.Option("--client-id", help="The device's MQTT client id (to check Last Will/reconnect)."),
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")] = 5.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")
+    ] = 5.0,
     reconnect_timeout: Annotated[float, typer.Option("--reconnect-timeout", min=1)] = 30.0,
     fuzz: FuzzOption = True,
     fuzz_examples: ExamplesOption = None,
@@ -108,9 +115,13 @@ def device_cmd(
 
 
 @app.command("adapter")
-def adapter_cmd(
-    adapter: Annotated[str, typer.Option("--adapter", help="Installed adapter name (dhome.adapters entry point).")],
-    fixtures: Annotated[Path, typer.Option("--fixtures", help="Fixture directory (adapter.yaml, recorded/).")],
+def adapter_cmd(  # noqa: PLR0917 - a typer command: one parameter per option
+    adapter: Annotated[
+        str, typer.Option("--adapter", help="Installed adapter name (dhome.adapters entry point).")
+    ],
+    fixtures: Annotated[
+        Path, typer.Option("--fixtures", help="Fixture directory (adapter.yaml, recorded/).")
+    ],
     claims: ClaimsOption,
     fuzz: FuzzOption = True,
     fuzz_examples: ExamplesOption = None,
@@ -127,7 +138,7 @@ def adapter_cmd(
 
 
 @app.command("hub")
-def hub_cmd(
+def hub_cmd(  # noqa: PLR0917 - a typer command: one parameter per option
     url: Annotated[str, typer.Option("--url", help="API base URL, e.g. http://127.0.0.1:8470/api/v1")],
     token: Annotated[str, typer.Option("--token", help="An admin token (dhome token create --scope admin).")],
     claims: ClaimsOption,

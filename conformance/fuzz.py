@@ -21,9 +21,13 @@ from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 from hypothesis import strategies as st
 
 #: JSON values hypothesis may put into requests (orjson takes 64-bit integers only)
-JSON_SCALARS = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(
-    allow_nan=False, allow_infinity=False
-) | st.text(max_size=40)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
@@ -31,7 +35,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-class TargetDead(Exception):  # noqa: N818 - a state of the target, raised to stop the run
+class TargetDead(Exception):
     """The target stopped answering: stop generating, report the input that did it."""
 
 

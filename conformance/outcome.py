@@ -7,12 +7,10 @@ from typing import Any
 from hub.models.conformance import Evidence, ResultStatus
 
 
-class Outcome(Exception):  # noqa: N818 - an outcome, not an error
+class Outcome(Exception):
     status: ResultStatus = ResultStatus.FAIL
 
-    def __init__(
-        self, message: str, *, sent: Any = None, expected: Any = None, got: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, sent: Any = None, expected: Any = None, got: Any = None) -> None:
         super().__init__(message)
         self.evidence = Evidence(message=message, sent=sent, expected=expected, got=got)
 
@@ -39,7 +37,9 @@ class NotApplicable(Outcome):
     status = ResultStatus.NOT_APPLICABLE
 
 
-def require(condition: bool, message: str, *, sent: Any = None, expected: Any = None, got: Any = None) -> None:
+def require(
+    condition: bool, message: str, *, sent: Any = None, expected: Any = None, got: Any = None
+) -> None:
     if not condition:
         raise Failed(message, sent=sent, expected=expected, got=got)
 

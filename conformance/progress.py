@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 from conformance.registry import Case
@@ -25,7 +33,7 @@ class RichProgress:
         self.console = console or Console(stderr=True)
         self.verbose = verbose
         self._progress: Progress | None = None
-        self._task = 0
+        self._task = TaskID(0)
         self._counts = dict.fromkeys(ResultStatus, 0)
 
     def begin(self, target: str, total: int) -> None:

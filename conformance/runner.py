@@ -84,6 +84,7 @@ async def run_cases(
     ctx: Any,
     claims: Claims,
     options: RunOptions,
+    *,
     progress: ProgressSink | None = None,
     target_name: str = "",
 ) -> list[TestResult]:

@@ -181,7 +181,7 @@ class Hub:
                 str(msg.type),
                 msg.time.isoformat(),
                 msg.subject,
-                orjson.dumps(msg.model_dump(mode="json", exclude_none=True)).decode(),
+                orjson.dumps(msg.model_dump(mode="json", by_alias=True, exclude_none=True)).decode(),
             ),
         )
 

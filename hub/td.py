@@ -76,6 +76,8 @@ def _json_schema_to_td(schema: dict[str, Any]) -> dict[str, Any]:
             out[key] = {k: _json_schema_to_td(v) for k, v in val.items() if isinstance(v, dict)}
         elif key == "items" and isinstance(val, dict):
             out[key] = _json_schema_to_td(val)
+        elif key == "type" and isinstance(val, list):
+            out["oneOf"] = [{"type": t} for t in val]  # a TD DataSchema has exactly one type
         else:
             out[key] = val
     return out

@@ -64,9 +64,9 @@ def validator(name: str) -> Draft202012Validator:
 # Shape-based detection: first rule whose keys are all present wins.
 _DETECT: list[tuple[str, tuple[str, ...]]] = [
     ("message", ("specversion",)),
-    ("catalog-file", ("capabilities",)),
     ("report", ("results", "summary")),
     ("claims", ("profiles", "target")),
+    ("catalog-file", ("capabilities",)),
     ("device", ("components",)),
     ("command-result", ("status",)),
     ("command", ("command", "capability")),

@@ -10,7 +10,6 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from adapters.sdk.adapter import OfflineMapper
 from adapters.sdk.report import DeviceMapping
 from conformance.adapter.target import AdapterRun
 from conformance.device.context import Instance, params_example, valid_other
@@ -43,7 +42,9 @@ async def execute(ctx: AdapterRun, adapter: Any, cmd: CommandRequest) -> Command
     async with ctx.monitor.watch("execute()"), asyncio.timeout(ctx.options.command_timeout):
         result = await adapter.execute(cmd)
     if not isinstance(result, CommandResult):
-        raise Failed(f"execute() returned {type(result).__name__}, not a CommandResult", sent=cmd.model_dump())
+        raise Failed(
+            f"execute() returned {type(result).__name__}, not a CommandResult", sent=cmd.model_dump()
+        )
     return result
 
 
@@ -68,14 +69,18 @@ async def config_model(ctx: AdapterRun) -> Evidence:
     try:
         ctx.config()
     except ValidationError as exc:
-        raise Failed(f"the fixture config is refused: {exc.errors()[0]['msg']}", sent=ctx.setup.get("config")) from None
+        raise Failed(
+            f"the fixture config is refused: {exc.errors()[0]['msg']}", sent=ctx.setup.get("config")
+        ) from None
     bogus = {**(ctx.setup.get("config") or {}), "dhi_conformance_bogus": 1}
     try:
         cls.config_model.model_validate(bogus)
     except ValidationError:
         return passed("fixture config valid; unknown key refused with a validation error")
     except Exception as exc:
-        raise Failed(f"a config with an unknown key crashed the model: {type(exc).__name__}: {exc}", sent=bogus) from None
+        raise Failed(
+            f"a config with an unknown key crashed the model: {type(exc).__name__}: {exc}", sent=bogus
+        ) from None
     raise Warned("a misspelt config key is silently ignored (use extra='forbid')", sent=bogus)
 
 
@@ -110,7 +115,7 @@ async def claims_backed(ctx: AdapterRun) -> Evidence:
     if ctx.hub is not None:
         have |= {c for d in ctx.hub.devices.values() for c in d.capability_ids()}
     cls = ctx.cls
-    if cls is not None and isinstance(cls, OfflineMapper):
+    if cls is not None and callable(getattr(cls, "map_offline", None)):
         for path in ctx.recorded():
             try:
                 have |= {c for m in cls.map_offline(ctx.load_recorded(path)) if m.description
@@ -133,8 +138,13 @@ async def valid_commands(ctx: AdapterRun) -> Evidence:
     sent, bad, n = 0, [], 0
     for dev, inst in _targets(ctx, hub):
         current = hub.current(dev, inst.component, inst.id)
-        todo = [("set", {p.name: current.get(p.name, valid_other(p, inst.constraint(p.name), None))}) for p in inst.writable()]
-        todo += [(c.name, params) for c in inst.commands() if (params := params_example(c.params)) is not None]
+        todo = [
+            ("set", {p.name: current.get(p.name, valid_other(p, inst.constraint(p.name), None))})
+            for p in inst.writable()
+        ]
+        todo += [
+            (c.name, params) for c in inst.commands() if (params := params_example(c.params)) is not None
+        ]
         for command, params in todo:
             n += 1
             cmd = request(dev, inst, command, params, n)
@@ -184,7 +194,12 @@ async def round_trip(ctx: AdapterRun) -> Evidence:
 
 
 def _close(a: Any, b: Any, tol: float) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return math.isclose(a, b, abs_tol=tol)
     return bool(a == b)
 
@@ -200,8 +215,14 @@ async def invalid_commands(ctx: AdapterRun) -> Evidence:
     cases = [
         request(f"{ctx.instance}:dhi-conformance-none", inst, "set", {}, 1),
         request(dev, inst, "dhi_conformance_none", {}, 2),
-        CommandRequest(id="dhi-conf-3", device=dev, component=inst.component, capability="dhi.dhi_conformance_none",
-                       command="set", params={"x": 1}),  # fmt: skip
+        CommandRequest(
+            id="dhi-conf-3",
+            device=dev,
+            component=inst.component,
+            capability="dhi.dhi_conformance_none",
+            command="set",
+            params={"x": 1},
+        ),
     ]
     if inst.writable():
         cases.append(request(dev, inst, "set", {inst.writable()[0].name: {"not": "a value"}}, 4))
@@ -230,7 +251,9 @@ def _mapping_problems(ctx: AdapterRun, m: DeviceMapping) -> list[str]:
         except HubError as exc:
             out.append(f"{m.id}: {exc.message}")
     if m.features != m.standard + m.vendor + len(m.unmapped):
-        out.append(f"{m.id}: features {m.features} != standard {m.standard} + vendor {m.vendor} + unmapped {len(m.unmapped)}")
+        out.append(
+            f"{m.id}: features {m.features} != standard {m.standard} + vendor {m.vendor} + unmapped {len(m.unmapped)}"
+        )
     out += [f"{m.id}: unmapped {u.feature!r} without a reason" for u in m.unmapped if not u.reason.strip()]
     return out
 
@@ -240,7 +263,7 @@ def _mapping_problems(ctx: AdapterRun, m: DeviceMapping) -> list[str]:
 async def offline_mapping(ctx: AdapterRun) -> Evidence:
     cls = ctx.require_class()
     files = ctx.recorded()
-    if not isinstance(cls, OfflineMapper) or not files:
+    if not callable(getattr(cls, "map_offline", None)) or not files:
         raise NotApplicable("no map_offline, or no recorded/ data in the fixtures")
     problems, devices, unmapped = [], 0, 0
     for path in files:
@@ -252,9 +275,15 @@ async def offline_mapping(ctx: AdapterRun) -> Evidence:
         devices += len(mappings)
         unmapped += sum(len(m.unmapped) for m in mappings)
         problems += [f"{path.name}: {p}" for m in mappings for p in _mapping_problems(ctx, m)]
-    require(not problems, f"{len(problems)} mapping problem(s): {problems[0]}" if problems else "", got=problems[:10])
+    require(
+        not problems,
+        f"{len(problems)} mapping problem(s): {problems[0]}" if problems else "",
+        got=problems[:10],
+    )
     require(devices > 0, "the recorded data produced no device")
-    return passed(f"{devices} devices from {len(files)} files; {unmapped} features left unmapped (with reasons)")
+    return passed(
+        f"{devices} devices from {len(files)} files; {unmapped} features left unmapped (with reasons)"
+    )
 
 
 @case("DHI-ADP-4.2", "Declared mapping rows convert both ways: from_hub(to_hub) keeps the DHI value",
@@ -267,7 +296,12 @@ async def converter_round_trip(ctx: AdapterRun) -> Evidence:
     rows = list(rows_of())
     vendor = {}
     if ctx.hub is not None:  # vendor capabilities are defined in the descriptions that use them
-        vendor = {i.id: i.definition for d in ctx.hub.devices.values() for i in instances(ctx, d) if i.id.startswith("x.")}
+        vendor = {
+            i.id: i.definition
+            for d in ctx.hub.devices.values()
+            for i in instances(ctx, d)
+            if i.id.startswith("x.")
+        }
     checked, broken = 0, []
     for row in rows:
         definition = vendor.get(row.capability) or ctx.catalog.get(row.capability)
@@ -276,7 +310,11 @@ async def converter_round_trip(ctx: AdapterRun) -> Evidence:
             if not row.capability.startswith("x."):
                 broken.append(f"{row.source}: {row.capability}.{row.property} is not a catalog property")
             continue
-        if row.convert.from_hub is None or prop.type not in (ValueType.NUMBER, ValueType.INTEGER, ValueType.BOOLEAN):
+        if row.convert.from_hub is None or prop.type not in (
+            ValueType.NUMBER,
+            ValueType.INTEGER,
+            ValueType.BOOLEAN,
+        ):
             continue
         checked += 1
         values = (st.booleans() if prop.type is ValueType.BOOLEAN else
@@ -284,7 +322,7 @@ async def converter_round_trip(ctx: AdapterRun) -> Evidence:
                             prop.maximum if prop.maximum is not None else 1e6))  # fmt: skip
         tol = (abs((prop.maximum or 100) - (prop.minimum or 0)) or 1) / 100
 
-        def check(v: Any, row: Any = row, tol: float = tol) -> tuple[str, Any] | None:
+        def check(v: Any, row: Any = row, tol: float = tol, prop: Any = prop) -> tuple[str, Any] | None:
             back = row.to_hub(row.from_hub(v))
             try:
                 check_value(prop, back, row.property)

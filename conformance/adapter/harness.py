@@ -89,7 +89,9 @@ class CheckingContext:
     def publish_device(self, description: DeviceDescription) -> bool:
         try:
             if not description.id.startswith(f"{self._adapter}:"):
-                raise InvalidDocument(f"device id {description.id!r} must start with '{self._adapter}:'", field="id")
+                raise InvalidDocument(
+                    f"device id {description.id!r} must start with '{self._adapter}:'", field="id"
+                )
             check_description(description, self._catalog)
         except HubError as exc:
             return self._refuse(f"device {description.id}", exc)
@@ -115,7 +117,9 @@ class CheckingContext:
             for name, value in properties.items():
                 prop = definition.property(name)
                 if prop is None or (inst.properties is not None and name not in inst.properties):
-                    raise InvalidDocument(f"{capability} has no property {name!r}", field=f"properties.{name}")
+                    raise InvalidDocument(
+                        f"{capability} has no property {name!r}", field=f"properties.{name}"
+                    )
                 check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
         except HubError as exc:
             return self._refuse(what, exc)

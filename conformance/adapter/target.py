@@ -127,6 +127,19 @@ def _expand(value: Any, fixtures: str) -> Any:
     return value
 
 
+def _read_setup(fixtures: Path) -> dict[str, Any]:
+    setup_file = fixtures / "adapter.yaml"
+    if not setup_file.exists():
+        return {}
+    try:
+        loaded = load_document(setup_file)
+    except DocumentError as exc:
+        raise ValueError(f"fixture directory: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{setup_file}: expected a mapping with 'config' (and optionally 'instance')")
+    return dict(_expand(loaded, str(fixtures.resolve())))
+
+
 def _load(adapter: str | type[Any]) -> tuple[str, type[Any] | None, str | None]:
     if isinstance(adapter, str):
         try:
@@ -153,22 +166,19 @@ async def run_adapter(
 ) -> Report:
     started = datetime.now(UTC)
     name, cls, error = _load(adapter)
-    setup: dict[str, Any] = {}
-    setup_file = fixtures / "adapter.yaml"
-    if setup_file.exists():
-        try:
-            loaded = load_document(setup_file)
-        except DocumentError as exc:
-            raise ValueError(f"fixture directory: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{setup_file}: expected a mapping with 'config' (and optionally 'instance')")
-        setup = _expand(loaded, str(fixtures.resolve()))
+    setup = _read_setup(fixtures)
     work = Path(tempfile.mkdtemp(prefix="dhi-conformance-adapter-"))
     ctx = AdapterRun(name, cls, error, fixtures, claims, catalog or default_catalog(),
                          options or AdapterOptions(), work, setup)  # fmt: skip
     try:
-        results = await run_cases(cases_for(TargetKind.ADAPTER), ctx, claims, run or RunOptions(), progress,
-                                  f"adapter {name}")  # fmt: skip
+        results = await run_cases(
+            cases_for(TargetKind.ADAPTER),
+            ctx,
+            claims,
+            run or RunOptions(),
+            progress=progress,
+            target_name=f"adapter {name}",
+        )
     finally:
         await ctx.stop()
         shutil.rmtree(work, ignore_errors=True)

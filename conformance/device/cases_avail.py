@@ -79,5 +79,7 @@ async def reconnects(ctx: DeviceContext) -> Evidence:
 async def avail_payloads(ctx: DeviceContext) -> Evidence:
     seen = [m for m in ctx.session.messages if m.sub == "avail"]
     bad = [m.shown() for m in seen if m.payload.decode("utf-8", "replace") not in AVAILABILITY]
-    require(not bad, "availability payloads other than online/offline", expected=list(AVAILABILITY), got=bad[:5])
+    require(
+        not bad, "availability payloads other than online/offline", expected=list(AVAILABILITY), got=bad[:5]
+    )
     return passed(f"{len(seen)} availability messages")

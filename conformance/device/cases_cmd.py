@@ -8,7 +8,7 @@ from typing import Any
 from conformance.device.context import DeviceContext, Instance, bounds, enum_of, params_example, valid_other
 from conformance.device.session import Answer
 from conformance.outcome import Failed, NotApplicable, Warned, passed, require
-from conformance.registry import Phase, case
+from conformance.registry import case
 from hub.models.catalog import ValueType
 from hub.models.conformance import Evidence, Profile, TargetKind
 
@@ -26,7 +26,11 @@ def valid_requests(ctx: DeviceContext) -> list[dict[str, Any]]:
     for inst in ctx.instances():
         current = ctx.current(inst.component, inst.id)
         for prop in inst.writable():
-            value = current[prop.name] if prop.name in current else valid_other(prop, inst.constraint(prop.name), None)
+            value = (
+                current[prop.name]
+                if prop.name in current
+                else valid_other(prop, inst.constraint(prop.name), None)
+            )
             out.append(ctx.command(inst, "set", {prop.name: value}, "ok"))
         for cmd in inst.commands():
             params = params_example(cmd.params)
@@ -74,7 +78,7 @@ async def set_round_trip(ctx: DeviceContext) -> Evidence:
 
     def reports_value(m: Any) -> bool:
         doc = m.json() if m.sub == sub else None
-        return bool(doc) and (doc.get("properties") or {}).get(prop.name) == value
+        return doc is not None and (doc.get("properties") or {}).get(prop.name) == value
 
     state = await ctx.session.wait(reports_value, ctx.options.answer_timeout, after=mark)
     if before is not None and before != value:  # put it back as it was
@@ -82,7 +86,9 @@ async def set_round_trip(ctx: DeviceContext) -> Evidence:
     require(state is not None, f"no state report with {prop.name}={value!r} after the set",
             sent=request, expected=f"{sub} with {prop.name}={value!r}", got=ctx.current(inst.component, inst.id))  # fmt: skip
     if answer.seen is not None and state is not None and state.seq > answer.seen.seq:
-        raise Warned("the new state came after the result (SHOULD come before)", sent=request, got=answer.result)
+        raise Warned(
+            "the new state came after the result (SHOULD come before)", sent=request, got=answer.result
+        )
     return passed(f"{prop.name}: {before!r} → {value!r} reported", sent=request, got=answer.result)
 
 
@@ -103,7 +109,10 @@ async def self_test(ctx: DeviceContext) -> Evidence:
         doc = m.json() if m.sub in (sub, "event") else None
         if not doc or doc.get("capability") != inst.id:
             return False
-        return doc.get("event") == "self_test_complete" or (doc.get("properties") or {}).get("test_in_progress") is True
+        return (
+            doc.get("event") == "self_test_complete"
+            or (doc.get("properties") or {}).get("test_in_progress") is True
+        )
 
     seen = await ctx.session.wait(shows_test, 2 * ctx.options.answer_timeout, after=mark)
     require(seen is not None, "self_test changed nothing the hub can see", sent=request,
@@ -127,7 +136,9 @@ async def expect_error(ctx: DeviceContext, request: dict[str, Any], code: str, f
     if answer.status != "error":
         raise Failed("an invalid request was accepted", sent=request, expected=expected, got=answer.result)
     got_code = answer.error.get("code")
-    require(got_code == code, f"wrong error code {got_code!r}", sent=request, expected=expected, got=answer.result)
+    require(
+        got_code == code, f"wrong error code {got_code!r}", sent=request, expected=expected, got=answer.result
+    )
     if field is not None and not _field_ok(answer.error.get("field"), field):
         raise Warned(f"right code, but field {answer.error.get('field')!r} does not point at {field!r}",
                      sent=request, expected=expected, got=answer.result)  # fmt: skip
@@ -199,7 +210,9 @@ async def err_not_writable(ctx: DeviceContext) -> Evidence:
                               f"params.{prop.name}")  # fmt: skip
 
 
-@case("DHI-ERR-1.6", "A parameter of the wrong type is answered invalid_params", section="§6.4", target=DEVICE)
+@case(
+    "DHI-ERR-1.6", "A parameter of the wrong type is answered invalid_params", section="§6.4", target=DEVICE
+)
 async def err_type(ctx: DeviceContext) -> Evidence:
     inst = ctx.first("writable property", lambda i: bool(i.writable()))
     prop = inst.writable()[0]
@@ -214,17 +227,23 @@ async def err_range(ctx: DeviceContext) -> Evidence:
     found = _out_of_range(inst)
     assert found is not None
     name, value = found
-    return await expect_error(ctx, ctx.command(inst, "set", {name: value}, "err"), "out_of_range", f"params.{name}")
+    return await expect_error(
+        ctx, ctx.command(inst, "set", {name: value}, "err"), "out_of_range", f"params.{name}"
+    )
 
 
-@case("DHI-ERR-1.8", "A request with an unknown key is answered invalid_params", section="§6.4", target=DEVICE)
+@case(
+    "DHI-ERR-1.8", "A request with an unknown key is answered invalid_params", section="§6.4", target=DEVICE
+)
 async def err_unknown_key(ctx: DeviceContext) -> Evidence:
     req = ctx.command(_any(ctx), "set", {}, "err")
     req["colour"] = "blue"
     return await expect_error(ctx, req, "invalid_params", "colour")
 
 
-@case("DHI-ERR-1.9", "A request without a capability is answered invalid_params", section="§6.4", target=DEVICE)
+@case(
+    "DHI-ERR-1.9", "A request without a capability is answered invalid_params", section="§6.4", target=DEVICE
+)
 async def err_missing_key(ctx: DeviceContext) -> Evidence:
     req = ctx.command(_any(ctx), "set", {}, "err")
     del req["capability"]

@@ -59,7 +59,9 @@ async def desc_capabilities(ctx: DeviceContext) -> Evidence:
     try:
         check_description(desc, ctx.catalog)
     except HubError as exc:
-        raise Failed(exc.message, expected=exc.expected or "catalog capabilities and members", got=exc.field) from None
+        raise Failed(
+            exc.message, expected=exc.expected or "catalog capabilities and members", got=exc.field
+        ) from None
     return passed(f"{len(desc.capability_ids())} capabilities: " + ", ".join(desc.capability_ids()))
 
 
@@ -78,14 +80,18 @@ async def desc_units(ctx: DeviceContext) -> Evidence:
                         problems.append(f"{where}.{prop.name}: unit {prop.unit!r} is not a DHI unit")
         catalog_def = ctx.catalog.get(inst.id)
         for name, c in (inst.inst.constraints or {}).items():
-            prop = catalog_def.property(name) if catalog_def is not None else None
-            if prop is None or prop.type not in (ValueType.INTEGER, ValueType.NUMBER):
+            cprop = catalog_def.property(name) if catalog_def is not None else None
+            if cprop is None or cprop.type not in (ValueType.INTEGER, ValueType.NUMBER):
                 continue
             checked += 1
-            if prop.minimum is not None and c.minimum is not None and c.minimum < prop.minimum:
-                problems.append(f"{where}.{name}: constraint minimum {c.minimum} < catalog {prop.minimum} {prop.unit or ''}")
-            if prop.maximum is not None and c.maximum is not None and c.maximum > prop.maximum:
-                problems.append(f"{where}.{name}: constraint maximum {c.maximum} > catalog {prop.maximum} {prop.unit or ''}")
+            if cprop.minimum is not None and c.minimum is not None and c.minimum < cprop.minimum:
+                problems.append(
+                    f"{where}.{name}: constraint minimum {c.minimum} < catalog {cprop.minimum} {cprop.unit or ''}"
+                )
+            if cprop.maximum is not None and c.maximum is not None and c.maximum > cprop.maximum:
+                problems.append(
+                    f"{where}.{name}: constraint maximum {c.maximum} > catalog {cprop.maximum} {cprop.unit or ''}"
+                )
     if problems:
         raise Failed(
             "; ".join(problems),
@@ -112,7 +118,9 @@ async def claimed_profiles(ctx: DeviceContext) -> Evidence:
     if not categories:
         raise Errored("the description names no capability this suite knows")
     unbacked = [
-        p.value for p in ctx.claims.profiles if p in PROFILE_CATEGORIES and not categories & PROFILE_CATEGORIES[p]
+        p.value
+        for p in ctx.claims.profiles
+        if p in PROFILE_CATEGORIES and not categories & PROFILE_CATEGORIES[p]
     ]
     require(not unbacked, "claimed profile without a capability of its kind: " + ", ".join(unbacked),
             expected={p: sorted(c) for p, c in PROFILE_CATEGORIES.items()}, got=sorted(categories))  # fmt: skip

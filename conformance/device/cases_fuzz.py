@@ -9,6 +9,7 @@ with the smallest failing request in the evidence.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,7 +17,15 @@ from hypothesis import strategies as st
 
 from conformance.device.cases_cmd import probe, valid_requests
 from conformance.device.context import DeviceContext, Instance, bounds, enum_of
-from conformance.fuzz import JSON_SCALARS, JSON_VALUES, FuzzFailure, FuzzRun, TargetDead, blocking, run_property
+from conformance.fuzz import (
+    JSON_SCALARS,
+    JSON_VALUES,
+    FuzzFailure,
+    FuzzRun,
+    TargetDead,
+    blocking,
+    run_property,
+)
 from conformance.outcome import Failed, NotApplicable, passed
 from conformance.registry import Phase, Tier, case
 from conformance.schemas import schema_problems
@@ -61,7 +70,10 @@ def request_problem(ctx: DeviceContext, req: Any) -> str | None:
 def _wrong_values(prop: PropertyDef, inst: Instance) -> st.SearchStrategy[Any]:
     """Values of the wrong type, and boundary values just outside the range or enum."""
     c = inst.constraint(prop.name)
-    wrong: list[st.SearchStrategy[Any]] = [st.lists(JSON_SCALARS, max_size=3), st.dictionaries(NAME, JSON_SCALARS, max_size=2)]
+    wrong: list[st.SearchStrategy[Any]] = [
+        st.lists(JSON_SCALARS, max_size=3),
+        st.dictionaries(NAME, JSON_SCALARS, max_size=2),
+    ]
     if not prop.nullable:
         wrong.append(st.none())
     if prop.type is ValueType.BOOLEAN:
@@ -69,7 +81,9 @@ def _wrong_values(prop: PropertyDef, inst: Instance) -> st.SearchStrategy[Any]:
     elif prop.type in (ValueType.INTEGER, ValueType.NUMBER):
         wrong += [st.booleans(), st.text(max_size=8)]
         if prop.type is ValueType.INTEGER:
-            wrong.append(st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer()))
+            wrong.append(
+                st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer())
+            )
         lo, hi = bounds(prop, c)
         if hi is not None:
             wrong.append(st.integers(int(hi) + 1, int(hi) + 10**6) if prop.type is ValueType.INTEGER
@@ -85,6 +99,10 @@ def _wrong_values(prop: PropertyDef, inst: Instance) -> st.SearchStrategy[Any]:
     return st.one_of(wrong)
 
 
+def _set_command(ctx: DeviceContext, inst: Instance, name: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda value: ctx.command(inst, "set", {name: value}, "fuzz")
+
+
 def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
     """Families of invalid requests, each built from a valid one; every family gets its share
     of the examples, so a defect in one corner is not drowned by the others."""
@@ -97,7 +115,9 @@ def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[s
     def names_of(base: dict[str, Any]) -> tuple[set[str], set[str]]:
         inst = ctx.find(base["capability"], base["component"])
         assert inst is not None
-        return {c.name for c in inst.commands()} | {"set"}, {i.id for i in ctx.instances() if i.component == inst.component}
+        return {c.name for c in inst.commands()} | {"set"}, {
+            i.id for i in ctx.instances() if i.component == inst.component
+        }
 
     def family(make: Any, pool: list[dict[str, Any]] = bases) -> st.SearchStrategy[dict[str, Any]]:
         return st.sampled_from(pool).flatmap(make)
@@ -105,10 +125,14 @@ def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[s
     not_str = JSON_VALUES.filter(lambda v: not isinstance(v, str))
     families: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         "required key missing": family(
-            lambda b: st.sampled_from(["capability", "command"]).map(lambda k: {x: v for x, v in b.items() if x != k})
+            lambda b: st.sampled_from(["capability", "command"]).map(
+                lambda k: {x: v for x, v in b.items() if x != k}
+            )
         ),
         "unknown key": family(
-            lambda b: st.tuples(NAME.filter(lambda k: k not in REQUEST_KEYS), JSON_VALUES).map(lambda kv: {**b, kv[0]: kv[1]})
+            lambda b: st.tuples(NAME.filter(lambda k: k not in REQUEST_KEYS), JSON_VALUES).map(
+                lambda kv: {**b, kv[0]: kv[1]}
+            )
         ),
         "field of the wrong type": family(
             lambda b: st.sampled_from(["component", "capability", "command"]).flatmap(
@@ -123,11 +147,17 @@ def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[s
                 lambda v: {**b, "timeout": v}
             )
         ),
-        "unknown component": family(lambda b: NAME.filter(lambda c: c not in components).map(lambda c: {**b, "component": c})),
-        "unknown capability": family(
-            lambda b: st.sampled_from(sorted(set(ctx.catalog) - names_of(b)[1])).map(lambda c: {**b, "capability": c})
+        "unknown component": family(
+            lambda b: NAME.filter(lambda c: c not in components).map(lambda c: {**b, "component": c})
         ),
-        "unknown command": family(lambda b: NAME.filter(lambda n: n not in names_of(b)[0]).map(lambda n: {**b, "command": n})),
+        "unknown capability": family(
+            lambda b: st.sampled_from(sorted(set(ctx.catalog) - names_of(b)[1])).map(
+                lambda c: {**b, "capability": c}
+            )
+        ),
+        "unknown command": family(
+            lambda b: NAME.filter(lambda n: n not in names_of(b)[0]).map(lambda n: {**b, "command": n})
+        ),
     }
     if sets:
         families["unknown parameter beside a valid one"] = family(
@@ -139,7 +169,7 @@ def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[s
     writable = [(i, p) for i in ctx.instances() for p in i.writable()]
     if writable:
         families["wrong or out-of-range value"] = st.one_of(
-            [_wrong_values(p, i).map(lambda v, i=i, p=p: ctx.command(i, "set", {p.name: v}, "fuzz")) for i, p in writable]
+            [_wrong_values(p, i).map(_set_command(ctx, i, p.name)) for i, p in writable]
         )
     return {name: s.map(lambda r: {**r, "id": ctx.session.new_id("fuzz")}) for name, s in families.items()}
 
@@ -195,10 +225,10 @@ def garbage() -> st.SearchStrategy[bytes]:
     """Payloads no request parser should accept: binary, broken UTF-8/JSON, JSON that is no object."""
     return st.one_of(
         st.binary(max_size=64),
-        st.just(b"\xff\xfe{\"id\": \"x\"}"),
+        st.just(b'\xff\xfe{"id": "x"}'),
         st.text(max_size=40).map(str.encode),
         JSON_VALUES.filter(lambda v: not isinstance(v, dict)).map(orjson.dumps),
-        st.sampled_from([b"{", b"{\"id\": NaN}", b"[]", b"null", b"{\"id\": \"a\", }", b"{}" * 3, b"{" * 2000]),
+        st.sampled_from([b"{", b'{"id": NaN}', b"[]", b"null", b'{"id": "a", }', b"{}" * 3, b"{" * 2000]),
     )
 
 
@@ -225,7 +255,9 @@ async def fuzz_garbage(ctx: DeviceContext) -> Evidence:
             return ("silent acceptance of a malformed payload", accepted)
         return None
 
-    run = await asyncio.to_thread(run_property, garbage(), check, examples=max(10, ctx.options.fuzz_examples // 2))
+    run = await asyncio.to_thread(
+        run_property, garbage(), check, examples=max(10, ctx.options.fuzz_examples // 2)
+    )
     for f in [run.dead, *run.failures]:
         if f is not None and isinstance(f.example, bytes):
             object.__setattr__(f, "example", f.example.decode("utf-8", "backslashreplace"))

@@ -57,7 +57,8 @@ def _value_problem(prop: PropertyDef, value: Any, inst: Instance) -> tuple[str, 
 @case("DHI-STATE-1.1", "Every capability with properties has a retained state report", section="§12.3.2",
       target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
 async def retained_state(ctx: DeviceContext) -> Evidence:
-    missing, found = [], []
+    missing: list[str] = []
+    found: list[str] = []
     for inst in ctx.instances():
         if not [p for p in inst.properties() if Access.READ in p.access or Access.NOTIFY in p.access]:
             continue
@@ -86,7 +87,9 @@ async def state_topic_matches(ctx: DeviceContext) -> Evidence:
         for m, r in reports
         if m.sub != f"state/{r.component}/{r.capability}"
     ]
-    require(not bad, f"{len(bad)} state report(s) disagree with their topic", expected="same levels", got=bad[:5])
+    require(
+        not bad, f"{len(bad)} state report(s) disagree with their topic", expected="same levels", got=bad[:5]
+    )
     return passed(f"{len(reports)} state reports checked")
 
 
@@ -112,7 +115,9 @@ def _check_values(ctx: DeviceContext, kind: str) -> Evidence:
         inst = ctx.find(r.capability, r.component)
         if inst is None:
             if kind == "type":
-                problems.append({"topic": m.topic, "reason": f"{r.component}/{r.capability} is not in the description"})
+                problems.append(
+                    {"topic": m.topic, "reason": f"{r.component}/{r.capability} is not in the description"}
+                )
             continue
         allowed = {p.name: p for p in inst.properties()}
         for name, value in r.properties.items():
@@ -120,7 +125,9 @@ def _check_values(ctx: DeviceContext, kind: str) -> Evidence:
             prop = allowed.get(name)
             if prop is None:
                 if kind == "type":
-                    problems.append({"topic": m.topic, "reason": f"{r.capability} has no property {name!r} here"})
+                    problems.append(
+                        {"topic": m.topic, "reason": f"{r.capability} has no property {name!r} here"}
+                    )
                 continue
             found = _value_problem(prop, value, inst)
             if found is not None and found[0] == kind:
@@ -147,7 +154,9 @@ async def events_valid(ctx: DeviceContext) -> Evidence:
             continue  # DHI-MSG-1.2
         inst = ctx.find(ev.capability, ev.component)
         if inst is None or ev.event not in inst.event_names():
-            problems.append({"event": doc, "reason": f"{ev.component}/{ev.capability} has no event {ev.event!r}"})
+            problems.append(
+                {"event": doc, "reason": f"{ev.component}/{ev.capability} has no event {ev.event!r}"}
+            )
             continue
         definition = inst.definition.event(ev.event)
         assert definition is not None

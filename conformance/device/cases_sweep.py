@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from adapters.mqtt import PayloadError, decode_json_object
 from conformance.device.context import DeviceContext
 from conformance.outcome import passed, require
 from conformance.registry import Phase, case
 from conformance.schemas import schema_problems
 from hub.models.conformance import Evidence, TargetKind
-
-from adapters.mqtt import PayloadError, decode_json_object
 
 DEVICE = TargetKind.DEVICE
 
@@ -39,7 +40,9 @@ async def strict_json(ctx: DeviceContext) -> Evidence:
         try:
             decode_json_object(payload)
         except PayloadError as exc:
-            bad.append({"topic": topic, "reason": str(exc), "payload": payload[:300].decode("utf-8", "replace")})
+            bad.append(
+                {"topic": topic, "reason": str(exc), "payload": payload[:300].decode("utf-8", "replace")}
+            )
     require(not bad, f"{len(bad)} payload(s) are not JSON objects: {bad[0]['reason']}" if bad else "",
             expected="RFC 8259 JSON object", got=bad[:5])  # fmt: skip
     return passed(f"{len(msgs)} JSON payloads parsed")
@@ -48,7 +51,7 @@ async def strict_json(ctx: DeviceContext) -> Evidence:
 @case("DHI-MSG-1.2", "Every payload validates against its DHI JSON Schema", section="§7",
       target=DEVICE, phase=Phase.SWEEP)  # fmt: skip
 async def schema_valid(ctx: DeviceContext) -> Evidence:
-    checked, bad = 0, []
+    checked, bad = 0, list[dict[str, Any]]()
     for topic, payload, name in _json_messages(ctx):
         try:
             doc = decode_json_object(payload)
@@ -57,7 +60,9 @@ async def schema_valid(ctx: DeviceContext) -> Evidence:
         checked += 1
         problems = schema_problems(doc, name)
         if problems:
-            bad.append({"topic": topic, "schema": f"{name}.schema.json", "problems": problems, "payload": doc})
+            bad.append(
+                {"topic": topic, "schema": f"{name}.schema.json", "problems": problems, "payload": doc}
+            )
     require(not bad, f"{len(bad)} payload(s) invalid, e.g. {bad[0]['topic']}: {bad[0]['problems'][0]}" if bad
             else "", expected="valid per spec/interface/schemas", got=bad[:5])  # fmt: skip
     return passed(f"{checked} payloads valid")
@@ -74,7 +79,10 @@ async def qos_one(ctx: DeviceContext) -> Evidence:
 @case("DHI-EVT-1.2", "Events and command results are not retained", section="§12.2",
       target=DEVICE, phase=Phase.SWEEP)  # fmt: skip
 async def not_retained(ctx: DeviceContext) -> Evidence:
-    stored = [*await ctx.session.fresh_retained("event", 0.3), *await ctx.session.fresh_retained("cmd/result", 0.3)]
+    stored = [
+        *await ctx.session.fresh_retained("event", 0.3),
+        *await ctx.session.fresh_retained("cmd/result", 0.3),
+    ]
     require(not stored, "the broker holds retained " + ", ".join(sorted({m.sub for m in stored})) +
             ": every new subscriber would see it happen again", expected="no retained event or cmd/result",
             got=[{"topic": m.topic, "payload": m.shown()} for m in stored])  # fmt: skip

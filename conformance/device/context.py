@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from conformance.device.session import DeviceSession, Seen
+from conformance.device.session import Answer, DeviceSession, Seen
 from conformance.outcome import Errored, NotApplicable
 from hub.catalog import Catalog
 from hub.models import DeviceDescription
@@ -104,7 +104,11 @@ class DeviceContext:
 
     def find(self, capability: str, component: str | None = None) -> Instance | None:
         return next(
-            (i for i in self.instances() if i.id == capability and (component is None or i.component == component)),
+            (
+                i
+                for i in self.instances()
+                if i.id == capability and (component is None or i.component == component)
+            ),
             None,
         )
 
@@ -129,8 +133,10 @@ class DeviceContext:
                     values.update(props)
         return values
 
-    async def request(self, cmd: dict[str, Any], timeout: float | None = None) -> Any:
-        return await self.session.request(cmd, timeout if timeout is not None else self.options.answer_timeout)
+    async def request(self, cmd: dict[str, Any], timeout: float | None = None) -> Answer:
+        return await self.session.request(
+            cmd, timeout if timeout is not None else self.options.answer_timeout
+        )
 
     def command(self, inst: Instance, command: str, params: dict[str, Any], tag: str = "c") -> dict[str, Any]:
         return {

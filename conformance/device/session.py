@@ -74,7 +74,9 @@ class DeviceSession:
     def __init__(
         self, broker_url: str, device: str, *, home: str = "home", prefix: str = "dhi/v1", **broker: Any
     ) -> None:
-        self.settings = BrokerSettings(url=broker_url, client_id=f"dhi-conformance-{secrets.token_hex(4)}", **broker)
+        self.settings = BrokerSettings(
+            url=broker_url, client_id=f"dhi-conformance-{secrets.token_hex(4)}", **broker
+        )
         self.device = device
         self.base = f"{prefix}/{home}/{device}"
         self.messages: list[Seen] = []
@@ -225,7 +227,9 @@ def _take_over(settings: BrokerSettings, client_id: str, timeout: float) -> bool
     if user is not None:
         client.username_pw_set(user, password)
     if settings.tls:
-        client.tls_set_context(ssl.create_default_context(cafile=str(settings.tls_ca) if settings.tls_ca else None))
+        client.tls_set_context(
+            ssl.create_default_context(cafile=str(settings.tls_ca) if settings.tls_ca else None)
+        )
     acked = threading.Event()
     client.on_connect = lambda *args: acked.set()
     try:

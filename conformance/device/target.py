@@ -38,7 +38,12 @@ async def run_device(
         ctx = DeviceContext(session, claims, catalog or default_catalog(), opts)
         ctx.load_desc()
         results = await run_cases(
-            cases_for(TargetKind.DEVICE), ctx, claims, run or RunOptions(), progress, f"device {device}"
+            cases_for(TargetKind.DEVICE),
+            ctx,
+            claims,
+            run or RunOptions(),
+            progress=progress,
+            target_name=f"device {device}",
         )
     finally:
         await session.close()

@@ -22,12 +22,16 @@ KEYS = ("id", "component", "capability", "command", "params", "timeout", "device
 
 def bodies(base: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Command bodies with one field broken, unknown keys, or no object at all."""
-    broken_field = st.tuples(st.sampled_from(KEYS), JSON_VALUES).map(
-        lambda kv: {**base, kv[0]: kv[1]}
-    ).filter(lambda b: not isinstance(b.get("params"), dict) or b != base)
+    broken_field = (
+        st.tuples(st.sampled_from(KEYS), JSON_VALUES)
+        .map(lambda kv: {**base, kv[0]: kv[1]})
+        .filter(lambda b: not isinstance(b.get("params"), dict) or b != base)
+    )
     return st.one_of(
         broken_field,
-        st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4).map(lambda extra: {**base, **extra, "zz_unknown": 1}),
+        st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4).map(
+            lambda extra: {**base, **extra, "zz_unknown": 1}
+        ),
         JSON_VALUES.filter(lambda v: not isinstance(v, dict)),
     )
 
@@ -35,8 +39,12 @@ def bodies(base: dict[str, Any]) -> st.SearchStrategy[Any]:
 def _report(run: FuzzRun, what: str) -> Evidence:
     worst = run.minimal()
     if worst is not None:
-        raise Failed(f"{worst.reason} (minimal failing {what} of {run.tried} tried)", sent=worst.example, got=worst.got)
-    return passed(f"{run.tried} generated {what}s refused cleanly")
+        raise Failed(
+            f"{worst.reason} (minimal failing input of {run.tried} {what} tried)",
+            sent=worst.example,
+            got=worst.got,
+        )
+    return passed(f"{run.tried} generated {what} refused cleanly")
 
 
 @case("DHI-FUZZ-3.1", "Generated malformed command bodies get a 4xx problem+json, never 2xx or 5xx",
@@ -63,15 +71,19 @@ async def fuzz_commands(ctx: HubRun) -> Evidence:
 
     run = await asyncio.to_thread(run_property, bodies(base), check, examples=ctx.options.fuzz_examples,
                                   keep=really_invalid)  # fmt: skip
-    return _report(run, "body")
+    return _report(run, "command bodies")
 
 
 def frames() -> st.SearchStrategy[str]:
     message_types = st.sampled_from(["auth", "subscribe", "unsubscribe", "command", "ping", "nonsense"])
     return st.one_of(
         st.text(max_size=60),
-        st.tuples(message_types, st.dictionaries(st.sampled_from(["id", "filter", "since", "command", "token"]),
-                                                 JSON_VALUES, max_size=3)).map(lambda t: json.dumps({"type": t[0], **t[1]})),  # fmt: skip
+        st.tuples(
+            message_types,
+            st.dictionaries(
+                st.sampled_from(["id", "filter", "since", "command", "token"]), JSON_VALUES, max_size=3
+            ),
+        ).map(lambda t: json.dumps({"type": t[0], **t[1]})),
         JSON_VALUES.map(json.dumps),
     )
 
@@ -87,7 +99,9 @@ async def fuzz_frames(ctx: HubRun) -> Evidence:
         async with ctx.http.ws_connect(ctx.ws_url, headers=ctx.auth(read)) as ws:
             await ws.send_str(frame)
             await ws.send_json({"type": "ping", "id": "dhi-conf-alive"})
-            pong, seen = await recv_until(ws, lambda f: f.get("type") == "pong" and f.get("id") == "dhi-conf-alive", timeout)
+            pong, seen = await recv_until(
+                ws, lambda f: f.get("type") == "pong" and f.get("id") == "dhi-conf-alive", timeout
+            )
             return pong is not None, seen
 
     def check(frame: str) -> tuple[str, Any] | None:
@@ -99,5 +113,7 @@ async def fuzz_frames(ctx: HubRun) -> Evidence:
             return ("the hub stopped answering /health", health.evidence())
         return None
 
-    run = await asyncio.to_thread(run_property, frames(), check, examples=max(10, ctx.options.fuzz_examples // 3))
-    return _report(run, "frame")
+    run = await asyncio.to_thread(
+        run_property, frames(), check, examples=max(10, ctx.options.fuzz_examples // 3)
+    )
+    return _report(run, "frames")

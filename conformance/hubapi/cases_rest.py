@@ -51,7 +51,9 @@ def require_problem(reply: Reply, status: int, code: str | None = None, why: str
     issues = problem_issues(reply, status, code)
     require(not issues, (why + ": " if why else "") + "; ".join(issues), sent=reply.sent,
             expected={"status": status, "content-type": PROBLEM_JSON, "code": code}, got=reply.evidence())  # fmt: skip
-    return passed(f"{status} problem+json" + (f" with code {code}" if code else ""), sent=reply.sent, got=reply.body)
+    return passed(
+        f"{status} problem+json" + (f" with code {code}" if code else ""), sent=reply.sent, got=reply.body
+    )
 
 
 def ok_json(reply: Reply, what: str, status: int = 200) -> Any:
@@ -70,7 +72,9 @@ async def writable_target(ctx: HubRun) -> tuple[str, dict[str, Any]]:
                 if definition is None:
                     continue
                 for prop in definition.properties:
-                    if Access.WRITE in prop.access and (inst.properties is None or prop.name in inst.properties):
+                    if Access.WRITE in prop.access and (
+                        inst.properties is None or prop.name in inst.properties
+                    ):
                         try:
                             value = valid_other(prop, (inst.constraints or {}).get(prop.name), None)
                         except NotApplicable:
@@ -95,8 +99,15 @@ async def openapi(ctx: HubRun) -> Evidence:
     doc = ok_json(await ctx.call("GET", "/openapi.json", anonymous=True), "GET /openapi.json")
     require(str(doc.get("openapi", "")).startswith("3.1"), "not OpenAPI 3.1", got=doc.get("openapi"))
     paths = doc.get("paths") or {}
-    missing = [f"{m.upper()} {p}" for p, methods in REQUIRED_PATHS.items() for m in methods if m not in paths.get(p, {})]
-    require(not missing, "operations missing from the document: " + ", ".join(missing), expected=REQUIRED_PATHS)
+    missing = [
+        f"{m.upper()} {p}"
+        for p, methods in REQUIRED_PATHS.items()
+        for m in methods
+        if m not in paths.get(p, {})
+    ]
+    require(
+        not missing, "operations missing from the document: " + ", ".join(missing), expected=REQUIRED_PATHS
+    )
     return passed(f"{len(paths)} paths, all {sum(map(len, REQUIRED_PATHS.values()))} DHI operations present")
 
 
@@ -120,12 +131,16 @@ async def device_state(ctx: HubRun) -> Evidence:
     for e in entries:
         dev = e["device"]["id"]
         one = ok_json(await ctx.call("GET", f"/devices/{dev}"), f"GET /devices/{dev}")
-        require(one.get("device", {}).get("id") == dev, f"GET /devices/{dev} returned another device", got=one)
+        require(
+            one.get("device", {}).get("id") == dev, f"GET /devices/{dev} returned another device", got=one
+        )
         state = ok_json(await ctx.call("GET", f"/devices/{dev}/state"), f"GET /devices/{dev}/state")
         comps = {c["id"]: {i["id"] for i in c["capabilities"]} for c in e["device"]["components"]}
         for comp, caps in (state.get("components") or {}).items():
             stray = set(caps) - comps.get(comp, set())
-            require(not stray, f"{dev}: state for capabilities not in its description: {sorted(stray)}", got=state)
+            require(
+                not stray, f"{dev}: state for capabilities not in its description: {sorted(stray)}", got=state
+            )
     return passed(f"{len(entries)} devices read")
 
 
@@ -133,7 +148,9 @@ async def device_state(ctx: HubRun) -> Evidence:
       target=HUB)  # fmt: skip
 async def command(ctx: HubRun) -> Evidence:
     device, body = await writable_target(ctx)
-    reply = await ctx.call("POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), body=body)
+    reply = await ctx.call(
+        "POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), body=body
+    )
     result = ok_json(reply, f"POST /devices/{device}/commands")
     problems = schema_problems(result, "command-result")
     require(not problems, "the result is not a DHI command result: " + "; ".join(problems), got=result)
@@ -142,13 +159,19 @@ async def command(ctx: HubRun) -> Evidence:
     return passed("command ok", sent=body, got=result)
 
 
-@case("DHI-API-1.6", "GET /events?since=0 returns valid DHI messages and a cursor", section="§13.4", target=HUB)
+@case(
+    "DHI-API-1.6", "GET /events?since=0 returns valid DHI messages and a cursor", section="§13.4", target=HUB
+)
 async def events(ctx: HubRun) -> Evidence:
     page = ok_json(await ctx.call("GET", "/events?since=0"), "GET /events")
     items = page.get("items") or []
     bad = [{"problems": p, "message": m} for m in items[:200] if (p := schema_problems(m, "message"))]
     require(not bad, f"{len(bad)} invalid message(s)", got=bad[:3])
-    require(isinstance(page.get("next"), int), "no integer 'next' cursor", got={k: v for k, v in page.items() if k != "items"})
+    require(
+        isinstance(page.get("next"), int),
+        "no integer 'next' cursor",
+        got={k: v for k, v in page.items() if k != "items"},
+    )
     return passed(f"{len(items)} messages valid")
 
 
@@ -174,7 +197,9 @@ async def unknown_device(ctx: HubRun) -> Evidence:
 async def invalid_command(ctx: HubRun) -> Evidence:
     device, body = await writable_target(ctx)
     body = {**body, "capability": "dhi.dhi_conformance_none"}
-    reply = await ctx.call("POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), body=body)
+    reply = await ctx.call(
+        "POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), body=body
+    )
     evidence = require_problem(reply, 422, "unknown_capability")
     named = [p.get("name") for p in (reply.body.get("invalid-params") or [])]
     require(any("capability" in str(n) for n in named), "invalid-params does not name the capability",
@@ -185,7 +210,9 @@ async def invalid_command(ctx: HubRun) -> Evidence:
 @case("DHI-API-2.3", "A malformed JSON body is a 400 problem+json", section="§13.5", target=HUB)
 async def malformed_body(ctx: HubRun) -> Evidence:
     device, _ = await writable_target(ctx)
-    reply = await ctx.call("POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), raw=b'{"id": ')
+    reply = await ctx.call(
+        "POST", f"/devices/{device}/commands", token=await ctx.scoped("control"), raw=b'{"id": '
+    )
     return require_problem(reply, 400)
 
 
@@ -200,7 +227,9 @@ async def no_token(ctx: HubRun) -> Evidence:
     reply = await ctx.call("GET", "/devices", anonymous=True)
     evidence = require_problem(reply, 401, "unauthorized", "a request without a token was not refused")
     challenge = reply.headers.get("WWW-Authenticate", "")
-    require(challenge.lower().startswith("bearer"), "no WWW-Authenticate: Bearer challenge", got=reply.headers)
+    require(
+        challenge.lower().startswith("bearer"), "no WWW-Authenticate: Bearer challenge", got=reply.headers
+    )
     return evidence
 
 
@@ -259,12 +288,19 @@ async def thing_descriptions(ctx: HubRun) -> Evidence:
             continue
         issues = _td_issues(reply.body)
         if validator is not None:
-            issues += [f"{'/'.join(map(str, err.absolute_path))}: {err.message}" for err in validator.iter_errors(reply.body)][:3]
+            issues += [
+                f"{'/'.join(map(str, err.absolute_path))}: {err.message}"
+                for err in validator.iter_errors(reply.body)
+            ][:3]
         if reply.content_type not in ("application/td+json", "application/json"):
             issues.append(f"content type {reply.content_type}")
         if issues:
             bad.append({"device": dev, "issues": issues})
     if bad:
         raise Failed(f"{len(bad)} invalid Thing Description(s)", got=bad[:5])
-    how = "the W3C TD 1.1 schema" if validator else "the TD 1.1 mandatory terms (pass --td-schema for the W3C schema)"
+    how = (
+        "the W3C TD 1.1 schema"
+        if validator
+        else "the TD 1.1 mandatory terms (pass --td-schema for the W3C schema)"
+    )
     return passed(f"{len(entries)} TDs valid against {how}")

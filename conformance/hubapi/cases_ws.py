@@ -73,18 +73,29 @@ async def ws_command(ctx: HubRun) -> Evidence:
         await ws.send_json({"type": "subscribe", "id": "dhi-conf-ws", "filter": {"devices": [device]}})
         sub, seen = await recv_until(ws, _of("subscribed", "dhi-conf-ws"), timeout)
         require(sub is not None, "subscribe was not answered", got=seen)
-        request = {"type": "command", "id": "dhi-conf-ws-cmd", "command": {**body, "id": "dhi-conf-ws-1", "device": device}}
+        request = {
+            "type": "command",
+            "id": "dhi-conf-ws-cmd",
+            "command": {**body, "id": "dhi-conf-ws-1", "device": device},
+        }
         await ws.send_json(request)
         result, seen = await recv_until(ws, _of("result", "dhi-conf-ws-cmd"), timeout)
         require(result is not None, "no 'result' frame with the request id", sent=request, got=seen)
         assert result is not None
-        require((result.get("result") or {}).get("status") == "ok", "the command failed", sent=request, got=result)
+        require(
+            (result.get("result") or {}).get("status") == "ok", "the command failed", sent=request, got=result
+        )
         pushed = [f for f in seen if isinstance(f, dict) and f.get("type") == "event"]
         if not pushed:
             event, more = await recv_until(ws, _of("event"), timeout)
             pushed = [event] if event else []
             seen += more
-        require(bool(pushed), "no event was pushed to the subscriber after the state changed", sent=request, got=seen)
+        require(
+            bool(pushed),
+            "no event was pushed to the subscriber after the state changed",
+            sent=request,
+            got=seen,
+        )
     return passed("result ok and the change pushed", sent=request, got=[result, pushed[0]])
 
 
@@ -95,7 +106,12 @@ async def ws_malformed(ctx: HubRun) -> Evidence:
     async with ctx.http.ws_connect(ctx.ws_url, headers=ctx.auth(read)) as ws:
         await ws.send_str('{"type": "subscribe", "id": 7')
         err, seen = await recv_until(ws, _of("error"), ctx.options.timeout)
-        require(err is not None, "no error reply to a malformed frame", sent='{"type": "subscribe", "id": 7', got=seen)
+        require(
+            err is not None,
+            "no error reply to a malformed frame",
+            sent='{"type": "subscribe", "id": 7',
+            got=seen,
+        )
         await ws.send_json({"type": "ping", "id": "dhi-conf-ping"})
         pong, seen = await recv_until(ws, _of("pong", "dhi-conf-ping"), ctx.options.timeout)
         require(pong is not None, "the connection did not survive the malformed frame", got=seen)
@@ -110,10 +126,14 @@ async def ws_refuses(ctx: HubRun) -> Evidence:
                   {"type": "auth", "token": "dhk_dhi-conformance-not-a-token"}):  # fmt: skip
         async with ctx.http.ws_connect(ctx.ws_url) as ws:
             await ws.send_json(first)
-            answered, seen = await recv_until(ws, lambda f: f.get("type") in ("subscribed", "auth_ok"), ctx.options.timeout)
+            answered, seen = await recv_until(
+                ws, lambda f: f.get("type") in ("subscribed", "auth_ok"), ctx.options.timeout
+            )
             if answered is not None:
                 raise Failed("an unauthenticated WebSocket client was served", sent=first, got=seen)
             if ws.close_code != POLICY_VIOLATION:
-                raise Failed(f"closed with {ws.close_code}, expected {POLICY_VIOLATION}", sent=first, got=seen)
+                raise Failed(
+                    f"closed with {ws.close_code}, expected {POLICY_VIOLATION}", sent=first, got=seen
+                )
             outcomes.append(seen)
     return passed("closed with 1008 both times", got=outcomes)

@@ -80,7 +80,9 @@ class HubRun:
     async def scoped(self, scope: str) -> str:
         """A token with only ``scope``, made once per run with the admin token (revoked at the end)."""
         if scope not in self.tokens:
-            reply = await self.call("POST", "/tokens", body={"name": f"dhi-conformance-{scope}", "scopes": [scope]})
+            reply = await self.call(
+                "POST", "/tokens", body={"name": f"dhi-conformance-{scope}", "scopes": [scope]}
+            )
             if reply.status != 201 or not isinstance(reply.body, dict) or "token" not in reply.body:
                 raise Errored(f"cannot create a {scope!r} token with the given token (is it an admin token?)",
                               got=reply.evidence())  # fmt: skip
@@ -125,8 +127,19 @@ async def run_hub(
     async with aiohttp.ClientSession(timeout=timeout) as http:
         ctx = HubRun(base, token, claims, catalog or default_catalog(), opts, http)
         try:
-            results = await run_cases(cases_for(TargetKind.HUB), ctx, claims, run or RunOptions(), progress, f"hub {base}")
+            results = await run_cases(
+                cases_for(TargetKind.HUB),
+                ctx,
+                claims,
+                run or RunOptions(),
+                progress=progress,
+                target_name=f"hub {base}",
+            )
         finally:
             await ctx.revoke_all()
-    target = {"kind": "hub", "url": base, "td_schema": str(opts.td_schema) if opts.td_schema else "structural checks"}
+    target = {
+        "kind": "hub",
+        "url": base,
+        "td_schema": str(opts.td_schema) if opts.td_schema else "structural checks",
+    }
     return build_report(target, claims, results, started)

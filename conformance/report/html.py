@@ -72,7 +72,7 @@ def render_html(report: Report) -> str:
         )
     )
     rows = "\n".join(
-        f"<tr id=\"{escape(r.id)}\"><td><code>{escape(r.id)}</code></td><td>{_badge(r.status)}</td>"
+        f'<tr id="{escape(r.id)}"><td><code>{escape(r.id)}</code></td><td>{_badge(r.status)}</td>'
         f"<td>{escape(r.title)}</td><td>{escape(r.section or '')}</td>"
         f"<td>{escape(r.profile.value if r.profile else '')}</td><td>{_evidence(r)}</td></tr>"
         for r in report.results

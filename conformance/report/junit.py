@@ -7,10 +7,18 @@ and carries its evidence in ``<system-out>``.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from hub.models.conformance import Evidence, Report, ResultStatus
+
+#: characters XML 1.0 cannot carry at all (a target may send any of them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _evidence_text(ev: Evidence) -> str:
@@ -24,7 +32,7 @@ def _evidence_text(ev: Evidence) -> str:
 
 def render_junit(report: Report) -> bytes:
     s = report.summary
-    name = f"DHI v{report.dhi_version} conformance: {report.claims.vendor} {report.claims.product}"
+    name = _xml(f"DHI v{report.dhi_version} conformance: {report.claims.vendor} {report.claims.product}")
     total_ms = sum(r.duration_ms or 0.0 for r in report.results)
     suites = ET.Element(
         "testsuites",
@@ -48,17 +56,17 @@ def render_junit(report: Report) -> bytes:
     )
     props = ET.SubElement(suite, "properties")
     for key, value in [("target", report.claims.target.value), *sorted(report.target.items())]:
-        ET.SubElement(props, "property", name=str(key), value=str(value))
+        ET.SubElement(props, "property", name=_xml(str(key)), value=_xml(str(value)))
     for r in report.results:
         tc = ET.SubElement(
             suite,
             "testcase",
             classname=f"dhi.{report.claims.target.value}.{r.id.split('-')[1].lower()}",
-            name=f"{r.id} {r.title}",
+            name=_xml(f"{r.id} {r.title}"),
             time=f"{(r.duration_ms or 0.0) / 1000:.3f}",
         )
-        message = r.evidence.message or r.status.value
-        detail = _evidence_text(r.evidence)
+        message = _xml(r.evidence.message or r.status.value)
+        detail = _xml(_evidence_text(r.evidence))
         if r.status is ResultStatus.FAIL:
             ET.SubElement(tc, "failure", message=message, type="fail").text = detail or message
         elif r.status is ResultStatus.ERROR:
@@ -68,4 +76,5 @@ def render_junit(report: Report) -> bytes:
         elif r.status is ResultStatus.WARNING:
             ET.SubElement(tc, "system-out").text = f"warning: {message}\n{detail}".rstrip()
     ET.indent(suites)
-    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    out: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return out

@@ -29,12 +29,17 @@ FIELD_TYPES: dict[str, tuple[str, Any]] = {
     "capability": ("string", lambda v: isinstance(v, str)),
     "command": ("string", lambda v: isinstance(v, str)),
     "params": ("object", lambda v: isinstance(v, dict)),
-    "timeout": ("number in (0, 300]", lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 300),
+    "timeout": (
+        "number in (0, 300]",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 300,
+    ),
 }
 
 
 class Refused(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None, expected: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, field: str | None = None, expected: str | None = None
+    ) -> None:
         super().__init__(message)
         self.error = {"code": code, "message": message}
         if field is not None:
@@ -53,7 +58,9 @@ class VendorDevice:
     range_error_code = "out_of_range"
     field_types = FIELD_TYPES
 
-    def __init__(self, broker_url: str, device: str, *, home: str = "home", client_id: str | None = None) -> None:
+    def __init__(
+        self, broker_url: str, device: str, *, home: str = "home", client_id: str | None = None
+    ) -> None:
         url = urlsplit(broker_url)
         self.host, self.port = url.hostname or "localhost", url.port or 1883
         self.device = device
@@ -61,7 +68,9 @@ class VendorDevice:
         self.client_id = client_id or f"acme-{device}"
         self.state = {cap: dict(values) for cap, values in self.product.initial.items()}
         self.lock = threading.RLock()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv311)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv311
+        )
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         if self.use_will:
             self.client.will_set(f"{self.base}/avail", "offline", qos=1, retain=True)
@@ -123,14 +132,18 @@ class VendorDevice:
         self.publish(f"state/{self.component}/{cap.id}", doc, retain=self.retain_state)
 
     def publish_event(self, cap: Capability, event: str, payload: dict[str, Any]) -> None:
-        self.publish("event", {"component": self.component, "capability": cap.id, "event": event, "payload": payload})
+        self.publish(
+            "event", {"component": self.component, "capability": cap.id, "event": event, "payload": payload}
+        )
 
     def update(self, cap: Capability, values: dict[str, Any]) -> None:
         with self.lock:
             self.state[cap.id].update(values)
             self.publish_state(cap, self.state[cap.id])
 
-    def answer(self, request_id: str, error: dict[str, Any] | None = None, result: dict[str, Any] | None = None) -> None:
+    def answer(
+        self, request_id: str, error: dict[str, Any] | None = None, result: dict[str, Any] | None = None
+    ) -> None:
         doc: dict[str, Any] = {"id": request_id, "status": "error" if error else "ok"}
         if error:
             doc["error"] = error
@@ -168,7 +181,9 @@ class VendorDevice:
         if req.get("device") not in (None, f"dhi:{self.device}"):
             raise Refused("invalid_params", "this request is for another device", "device")
         if req.get("component", "main") != self.component:
-            raise Refused("unknown_component", f"no component {req['component']!r}", "component", self.component)
+            raise Refused(
+                "unknown_component", f"no component {req['component']!r}", "component", self.component
+            )
         cap = self.product.capability(req["capability"])
         if cap is None:
             raise Refused("unknown_capability", f"no capability {req['capability']!r}", "capability")

@@ -87,11 +87,15 @@ SMOKE_ALARM = Product(
             events=("alarm", "cleared", "self_test_complete"),
         ),
         Capability(
-            "dhi.battery", (Prop("percentage", "number", minimum=0, maximum=100, nullable=True), Prop("low", "boolean"))
+            "dhi.battery",
+            (Prop("percentage", "number", minimum=0, maximum=100, nullable=True), Prop("low", "boolean")),
         ),
         Capability(
             "x.acme.siren",
-            (Prop("volume", "integer", writable=True, minimum=60, maximum=100, step=5), Prop("sounding", "boolean")),
+            (
+                Prop("volume", "integer", writable=True, minimum=60, maximum=100, step=5),
+                Prop("sounding", "boolean"),
+            ),
             definition=siren_definition(),
         ),
     ),
@@ -107,7 +111,11 @@ SMART_PLUG = Product(
     model="SP-1",
     firmware="1.7.0",
     capabilities=(
-        Capability("dhi.on_off", (Prop("on", "boolean", writable=True, nullable=True),), commands=("on", "off", "toggle")),
+        Capability(
+            "dhi.on_off",
+            (Prop("on", "boolean", writable=True, nullable=True),),
+            commands=("on", "off", "toggle"),
+        ),
         Capability("dhi.power", (Prop("power", "number", nullable=True),)),
         Capability("dhi.energy", (Prop("energy", "number", minimum=0, nullable=True),), commands=("reset",)),
     ),

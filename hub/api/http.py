@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, RootModel, ValidationError
 
-from hub.api.errors import BadRequest, UnsupportedMediaType
+from hub.errors import BadRequest, UnsupportedMediaType
 from hub.errors import InvalidDocument
 
 M = TypeVar("M", bound=BaseModel)

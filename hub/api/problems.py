@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from hub.api.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
+from hub.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
 from hub.errors import ERRORS, HubError, InvalidParams, NotFound, RateLimited
 from hub.models import ErrorInfo, Problem
 from hub.models.problem import InvalidParam

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.api import admin, alerts, devices, events, subscriptions, system, ws
-from hub.api.errors import BadRequest
+from hub.errors import BadRequest
 from hub.api.guard import guarded
 from hub.api.models import Scope
 from hub.api.openapi import bundle, load_spec

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_LINE = 64 * 1024
 
+#: called with the API's app before it starts: may add routes and middlewares (the web app does)
+AppExtension = Callable[[web.Application], None]
+
 
 def make_app(ctx: ApiContext, cors_origins: list[str]) -> web.Application:
     middlewares: list[Middleware] = [problem_middleware]
@@ -43,9 +47,15 @@ class ApiService:
     name = "api"
 
     def __init__(
-        self, settings: ApiSettings | None = None, *, host: str | None = None, port: int | None = None
+        self,
+        settings: ApiSettings | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        extensions: Sequence[AppExtension] = (),
     ) -> None:
         self.settings = settings or ApiSettings()
+        self.extensions = list(extensions)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -83,6 +93,8 @@ class ApiService:
             ws_queue=cfg.ws_queue,
         )
         app = make_app(self._ctx, cfg.cors_origins)
+        for extend in self.extensions:
+            extend(app)
         self._runner = web.AppRunner(
             app,
             access_log=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.context import PRINCIPAL, api
-from hub.api.errors import ServiceUnavailable
+from hub.errors import ServiceUnavailable
 from hub.api.http import json_response, q_int, read_model
 from hub.api.models import Delivery, DeliveryList, SubscriptionList
 from hub.errors import NotFound

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
-from hub.api.errors import BadRequest, UpgradeRequired
+from hub.errors import BadRequest, UpgradeRequired
 from hub.api.events import stored_messages
 from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope

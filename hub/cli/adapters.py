@@ -63,7 +63,9 @@ def check_cmd(
     for d in report.devices:
         unmapped = ", ".join(f"{u['feature']} ({u['reason']})" for u in d["unmapped"]) or "—"
         table.add_row(
-            f"{escape(d['name'])}\n[dim]{escape(d['id'])}[/]", escape(", ".join(d["capabilities"])), escape(unmapped)
+            f"{escape(d['name'])}\n[dim]{escape(d['id'])}[/]",
+            escape(", ".join(d["capabilities"])),
+            escape(unmapped),
         )
     console.print(table)
     console.print(

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hub.errors import HubError
 from hub.validate import DocumentError
@@ -30,7 +31,7 @@ def data_dir_or_default(value: Path | None) -> Path:
 
 
 def die(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -42,7 +43,7 @@ def fail_cleanly() -> Iterator[None]:
     except (HubError, DocumentError, FileNotFoundError, PermissionError) as exc:
         text = exc.message if isinstance(exc, HubError) else str(exc)
         for line in text.splitlines() or [type(exc).__name__]:
-            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

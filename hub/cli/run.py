@@ -16,6 +16,8 @@ from rich.markup import escape
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.alerts.engine import AlertEngine
+from hub.api.server import ApiService
+from hub.discovery import MdnsService
 from hub.consent import ConsentService
 from hub.core import Hub, Service
 from hub.outbox import Outbox
@@ -54,6 +56,11 @@ def default_services(hub: Hub) -> None:
     hub.add_service(ActivityLog())
     for svc in alert_services():
         hub.add_service(svc)
+    if hub.config.api.enabled:
+        api = ApiService()
+        hub.add_service(api)
+        if hub.config.mdns.enabled:
+            hub.add_service(MdnsService(api))  # after the API: it announces the bound port
 
 
 async def serve(hub: Hub, stop: asyncio.Event) -> None:
@@ -114,7 +121,9 @@ def simulate(
         f"{len(result.alerts)} alert(s), hub time {result.started.isoformat()} → {result.ended.isoformat()}"
     )
     for alert in result.alerts:
-        console.print(f"  alert {alert.kind} ({alert.severity}) room={alert.room} devices={', '.join(alert.devices)}")
+        console.print(
+            f"  alert {alert.kind} ({alert.severity}) room={alert.room} devices={', '.join(alert.devices)}"
+        )
     missing, unexpected = result.missing_alerts(), result.unexpected_alerts()
     for exp in missing:
         console.print(f"  [red]expected alert not raised:[/] {exp.kind} room={exp.room}")

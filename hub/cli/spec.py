@@ -36,7 +36,7 @@ def validate_cmd(
     name, problems = validate(doc, type_)
     if problems:
         for p in problems:
-            err_console.print(f"{file}: {p.path}: {p.message}", highlight=False, soft_wrap=True)
+            err_console.print(f"{file}: {p.path}: {p.message}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(1)
     console.print(f"{file}: valid DHI v1 {name}")
 

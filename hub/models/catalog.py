@@ -196,7 +196,8 @@ class CapabilityDef(_Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": [k], "properties": {k: {"minItems": 1}}} for k in ("properties", "commands", "events")
+                {"required": [k], "properties": {k: {"minItems": 1}}}
+                for k in ("properties", "commands", "events")
             ]
         }
     )

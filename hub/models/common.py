@@ -11,7 +11,8 @@ DHI_VERSION = "1.0"
 #: Base of every ``$id`` in ``spec/interface/schemas``.
 SCHEMA_BASE = "https://dhome.dev/dhi/v1/schemas/"
 
-DEVICE_ID = r"^[a-z][a-z0-9_\-]*:[^\s/#+]+$"
+# explicit class, not \s: Python, pydantic (Rust) and ECMA-262 regexes disagree on what \s means
+DEVICE_ID = r"^[a-z][a-z0-9_\-]*:[^ \t\n\r\f\v/#+]+$"
 COMPONENT_ID = r"^[a-z][a-z0-9_]*$"
 HOME_ID = r"^[a-z0-9][a-z0-9_\-]*$"
 

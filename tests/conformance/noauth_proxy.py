@@ -28,7 +28,11 @@ def make_proxy(upstream: str, admin_token: str, http: aiohttp.ClientSession) -> 
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS} | auth
         async with http.request(request.method, target, data=await request.read(), headers=headers) as resp:
             body = await resp.read()
-            out = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_HEADERS and k.lower() != "content-encoding"}
+            out = {
+                k: v
+                for k, v in resp.headers.items()
+                if k.lower() not in HOP_HEADERS and k.lower() != "content-encoding"
+            }
             return web.Response(status=resp.status, body=body, headers=out)
 
     async def _websocket(request: web.Request, target: str) -> web.StreamResponse:

@@ -19,5 +19,7 @@ def ids_with(report: Report, status: ResultStatus) -> set[str]:
 def describe(report: Report) -> str:
     """Every non-passing result, for assertion messages."""
     return "\n".join(
-        f"{r.id} {r.status.value}: {r.evidence.message}" for r in report.results if r.status is not ResultStatus.PASS
+        f"{r.id} {r.status.value}: {r.evidence.message}"
+        for r in report.results
+        if r.status is not ResultStatus.PASS
     )

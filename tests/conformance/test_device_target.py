@@ -28,7 +28,12 @@ async def run(
 ) -> Report:
     with device:
         return await run_device_target(
-            broker.url, device.device, claims, fuzz_examples, client_id=device.client_id, answer_timeout=timeout
+            broker.url,
+            device.device,
+            claims,
+            fuzz_examples,
+            client_id=device.client_id,
+            answer_timeout=timeout,
         )
 
 
@@ -39,8 +44,12 @@ async def test_the_example_devices_pass_with_the_default_fuzz_tier(
     device = kind(mosquitto.url, "example-1")
     with device:
         report = await run_device_target(mosquitto.url, "example-1", claims, client_id=device.client_id)
-    assert report.summary.fail == 0 and report.summary.error == 0 and report.summary.warning == 0, describe(report)
-    assert {"DHI-FUZZ-1.1", "DHI-FUZZ-1.2", "DHI-AVAIL-1.2", "DHI-AVAIL-1.3"} <= ids_with(report, ResultStatus.PASS)
+    assert report.summary.fail == 0 and report.summary.error == 0 and report.summary.warning == 0, describe(
+        report
+    )
+    assert {"DHI-FUZZ-1.1", "DHI-FUZZ-1.2", "DHI-AVAIL-1.2", "DHI-AVAIL-1.3"} <= ids_with(
+        report, ResultStatus.PASS
+    )
     if kind is SmokeAlarm:  # core and safety both ran, nothing left out
         assert report.summary.not_applicable == 0, describe(report)
         assert {"DHI-SAFE-1.1", "DHI-SAFE-1.2"} <= ids_with(report, ResultStatus.PASS)
@@ -60,10 +69,14 @@ class StateNotRetained(SmartPlug):
 
 def _with_siren_unit(unit: str) -> Product:
     caps = tuple(
-        Capability(c.id, c.props, c.commands, c.events, siren_definition(unit)) if c.id == "x.acme.siren" else c
+        Capability(c.id, c.props, c.commands, c.events, siren_definition(unit))
+        if c.id == "x.acme.siren"
+        else c
         for c in SMOKE_ALARM.capabilities
     )
-    return Product(SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, caps, SMOKE_ALARM.initial)
+    return Product(
+        SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, caps, SMOKE_ALARM.initial
+    )
 
 
 class NonUcumUnit(SmokeAlarm):
@@ -83,7 +96,9 @@ class BadEventPayload(SmokeAlarm):
 
 
 class NoCommandResult(SmokeAlarm):
-    def answer(self, request_id: str, error: dict[str, Any] | None = None, result: dict[str, Any] | None = None) -> None:
+    def answer(
+        self, request_id: str, error: dict[str, Any] | None = None, result: dict[str, Any] | None = None
+    ) -> None:
         if error:  # only failures are reported; successes are silently swallowed
             super().answer(request_id, error, result)
 
@@ -189,8 +204,12 @@ async def test_without_the_client_id_the_last_will_is_a_warning_not_a_pass(mosqu
     assert ids_with(report, ResultStatus.PASS) == {"DHI-AVAIL-1.1"}
 
 
-async def test_a_device_that_is_not_there_fails_its_description_and_errors_the_rest(mosquitto: Mosquitto) -> None:
+async def test_a_device_that_is_not_there_fails_its_description_and_errors_the_rest(
+    mosquitto: Mosquitto,
+) -> None:
     report = await run_device_target(mosquitto.url, "ghost", SMOKE_CLAIMS, fuzz=False, answer_timeout=0.5)
     assert "DHI-DESC-1.1" in ids_with(report, ResultStatus.FAIL)
     assert "DHI-CMD-1.1" in ids_with(report, ResultStatus.ERROR)
-    assert all("DHI-DESC-1.1" in (r.evidence.message or "") for r in report.results if r.status is ResultStatus.ERROR)
+    assert all(
+        "DHI-DESC-1.1" in (r.evidence.message or "") for r in report.results if r.status is ResultStatus.ERROR
+    )

@@ -24,12 +24,20 @@ AUTH_IDS = {"DHI-SEC-1.1", "DHI-SEC-1.2", "DHI-SEC-1.3", "DHI-SEC-1.4"}
 async def test_dhomes_own_hub_passes_the_hub_target(tmp_path: Path, shared_fixtures: Path) -> None:
     async with running_hub(tmp_path) as h:
         report = await run_hub_target(
-            h.url, h.tokens[Scope.ADMIN], CLAIMS, 20, td_schema=shared_fixtures / "wot" / "td-json-schema-validation.json"
+            h.url,
+            h.tokens[Scope.ADMIN],
+            CLAIMS,
+            20,
+            td_schema=shared_fixtures / "wot" / "td-json-schema-validation.json",
         )
         remaining = await h.api.context.tokens.list()
-    assert report.summary.fail == 0 and report.summary.error == 0 and report.summary.warning == 0, describe(report)
+    assert report.summary.fail == 0 and report.summary.error == 0 and report.summary.warning == 0, describe(
+        report
+    )
     assert report.summary.not_applicable == 0, describe(report)
-    assert AUTH_IDS | {"DHI-TD-1.1", "DHI-WS-1.2", "DHI-FUZZ-3.1", "DHI-FUZZ-3.2"} <= ids_with(report, ResultStatus.PASS)
+    assert AUTH_IDS | {"DHI-TD-1.1", "DHI-WS-1.2", "DHI-FUZZ-3.1", "DHI-FUZZ-3.2"} <= ids_with(
+        report, ResultStatus.PASS
+    )
     td = next(r for r in report.results if r.id == "DHI-TD-1.1")
     assert "W3C" in (td.evidence.message or "")
     # the scoped tokens the suite made were revoked again

@@ -106,7 +106,7 @@ class AcmeAdapter:
         if raw is None:
             raise UnknownDevice(f"no Acme device {cmd.device!r}", field="device")
         if cmd.component != "main":
-            raise UnknownComponent(f"Acme devices have only the component 'main'", field="component")
+            raise UnknownComponent("Acme devices have only the component 'main'", field="component")
         caps = to_hub(raw["attrs"])
         if cmd.capability not in caps:
             raise UnknownCapability(f"{cmd.device} has no {cmd.capability}", field="capability")
@@ -127,7 +127,9 @@ class AcmeAdapter:
             prop_def = definition.property(name)
             row = row_for(cmd.capability, name)
             if prop_def is None or row is None or name not in caps[cmd.capability]:
-                raise UnknownProperty(f"{cmd.capability} has no property {name!r} here", field=f"params.{name}")
+                raise UnknownProperty(
+                    f"{cmd.capability} has no property {name!r} here", field=f"params.{name}"
+                )
             check_value(prop_def, value, f"params.{name}")
             writes[row.source] = row.from_hub(value)
         return uid, writes

@@ -60,7 +60,7 @@ def check_device(raw: Any) -> dict[str, Any]:
 def devices_of(dump: Any) -> list[dict[str, Any]]:
     """The device list of a gateway dump (``GET /api/devices`` of the Acme gateway)."""
     if not isinstance(dump, dict) or not isinstance(dump.get("devices"), list):
-        raise ValueError("expected an Acme gateway dump: {\"gateway\": …, \"devices\": [...]}")
+        raise ValueError('expected an Acme gateway dump: {"gateway": …, "devices": [...]}')
     return [check_device(d) for d in dump["devices"]]
 
 
@@ -85,9 +85,11 @@ def describe(instance: str, raw: dict[str, Any]) -> DeviceMapping:
                     id="main",
                     capabilities=[
                         CapabilityInstance(
-                            id=cap, properties=props, commands=COMMANDS_OF.get(cap, []),
+                            id=cap,
+                            properties=props,
+                            commands=COMMANDS_OF.get(cap, []),
                             definition=VENDOR_DEFINITIONS.get(cap),
-                        )  # fmt: skip
+                        )
                         for cap, props in caps.items()
                     ],
                 )

@@ -11,8 +11,18 @@ Listener = Callable[[str, dict[str, Any]], None]
 DEMO = {
     "gateway": "acme-gw-demo",
     "devices": [
-        {"uid": "bulb-1", "kind": "bulb", "name": "Demo bulb", "attrs": {"power": "OFF", "bright": 127, "ct": 370}},
-        {"uid": "clima-1", "kind": "climate", "name": "Demo climate sensor", "attrs": {"temp_c10": 215, "rh": 45, "batt": 90}},
+        {
+            "uid": "bulb-1",
+            "kind": "bulb",
+            "name": "Demo bulb",
+            "attrs": {"power": "OFF", "bright": 127, "ct": 370},
+        },
+        {
+            "uid": "clima-1",
+            "kind": "climate",
+            "name": "Demo climate sensor",
+            "attrs": {"temp_c10": 215, "rh": 45, "batt": 90},
+        },
     ],
 }
 

@@ -1,0 +1,136 @@
+"""Scenario 1 — ingestion: N simulated Zigbee2MQTT devices publish M state messages through
+Mosquitto into a hub process; messages/s fully processed (mapped, validated, state stored,
+bus delivered, history persisted) against a raw paho+orjson subscriber on the same broker.
+
+Completion signal: the hub's ``dhome_messages_in{kind=state}`` (scraped from ``/metrics``)
+reaches the expected count *and* the history rows in the SQLite file do; the rate is
+``M / (last one observed - first publish)``. A warm-up round (one message per device) comes
+first, so the measured rounds are the steady state of known devices.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.broker import BenchError, Broker
+from bench.devices import BASE_TOPIC, bridge_devices
+from bench.figures import Figure
+from bench.hubproc import HubProcess, wait_until
+from bench.loadgen import CHANGES_PER_MESSAGE, REPORTS_PER_MESSAGE
+from bench.mqtt import Client
+from bench.procs import Child
+from bench.progress import Display
+
+STATE_KEY = "dhome_messages_in_total{adapter=zigbee2mqtt,kind=state}"
+INVALID_PREFIX = "dhome_invalid_messages_total"
+TARGET = 0.8
+
+
+@dataclass(frozen=True)
+class Size:
+    devices: int = 1000
+    messages: int = 100_000
+    #: give up waiting for the hub after this long (then the rate of what was processed)
+    timeout: float = 300.0
+
+
+def z2m_adapter(broker: Broker) -> dict[str, object]:
+    return {"type": "zigbee2mqtt", "config": {"broker": {"url": broker.url}, "base_topic": BASE_TOPIC}}
+
+
+def announce(broker: Broker, climate: int, smoke: int = 0) -> None:
+    """What Zigbee2MQTT retains on start: bridge state and the device list."""
+    with Client(broker.port, "bench-z2m-bridge") as c:
+        c.publish(f"{BASE_TOPIC}/bridge/state", {"state": "online"}, retain=True)
+        c.publish(f"{BASE_TOPIC}/bridge/devices", bridge_devices(climate, smoke), retain=True)
+
+
+def raw_ceiling(broker: Broker, size: Size, display: Display) -> tuple[float, float]:
+    """(raw subscriber rate, publisher rate) in messages/s."""
+    with display.step("ingestion: raw paho+orjson subscriber", size.messages) as update:
+        raw = Child("rawsub", "--port", broker.port, "--topic", f"{BASE_TOPIC}/+", "--count", size.messages)
+        try:
+            raw.wait_ready()
+            gen = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.messages,
+                        "--round-offset", 1)  # fmt: skip
+            gen.wait_ready()
+            pub = gen.result()
+            got = raw.result()
+        finally:
+            raw.kill()
+        update(got["count"])
+    if got["count"] < size.messages:
+        raise BenchError(f"raw subscriber got {got['count']} of {size.messages} messages")
+    return got["count"] / (got["last"] - pub["start"]), pub["sent"] / (pub["end"] - pub["start"])
+
+
+def _invalid(hub: HubProcess) -> float:
+    return sum(v for k, v in hub.metrics().items() if k.startswith(INVALID_PREFIX))
+
+
+def hub_rate(
+    broker: Broker, workdir: Path, size: Size, display: Display, profile: Path | None = None
+) -> tuple[float, int, str]:
+    """(hub rate, messages fully processed, note)."""
+    announce(broker, size.devices)
+    with HubProcess(workdir / "hub-ingest", adapters=[z2m_adapter(broker)], profile=profile) as hub:
+        wait_until(lambda: hub.metric("dhome_devices{}") >= size.devices, 120, f"{size.devices} devices", 0.2)
+        warm = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.devices)
+        warm.wait_ready()
+        warm.result()
+        want = REPORTS_PER_MESSAGE * size.devices
+        wait_until(lambda: hub.metric(STATE_KEY) >= want, 120, "the warm-up round", 0.1)
+        base_state, base_hist = hub.metric(STATE_KEY), hub.db_count("SELECT COUNT(*) FROM history")
+        invalid_before = _invalid(hub)
+        gen = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.messages,
+                    "--round-offset", 1)  # fmt: skip
+        gen.wait_ready()
+        t_start = time.monotonic()
+        done = 0
+        with display.step("ingestion: hub process (z2m → history)", size.messages) as update:
+            while time.monotonic() - t_start < size.timeout:
+                state = (hub.metric(STATE_KEY) - base_state) / REPORTS_PER_MESSAGE
+                hist = (hub.db_count("SELECT COUNT(*) FROM history") - base_hist) / CHANGES_PER_MESSAGE
+                done = int(min(state, hist))
+                update(done)
+                if done >= size.messages:
+                    break
+                time.sleep(0.1)
+        t_done = time.monotonic()
+        pub = gen.result()
+        note = ""
+        invalid = _invalid(hub) - invalid_before
+        if invalid:
+            note = f"{invalid:.0f} messages counted invalid by the hub"
+        if done < size.messages:
+            note = f"only {done} of {size.messages} processed within {size.timeout:.0f}s; " + note
+    return done / (t_done - pub["start"]), done, note
+
+
+def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
+    with Broker(workdir / "broker-ingest") as broker:
+        raw, pub = raw_ceiling(broker, size, display)
+        rate, _, note = hub_rate(broker, workdir, size, display)
+    sizes = f"{size.devices} devices, {size.messages} messages, publisher {pub:,.0f} msg/s"
+    return [
+        Figure("ingestion.raw_paho_orjson", round(raw), "msg/s", round(pub), note=f"ceiling of the hub; {sizes}"),
+        Figure("ingestion.hub", round(rate), "msg/s", round(raw), target=f">= {TARGET:.0%} of raw",
+               meets=rate >= TARGET * raw, note="; ".join(p for p in (note, sizes) if p)),
+    ]  # fmt: skip
+
+
+def profile(workdir: Path, display: Display, out: Path, size: Size = Size()) -> str:
+    """The ingestion run with the hub under cProfile (slower: its rate is not a figure);
+    returns the text summary, also written to ``out``."""
+    from bench.profile import summarize
+
+    stats = workdir / "hub-ingest.prof"
+    with Broker(workdir / "broker-profile") as broker:
+        rate, done, _ = hub_rate(broker, workdir, size, display, profile=stats)
+    header = f"ingestion under cProfile: {done} messages, {size.devices} devices, {rate:,.0f} msg/s (profiled)\n"
+    text = header + summarize(stats)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,81 @@
+"""The example community platform (``examples/community_platform``) as its own process, and
+what it recorded: every verified message with its receive time (wall clock, UTC)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+
+from bench.broker import BenchError, free_port
+from bench.hubproc import REPO, wait_until
+
+
+def new_secret() -> str:
+    """A Standard Webhooks signing secret (``whsec_`` + base64 of random bytes)."""
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+class Platform:
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.secret = new_secret()
+        self.database = workdir / "platform.db"
+        self.config = workdir / "platform.yaml"
+        settings = {"host": "127.0.0.1", "port": self.port, "database": str(self.database), "secrets": [self.secret]}
+        self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        self.log = workdir / "platform.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _up(self) -> bool:
+        if self._proc is None or self._proc.poll() is not None:
+            raise BenchError(f"the platform exited at start: {self.log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(self.url + "/api/stats", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+
+    def __enter__(self) -> Platform:
+        argv = [sys.executable, "-m", "examples.community_platform", "--config", str(self.config)]
+        with self.log.open("ab") as out:
+            self._proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(self._up, 30, "the platform to listen")
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+    def received(self, msg_type: str) -> list[float]:
+        """Receive times (Unix seconds) of the messages of ``msg_type``, in arrival order."""
+        if not self.database.exists():
+            return []
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
+            rows = db.execute("SELECT received FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)).fetchall()
+        return [datetime.fromisoformat(r[0]).timestamp() for r in rows]

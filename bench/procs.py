@@ -1,0 +1,56 @@
+"""Helper processes of a benchmark (load generator, raw subscriber): started with
+``python -m bench.<module>``, they print ``ready`` when set up and one JSON line at the end."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.broker import BenchError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Child:
+    def __init__(self, module: str, *args: str | int) -> None:
+        self.module = module
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", f"bench.{module}", *map(str, args)],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        assert self.popen.stdout is not None
+        line = self.popen.stdout.readline().decode().strip()
+        if line != "ready":
+            self.popen.wait(timeout=10)
+            err = self.popen.stderr.read().decode(errors="replace") if self.popen.stderr else ""
+            raise BenchError(f"bench.{self.module} did not start: {line!r} {err[-2000:]}")
+
+    def result(self, timeout: float = 600) -> dict[str, Any]:
+        try:
+            out, err = self.popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            out, err = self.popen.communicate()
+        lines = out.decode().strip().splitlines()
+        if self.popen.returncode != 0 or not lines:
+            raise BenchError(f"bench.{self.module} failed ({self.popen.returncode}): {err.decode()[-2000:]}")
+        data: dict[str, Any] = orjson.loads(lines[-1])
+        return data
+
+    def terminate(self) -> dict[str, Any]:
+        """Stop a process that runs until SIGTERM, and read its result."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        return self.result(timeout=60)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.communicate()

@@ -1,0 +1,107 @@
+// Shared by every page: translations, the API client (session cookie + CSRF header), the WebSocket.
+const LANGS = ["zh-CN", "en"];
+let strings = {};
+export let lang = LANGS.includes(localStorage.getItem("dhome.lang")) ? localStorage.getItem("dhome.lang") : "zh-CN";
+
+export async function loadLang() {
+  const res = await fetch(`/static/i18n/${lang}.json`);
+  strings = await res.json();
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  const sw = document.getElementById("lang");
+  if (sw) {
+    const other = lang === "zh-CN" ? "en" : "zh-CN";
+    sw.textContent = other === "en" ? "English" : "简体中文";
+    sw.lang = other;
+    sw.onclick = () => { localStorage.setItem("dhome.lang", other); location.reload(); };
+  }
+}
+
+// t("alerts.ack") or t("kind.fall", "fall"): a missing string shows the key's fallback, never blank
+export function t(key, fallback) {
+  const v = strings[key];
+  return v === undefined ? (fallback ?? key) : v;
+}
+
+export function fmt(key, vars) {
+  return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// h("p", {class: "x"}, "text", child): a tiny element builder; text is never parsed as HTML
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let csrf = "";
+export let session = null;
+
+export async function loadSession() {
+  const res = await fetch("/session", { credentials: "same-origin" });
+  if (!res.ok) { location.assign("/signin?next=" + encodeURIComponent(location.pathname)); throw new Error("signed out"); }
+  session = await res.json();
+  csrf = session.csrf;
+  return session;
+}
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+// Every call goes to the public API; state-changing ones carry the CSRF token.
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch("/api/v1" + path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401) { location.assign("/signin?next=" + encodeURIComponent(location.pathname)); }
+  if (res.status === 204) return null;
+  const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : null;
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// One WebSocket for the whole app; listeners get every pushed message. Reconnects with `since`.
+const listeners = new Set();
+let lastSeq = 0;
+export function onMessage(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+export function connectWs() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/ws`);
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.type === "auth_ok") {
+      const sub = { type: "subscribe", id: "app", filter: {} };
+      if (lastSeq) sub.since = lastSeq;
+      ws.send(JSON.stringify(sub));
+    } else if (msg.type === "subscribed") {
+      document.body.dataset.live = "1";
+    } else if (msg.type === "event") {
+      if (msg.message.seq) lastSeq = Math.max(lastSeq, msg.message.seq);
+      for (const fn of listeners) fn(msg.message);
+    }
+  };
+  ws.onclose = () => { document.body.dataset.live = "0"; setTimeout(connectWs, 3000); };
+}

@@ -1,0 +1,86 @@
+"""Smoke-size runs of every benchmark scenario (``python -m bench --smoke``'s sizes): each must
+produce its figures, sane ones. Never a time assertion: performance is reported by
+``make bench``, not tested."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench import __main__ as bench_main
+from bench.figures import Figure, percentile
+from bench.progress import Display
+
+pytestmark = pytest.mark.slow
+
+EXPECTED = {
+    "ingestion": {"ingestion.raw_paho_orjson", "ingestion.hub"},
+    "alert_latency": {"alert.raw_mqtt_rtt.p50", "alert.raw_mqtt_rtt.p99", "alert.webhook.p50",
+                      "alert.webhook.p99", "alert.uplink.p50", "alert.uplink.p99"},
+    "scale": {"scale.rss.5", "scale.rss.50", "scale.rss_per_device", "scale.cold_start.5", "scale.cold_start.50"},
+    "conformance": {"conformance.device_target"},
+}  # fmt: skip
+
+
+def run_smoke(name: str, tmp_path: Path) -> list[Figure]:
+    scenario = next(s for s in bench_main.SCENARIOS if s.name == name)
+    with Display(quiet=True) as display:
+        return scenario.smoke(tmp_path, display)
+
+
+def by_name(figures: list[Figure]) -> dict[str, Figure]:
+    return {f.bench: f for f in figures}
+
+
+def assert_sane(f: Figure) -> None:
+    assert f.value is not None and math.isfinite(f.value) and f.value > 0, f
+    if f.ceiling is not None:
+        assert f.ceiling > 0 and f.ratio == pytest.approx(f.value / f.ceiling, rel=1e-3), f
+    line = orjson.loads(orjson.dumps(f.as_json()))
+    assert list(line)[:5] == ["bench", "value", "unit", "ceiling", "ratio"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_scenario_produces_its_figures(name: str, tmp_path: Path) -> None:
+    figures = run_smoke(name, tmp_path)
+    assert {f.bench for f in figures} == EXPECTED[name], figures
+    for f in figures:
+        assert_sane(f)
+    got = by_name(figures)
+    if name == "alert_latency":  # a percentile of the same samples cannot shrink
+        for path in ("raw_mqtt_rtt", "webhook", "uplink"):
+            assert got[f"alert.{path}.p50"].value <= got[f"alert.{path}.p99"].value  # type: ignore[operator]
+    if name == "scale":
+        assert got["scale.rss.50"].unit == "MB" and got["scale.cold_start.50"].unit == "s"
+    if name == "conformance":
+        assert "0 fail, 0 error" in got["conformance.device_target"].note, got
+
+
+def test_main_writes_json_lines_and_latest_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "latest.json"
+    failed = bench_main.run(["conformance"], smoke=True, out=out, quiet=True, workdir=tmp_path)
+    assert failed == 0
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    result = orjson.loads(out.read_bytes())
+    assert [line["bench"] for line in lines] == ["conformance.device_target"]
+    assert result["figures"] == lines and result["smoke"] is True
+    assert result["machine"]["cpus"] >= 1
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([3.0], 99) == 3.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+
+
+def test_a_figure_without_a_value_has_no_ratio() -> None:
+    f = Figure("x", None, "s", 30.0, note="not available yet")
+    assert f.ratio is None and f.as_json()["value"] is None
