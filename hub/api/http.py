@@ -14,8 +14,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, RootModel, ValidationError
 
-from hub.errors import BadRequest, UnsupportedMediaType
-from hub.errors import InvalidDocument
+from hub.errors import BadRequest, InvalidDocument, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 

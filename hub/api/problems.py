@@ -15,8 +15,17 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from hub.errors import BadRequest, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
-from hub.errors import ERRORS, HubError, InvalidParams, NotFound, RateLimited
+from hub.errors import (
+    ERRORS,
+    BadRequest,
+    HubError,
+    InvalidParams,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from hub.models import ErrorInfo, Problem
 from hub.models.problem import InvalidParam
 

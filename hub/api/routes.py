@@ -13,10 +13,10 @@ from typing import Any
 from aiohttp import web
 
 from hub.api import admin, alerts, devices, events, subscriptions, system, ws
-from hub.errors import BadRequest
 from hub.api.guard import guarded
 from hub.api.models import Scope
 from hub.api.openapi import bundle, load_spec
+from hub.errors import BadRequest
 
 BASE = "/api/v1"
 

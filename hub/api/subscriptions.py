@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.context import PRINCIPAL, api
-from hub.errors import ServiceUnavailable
 from hub.api.http import json_response, q_int, read_model
 from hub.api.models import Delivery, DeliveryList, SubscriptionList
-from hub.errors import NotFound
+from hub.errors import NotFound, ServiceUnavailable
 from hub.models import SubscriptionRequest
 from hub.services import SubscriptionService
 

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ValidationError
 
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
-from hub.errors import BadRequest, UpgradeRequired
 from hub.api.events import stored_messages
 from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope
@@ -43,7 +42,7 @@ from hub.api.wsproto import (
     UnsubscribeRequest,
 )
 from hub.bus import Filter, Overflow, Subscription, SubscriptionClosed
-from hub.errors import Conflict, Forbidden, HubError, InvalidParams, RateLimited
+from hub.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,10 @@ def announce(code: str, expires: datetime) -> None:
 
 def pair(
     scope: Annotated[
-        str, typer.Option("--scope", "-s", help="Comma-separated scopes of the session: read, control, alerts, admin.")
+        str,
+        typer.Option(
+            "--scope", "-s", help="Comma-separated scopes of the session: read, control, alerts, admin."
+        ),
     ] = "admin",
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from hub.activity_log import ActivityLog
 from rich.markup import escape
 
-from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
-from hub.config import AdapterEntry, HubConfig, load_config, parse_config
+from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
-from hub.discovery import MdnsService
+from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
+from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.consent import ConsentService
 from hub.core import Hub, Service
+from hub.discovery import MdnsService
 from hub.outbox import Outbox
 
 DEMO_SCENARIO = "normal_day"

@@ -48,7 +48,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
-_NUMERIC_ONLY = {k: {"type": "null"} for k in ("minimum", "maximum", "step")}
+_NUMERIC_ONLY: dict[str, Any] = {k: {"type": "null"} for k in ("minimum", "maximum", "step")}
 
 
 class PropertyDef(_Strict):

@@ -61,7 +61,7 @@ class PairRequest:
     @classmethod
     def parse(cls, data: object) -> PairRequest:
         if not isinstance(data, dict) or not isinstance(data.get("code"), str):
-            raise InvalidParams("send {\"code\": \"1234-5678\"}", field="code", expected="the pairing code")
+            raise InvalidParams('send {"code": "1234-5678"}', field="code", expected="the pairing code")
         label = data.get("label", "browser")
         if not isinstance(label, str) or not 1 <= len(label) <= 60:
             raise InvalidParams("label must be 1 to 60 characters", field="label")
@@ -106,7 +106,9 @@ async def create_session(request: web.Request) -> web.StreamResponse:
     if scopes is None:
         ctx.limiter.record(address)
         ctx.hub.metrics.auth_failures.labels("pairing").inc()
-        return from_error(Unauthorized("the code is wrong, used or expired: print a new one with dhome pair"), request)
+        return from_error(
+            Unauthorized("the code is wrong, used or expired: print a new one with dhome pair"), request
+        )
     info, secret = await ctx.tokens.create(SESSION_PREFIX + body.label, scopes)
     response = json_response(
         {"token_id": info.id, "name": info.name, "scopes": list(info.scopes), "csrf": csrf_token(secret)},

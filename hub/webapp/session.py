@@ -69,9 +69,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 def set_cookie(response: web.StreamResponse, secret: str) -> None:
     # no Max-Age: the session lasts until signed out or revoked, the cookie until the browser closes
     # would log elderly users out too often, so it is kept for a year
-    response.set_cookie(
-        COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600
-    )
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600)
 
 
 def clear_cookie(response: web.StreamResponse) -> None:

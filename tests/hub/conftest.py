@@ -8,8 +8,8 @@ import pytest
 
 from hub.config import AdapterEntry, HubConfig
 from hub.core import Hub
-from hub.supervisor import Backoff
 from hub.registry import DeviceRecord
+from hub.supervisor import Backoff
 from tests.hub.toys import LampAdapter, lamp
 
 HubFactory = Callable[..., Hub]

@@ -58,7 +58,9 @@ async def test_unavailable_device_is_refused(toy_hub: Hub) -> None:
 
 async def test_valid_command_reaches_adapter_and_changes_state(toy_hub: Hub) -> None:
     result = await toy_hub.execute(
-        CommandRequest(id="c-3", device="toy:lamp0", capability="dhi.on_off", command="set", params={"on": True})
+        CommandRequest(
+            id="c-3", device="toy:lamp0", capability="dhi.on_off", command="set", params={"on": True}
+        )
     )
     assert result.status == "ok" and result.id == "c-3" and result.device == "toy:lamp0"
     value = toy_hub.state.get("toy:lamp0", "main", "dhi.on_off", "on")
@@ -103,8 +105,12 @@ assert LEVEL is not None and LEVEL.minimum is not None and LEVEL.maximum is not 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.one_of(st.floats(allow_nan=True), st.integers(), st.booleans(), st.text(), st.none()))
-def test_set_level_is_accepted_exactly_when_the_value_is_a_number_in_range(toy_hub_sync: Hub, value: Any) -> None:
-    cmd = CommandRequest(id="p", device="toy:lamp0", capability="dhi.level", command="set", params={"level": value})
+def test_set_level_is_accepted_exactly_when_the_value_is_a_number_in_range(
+    toy_hub_sync: Hub, value: Any
+) -> None:
+    cmd = CommandRequest(
+        id="p", device="toy:lamp0", capability="dhi.level", command="set", params={"level": value}
+    )
     ok = (value is None and LEVEL.nullable) or (
         isinstance(value, int | float)
         and not isinstance(value, bool)
@@ -125,7 +131,9 @@ def test_set_level_is_accepted_exactly_when_the_value_is_a_number_in_range(toy_h
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     capability=st.sampled_from(sorted(CAT)),
-    command=st.one_of(st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True), st.sampled_from(["set", "toggle", "on"])),
+    command=st.one_of(
+        st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True), st.sampled_from(["set", "toggle", "on"])
+    ),
 )
 def test_unknown_combinations_never_pass_and_always_name_a_field(
     toy_hub_sync: Hub, capability: str, command: str

@@ -19,11 +19,20 @@ BAD: dict[str, tuple[str, str]] = {
     "port-range": ("api: {port: 70000}\n", "api.port: Input should be less than or equal to 65535"),
     "bad-home-id": ("home: {id: 'My Home!'}\n", "home.id: String should match pattern"),
     "division-code": ("home: {division_code: '11-01'}\n", "home.division_code"),
-    "unknown-adapter": ("adapters: [{type: zigbe2mqtt}]\n", "adapters[0].type: no adapter named 'zigbe2mqtt'"),
-    "adapter-config-key": ("adapters: [{type: virtual, config: {scenery: x}}]\n", "adapters[0].config.scenery: unknown key"),
+    "unknown-adapter": (
+        "adapters: [{type: zigbe2mqtt}]\n",
+        "adapters[0].type: no adapter named 'zigbe2mqtt'",
+    ),
+    "adapter-config-key": (
+        "adapters: [{type: virtual, config: {scenery: x}}]\n",
+        "adapters[0].config.scenery: unknown key",
+    ),
     "adapter-missing-type": ("adapters: [{name: x}]\n", "adapters[0].type: required key is missing"),
     "duplicate-instance": ("adapters: [{type: virtual}, {type: virtual}]\n", "used twice"),
-    "negative-retention": ("storage: {history_days: -1}\n", "storage.history_days: Input should be greater than 0"),
+    "negative-retention": (
+        "storage: {history_days: -1}\n",
+        "storage.history_days: Input should be greater than 0",
+    ),
     "log-level": ("log_level: loud\n", "log_level: Input should be"),
     "alerts-typo": ("alerts: {rulez: {}}\n", "alerts.rulez: unknown key"),
 }

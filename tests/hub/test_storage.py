@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import AdapterEntry, HubConfig
+from hub.config import HubConfig
 from hub.core import DB_NAME, Hub
 from hub.storage import MIGRATIONS
 from tests.hub.conftest import HubFactory
@@ -66,7 +66,9 @@ async def test_schema_version_is_recorded_and_newer_files_are_refused(tmp_path: 
 
 
 def _dump(data_dir: Path) -> dict:  # type: ignore[type-arg]
-    out = subprocess.run([*DHOME, "state", "dump", "--data-dir", str(data_dir)], capture_output=True, text=True)
+    out = subprocess.run(
+        [*DHOME, "state", "dump", "--data-dir", str(data_dir)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 

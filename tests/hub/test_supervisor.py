@@ -23,7 +23,9 @@ async def test_crashing_adapter_is_restarted_while_others_keep_publishing(make_h
         ]
     )
     async with hub:
-        steady = hub.bus.subscribe("steady", Filter.of(devices=["steady:lamp0"], types=[MessageType.STATE_CHANGED]))
+        steady = hub.bus.subscribe(
+            "steady", Filter.of(devices=["steady:lamp0"], types=[MessageType.STATE_CHANGED])
+        )
         avail = hub.bus.subscribe("avail", Filter.of(types=[MessageType.DEVICE_AVAILABILITY]))
         flaky = hub.supervisor.slots["flaky"]
         await _wait(lambda: flaky.restarts >= 3)

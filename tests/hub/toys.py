@@ -24,7 +24,10 @@ def lamp(adapter: str, n: int) -> DeviceDescription:
             "id": f"{adapter}:lamp{n}",
             "name": f"Lamp {n}",
             "components": [
-                {"id": "main", "capabilities": [{"id": "dhi.on_off"}, {"id": "dhi.level", "properties": ["level"]}]}
+                {
+                    "id": "main",
+                    "capabilities": [{"id": "dhi.on_off"}, {"id": "dhi.level", "properties": ["level"]}],
+                }
             ],
         }
     )

@@ -136,7 +136,11 @@ def test_schema_and_model_agree_both_ways(name: str) -> None:
 def test_semantic_rules_are_refused_precisely(data: st.DataObject) -> None:
     """A duplicated capability in a component is schema-valid but refused with the documented rule."""
     cap = data.draw(st.sampled_from(["dhi.on_off", "dhi.level", "dhi.battery"]))
-    doc = {"id": "virtual:x", "name": "x", "components": [{"id": "main", "capabilities": [{"id": cap}, {"id": cap}]}]}
+    doc = {
+        "id": "virtual:x",
+        "name": "x",
+        "components": [{"id": "main", "capabilities": [{"id": cap}, {"id": cap}]}],
+    }
     assert not list(Draft202012Validator(schema_for("device")).iter_errors(doc))
     with pytest.raises(ValidationError) as info:
         adapter_for("device").validate_python(doc)

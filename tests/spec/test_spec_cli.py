@@ -26,12 +26,16 @@ DEVICE_FILES = [p for p in VALID_FILES if p.name.startswith("device-")]
 
 
 def dhome(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
 def td_validator(shared_fixtures: Path) -> Draft7Validator:
-    schema = json.loads((shared_fixtures / "wot" / "td-json-schema-validation.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (shared_fixtures / "wot" / "td-json-schema-validation.json").read_text(encoding="utf-8")
+    )
     return Draft7Validator(schema)
 
 

@@ -1,0 +1,409 @@
+// The resident app: a router over five pages, each built from the public API.
+import { api, ApiError, connectWs, fmt, h, loadLang, loadSession, onMessage, t, when } from "/static/lib.js";
+import { lineChart } from "/static/chart.js";
+
+// capabilities that keep someone safe are listed first and marked
+const SAFETY = ["dhi.smoke_alarm", "dhi.co_alarm", "dhi.gas_leak", "dhi.water_leak", "dhi.sos", "dhi.fall_detection"];
+const ALERT_KINDS = ["smoke", "co", "gas_leak", "water_leak", "sos", "fall", "inactivity", "night_activity"];
+const main = document.getElementById("main");
+const banner = document.getElementById("banner");
+let catalog = new Map();
+let cleanup = [];
+
+function showError(err) {
+  banner.hidden = false;
+  banner.textContent = err instanceof ApiError ? fmt("error.api", { detail: err.message }) : String(err);
+}
+
+function title(text) {
+  document.title = `${text} · dhome`;
+  return h("h1", {}, text);
+}
+
+function capLabel(cap) {
+  const def = catalog.get(cap);
+  const label = def?.label;
+  if (label && typeof label === "object") return label[document.documentElement.lang] || label.en || cap;
+  return t("cap." + cap, cap);
+}
+
+function propDef(cap, prop) {
+  return catalog.get(cap)?.properties?.find((p) => p.name === prop);
+}
+
+function show(value) {
+  if (value === true) return t("value.true");
+  if (value === false) return t("value.false");
+  if (value === null || value === undefined) return "—";
+  return t("value." + value, String(value));
+}
+
+function isSafety(dev) {
+  return dev.components.some((c) => c.capabilities.some((cap) => SAFETY.includes(cap.id)));
+}
+
+function flags(entry, state) {
+  const out = [];
+  if (!entry.available) out.push(h("span", { class: "badge danger" }, t("device.offline")));
+  for (const comp of Object.values(state?.components || {})) {
+    const bat = comp["dhi.battery"];
+    if (bat && (bat.low_battery?.value === true || (typeof bat.level?.value === "number" && bat.level.value < 20))) {
+      out.push(h("span", { class: "badge warn" }, t("device.lowbattery")));
+    }
+  }
+  return out;
+}
+
+function propKey(dev, comp, cap, prop) { return `${dev}|${comp}|${cap}|${prop}`; }
+
+function stateList(devId, state) {
+  const dl = h("dl", { class: "props" });
+  for (const [comp, caps] of Object.entries(state?.components || {})) {
+    for (const [cap, props] of Object.entries(caps)) {
+      for (const [prop, ps] of Object.entries(props)) {
+        const label = capLabel(cap) + (prop === "on" || Object.keys(props).length === 1 ? "" : ` · ${prop}`);
+        dl.append(h("dt", {}, label), h("dd", { "data-prop": propKey(devId, comp, cap, prop) }, show(ps.value)));
+      }
+    }
+  }
+  return dl;
+}
+
+function liveState() {
+  cleanup.push(onMessage((m) => {
+    if (m.type !== "org.dhi.v1.state.changed") return;
+    const d = m.data;
+    for (const el of main.querySelectorAll(`[data-prop="${CSS.escape(propKey(d.device, d.component, d.capability, d.property))}"]`)) {
+      el.textContent = show(d.value);
+    }
+  }));
+}
+
+async function allDevices() {
+  const out = [];
+  let next = null;
+  do {
+    const page = await api("GET", "/devices?limit=500" + (next ? `&cursor=${encodeURIComponent(next)}` : ""));
+    out.push(...page.items);
+    next = page.next;
+  } while (next);
+  return out;
+}
+
+// ---------------------------------------------------------------- Home
+async function homePage() {
+  const devices = await allDevices();
+  const states = await Promise.all(devices.map((e) => api("GET", `/devices/${encodeURIComponent(e.device.id)}/state`)));
+  const rows = devices.map((e, i) => ({ e, s: states[i] }));
+  rows.sort((a, b) => Number(isSafety(b.e.device)) - Number(isSafety(a.e.device)) ||
+    (a.e.device.room || "").localeCompare(b.e.device.room || "") || a.e.device.name.localeCompare(b.e.device.name));
+  const rooms = new Map();
+  for (const r of rows) {
+    const room = isSafety(r.e.device) ? t("home.safety") : (r.e.device.room || t("home.noroom"));
+    if (!rooms.has(room)) rooms.set(room, []);
+    rooms.get(room).push(r);
+  }
+  const out = [title(t("nav.home"))];
+  if (!devices.length) out.push(h("p", {}, t("home.empty")));
+  for (const [room, list] of rooms) {
+    out.push(h("h2", {}, room), h("div", { class: "grid" }, list.map(({ e, s }) => {
+      const d = e.device;
+      return h("section", { class: "card device" + (isSafety(d) ? " safety" : ""), "aria-label": d.name },
+        h("a", { href: `/devices/${encodeURIComponent(d.id)}` }, d.name),
+        h("div", {}, flags(e, s)),
+        stateList(d.id, s));
+    })));
+  }
+  main.replaceChildren(...out);
+  liveState();
+}
+
+// ---------------------------------------------------------------- Device
+function control(devId, comp, cap, prop, def, current) {
+  const path = `/devices/${encodeURIComponent(devId)}/state/${encodeURIComponent(comp)}/${encodeURIComponent(cap)}/${encodeURIComponent(prop)}`;
+  const status = h("p", { role: "status", class: "muted" });
+  const send = async (value) => {
+    status.textContent = t("device.sending");
+    try {
+      await api("PUT", path, value);
+      status.textContent = t("device.done");
+    } catch (err) {
+      status.textContent = fmt("device.failed", { detail: err.message });
+      status.className = "error";
+    }
+  };
+  const name = `${capLabel(cap)} · ${prop}`;
+  if (def.type === "boolean") {
+    return h("div", { class: "row" },
+      h("button", { type: "button", class: "primary", "data-control": `${cap}.${prop}`,
+        onclick: async (ev) => { const on = ev.target.dataset.value !== "true"; await send(on); } ,
+        "data-value": String(current === true) }, fmt("device.toggle", { name })),
+      status);
+  }
+  const id = `c-${comp}-${cap}-${prop}`.replace(/[^a-zA-Z0-9_-]/g, "_");
+  let input;
+  if (def.enum) {
+    input = h("select", { id }, def.enum.map((v) => h("option", { value: v, selected: v === current }, show(v))));
+  } else {
+    input = h("input", { id, type: "number", value: current ?? "", min: def.minimum, max: def.maximum, step: def.step ?? "any" });
+  }
+  return h("div", {},
+    h("label", { for: id }, name), input,
+    h("button", { type: "button", onclick: () => send(def.enum || def.type === "string" ? input.value : Number(input.value)) }, t("device.set")),
+    status);
+}
+
+async function devicePage(id) {
+  const path = `/devices/${encodeURIComponent(id)}`;
+  const [entry, state] = await Promise.all([api("GET", path), api("GET", path + "/state")]);
+  const d = entry.device ?? entry;
+  const out = [title(d.name), h("p", {}, flags({ available: state.available }, state),
+    d.room ? h("span", { class: "muted" }, fmt("device.room", { room: d.room })) : null)];
+  out.push(h("h2", {}, t("device.state")), h("div", { class: "card" }, stateList(id, state)));
+  const controls = [];
+  const numeric = [];
+  for (const comp of d.components) {
+    for (const cap of comp.capabilities) {
+      for (const prop of catalog.get(cap.id)?.properties || []) {
+        if (cap.properties && !cap.properties.includes(prop.name)) continue;
+        const current = state.components?.[comp.id]?.[cap.id]?.[prop.name]?.value;
+        if ((prop.access || []).includes("write")) controls.push(control(id, comp.id, cap.id, prop.name, prop, current));
+        if (prop.type === "number" || prop.type === "integer") numeric.push([comp.id, cap.id, prop.name]);
+      }
+    }
+  }
+  if (controls.length) out.push(h("h2", {}, t("device.controls")), h("div", { class: "card" }, controls));
+  out.push(h("h2", {}, t("device.history")));
+  const to = new Date(), from = new Date(to.getTime() - 24 * 3600 * 1000);
+  if (!numeric.length) out.push(h("p", { class: "muted" }, t("device.nohistory")));
+  for (const [comp, cap, prop] of numeric.slice(0, 3)) {
+    const q = new URLSearchParams({ since: from.toISOString(), component: comp, capability: cap, property: prop, limit: "1000" });
+    const hist = await api("GET", `${path}/history?${q}`);
+    const pts = hist.items.filter((p) => typeof p.value === "number");
+    const name = `${capLabel(cap)} · ${prop}`;
+    out.push(h("h3", {}, name), pts.length ? lineChart(pts, fmt("device.chart", { name }), from, to) : h("p", { class: "muted" }, t("device.nohistory")));
+  }
+  main.replaceChildren(...out);
+  liveState();
+  cleanup.push(onMessage((m) => {
+    if (m.type !== "org.dhi.v1.state.changed" || m.data.device !== id) return;
+    for (const b of main.querySelectorAll(`[data-control="${CSS.escape(m.data.capability + "." + m.data.property)}"]`)) {
+      b.dataset.value = String(m.data.value === true);
+    }
+  }));
+}
+
+// ---------------------------------------------------------------- Alerts
+function alertCard(a) {
+  const summary = document.documentElement.lang === "zh-CN" ? (a.summary_zh || a.summary) : (a.summary || a.summary_zh);
+  const active = a.state === "active";
+  return h("section", { class: "card" + (active ? " alert-active" : ""), "data-alert": a.id, "aria-label": t("kind." + a.kind, a.kind) },
+    h("h3", {}, t("kind." + a.kind, a.kind), " ", h("span", { class: "badge " + (active ? "danger" : "ok") }, t("state." + a.state, a.state))),
+    summary ? h("p", {}, summary) : null,
+    h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count }),
+      a.room ? " · " + fmt("device.room", { room: a.room }) : ""),
+    a.acknowledged_by ? h("p", {}, fmt("alerts.acked", { by: a.acknowledged_by, at: when(a.acknowledged_at) })) : null,
+    active && !a.acknowledged_by ? h("button", { type: "button", class: "primary", onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await api("POST", `/alerts/${encodeURIComponent(a.id)}/ack`); await render(); } catch (err) { showError(err); }
+    } }, t("alerts.ack")) : null);
+}
+
+async function deliveriesTable(subs) {
+  const rows = [];
+  for (const s of subs) {
+    const list = await api("GET", `/subscriptions/${encodeURIComponent(s.id)}/deliveries?limit=20`);
+    for (const d of list.items) rows.push({ s, d });
+  }
+  if (!rows.length) return h("p", { class: "muted" }, t("alerts.nodeliveries"));
+  rows.sort((a, b) => String(b.d.created).localeCompare(String(a.d.created)));
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["alerts.platform", "alerts.what", "alerts.when", "alerts.status"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, rows.map(({ s, d }) => h("tr", {},
+      h("td", {}, s.receiver.name), h("td", {}, t("type." + d.type, d.type || "")),
+      h("td", {}, when(d.delivered || d.created)),
+      h("td", {}, t("delivery." + d.state, d.state || ""), d.last_error ? ` (${d.last_error})` : ""))))));
+}
+
+async function alertsPage() {
+  const [alerts, subs] = await Promise.all([api("GET", "/alerts?limit=200"), api("GET", "/subscriptions")]);
+  const active = alerts.items.filter((a) => a.state === "active");
+  const past = alerts.items.filter((a) => a.state !== "active");
+  main.replaceChildren(
+    title(t("nav.alerts")),
+    h("h2", {}, t("alerts.active")),
+    h("div", { id: "active-alerts" }, active.length ? active.map(alertCard) : h("p", {}, t("alerts.none"))),
+    h("h2", {}, t("alerts.notified")), await deliveriesTable(subs.items),
+    h("h2", {}, t("alerts.past")),
+    h("div", {}, past.length ? past.map(alertCard) : h("p", { class: "muted" }, t("alerts.nonepast"))));
+  cleanup.push(onMessage((m) => { if (m.type.startsWith("org.dhi.v1.alert.")) render(); }));
+}
+
+// ---------------------------------------------------------------- Sharing
+function sentence(s) {
+  const kinds = s.alert_kinds.length ? s.alert_kinds : ALERT_KINDS;
+  const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map((k) => t("kind." + k, k));
+  const parts = [fmt("sharing.receives", { name: s.receiver.name, what: kinds.map((k) => t("kind." + k, k)).join(t("list.sep")) })];
+  parts.push(fmt("sharing.not", { what: [...not, t("sharing.camera"), t("sharing.location")].join(t("list.sep")) }));
+  parts.push(s.consent?.expires ? fmt("sharing.until", { date: s.consent.expires.slice(0, 10) }) : t("sharing.noend"));
+  return parts.join(t("sentence.sep"));
+}
+
+function kindsField(prefix, chosen) {
+  return h("fieldset", {}, h("legend", {}, t("sharing.kinds")),
+    ALERT_KINDS.map((k) => h("label", { class: "check" },
+      h("input", { type: "checkbox", name: prefix + "-kind", value: k, checked: chosen.includes(k) }), t("kind." + k, k))));
+}
+
+function checked(form, name) { return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value); }
+
+function consentFrom(form, prefix, old) {
+  const until = form.querySelector(`#${prefix}-until`).value;
+  return {
+    granted_by: "resident:" + (window.dhomeSession?.name || "web"),
+    granted_at: old?.granted_at || new Date().toISOString(),
+    expires: until ? new Date(until + "T23:59:59").toISOString() : undefined,
+  };
+}
+
+function subCard(s) {
+  const prefix = "s-" + s.id.replace(/[^a-zA-Z0-9_-]/g, "_");
+  const form = h("form", { class: "edit", hidden: true },
+    kindsField(prefix, s.alert_kinds),
+    h("label", { for: prefix + "-until" }, t("sharing.untillabel")),
+    h("input", { id: prefix + "-until", type: "date", value: s.consent?.expires?.slice(0, 10) || "" }),
+    h("button", { type: "submit", class: "primary" }, t("sharing.save")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { receiver: s.receiver, transport: s.transport, endpoint: s.endpoint, alert_kinds: checked(form, prefix + "-kind"),
+      message_types: s.message_types, fields: s.fields ?? undefined, consent: consentFrom(form, prefix, s.consent) };
+    try { await api("PUT", `/subscriptions/${encodeURIComponent(s.id)}`, body); await render(); } catch (err) { showError(err); }
+  });
+  return h("section", { class: "card", "data-subscription": s.id, "aria-label": s.receiver.name },
+    h("h3", {}, s.receiver.name, " ", h("span", { class: "badge ok" }, t("receiver." + s.receiver.kind, s.receiver.kind))),
+    h("p", { class: "plain" }, sentence(s)),
+    s.consent ? h("p", { class: "muted" }, fmt("sharing.granted", { by: s.consent.granted_by, at: when(s.consent.granted_at) })) : null,
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: () => { form.hidden = !form.hidden; } }, t("sharing.change")),
+      h("button", { type: "button", class: "danger", onclick: async () => {
+        if (!confirm(fmt("sharing.confirm", { name: s.receiver.name }))) return;
+        try { await api("DELETE", `/subscriptions/${encodeURIComponent(s.id)}`); await render(); } catch (err) { showError(err); }
+      } }, t("sharing.withdraw"))),
+    form);
+}
+
+function grantForm() {
+  const p = "new";
+  const form = h("form", { class: "card", id: "grant" },
+    h("label", { for: "new-name" }, t("sharing.name")), h("input", { id: "new-name", required: true, maxlength: 200 }),
+    h("label", { for: "new-kind" }, t("sharing.receiverkind")),
+    h("select", { id: "new-kind" }, ["community", "government", "family", "care_provider", "other"].map((k) => h("option", { value: k }, t("receiver." + k, k)))),
+    h("label", { for: "new-endpoint" }, t("sharing.endpoint")), h("input", { id: "new-endpoint", type: "url", required: true }),
+    h("label", { for: "new-secret" }, t("sharing.secret")), h("input", { id: "new-secret", autocomplete: "off" }),
+    kindsField(p, ["fall", "smoke", "sos"]),
+    h("label", { for: "new-until" }, t("sharing.untillabel")), h("input", { id: "new-until", type: "date" }),
+    h("button", { type: "submit", class: "primary" }, t("sharing.grant")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const secret = form.querySelector("#new-secret").value.trim();
+    const body = { receiver: { name: form.querySelector("#new-name").value, kind: form.querySelector("#new-kind").value },
+      transport: "webhook", endpoint: form.querySelector("#new-endpoint").value, secret: secret || undefined,
+      alert_kinds: checked(form, p + "-kind"), consent: consentFrom(form, p, null) };
+    try { await api("POST", "/subscriptions", body); await render(); } catch (err) { showError(err); }
+  });
+  return form;
+}
+
+async function auditTable(names) {
+  const items = [];
+  let since = 0;
+  for (;;) {
+    const page = await api("GET", `/audit?since=${since}&limit=1000`);
+    items.push(...page.items);
+    if (page.items.length < 1000) break;
+    since = page.next;
+  }
+  const recent = items.slice(-50).reverse();
+  if (!recent.length) return h("p", { class: "muted" }, t("sharing.noaudit"));
+  return h("div", { class: "table-wrap" }, h("table", { id: "audit" },
+    h("thead", {}, h("tr", {}, ["alerts.when", "sharing.who", "sharing.action", "alerts.platform"].map((k) => h("th", { scope: "col" }, t(k))))),
+    h("tbody", {}, recent.map((e) => h("tr", { "data-action": e.action },
+      h("td", {}, when(e.time)), h("td", {}, e.actor), h("td", {}, t("audit." + e.action, e.action)),
+      h("td", {}, names.get(e.subscription) || e.subscription || ""))))));
+}
+
+async function sharingPage() {
+  const subs = await api("GET", "/subscriptions");
+  const names = new Map(subs.items.map((s) => [s.id, s.receiver.name]));
+  main.replaceChildren(
+    title(t("nav.sharing")),
+    h("p", {}, t("sharing.intro")),
+    h("div", {}, subs.items.length ? subs.items.map(subCard) : h("p", {}, t("sharing.none"))),
+    h("h2", {}, t("sharing.new")), grantForm(),
+    h("h2", {}, t("sharing.audit")), await auditTable(names));
+}
+
+// ---------------------------------------------------------------- Settings
+async function settingsPage(session) {
+  const health = await api("GET", "/health");
+  const out = [title(t("nav.settings")), h("h2", {}, t("settings.home")),
+    h("dl", { class: "props card" }, h("dt", {}, t("settings.homeid")), h("dd", {}, health.home),
+      h("dt", {}, t("settings.version")), h("dd", {}, health.version)),
+    h("p", { class: "muted" }, t("settings.readonly"))];
+  out.push(h("h2", {}, t("settings.sessions")));
+  if (session.scopes.includes("admin")) {
+    const tokens = await api("GET", "/tokens");
+    out.push(h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["settings.name", "settings.scopes", "settings.lastused", "settings.actions"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, tokens.items.filter((x) => !x.revoked).map((x) => h("tr", { "data-token": x.id },
+        h("td", {}, x.name, x.id === session.token_id ? ` (${t("settings.this")})` : ""),
+        h("td", {}, x.scopes.join(", ")), h("td", {}, when(x.last_used) || "—"),
+        h("td", {}, x.id === session.token_id ? null : h("button", { type: "button", class: "danger", onclick: async () => {
+          try { await api("DELETE", `/tokens/${encodeURIComponent(x.id)}`); await render(); } catch (err) { showError(err); }
+        } }, t("settings.revoke")))))))));
+  }
+  out.push(h("button", { type: "button", class: "danger", id: "signout", onclick: async () => {
+    await fetch("/session", { method: "DELETE", credentials: "same-origin", headers: { "X-CSRF-Token": session.csrf } });
+    location.assign("/signin");
+  } }, t("settings.signout")));
+  main.replaceChildren(...out);
+}
+
+// ---------------------------------------------------------------- router
+let session;
+async function render() {
+  for (const fn of cleanup) fn();
+  cleanup = [];
+  banner.hidden = true;
+  const path = location.pathname;
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === path) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  try {
+    if (path === "/alerts") await alertsPage();
+    else if (path === "/sharing") await sharingPage();
+    else if (path === "/settings") await settingsPage(session);
+    else if (path.startsWith("/devices/")) await devicePage(decodeURIComponent(path.slice("/devices/".length)));
+    else await homePage();
+    document.body.dataset.page = path;
+  } catch (err) {
+    showError(err);
+  }
+}
+
+document.addEventListener("click", (ev) => {
+  const a = ev.target.closest("a[href^='/']");
+  if (!a || ev.ctrlKey || ev.metaKey) return;
+  ev.preventDefault();
+  history.pushState(null, "", a.getAttribute("href"));
+  render().then(() => main.focus());
+});
+window.addEventListener("popstate", render);
+
+await loadLang();
+session = await loadSession();
+window.dhomeSession = session;
+const cat = await api("GET", "/catalog");
+catalog = new Map(cat.capabilities.map((c) => [c.id, c]));
+connectWs();
+await render();
