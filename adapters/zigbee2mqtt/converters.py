@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from adapters.sdk.convert import ConversionError, Converter, identity
+from adapters.sdk.convert import ConversionError, Converter, enum_map, identity
 from adapters.zigbee2mqtt import units
 from adapters.zigbee2mqtt.exposes import Expose
 from hub.models.catalog import PropertyDef, ValueType
@@ -74,24 +74,7 @@ def enum_to_str(values: list[Any]) -> Converter:
 
 def string_enum(value_map: Mapping[Any, str]) -> Converter:
     """Vendor enum -> catalog enum through an explicit table (both directions)."""
-    forward = dict(value_map)
-    reverse: dict[str, Any] = {}
-    for k, v in forward.items():
-        reverse.setdefault(v, k)
-
-    def to_hub(v: Any) -> Any:
-        try:
-            return forward[v]
-        except (KeyError, TypeError):
-            raise ConversionError(f"unknown value {v!r}; expected one of {list(forward)}") from None
-
-    def from_hub(v: Any) -> Any:
-        try:
-            return reverse[v]
-        except (KeyError, TypeError):
-            raise ConversionError(f"unknown value {v!r}; expected one of {list(reverse)}") from None
-
-    return Converter(to_hub, from_hub, "enum_map")
+    return enum_map(value_map)
 
 
 def text() -> Converter:

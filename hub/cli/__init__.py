@@ -7,6 +7,7 @@ import sys
 import typer
 
 from hub.cli import adapters, audit, discover, run, spec, state, token
+from conformance.cli import app as conformance_app
 from hub.cli.common import fail_cleanly
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(spec.app, name="spec")
 app.add_typer(state.app, name="state")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(token.app, name="token")
+app.add_typer(conformance_app, name="conformance")
 app.command("audit")(audit.audit)
 app.command("discover")(discover.discover)
 

@@ -69,22 +69,20 @@ class PairingCodes:
         code = normalise(typed)
         if len(code) != DIGITS:
             return None
+        now = self._now()
+        # claim the code with a marker only this call knows: the UPDATE is atomic in SQLite, so of
+        # two concurrent tries (even from two processes) exactly one finds its marker afterwards
+        marker = f"{now.isoformat()} {secrets.token_hex(8)}"
+        await self._storage.execute(
+            "UPDATE pairing_codes SET used = ? WHERE hash = ? AND used IS NULL AND expires > ?",
+            (marker, _hash(code), now.isoformat()),
+        )
         row = await self._storage.fetchone(
-            "SELECT scopes, expires, used FROM pairing_codes WHERE hash = ?", (_hash(code),)
+            "SELECT scopes FROM pairing_codes WHERE hash = ? AND used = ?", (_hash(code), marker)
         )
         if row is None:
             return None
-        scopes, expires, used = row
-        if used is not None or datetime.fromisoformat(expires) <= self._now():
-            return None
-        # the UPDATE's WHERE makes redeeming atomic: of two concurrent tries only one changes a row
-        changed = await self._storage.execute(
-            "UPDATE pairing_codes SET used = ? WHERE hash = ? AND used IS NULL",
-            (self._now().isoformat(), _hash(code)),
-        )
-        if changed != 1:
-            return None
         await self._storage.execute(
-            "DELETE FROM pairing_codes WHERE expires < ?", ((self._now() - TTL).isoformat(),)
+            "DELETE FROM pairing_codes WHERE expires < ?", ((now - TTL).isoformat(),)
         )
-        return [Scope(s) for s in str(scopes).split(",") if s]
+        return [Scope(s) for s in str(row[0]).split(",") if s]

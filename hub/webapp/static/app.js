@@ -47,7 +47,7 @@ function flags(entry, state) {
   if (!entry.available) out.push(h("span", { class: "badge danger" }, t("device.offline")));
   for (const comp of Object.values(state?.components || {})) {
     const bat = comp["dhi.battery"];
-    if (bat && (bat.low_battery?.value === true || (typeof bat.level?.value === "number" && bat.level.value < 20))) {
+    if (bat && (bat.low?.value === true || (typeof bat.percentage?.value === "number" && bat.percentage.value < 20))) {
       out.push(h("span", { class: "badge warn" }, t("device.lowbattery")));
     }
   }
