@@ -95,15 +95,23 @@ def run(names: list[str], *, smoke: bool, out: Path, quiet: bool, workdir: Path 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", nargs="+", choices=[s.name for s in SCENARIOS], default=[s.name for s in SCENARIOS])
+    parser.add_argument(
+        "--only", nargs="+", choices=[s.name for s in SCENARIOS], default=[s.name for s in SCENARIOS]
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every scenario runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--quiet", action="store_true", help="no progress display and no table")
-    parser.add_argument("--profile", action="store_true",
-                        help="only profile the ingestion hub with cProfile (summary to bench/results/)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile the ingestion hub with cProfile (summary to bench/results/)",
+    )
     args = parser.parse_args(argv)
     if args.profile:
-        with tempfile.TemporaryDirectory(prefix="dhome-bench-") as tmp, Display(Console(stderr=True)) as display:
+        with (
+            tempfile.TemporaryDirectory(prefix="dhome-bench-") as tmp,
+            Display(Console(stderr=True)) as display,
+        ):
             text = ingest.profile(Path(tmp), display, PROFILE, ingest.Size(messages=30_000))
         sys.stdout.write(text)
         return

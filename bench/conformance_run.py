@@ -27,12 +27,17 @@ def run(workdir: Path, display: Display, fuzz_examples: int | None = None) -> li
         return [unavailable(NAME, "s", f"not available yet: {exc}", f"< {TARGET_S:.0f} s")]
     if not CLAIMS.exists():
         return [unavailable(NAME, "s", f"not available yet: no claims file {CLAIMS}", f"< {TARGET_S:.0f} s")]
-    with Broker(workdir / "broker-conformance") as broker, display.step("conformance: example smoke alarm", 1) as update:
+    with (
+        Broker(workdir / "broker-conformance") as broker,
+        display.step("conformance: example smoke alarm", 1) as update,
+    ):
         device = SmokeAlarm(broker.url, "bench-smoke-1")
         with device:
             t0 = time.monotonic()
             report = asyncio.run(
-                run_device_target(broker.url, device.device, CLAIMS, fuzz_examples, client_id=device.client_id)
+                run_device_target(
+                    broker.url, device.device, CLAIMS, fuzz_examples, client_id=device.client_id
+                )
             )
             seconds = time.monotonic() - t0
         update(1)

@@ -29,7 +29,9 @@ _SMOKE_EXPOSES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def _entry(ieee: str, name: str, model: str, description: str, exposes: list[dict[str, Any]]) -> dict[str, Any]:
+def _entry(
+    ieee: str, name: str, model: str, description: str, exposes: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "ieee_address": ieee,
         "friendly_name": name,

@@ -118,7 +118,16 @@ class HubProcess:
 
     def start(self, timeout: float = 60) -> None:
         prof = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-        argv = [sys.executable, *prof, "-m", "bench.hub_main", "--config", str(self.config), "--data-dir", str(self.data)]
+        argv = [
+            sys.executable,
+            *prof,
+            "-m",
+            "bench.hub_main",
+            "--config",
+            str(self.config),
+            "--data-dir",
+            str(self.data),
+        ]
         t0 = time.monotonic()
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,

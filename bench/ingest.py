@@ -129,7 +129,9 @@ def profile(workdir: Path, display: Display, out: Path, size: Size = Size()) -> 
     stats = workdir / "hub-ingest.prof"
     with Broker(workdir / "broker-profile") as broker:
         rate, done, _ = hub_rate(broker, workdir, size, display, profile=stats)
-    header = f"ingestion under cProfile: {done} messages, {size.devices} devices, {rate:,.0f} msg/s (profiled)\n"
+    header = (
+        f"ingestion under cProfile: {done} messages, {size.devices} devices, {rate:,.0f} msg/s (profiled)\n"
+    )
     text = header + summarize(stats)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.count:
             n = min(n, args.count - sent)
         for _ in range(n):
-            client.publish(topics[sent % args.devices].decode(), payloads[(sent // args.devices) % rounds], qos=0)
+            client.publish(
+                topics[sent % args.devices].decode(), payloads[(sent // args.devices) % rounds], qos=0
+            )
             sent += 1
         if batch:  # paced: `batch` messages every 10 ms, catching up if a batch was late
             delay = start + sent / args.rate - time.monotonic()

@@ -33,7 +33,9 @@ def _mem_total_mb() -> int | None:
 
 def _mosquitto_version() -> str:
     try:
-        out = subprocess.run([find_mosquitto(), "-h"], capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            [find_mosquitto(), "-h"], capture_output=True, text=True, timeout=10, check=False
+        )
     except (BenchError, OSError, subprocess.TimeoutExpired):
         return "unknown"
     first = (out.stdout or out.stderr).splitlines()

@@ -33,7 +33,12 @@ class Platform:
         self.secret = new_secret()
         self.database = workdir / "platform.db"
         self.config = workdir / "platform.yaml"
-        settings = {"host": "127.0.0.1", "port": self.port, "database": str(self.database), "secrets": [self.secret]}
+        settings = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "database": str(self.database),
+            "secrets": [self.secret],
+        }
         self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
         self.log = workdir / "platform.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -56,7 +61,9 @@ class Platform:
     def __enter__(self) -> Platform:
         argv = [sys.executable, "-m", "examples.community_platform", "--config", str(self.config)]
         with self.log.open("ab") as out:
-            self._proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
         wait_until(self._up, 30, "the platform to listen")
         return self
 
@@ -77,5 +84,7 @@ class Platform:
         if not self.database.exists():
             return []
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
-            rows = db.execute("SELECT received FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)).fetchall()
+            rows = db.execute(
+                "SELECT received FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)
+            ).fetchall()
         return [datetime.fromisoformat(r[0]).timestamp() for r in rows]

@@ -189,6 +189,8 @@ EFFECTS: list[Effect] = [
     }),
     Effect("dhi.scene", "recall", {"current_scene": Param("scene")}),
     Effect("dhi.scene", "store", note=_NO_STATE),
+    Effect("dhi.co2", "calibrate", note="a virtual CO2 sensor reads true: calibration changes no reported property"),
+    Effect("dhi.co2", "reset_calibration", note=_NO_STATE),
     # device
     # without a duration the device picks one; the virtual one identifies for 10 s
     Effect("dhi.identify", "identify", {"identify_time": Param("duration", otherwise=Const(10))}),

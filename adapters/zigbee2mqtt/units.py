@@ -70,6 +70,7 @@ UNIT_TABLE: list[UnitRow] = [
     UnitRow(("1",), Unit("1", "1")),
     UnitRow(("‰",), Unit("[ppth]", "1", 0.001)),
     UnitRow(("ppm", "[ppm]"), Unit("[ppm]", "[ppm]")),
+    UnitRow(("Bq/m³", "Bq/m3"), Unit("Bq/m3", "Bq/m3")),
     UnitRow(("ppb", "[ppb]"), Unit("[ppb]", "[ppm]", 0.001)),
     # light
     UnitRow(("lx", "lux", "Lx", "LUX"), Unit("lx", "lx")),

@@ -59,9 +59,7 @@ def test_scenario_produces_its_figures(name: str, tmp_path: Path) -> None:
         assert "0 fail, 0 error" in got["conformance.device_target"].note, got
 
 
-def test_main_writes_json_lines_and_latest_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_main_writes_json_lines_and_latest_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "latest.json"
     failed = bench_main.run(["conformance"], smoke=True, out=out, quiet=True, workdir=tmp_path)
     assert failed == 0

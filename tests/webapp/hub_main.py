@@ -29,9 +29,12 @@ def main() -> None:
     setup_logging(cfg.log_level)
     hub = Hub(cfg, data_dir=args.data_dir, config_source=source)
     default_services(hub)
-    hub.add_service(ApiService(extensions=[install]))
-    hub.add_service(PairingAnnouncer(announce))
     attach_missing(hub)
+    # what default_services will do once the web app is wired in: the app on the API, a code printed
+    for svc in hub.services:
+        if isinstance(svc, ApiService) and install not in svc.extensions:
+            svc.extensions.append(install)
+    hub.add_service(PairingAnnouncer(announce))
     asyncio.run(serve(hub, asyncio.Event()))
 
 

@@ -310,7 +310,9 @@ def test_resolved_vendor_units_are_in_units_yaml_and_invert(src: str, v: float) 
     assert r.ucum is None or r.ucum in CATALOG.units
     out = r.convert(v)
     assert math.isfinite(out)
-    assert r.convert.back(out) == pytest.approx(v, rel=1e-9)
+    assert r.convert.back(out) == pytest.approx(
+        v, rel=1e-9, abs=1e-9
+    )  # 12 significant digits of the converted value
 
 
 def test_known_conversions() -> None:

@@ -1,0 +1,202 @@
+"""The web app in a real browser against a real hub process with the virtual demo home, and the
+example community platform: sign in with the printed code, a fall appears live and is
+acknowledged (the platform hears of it), consent withdrawn on the Sharing page stops delivery,
+a light is switched, every page passes axe-core and is photographed at phone and desktop width."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from hub.webapp.pairing import display
+from tests.e2e.procs import PYTHON, REPO, Platform, free_port, http, wait_until, webhook_subscription
+from tests.webapp.browser import DESKTOP, PHONE, WebHubProcess, chromium, screenshot, serious_violations, sign_in
+
+pytestmark = pytest.mark.slow
+
+SCENARIO = Path(__file__).resolve().parent / "fall_then_sos.yaml"
+KINDS = ["fall", "sos", "smoke"]
+#: ``dhome pair`` until it is registered in the CLI (hub/cli/__init__.py)
+PAIR_CLI = "import typer; from hub.cli.pair import pair; typer.run(pair)"
+
+
+class Stack:
+    def __init__(self, tmp: Path, scenario: Path | None) -> None:
+        port = free_port()
+        alerts = {
+            "outbox": {"base_delay": 0.1, "max_delay": 0.5, "max_attempts": 1000},
+            "subscriptions": [webhook_subscription(f"http://127.0.0.1:{port}/webhook", KINDS)],
+        }
+        self.hub = WebHubProcess(tmp, scenario=str(scenario) if scenario else None, speed=1.0, alerts=alerts)
+        if scenario is None:  # just the demo home, nothing happening
+            self._plain_demo()
+        self.platform = Platform(tmp, port, self.hub.api_port, self.hub.token("alerts", "community"))
+        self.admin = self.hub.token("admin", "test")
+
+    def _plain_demo(self) -> None:
+        import yaml
+
+        config = yaml.safe_load(self.hub.config.read_text(encoding="utf-8"))
+        config["adapters"] = [{"type": "virtual", "config": {}}]
+        self.hub.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+    def start(self) -> None:
+        self.platform.start()
+        self.hub.start()
+
+    def stop(self) -> None:
+        self.hub.stop()
+        self.platform.stop()
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        status, data = http(method, self.hub.api + path, body, token=self.admin)
+        assert status < 300, (status, data)
+        return data
+
+    def new_code(self) -> str:
+        """``dhome pair --data-dir D --json`` (its own process), against the running hub's database."""
+        out = subprocess.run(
+            [PYTHON, "-c", PAIR_CLI, "--data-dir", str(self.hub.data), "--json"],
+            check=True, capture_output=True, text=True, cwd=REPO, timeout=60,
+        )  # fmt: skip
+        return display(json.loads(out.stdout)["code"])
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    scenario = getattr(request, "param", None)
+    s = Stack(tmp_path, scenario)
+    s.start()
+    try:
+        yield s
+    except BaseException:
+        raise
+    finally:
+        s.stop()
+
+
+def alert_of(stack: Stack, kind: str) -> list[dict[str, Any]]:
+    return [a for a in stack.api("GET", "/alerts")["items"] if a["kind"] == kind]
+
+
+@pytest.mark.parametrize("stack", [SCENARIO], indirect=True)
+def test_fall_live_ack_reaches_platform_and_withdrawn_consent_stops_delivery(stack: Stack) -> None:
+    code = stack.hub.printed_code()
+    with chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        sign_in(page, stack.hub.base, code, "/alerts")
+        # the page is open before the fall happens: it must appear without a reload
+        assert not alert_of(stack, "fall"), "the fall came before the page was open: the test is too slow"
+        page.evaluate("window.__same_document = true")
+        card = page.locator("#active-alerts section[data-alert]")
+        expect(card).to_have_count(1, timeout=60_000)
+        assert page.evaluate("window.__same_document") is True  # no reload happened
+        [fall] = alert_of(stack, "fall")
+        expect(card).to_have_attribute("data-alert", fall["id"])
+        card.get_by_role("button").click()
+        expect(page.locator(f"section[data-alert='{fall['id']}'] .badge")).to_have_text(re.compile("已确认"))
+        assert stack.api("GET", f"/alerts/{fall['id']}")["acknowledged_by"].startswith("token:")
+        # the acknowledgement reaches the community platform
+        wait_until(
+            lambda: [a["state"] for a in stack.platform.alerts() if a["id"] == fall["id"]] == ["acknowledged"],
+            30, "the acknowledgement on the platform",
+        )  # fmt: skip
+
+        # withdraw consent on the Sharing page
+        page.on("dialog", lambda d: d.accept())
+        page.get_by_role("link", name="共享与授权").click()
+        share = page.locator("section[data-subscription='community']")
+        expect(share).to_contain_text("阳光社区服务中心 会收到：")
+        expect(share).to_contain_text("跌倒")
+        share.get_by_role("button", name="撤回授权").click()
+        expect(share).to_have_count(0)
+        expect(page.locator("#audit tr[data-action$='withdrawn']").first).to_be_visible()
+        assert not stack.api("GET", "/subscriptions")["items"]
+        # the SOS press after the withdrawal stays in the home
+        wait_until(lambda: alert_of(stack, "sos"), 90, "the SOS alert in the hub")
+        wait_until(
+            lambda: stack.hub.db("SELECT 1 FROM audit WHERE action = 'share.withheld' AND message_id LIKE '%sos%'")
+            or stack.hub.db("SELECT 1 FROM audit WHERE action = 'share.withheld'"),
+            30, "the SOS withheld in the audit log",
+        )  # fmt: skip
+        assert [a["kind"] for a in stack.platform.alerts()] == ["fall"]
+        page.reload()
+        expect(page.locator("#audit tr[data-action='share.withheld']").first).to_be_visible()
+
+
+def test_switching_a_light_changes_the_virtual_device(stack: Stack) -> None:
+    device = "virtual:kitchen-light"
+    path = f"/devices/{device}/state"
+    before = stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"]
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        sign_in(page, stack.hub.base, stack.new_code(), f"/devices/{device}")
+        button = page.locator("button[data-control='dhi.on_off.on']")
+        button.click()
+        expect(page.get_by_role("status").first).to_have_text(re.compile("已完成"))
+        after = stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"]
+        assert after is (not before)
+        # the page follows the device's state (pushed over the WebSocket)
+        expect(page.locator(f"[data-prop='{device}|main|dhi.on_off|on']")).to_have_text("开" if after else "关")
+        button.click()
+        wait_until(
+            lambda: stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"] is before,
+            10, "the light back",
+        )  # fmt: skip
+
+
+PAGES = {"home": "/", "device": "/devices/virtual:living-climate", "alerts": "/alerts", "sharing": "/sharing", "settings": "/settings"}
+
+
+def test_every_page_is_accessible_and_photographed(stack: Stack) -> None:
+    with chromium() as browser:
+        for width_name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+            # axe is injected as a script: the page's CSP would (rightly) refuse it
+            context = browser.new_context(viewport=viewport, bypass_csp=True)
+            page = context.new_page()
+            sign_in(page, stack.hub.base, stack.new_code())
+            for name, path in PAGES.items():
+                page.goto(stack.hub.base + path)
+                page.wait_for_selector(f"body[data-page='{path}']")
+                assert page.locator("#banner").is_hidden(), page.locator("#banner").text_content()
+                screenshot(page, f"{name}-{width_name}")
+                assert serious_violations(page) == [], name
+            page.click("#lang")
+            page.wait_for_selector("html[lang='en']")
+            page.wait_for_selector("body[data-page]")
+            expect(page.get_by_role("link", name="Alerts")).to_be_visible()
+            screenshot(page, f"home-en-{width_name}")
+            assert serious_violations(page) == []
+            page.evaluate("localStorage.clear()")
+            context.close()
+        # signing in: the page without a session
+        page = browser.new_page(viewport=PHONE, bypass_csp=True)
+        page.goto(stack.hub.base + "/sharing")
+        page.wait_for_url(re.compile(r"/signin\?next="))
+        screenshot(page, "signin-phone")
+        assert serious_violations(page) == []
+
+
+def test_without_a_session_the_browser_gets_nothing(stack: Stack) -> None:
+    with chromium() as browser:
+        page = browser.new_page()
+        for path in PAGES.values():
+            page.goto(stack.hub.base + path)
+            assert re.search(r"/signin", page.url), path
+        status = page.evaluate("async () => (await fetch('/api/v1/devices')).status")
+        assert status == 401
+        page.fill("#code", "0000-0000")
+        page.click("button[type=submit]")
+        expect(page.locator("#error")).not_to_be_empty()
+        # signed in, then out: the same browser is refused again
+        sign_in(page, stack.hub.base, stack.new_code(), "/settings")
+        page.click("#signout")
+        page.wait_for_url(re.compile(r"/signin"))
+        assert page.evaluate("async () => (await fetch('/api/v1/devices')).status") == 401
