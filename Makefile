@@ -34,7 +34,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install matter-server lint
+# axe-core for the accessibility checks of the resident web app (pinned by package-lock.json)
+tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
+	cd tests/webapp && npm ci --no-audit --no-fund --loglevel=error
+
+test: install matter-server tests/webapp/node_modules/.package-lock.json lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The fast set: no real-server integration tests.

@@ -8,6 +8,7 @@ could not run at all.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -75,6 +76,9 @@ def run(names: list[str], *, smoke: bool, out: Path, quiet: bool, workdir: Path 
             except BenchError as exc:
                 failed += 1
                 got = [unavailable(sc.name, "", f"could not run: {exc}")]
+            except Exception as exc:  # one broken scenario must not hide the others' figures
+                failed += 1
+                got = [unavailable(sc.name, "", f"crashed: {type(exc).__name__}: {exc}")]
             for f in got:
                 sys.stdout.write(orjson.dumps(f.as_json()).decode() + "\n")
                 sys.stdout.flush()
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         help="only profile the ingestion hub with cProfile (summary to bench/results/)",
     )
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every broker, hub and platform process is stopped
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     if args.profile:
         with (
             tempfile.TemporaryDirectory(prefix="dhome-bench-") as tmp,

@@ -167,8 +167,12 @@ class HubProcess:
     def metrics(self) -> dict[str, float]:
         """``/metrics`` as ``{"name{label=value,…}": value}`` (labels sorted)."""
         req = urllib.request.Request(self.api + "/metrics", headers={"Authorization": f"Bearer {self.token}"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            text = resp.read().decode()
+        try:
+            # a saturated hub answers late: that is a figure, not a failure
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                text = resp.read().decode()
+        except (OSError, urllib.error.URLError) as exc:
+            raise BenchError(f"GET /metrics failed: {exc}\n{self.tail()}") from None
         out: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
             for sample in family.samples:

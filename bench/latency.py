@@ -42,7 +42,7 @@ CONSENT = {"granted_by": "resident:bench", "granted_at": "2020-01-01T00:00:00+00
 class Size:
     background_devices: int = 1000
     background_rate: int = 1000
-    samples: int = 200
+    samples: int = 500
     gap: float = 0.05  # seconds between one delivered alert and the next smoke
 
 

@@ -12,11 +12,13 @@ the start-up work settled. Each size is started ``STARTS`` times; the median sta
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import statistics
 import time
 from pathlib import Path
 
 from adapters.zigbee2mqtt import Zigbee2MqttAdapter
+from bench.broker import BenchError
 from bench.devices import BASE_TOPIC, climate_sensor
 from bench.figures import Figure
 from bench.hubproc import HOME, HubProcess, wait_until
@@ -44,6 +46,15 @@ async def register(data_dir: Path, count: int) -> None:
             hub.registry.upsert(desc, BASE_TOPIC)
             if i % 500 == 0:
                 await asyncio.sleep(0)  # let the batched writer run
+        # Storage.close() cancels its flush task; a batch that task took but whose commit had
+        # not started yet is then lost (seen here as "0 devices"). Commit and let it go idle.
+        await hub.storage.flush()
+        await asyncio.sleep(3 * hub.config.storage.batch_interval)
+        await hub.storage.flush()
+    with sqlite3.connect(f"file:{data_dir / 'dhome.db'}?mode=ro", uri=True) as db:
+        stored = db.execute("SELECT COUNT(*) FROM devices").fetchone()[0]
+    if stored != count:
+        raise BenchError(f"registered {count} devices but the SQLite file has {stored}")
 
 
 def measure(workdir: Path, count: int, display: Display) -> tuple[float, float]:
@@ -59,7 +70,11 @@ def measure(workdir: Path, count: int, display: Display) -> tuple[float, float]:
             with hub:
                 assert hub.start_seconds is not None
                 starts.append(hub.start_seconds)
-                wait_until(lambda: hub.metric("dhome_devices{}") >= count, 60, f"{count} devices loaded", 0.1)
+                try:
+                    wait_until(lambda: hub.metric("dhome_devices{}") >= count, 120, f"{count} devices", 0.1)
+                except BenchError as exc:
+                    seen = hub.metric("dhome_devices{}")
+                    raise BenchError(f"{exc} (dhome_devices={seen:.0f}); hub log:\n{hub.tail()}") from None
                 time.sleep(1.0)  # availability events of the start written, caches warm
                 rss = max(rss, hub.rss())
             update(i + 1)

@@ -136,18 +136,24 @@ class Storage:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        await self._run(self._commit, batch)
+        await self._commit_soon(batch)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
         batch, self._pending = self._pending, []
         batch.append((sql, params))
-        return await self._run(self._commit, batch)
+        return await self._commit_soon(batch)
 
     async def transaction(self, statements: Sequence[Statement]) -> None:
         batch, self._pending = self._pending, []
         batch.extend(statements)
-        await self._run(self._commit, batch)
+        await self._commit_soon(batch)
+
+    async def _commit_soon(self, batch: list[Statement]) -> int:
+        # Shielded: a batch taken off the queue is committed even if the awaiting task is
+        # cancelled (shutdown cancels the flusher); cancelling a job still queued in the
+        # executor would silently drop those writes.
+        return await asyncio.shield(self._run(self._commit, batch))
 
     def _commit(self, batch: list[Statement]) -> int:
         conn = self._require()

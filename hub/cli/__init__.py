@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from hub.cli import adapters, audit, discover, run, spec, state, token
 from conformance.cli import app as conformance_app
+from hub.cli import adapters, audit, discover, pair, run, spec, state, token
 from hub.cli.common import fail_cleanly
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(token.app, name="token")
 app.add_typer(conformance_app, name="conformance")
 app.command("audit")(audit.audit)
 app.command("discover")(discover.discover)
+app.command("pair")(pair.pair)
 
 
 def main() -> None:

@@ -15,11 +15,14 @@ from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
+from hub.cli.pair import announce
 from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.consent import ConsentService
 from hub.core import Hub, Service
 from hub.discovery import MdnsService
 from hub.outbox import Outbox
+from hub.webapp import install as install_webapp
+from hub.webapp.service import PairingAnnouncer
 
 DEMO_SCENARIO = "normal_day"
 
@@ -56,7 +59,7 @@ def default_services(hub: Hub) -> None:
     for svc in alert_services():
         hub.add_service(svc)
     if hub.config.api.enabled:
-        api = ApiService()
+        api = ApiService(extensions=[install_webapp])
         hub.add_service(api)
         if hub.config.mdns.enabled:
             hub.add_service(MdnsService(api))  # after the API: it announces the bound port
@@ -88,6 +91,7 @@ def run(
     setup_logging(cfg.log_level)
     hub = Hub(cfg, data_dir=data_dir or cfg.data_dir or data_dir_or_default(None), config_source=source)
     default_services(hub)
+    hub.add_service(PairingAnnouncer(announce))
     console.print(f"[bold]dhome[/] hub [cyan]{cfg.home.id}[/] — data in [green]{hub.storage.path}[/]")
     console.print(f"  try: [bold]dhome state dump --data-dir {hub.data_dir}[/]   (Ctrl-C stops)")
     asyncio.run(serve(hub, asyncio.Event()))

@@ -82,7 +82,5 @@ class PairingCodes:
         )
         if row is None:
             return None
-        await self._storage.execute(
-            "DELETE FROM pairing_codes WHERE expires < ?", ((now - TTL).isoformat(),)
-        )
+        await self._storage.execute("DELETE FROM pairing_codes WHERE expires < ?", ((now - TTL).isoformat(),))
         return [Scope(s) for s in str(row[0]).split(",") if s]

@@ -100,14 +100,23 @@ class TestHome:
         assert self.ctx.publish_event(desc.id, capability, event, payload)
 
     async def settle(self) -> None:
-        """Let the engine consume everything published so far, and commit it."""
-        for _ in range(50):
-            await asyncio.sleep(0)
+        """Let the engine consume everything published so far, and commit it.
+
+        Waits (in real time, bounded) until the engine's queue is empty and it holds no lock:
+        under load its SQLite writes take real time, so a fixed number of loop turns is not enough.
+        """
+
+        def idle() -> bool:
             sub = self.engine._sub
-            if sub is None or sub.depth == 0:
-                break
-        async with self.engine._lock:
-            pass
+            return (sub is None or sub.depth == 0) and not self.engine._lock.locked()
+
+        async with asyncio.timeout(10):
+            while True:
+                if idle():
+                    await asyncio.sleep(0.005)
+                    if idle():
+                        break
+                await asyncio.sleep(0.001)
         await self.hub.storage.flush()
 
     async def advance(self, delta: timedelta) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.e2e.procs import PYTHON, HubProcess, Proc, reachable, wait_until
 
@@ -22,8 +22,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 CODE_IN_LOG = re.compile(r"code\s+(\d{4}-\d{4})")
 
 
@@ -31,7 +31,15 @@ class WebHubProcess(HubProcess):
     """``HubProcess`` running the hub with the web app installed (and a pairing code printed)."""
 
     def start(self) -> None:
-        argv = [PYTHON, "-m", "tests.webapp.hub_main", "--config", str(self.config), "--data-dir", str(self.data)]
+        argv = [
+            PYTHON,
+            "-m",
+            "tests.webapp.hub_main",
+            "--config",
+            str(self.config),
+            "--data-dir",
+            str(self.data),
+        ]
         self.proc = Proc("hub", argv, self.dir / "hub.log", env={"DHOME_LOG_LEVEL": "info", "COLUMNS": "200"})
         wait_until(lambda: reachable(self.api + "/health") or not self.proc or not self.proc.alive(), 60,
                    "the hub API to listen")  # fmt: skip
@@ -43,8 +51,9 @@ class WebHubProcess(HubProcess):
 
     def printed_code(self) -> str:
         """The pairing code ``dhome run`` printed at start-up."""
-        assert self.proc is not None
-        found = wait_until(lambda: CODE_IN_LOG.search(self.proc.log.read_text(errors="replace")), 30, "the code")  # type: ignore[union-attr]
+        proc = self.proc
+        assert proc is not None
+        found = wait_until(lambda: CODE_IN_LOG.search(proc.log.read_text(errors="replace")), 30, "the code")
         return str(found.group(1))
 
 

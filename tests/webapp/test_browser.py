@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from hub.webapp.pairing import display
-from tests.e2e.procs import PYTHON, REPO, Platform, free_port, http, wait_until, webhook_subscription
-from tests.webapp.browser import DESKTOP, PHONE, WebHubProcess, chromium, screenshot, serious_violations, sign_in
+from tests.e2e.procs import PYTHON, REPO, SECRET, Platform, free_port, http, wait_until, webhook_subscription
+from tests.webapp.browser import (
+    DESKTOP,
+    PHONE,
+    WebHubProcess,
+    chromium,
+    screenshot,
+    serious_violations,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +98,7 @@ def alert_of(stack: Stack, kind: str) -> list[dict[str, Any]]:
 def test_fall_live_ack_reaches_platform_and_withdrawn_consent_stops_delivery(stack: Stack) -> None:
     code = stack.hub.printed_code()
     with chromium() as browser:
-        page = browser.new_page(viewport=DESKTOP)
+        page = browser.new_page(viewport=DESKTOP, bypass_csp=True)  # for axe-core, see below
         sign_in(page, stack.hub.base, code, "/alerts")
         # the page is open before the fall happens: it must appear without a reload
         assert not alert_of(stack, "fall"), "the fall came before the page was open: the test is too slow"
@@ -108,22 +116,33 @@ def test_fall_live_ack_reaches_platform_and_withdrawn_consent_stops_delivery(sta
             lambda: [a["state"] for a in stack.platform.alerts() if a["id"] == fall["id"]] == ["acknowledged"],
             30, "the acknowledgement on the platform",
         )  # fmt: skip
+        # who was told, and whether it arrived, per platform
+        told = page.locator(f"[data-deliveries='{fall['id']}'] li[data-platform='阳光社区服务中心']")
+        expect(told).to_have_attribute("data-state", "delivered", timeout=20_000)
+        expect(told).to_contain_text("已送达")
+        for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(viewport)
+            screenshot(page, f"alerts-with-fall-{width_name}")
+        assert serious_violations(page) == []
+        page.set_viewport_size(DESKTOP)
 
         # withdraw consent on the Sharing page
         page.on("dialog", lambda d: d.accept())
         page.get_by_role("link", name="共享与授权").click()
         share = page.locator("section[data-subscription='community']")
-        expect(share).to_contain_text("阳光社区服务中心 会收到：")
+        expect(share).to_contain_text("阳光社区服务中心 会收到")
         expect(share).to_contain_text("跌倒")
         share.get_by_role("button", name="撤回授权").click()
         expect(share).to_have_count(0)
         expect(page.locator("#audit tr[data-action$='withdrawn']").first).to_be_visible()
         assert not stack.api("GET", "/subscriptions")["items"]
         # the SOS press after the withdrawal stays in the home
-        wait_until(lambda: alert_of(stack, "sos"), 90, "the SOS alert in the hub")
+        [sos] = wait_until(lambda: alert_of(stack, "sos"), 90, "the SOS alert in the hub")
         wait_until(
-            lambda: stack.hub.db("SELECT 1 FROM audit WHERE action = 'share.withheld' AND message_id LIKE '%sos%'")
-            or stack.hub.db("SELECT 1 FROM audit WHERE action = 'share.withheld'"),
+            lambda: stack.hub.db(
+                "SELECT 1 FROM audit WHERE action = 'share.withheld' AND json_extract(detail, '$.alert') = ?",
+                (sos["id"],),
+            ),
             30, "the SOS withheld in the audit log",
         )  # fmt: skip
         assert [a["kind"] for a in stack.platform.alerts()] == ["fall"]
@@ -144,7 +163,9 @@ def test_switching_a_light_changes_the_virtual_device(stack: Stack) -> None:
         after = stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"]
         assert after is (not before)
         # the page follows the device's state (pushed over the WebSocket)
-        expect(page.locator(f"[data-prop='{device}|main|dhi.on_off|on']")).to_have_text("开" if after else "关")
+        expect(page.locator(f"[data-prop='{device}|main|dhi.on_off|on']")).to_have_text(
+            "开" if after else "关"
+        )
         button.click()
         wait_until(
             lambda: stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"] is before,
@@ -152,7 +173,13 @@ def test_switching_a_light_changes_the_virtual_device(stack: Stack) -> None:
         )  # fmt: skip
 
 
-PAGES = {"home": "/", "device": "/devices/virtual:living-climate", "alerts": "/alerts", "sharing": "/sharing", "settings": "/settings"}
+PAGES = {
+    "home": "/",
+    "device": "/devices/virtual:living-climate",
+    "alerts": "/alerts",
+    "sharing": "/sharing",
+    "settings": "/settings",
+}
 
 
 def test_every_page_is_accessible_and_photographed(stack: Stack) -> None:
@@ -170,7 +197,8 @@ def test_every_page_is_accessible_and_photographed(stack: Stack) -> None:
                 assert serious_violations(page) == [], name
             page.click("#lang")
             page.wait_for_selector("html[lang='en']")
-            page.wait_for_selector("body[data-page]")
+            page.goto(stack.hub.base + "/")
+            page.wait_for_selector("body[data-page='/']")
             expect(page.get_by_role("link", name="Alerts")).to_be_visible()
             screenshot(page, f"home-en-{width_name}")
             assert serious_violations(page) == []
@@ -200,3 +228,32 @@ def test_without_a_session_the_browser_gets_nothing(stack: Stack) -> None:
         page.click("#signout")
         page.wait_for_url(re.compile(r"/signin"))
         assert page.evaluate("async () => (await fetch('/api/v1/devices')).status") == 401
+
+
+def test_sharing_is_changed_and_granted_in_plain_words(stack: Stack) -> None:
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        sign_in(page, stack.hub.base, stack.new_code(), "/sharing")
+        share = page.locator("section[data-subscription='community']")
+        share.get_by_role("button", name="更改").click()
+        share.get_by_label("烟雾").uncheck()
+        share.locator("#s-community-until").fill("2027-06-30")
+        share.get_by_role("button", name="保存").click()
+        expect(share).to_contain_text("有效期到 2027-06-30")
+        expect(share.locator("p.plain")).to_contain_text(re.compile("不会收到.*烟雾"))
+        [sub] = stack.api("GET", "/subscriptions")["items"]
+        assert sorted(sub["alert_kinds"]) == ["fall", "sos"]
+        assert sub["consent"]["expires"].startswith("2027-06-30") and sub["has_secret"] is True
+        assert sub["consent"]["granted_by"] == "resident:browser"
+
+        grant = page.locator("#grant")
+        grant.get_by_label("平台名称").fill("街道民政科")
+        grant.get_by_label("平台类型").select_option("government")
+        grant.locator("#new-endpoint").fill(f"{stack.platform.url}/webhook")
+        grant.locator("#new-secret").fill(SECRET)
+        grant.get_by_role("button", name="同意共享").click()
+        expect(page.locator("p.plain", has_text="街道民政科 会收到")).to_contain_text("跌倒")
+        names = {s["receiver"]["name"]: s for s in stack.api("GET", "/subscriptions")["items"]}
+        assert names["街道民政科"]["receiver"]["kind"] == "government"
+        assert sorted(names["街道民政科"]["alert_kinds"]) == ["fall", "smoke", "sos"]
+        expect(page.locator("#audit tr[data-action='subscription.created']").first).to_be_visible()

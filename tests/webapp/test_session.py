@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import aiohttp
+from yarl import URL
 
 from hub.api.models import Scope
 from hub.webapp.pairing import TTL, PairingCodes, display
@@ -24,7 +25,9 @@ async def sign_in(client: aiohttp.ClientSession, web: WebHub, *scopes: Scope) ->
         return dict(await r.json())
 
 
-async def test_pairing_code_gives_an_httponly_strict_cookie_once(web_hub: WebHub, browser_like: aiohttp.ClientSession) -> None:
+async def test_pairing_code_gives_an_httponly_strict_cookie_once(
+    web_hub: WebHub, browser_like: aiohttp.ClientSession
+) -> None:
     code = await web_hub.code()
     async with browser_like.post(web_hub.base + "/session", json={"code": code}) as r:
         assert r.status == 201
@@ -34,20 +37,24 @@ async def test_pairing_code_gives_an_httponly_strict_cookie_once(web_hub: WebHub
     assert "HttpOnly" in header and re.search(r"SameSite=Strict", header, re.I)
     assert body["scopes"] == ["admin"] and re.fullmatch(r"[0-9a-f]{64}", body["csrf"])
     # single use: the same code again is refused
-    async with aiohttp.ClientSession() as other:
-        async with other.post(web_hub.base + "/session", json={"code": code}) as again:
-            assert again.status == 401
-            assert (await again.json())["code"] == "unauthorized"
+    async with (
+        aiohttp.ClientSession() as other,
+        other.post(web_hub.base + "/session", json={"code": code}) as again,
+    ):
+        assert again.status == 401
+        assert (await again.json())["code"] == "unauthorized"
 
 
-async def test_wrong_and_malformed_codes_are_refused(web_hub: WebHub, browser_like: aiohttp.ClientSession) -> None:
+async def test_wrong_and_malformed_codes_are_refused(
+    web_hub: WebHub, browser_like: aiohttp.ClientSession
+) -> None:
     for body in ({"code": "0000-0000"}, {"code": "12"}, {"code": "abcdefgh"}):
         async with browser_like.post(web_hub.base + "/session", json=body) as r:
             assert r.status == 401
     for bad in ({"nope": 1}, [1], {"code": 12345678}):
         async with browser_like.post(web_hub.base + "/session", json=bad) as r:
             assert r.status == 422 or r.status == 400, await r.text()
-    assert not browser_like.cookie_jar.filter_cookies(aiohttp.client.URL(web_hub.base))
+    assert not browser_like.cookie_jar.filter_cookies(URL(web_hub.base))
 
 
 async def test_codes_expire_after_ten_minutes(web_hub: WebHub) -> None:
@@ -83,7 +90,7 @@ async def test_without_a_session_pages_redirect_and_the_api_refuses(
     async with browser_like.get(web_hub.base + "/session") as r:
         assert r.status == 401
     # a made-up cookie is no session either
-    browser_like.cookie_jar.update_cookies({COOKIE: "dhk_forged"}, aiohttp.client.URL(web_hub.base))
+    browser_like.cookie_jar.update_cookies({COOKIE: "dhk_forged"}, URL(web_hub.base))
     async with browser_like.get(web_hub.base + "/alerts", allow_redirects=False) as r:
         assert r.status == 302
     async with browser_like.get(web_hub.base + "/api/v1/devices") as r:
@@ -108,13 +115,16 @@ async def test_session_cookie_works_on_the_api_and_csrf_guards_every_change(
     async with browser_like.get(web_hub.base + path) as r:
         assert await r.json() is True
     # every state-changing method is checked, DELETE and POST too
-    async with browser_like.post(web_hub.base + "/api/v1/tokens", json={"name": "x", "scopes": ["read"]}) as r:
+    async with browser_like.post(
+        web_hub.base + "/api/v1/tokens", json={"name": "x", "scopes": ["read"]}
+    ) as r:
         assert r.status == 403
     async with browser_like.delete(web_hub.base + "/api/v1/tokens/tok_x") as r:
         assert r.status == 403
     # a cross-site WebSocket handshake with the cookie is refused
     async with browser_like.get(
-        web_hub.base + "/api/v1/ws", headers={"Origin": "http://evil.example", "Upgrade": "websocket", "Connection": "Upgrade"}
+        web_hub.base + "/api/v1/ws",
+        headers={"Origin": "http://evil.example", "Upgrade": "websocket", "Connection": "Upgrade"},
     ) as r:
         assert r.status == 403
     async with browser_like.ws_connect(web_hub.base + "/api/v1/ws", origin=web_hub.base) as ws:
@@ -147,7 +157,9 @@ async def test_sessions_are_listed_revocable_and_sign_out_ends_them(
     assert info.revoked is not None
 
 
-async def test_a_session_has_the_scopes_of_its_code(web_hub: WebHub, browser_like: aiohttp.ClientSession) -> None:
+async def test_a_session_has_the_scopes_of_its_code(
+    web_hub: WebHub, browser_like: aiohttp.ClientSession
+) -> None:
     session = await sign_in(browser_like, web_hub, Scope.READ)
     headers = {CSRF_HEADER: str(session["csrf"])}
     async with browser_like.get(web_hub.base + "/api/v1/alerts") as r:

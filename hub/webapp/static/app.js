@@ -31,11 +31,25 @@ function propDef(cap, prop) {
   return catalog.get(cap)?.properties?.find((p) => p.name === prop);
 }
 
-function show(value) {
-  if (value === true) return t("value.true");
-  if (value === false) return t("value.false");
+function propLabel(cap, prop) {
+  const label = propDef(cap, prop)?.label;
+  if (label && typeof label === "object") return label[document.documentElement.lang] || label.en || prop;
+  return prop;
+}
+
+// a switch is on/off; any other true/false reads as yes/no ("smoke detected: no")
+function show(value, cap) {
+  const sw = cap === "dhi.on_off";
+  if (value === true) return t(sw ? "value.true" : "value.yes");
+  if (value === false) return t(sw ? "value.false" : "value.no");
   if (value === null || value === undefined) return "—";
   return t("value." + value, String(value));
+}
+
+// "token:tok_1(session: phone)" -> "session: phone": people recognise the name, not the id
+function actor(by) {
+  const m = /^token:[^(]*\((.*)\)$/.exec(by || "");
+  return m ? m[1] : by;
 }
 
 function isSafety(dev) {
@@ -61,8 +75,8 @@ function stateList(devId, state) {
   for (const [comp, caps] of Object.entries(state?.components || {})) {
     for (const [cap, props] of Object.entries(caps)) {
       for (const [prop, ps] of Object.entries(props)) {
-        const label = capLabel(cap) + (prop === "on" || Object.keys(props).length === 1 ? "" : ` · ${prop}`);
-        dl.append(h("dt", {}, label), h("dd", { "data-prop": propKey(devId, comp, cap, prop) }, show(ps.value)));
+        const label = capLabel(cap) + (Object.keys(props).length === 1 ? "" : ` · ${propLabel(cap, prop)}`);
+        dl.append(h("dt", {}, label), h("dd", { "data-prop": propKey(devId, comp, cap, prop) }, show(ps.value, cap)));
       }
     }
   }
@@ -74,7 +88,7 @@ function liveState() {
     if (m.type !== "org.dhi.v1.state.changed") return;
     const d = m.data;
     for (const el of main.querySelectorAll(`[data-prop="${CSS.escape(propKey(d.device, d.component, d.capability, d.property))}"]`)) {
-      el.textContent = show(d.value);
+      el.textContent = show(d.value, d.capability);
     }
   }));
 }
@@ -132,7 +146,7 @@ function control(devId, comp, cap, prop, def, current) {
       status.className = "error";
     }
   };
-  const name = `${capLabel(cap)} · ${prop}`;
+  const name = `${capLabel(cap)} · ${propLabel(cap, prop)}`;
   if (def.type === "boolean") {
     return h("div", { class: "row" },
       h("button", { type: "button", class: "primary", "data-control": `${cap}.${prop}`,
@@ -180,7 +194,7 @@ async function devicePage(id) {
     const q = new URLSearchParams({ since: from.toISOString(), component: comp, capability: cap, property: prop, limit: "1000" });
     const hist = await api("GET", `${path}/history?${q}`);
     const pts = hist.items.filter((p) => typeof p.value === "number");
-    const name = `${capLabel(cap)} · ${prop}`;
+    const name = `${capLabel(cap)} · ${propLabel(cap, prop)}`;
     out.push(h("h3", {}, name), pts.length ? lineChart(pts, fmt("device.chart", { name }), from, to) : h("p", { class: "muted" }, t("device.nohistory")));
   }
   main.replaceChildren(...out);
@@ -194,7 +208,34 @@ async function devicePage(id) {
 }
 
 // ---------------------------------------------------------------- Alerts
-function alertCard(a) {
+// alert id -> [{platform, delivery}]: a delivery's message id is "<alert id>.<what>"
+async function deliveriesByAlert(subs) {
+  const out = new Map();
+  for (const s of subs) {
+    const list = await api("GET", `/subscriptions/${encodeURIComponent(s.id)}/deliveries?limit=200`);
+    for (const d of list.items) {
+      const alertId = String(d.message_id || "").replace(/\.[^.]*$/, "");
+      if (!out.has(alertId)) out.set(alertId, []);
+      out.get(alertId).push({ platform: s.receiver.name, d });
+    }
+  }
+  return out;
+}
+
+function deliveryList(rows) {
+  if (!rows?.length) return h("p", { class: "muted" }, t("alerts.nodeliveries"));
+  // one line per platform: its latest delivery about this alert
+  const latest = new Map();
+  for (const r of rows) {
+    const seen = latest.get(r.platform);
+    if (!seen || String(r.d.created) > String(seen.d.created)) latest.set(r.platform, r);
+  }
+  return h("ul", {}, [...latest.values()].map(({ platform, d }) => h("li", { "data-platform": platform, "data-state": d.state },
+    fmt("alerts.told", { platform, status: t("delivery." + d.state, d.state || ""), at: when(d.delivered || d.created) }),
+    d.last_error ? ` (${d.last_error})` : "")));
+}
+
+function alertCard(a, told) {
   const summary = document.documentElement.lang === "zh-CN" ? (a.summary_zh || a.summary) : (a.summary || a.summary_zh);
   const active = a.state === "active";
   return h("section", { class: "card" + (active ? " alert-active" : ""), "data-alert": a.id, "aria-label": t("kind." + a.kind, a.kind) },
@@ -202,41 +243,36 @@ function alertCard(a) {
     summary ? h("p", {}, summary) : null,
     h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count }),
       a.room ? " · " + fmt("device.room", { room: a.room }) : ""),
-    a.acknowledged_by ? h("p", {}, fmt("alerts.acked", { by: a.acknowledged_by, at: when(a.acknowledged_at) })) : null,
+    a.acknowledged_by ? h("p", {}, fmt("alerts.acked", { by: actor(a.acknowledged_by), at: when(a.acknowledged_at) })) : null,
+    h("div", { "data-deliveries": a.id }, h("strong", {}, t("alerts.notified")), deliveryList(told.get(a.id))),
     active && !a.acknowledged_by ? h("button", { type: "button", class: "primary", onclick: async (ev) => {
       ev.target.disabled = true;
       try { await api("POST", `/alerts/${encodeURIComponent(a.id)}/ack`); await render(); } catch (err) { showError(err); }
     } }, t("alerts.ack")) : null);
 }
 
-async function deliveriesTable(subs) {
-  const rows = [];
-  for (const s of subs) {
-    const list = await api("GET", `/subscriptions/${encodeURIComponent(s.id)}/deliveries?limit=20`);
-    for (const d of list.items) rows.push({ s, d });
-  }
-  if (!rows.length) return h("p", { class: "muted" }, t("alerts.nodeliveries"));
-  rows.sort((a, b) => String(b.d.created).localeCompare(String(a.d.created)));
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["alerts.platform", "alerts.what", "alerts.when", "alerts.status"].map((k) => h("th", { scope: "col" }, t(k))))),
-    h("tbody", {}, rows.map(({ s, d }) => h("tr", {},
-      h("td", {}, s.receiver.name), h("td", {}, t("type." + d.type, d.type || "")),
-      h("td", {}, when(d.delivered || d.created)),
-      h("td", {}, t("delivery." + d.state, d.state || ""), d.last_error ? ` (${d.last_error})` : ""))))));
-}
-
 async function alertsPage() {
   const [alerts, subs] = await Promise.all([api("GET", "/alerts?limit=200"), api("GET", "/subscriptions")]);
+  const told = await deliveriesByAlert(subs.items);
   const active = alerts.items.filter((a) => a.state === "active");
   const past = alerts.items.filter((a) => a.state !== "active");
   main.replaceChildren(
     title(t("nav.alerts")),
     h("h2", {}, t("alerts.active")),
-    h("div", { id: "active-alerts" }, active.length ? active.map(alertCard) : h("p", {}, t("alerts.none"))),
-    h("h2", {}, t("alerts.notified")), await deliveriesTable(subs.items),
+    h("div", { id: "active-alerts" }, active.length ? active.map((a) => alertCard(a, told)) : h("p", {}, t("alerts.none"))),
     h("h2", {}, t("alerts.past")),
-    h("div", {}, past.length ? past.map(alertCard) : h("p", { class: "muted" }, t("alerts.nonepast"))));
+    h("div", {}, past.length ? past.map((a) => alertCard(a, told)) : h("p", { class: "muted" }, t("alerts.nonepast"))));
   cleanup.push(onMessage((m) => { if (m.type.startsWith("org.dhi.v1.alert.")) render(); }));
+  // deliveries change without a bus message (the platform answers the outbox): refresh them quietly
+  const timer = setInterval(async () => {
+    try {
+      const fresh = await deliveriesByAlert(subs.items);
+      for (const el of main.querySelectorAll("[data-deliveries]")) {
+        el.replaceChildren(h("strong", {}, t("alerts.notified")), deliveryList(fresh.get(el.dataset.deliveries)));
+      }
+    } catch { /* the next render shows the error */ }
+  }, 3000);
+  cleanup.push(() => clearInterval(timer));
 }
 
 // ---------------------------------------------------------------- Sharing
@@ -257,11 +293,12 @@ function kindsField(prefix, chosen) {
 
 function checked(form, name) { return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value); }
 
-function consentFrom(form, prefix, old) {
+// every save is the resident deciding again, now, from this signed-in device
+function consentFrom(form, prefix) {
   const until = form.querySelector(`#${prefix}-until`).value;
   return {
-    granted_by: "resident:" + (window.dhomeSession?.name || "web"),
-    granted_at: old?.granted_at || new Date().toISOString(),
+    granted_by: "resident:" + String(window.dhomeSession?.name || "web").replace(/^session: /, ""),
+    granted_at: new Date().toISOString(),
     expires: until ? new Date(until + "T23:59:59").toISOString() : undefined,
   };
 }
@@ -276,7 +313,7 @@ function subCard(s) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = { receiver: s.receiver, transport: s.transport, endpoint: s.endpoint, alert_kinds: checked(form, prefix + "-kind"),
-      message_types: s.message_types, fields: s.fields ?? undefined, consent: consentFrom(form, prefix, s.consent) };
+      message_types: s.message_types, fields: s.fields ?? undefined, consent: consentFrom(form, prefix) };
     try { await api("PUT", `/subscriptions/${encodeURIComponent(s.id)}`, body); await render(); } catch (err) { showError(err); }
   });
   return h("section", { class: "card", "data-subscription": s.id, "aria-label": s.receiver.name },
@@ -308,7 +345,7 @@ function grantForm() {
     const secret = form.querySelector("#new-secret").value.trim();
     const body = { receiver: { name: form.querySelector("#new-name").value, kind: form.querySelector("#new-kind").value },
       transport: "webhook", endpoint: form.querySelector("#new-endpoint").value, secret: secret || undefined,
-      alert_kinds: checked(form, p + "-kind"), consent: consentFrom(form, p, null) };
+      alert_kinds: checked(form, p + "-kind"), consent: consentFrom(form, p) };
     try { await api("POST", "/subscriptions", body); await render(); } catch (err) { showError(err); }
   });
   return form;
@@ -328,7 +365,7 @@ async function auditTable(names) {
   return h("div", { class: "table-wrap" }, h("table", { id: "audit" },
     h("thead", {}, h("tr", {}, ["alerts.when", "sharing.who", "sharing.action", "alerts.platform"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, recent.map((e) => h("tr", { "data-action": e.action },
-      h("td", {}, when(e.time)), h("td", {}, e.actor), h("td", {}, t("audit." + e.action, e.action)),
+      h("td", {}, when(e.time)), h("td", {}, actor(e.actor)), h("td", {}, t("audit." + e.action, e.action)),
       h("td", {}, names.get(e.subscription) || e.subscription || ""))))));
 }
 
