@@ -90,7 +90,7 @@ def catalogue_file() -> Path:
     npm, node = _tool("npm"), _tool("node")
     # --ignore-scripts: the converters pull zigbee-herdsman, whose serial-port bindings would
     # try to build native code; only the pure-JS definitions are needed here.
-    run = subprocess.run(  # noqa: PLW1510 - returncode asserted with the output
+    run = subprocess.run(
         [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
         cwd=work,
         capture_output=True,
@@ -99,9 +99,7 @@ def catalogue_file() -> Path:
     )
     assert run.returncode == 0, f"npm ci failed:\n{run.stdout}\n{run.stderr}"
     tmp = work / "bridge-devices.json.tmp"
-    run = subprocess.run(  # noqa: PLW1510
-        [node, "export.js", str(tmp)], cwd=work, capture_output=True, text=True, timeout=600
-    )
+    run = subprocess.run([node, "export.js", str(tmp)], cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"export failed:\n{run.stdout}\n{run.stderr}"
     print(run.stderr.strip())
     tmp.replace(out)
@@ -190,7 +188,7 @@ def test_cli_prints_both_figures(catalogue_file: Path) -> None:
         'under [project.entry-points."dhome.adapters"] in pyproject.toml and reinstall (make install)'
     )
     dhome = Path(sys.executable).with_name("dhome")
-    run = subprocess.run(  # noqa: PLW1510 - returncode asserted with the output
+    run = subprocess.run(
         [str(dhome), "adapters", "check", "zigbee2mqtt", str(catalogue_file), "--json"],
         capture_output=True,
         text=True,
@@ -200,7 +198,7 @@ def test_cli_prints_both_figures(catalogue_file: Path) -> None:
     summary = json.loads(run.stdout)["summary"]
     assert summary["fully_mapped"] / summary["devices"] >= 0.99
     assert summary["standard"] / summary["features"] >= 0.75
-    run = subprocess.run(  # noqa: PLW1510 - returncode asserted with the output
+    run = subprocess.run(
         [str(dhome), "adapters", "check", "zigbee2mqtt", str(catalogue_file)],
         capture_output=True,
         text=True,
