@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.catalog import Catalog, check_value
+from hub.catalog import Catalog, check_params, check_value
 from hub.errors import HubError, InvalidDocument
 from hub.models import DeviceDescription
 from hub.models.catalog import CapabilityDef
@@ -66,6 +66,35 @@ def resolve_capability(
     if definition is None:
         raise InvalidDocument(f"capability {capability!r} is not in the catalog", field="capability")
     return inst, definition
+
+
+def check_state_report(
+    desc: DeviceDescription, component: str, capability: str, properties: dict[str, Any], catalog: Catalog
+) -> None:
+    """Raise the precise ``HubError`` unless every property is declared and its value valid."""
+    inst, definition = resolve_capability(desc, component, capability, catalog)
+    for name, value in properties.items():
+        prop = definition.property(name)
+        if prop is None or (inst.properties is not None and name not in inst.properties):
+            raise InvalidDocument(f"{capability} has no property {name!r}", field=f"properties.{name}")
+        check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
+
+
+def check_event_report(
+    desc: DeviceDescription,
+    component: str,
+    capability: str,
+    event: str,
+    payload: dict[str, Any],
+    *,
+    catalog: Catalog,
+) -> None:
+    """Raise the precise ``HubError`` unless the event is declared and its payload valid."""
+    inst, definition = resolve_capability(desc, component, capability, catalog)
+    ev = definition.event(event)
+    if ev is None or (inst.events is not None and event not in inst.events):
+        raise InvalidDocument(f"{capability} has no event {event!r}", field="event")
+    check_params(ev.payload, payload, "payload")
 
 
 class HubAdapterContext:
@@ -145,15 +174,7 @@ class HubAdapterContext:
             self._invalid("unknown_device", f"state for unknown device {device_id!r}")
             return False
         try:
-            inst, definition = resolve_capability(rec.description, component, capability, hub.catalog)
-            for name, value in properties.items():
-                prop = definition.property(name)
-                if prop is None or (inst.properties is not None and name not in inst.properties):
-                    raise InvalidDocument(
-                        f"{capability} has no property {name!r}", field=f"properties.{name}"
-                    )
-                constraint = (inst.constraints or {}).get(name)
-                check_value(prop, value, f"properties.{name}", constraint)
+            check_state_report(rec.description, component, capability, properties, hub.catalog)
         except HubError as exc:
             self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
             return False
@@ -199,13 +220,7 @@ class HubAdapterContext:
             return False
         payload = payload or {}
         try:
-            inst, definition = resolve_capability(rec.description, component, capability, hub.catalog)
-            ev = definition.event(event)
-            if ev is None or (inst.events is not None and event not in inst.events):
-                raise InvalidDocument(f"{capability} has no event {event!r}", field="event")
-            from hub.catalog import check_params
-
-            check_params(ev.payload, payload, "payload")
+            check_event_report(rec.description, component, capability, event, payload, catalog=hub.catalog)
         except HubError as exc:
             self._invalid(exc.code, f"event of {device_id} {component}/{capability}: {exc.message}")
             return False

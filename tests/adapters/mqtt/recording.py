@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.catalog import Catalog, check_params, check_value, default_catalog
-from hub.context import resolve_capability
+from hub.catalog import Catalog, default_catalog
+from hub.context import check_event_report, check_state_report
 from hub.errors import HubError
 from hub.models import DeviceDescription
 from hub.registry import check_description
@@ -83,12 +83,7 @@ class RecordingContext:
         try:
             if desc is None:
                 raise HubError(f"unknown device {device_id}")
-            inst, definition = resolve_capability(desc, component, capability, self.catalog)
-            for name, value in properties.items():
-                prop = definition.property(name)
-                if prop is None:
-                    raise HubError(f"{capability} has no property {name!r}")
-                check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
+            check_state_report(desc, component, capability, properties, self.catalog)
         except HubError as exc:
             self.refused.append(f"state {device_id} {component}/{capability}: {exc.message}")
             return False
@@ -110,11 +105,7 @@ class RecordingContext:
         try:
             if desc is None:
                 raise HubError(f"unknown device {device_id}")
-            _, definition = resolve_capability(desc, component, capability, self.catalog)
-            ev = definition.event(event)
-            if ev is None:
-                raise HubError(f"{capability} has no event {event!r}")
-            check_params(ev.payload, payload or {}, "payload")
+            check_event_report(desc, component, capability, event, payload or {}, catalog=self.catalog)
         except HubError as exc:
             self.refused.append(f"event {device_id} {component}/{capability}.{event}: {exc.message}")
             return False

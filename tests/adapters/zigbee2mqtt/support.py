@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.catalog import Catalog, check_params, check_value, default_catalog
+from hub.catalog import Catalog, default_catalog
+from hub.context import check_event_report, check_state_report
 from hub.errors import HubError
 from hub.models import DeviceDescription
-from hub.models.catalog import CapabilityDef
 
 Z2M_FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "z2m"
 DEVICES_FIXTURE = Z2M_FIXTURES / "matterbridge-zigbee2mqtt_bridge-devices.json"
@@ -94,15 +94,6 @@ class RecordingContext:
         self.removed.append(device_id)
         return self.devices.pop(device_id, None) is not None
 
-    def _definition(self, device_id: str, component: str, capability: str) -> tuple[Any, CapabilityDef]:
-        desc = self.devices[device_id]
-        comp = desc.component(component)
-        assert comp is not None, f"{device_id}: no component {component}"
-        inst = comp.capability(capability)
-        assert inst is not None, f"{device_id}/{component}: no capability {capability}"
-        definition = inst.definition or self._catalog[capability]
-        return inst, definition
-
     def publish_state(
         self,
         device_id: str,
@@ -116,13 +107,8 @@ class RecordingContext:
             self.rejected.append(f"state for unknown {device_id}")
             return False
         try:
-            inst, definition = self._definition(device_id, component, capability)
-            for name, value in properties.items():
-                prop = definition.property(name)
-                assert prop is not None, f"{capability} has no property {name}"
-                assert inst.properties is None or name in inst.properties, f"{name} not declared"
-                check_value(prop, value, name, (inst.constraints or {}).get(name))
-        except (AssertionError, HubError) as exc:
+            check_state_report(self.devices[device_id], component, capability, properties, self._catalog)
+        except HubError as exc:
             self.rejected.append(f"state {device_id} {component}/{capability}: {exc}")
             return False
         self.states.append(
@@ -146,14 +132,14 @@ class RecordingContext:
         component: str = "main",
         time: datetime | None = None,
     ) -> bool:
+        if device_id not in self.devices:
+            self.rejected.append(f"event for unknown {device_id}")
+            return False
         try:
-            inst, definition = self._definition(device_id, component, capability)
-            ev = definition.event(event)
-            assert ev is not None and (inst.events is None or event in inst.events), (
-                f"event {event} undeclared"
+            check_event_report(
+                self.devices[device_id], component, capability, event, payload or {}, catalog=self._catalog
             )
-            check_params(ev.payload, payload or {}, "payload")
-        except (AssertionError, HubError, KeyError) as exc:
+        except HubError as exc:
             self.rejected.append(f"event {device_id} {component}/{capability}.{event}: {exc}")
             return False
         self.events.append(
