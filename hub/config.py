@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hub.alerts.config import AlertsConfig
 from hub.errors import ConfigError
-from hub.models.common import HOME_ID
+from hub.models.common import DIVISION_CODE, HOME_ID
 
 DEFAULT_PORT = 8470
 
@@ -25,7 +25,7 @@ class HomeConfig(_Section):
     id: Annotated[str, Field(pattern=HOME_ID, max_length=64)] = "home"
     name: Annotated[str, Field(min_length=1, max_length=200)] = "My home"
     address: str | None = None
-    division_code: Annotated[str, Field(pattern=r"^\d{6}(\d{3}|\d{6})?$")] | None = Field(
+    division_code: Annotated[str, Field(pattern=DIVISION_CODE)] | None = Field(
         default=None, description="administrative-division code (GB/T 2260, 6 digits; 9 or 12 with township)"
     )
     timezone: str = "Asia/Shanghai"

@@ -26,16 +26,16 @@ from adapters.mqtt import (
 )
 from adapters.mqtt.describe import checked
 from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk.commands import run_command
 from hub.errors import (
     AdapterError,
     CommandTimeout,
-    HubError,
     InvalidParams,
     NotWritable,
     UnknownDevice,
     Unsupported,
 )
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from hub.models import CommandRequest, CommandResult
 from hub.models.command import SET_COMMAND
 
 _MAX_HELD = 256  # messages held per device while its $description is missing
@@ -220,11 +220,7 @@ class HomieAdapter:
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: CommandRequest) -> CommandResult:
-        try:
-            result = await self._execute(cmd)
-        except HubError as exc:
-            return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.ERROR, error=exc.info())
-        return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.OK, result=result)
+        return await run_command(cmd, self._execute)
 
     async def _execute(self, cmd: CommandRequest) -> dict[str, Any]:
         node = next(

@@ -5,6 +5,7 @@ third-party adapters are found the same way, through the ``dhome.adapters`` entr
 """
 
 from adapters.sdk.adapter import Adapter, AdapterContext, NoConfig, OfflineMapper
+from adapters.sdk.commands import run_command
 from adapters.sdk.convert import (
     Converter,
     bool_map,
@@ -40,5 +41,6 @@ __all__ = [
     "kelvin_from_mireds",
     "linear",
     "load_adapter",
+    "run_command",
     "scale",
 ]

@@ -27,11 +27,12 @@ from adapters.mqtt import (
 )
 from adapters.mqtt.describe import checked
 from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk.commands import run_command
 from adapters.shelly.mapping import COMMANDS, rpc_error
 from adapters.shelly.model import ShellyDevice, describe, event, states
 from adapters.shelly.rpc import RpcClient, RpcError, parse_notification
-from hub.errors import AdapterError, CommandTimeout, HubError, UnknownDevice, Unsupported
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from hub.errors import AdapterError, CommandTimeout, UnknownDevice, Unsupported
+from hub.models import CommandRequest, CommandResult
 from hub.models.command import SET_COMMAND
 
 
@@ -240,11 +241,7 @@ class ShellyAdapter:
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: CommandRequest) -> CommandResult:
-        try:
-            result = await self._execute(cmd)
-        except HubError as exc:
-            return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.ERROR, error=exc.info())
-        return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.OK, result=result)
+        return await run_command(cmd, self._execute)
 
     async def _execute(self, cmd: CommandRequest) -> dict[str, Any] | None:
         entry = next(

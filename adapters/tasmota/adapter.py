@@ -27,6 +27,7 @@ from adapters.mqtt import (
 )
 from adapters.mqtt.describe import checked
 from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk.commands import run_command
 from adapters.tasmota.mapping import COMMANDS, CommandRow
 from adapters.tasmota.model import (
     Decoded,
@@ -37,8 +38,8 @@ from adapters.tasmota.model import (
     describe,
     parse_config,
 )
-from hub.errors import AdapterError, CommandTimeout, HubError, InvalidParams, UnknownDevice, Unsupported
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from hub.errors import AdapterError, CommandTimeout, InvalidParams, UnknownDevice, Unsupported
+from hub.models import CommandRequest, CommandResult
 from hub.models.command import SET_COMMAND
 
 TELE, STAT, CMND = 2, 1, 0  # indexes into the discovery config's ``tp``
@@ -277,11 +278,7 @@ class TasmotaAdapter:
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: CommandRequest) -> CommandResult:
-        try:
-            result = await self._execute(cmd)
-        except HubError as exc:
-            return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.ERROR, error=exc.info())
-        return CommandResult(id=cmd.id, device=cmd.device, status=CommandStatus.OK, result=result)
+        return await run_command(cmd, self._execute)
 
     async def _execute(self, cmd: CommandRequest) -> dict[str, Any]:
         node = next(

@@ -25,7 +25,7 @@ import orjson
 from prometheus_client import Counter
 
 from hub.alerts import signals
-from hub.alerts.config import AlertsConfig, alerts_config
+from hub.alerts.config import AlertsConfig, RulesConfig, alerts_config
 from hub.alerts.durations import format_duration
 from hub.alerts.kinds import KIND_INFO, Scope, where
 from hub.alerts.schedule import in_window, inactivity_due, local_time
@@ -144,6 +144,17 @@ class AlertEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+    def replace_rules(self, rules: RulesConfig) -> None:
+        """Judge by ``rules`` from now on (a resident changed a threshold in the settings).
+
+        Deadlines are computed from the config on every pass, so waking the timer loop is
+        enough for a pending inactivity or door timer to follow the new limit at once."""
+        self.config = self.config.model_copy(update={"rules": rules})
+        if self._given_config is not None:
+            # a restart of this engine object must keep the change too
+            self._given_config = self._given_config.model_copy(update={"rules": rules})
+        self._wake.set()
 
     @property
     def hub(self) -> Hub:

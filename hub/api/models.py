@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     RootModel,
@@ -31,7 +32,7 @@ from hub.models import (
     Subscription,
     UnitDef,
 )
-from hub.models.common import CapabilityId, ComponentId, DeviceId, MemberName
+from hub.models.common import DIVISION_CODE, CapabilityId, ComponentId, DeviceId, MemberName
 from hub.supervisor import SlotState
 
 
@@ -224,6 +225,59 @@ class TokenList(ApiModel):
     items: list[TokenInfo]
 
 
+#: a local time of day as a resident types it (minutes, no seconds)
+TIME_HM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+#: the check of ``hub.config.HomeConfig.division_code`` (tests/api/test_settings.py keeps them equal)
+LocalTime = Annotated[str, Field(pattern=TIME_HM, description="local time of day, HH:MM (home.timezone)")]
+
+
+def _integral(value: object) -> object:
+    # JSON has one number type: 15.0 is the integer 15 (JSON Schema agrees); "15" is not a number
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: whole minutes, also when a client writes them as ``15.0`` (constraints before the validator, so
+#: they stay ``minimum``/``maximum`` in the generated schema)
+QuietMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), BeforeValidator(_integral)]
+DoorMinutes = Annotated[int, Field(ge=1, le=24 * 60), BeforeValidator(_integral)]
+
+
+class _StrictApiModel(ApiModel):
+    # a setting sent as "15" instead of 15 is a client bug worth naming, not a value to guess at
+    model_config = ConfigDict(strict=True)
+
+
+class InactivityWindowSetting(_StrictApiModel):
+    """While the local time is in [start, end) an alert follows ``max_quiet_minutes`` without any
+    activity; ``end`` before ``start`` wraps past midnight, ``start == end`` is the whole day."""
+
+    start: LocalTime
+    end: LocalTime
+    max_quiet_minutes: QuietMinutes
+
+
+class HomeSettings(_StrictApiModel):
+    """What a resident may change without editing the config file; stored in the hub's database,
+    it overrides the config file's values from the next start on."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(description="the home's name")
+    address: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        default=None, description="postal address (shared in CAP alerts only with consent)"
+    )
+    division_code: Annotated[str, Field(pattern=DIVISION_CODE)] | None = Field(
+        default=None,
+        description="administrative-division code (GB/T 2260, 6 digits; 9 or 12 with township), CAP geocode",
+    )
+    inactivity_windows: Annotated[list[InactivityWindowSetting], Field(min_length=1, max_length=8)] = Field(
+        description="how long without any activity raises an inactivity alert, by time of day"
+    )
+    door_open_minutes: DoorMinutes = Field(description="a door open this long raises door_open")
+    night_start: LocalTime = Field(description="start of the hours when activity is unusual")
+    night_end: LocalTime = Field(description="end of the hours when activity is unusual")
+
+
 #: every model above that appears in openapi.yaml, in the order it is written there
 API_MODELS: list[type[BaseModel]] = [
     DeviceIdValue,
@@ -253,4 +307,6 @@ API_MODELS: list[type[BaseModel]] = [
     TokenInfo,
     TokenCreated,
     TokenList,
+    InactivityWindowSetting,
+    HomeSettings,
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api import admin, alerts, devices, events, subscriptions, system, ws
+from hub.api import admin, alerts, devices, events, settings, subscriptions, system, ws
 from hub.api.guard import guarded
 from hub.api.models import Scope
 from hub.api.openapi import bundle, load_spec
@@ -62,6 +62,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/subscriptions/{id}/deliveries", subscriptions.list_deliveries, R),
     Endpoint("GET", "/audit", admin.list_audit, A),
     Endpoint("GET", "/adapters", admin.list_adapters, A),
+    Endpoint("GET", "/settings", settings.get_settings, R),
+    Endpoint("PUT", "/settings", settings.put_settings, A),
     Endpoint("GET", "/tokens", admin.list_tokens, A),
     Endpoint("POST", "/tokens", admin.create_token, A),
     Endpoint("DELETE", "/tokens/{id}", admin.revoke_token, A),

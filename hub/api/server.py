@@ -21,6 +21,7 @@ from hub.api.cors import cors_middleware
 from hub.api.metrics import ApiMetrics
 from hub.api.problems import problem_middleware
 from hub.api.routes import BASE, add_routes
+from hub.api.settings import restore
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -79,6 +80,8 @@ class ApiService:
         return self._ctx
 
     async def start(self, hub: Hub) -> None:
+        # the resident's saved settings override the config file even while the API is off
+        await restore(hub)
         cfg = hub.config.api
         if not cfg.enabled:
             log.info("API disabled in the config (api.enabled: false)")

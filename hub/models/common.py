@@ -14,6 +14,8 @@ SCHEMA_BASE = "https://dhome.dev/dhi/v1/schemas/"
 # explicit class, not \s: Python, pydantic (Rust) and ECMA-262 regexes disagree on what \s means
 DEVICE_ID = r"^[a-z][a-z0-9_\-]*:[^ \t\n\r\f\v/#+]+$"
 COMPONENT_ID = r"^[a-z][a-z0-9_]*$"
+#: administrative-division code (GB/T 2260: 6 digits; 9 or 12 with township/village)
+DIVISION_CODE = r"^\d{6}(\d{3}|\d{6})?$"
 HOME_ID = r"^[a-z0-9][a-z0-9_\-]*$"
 
 DeviceId = Annotated[

@@ -257,3 +257,39 @@ def test_sharing_is_changed_and_granted_in_plain_words(stack: Stack) -> None:
         assert names["街道民政科"]["receiver"]["kind"] == "government"
         assert sorted(names["街道民政科"]["alert_kinds"]) == ["fall", "smoke", "sos"]
         expect(page.locator("#audit tr[data-action='subscription.created']").first).to_be_visible()
+
+
+def test_home_name_and_division_code_are_changed_on_the_settings_page(stack: Stack) -> None:
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE, bypass_csp=True)  # for axe-core
+        sign_in(page, stack.hub.base, stack.new_code(), "/settings")
+        form = page.locator("form#settings")
+        name = form.get_by_label("家庭名称", exact=True)
+        code = form.get_by_label("行政区划代码", exact=True)
+        before = stack.api("GET", "/settings")
+        expect(name).to_have_value(before["name"])
+        # a code of the wrong length is explained next to the field, in words, and nothing is saved
+        code.fill("11010")
+        form.get_by_role("button", name="保存设置").click()
+        expect(form.locator("#set-division_code-error")).to_have_text(re.compile("6 位、9 位或 12 位数字"))
+        expect(code).to_have_attribute("aria-invalid", "true")
+        assert stack.api("GET", "/settings") == before
+        assert serious_violations(page) == []
+
+        name.fill("陈奶奶的家")
+        code.fill("110108001")
+        form.get_by_role("button", name="保存设置").click()
+        expect(form.locator("#settings-status")).to_have_text(re.compile("已保存"))
+        expect(form.locator("#set-division_code-error")).to_be_hidden()
+        saved = stack.api("GET", "/settings")
+        assert (saved["name"], saved["division_code"]) == ("陈奶奶的家", "110108001")
+        [(actor,)] = stack.hub.db("SELECT actor FROM audit WHERE action = 'settings.updated'")
+        assert actor.startswith("token:") and "session" in actor
+
+        page.reload()
+        page.wait_for_selector("body[data-page='/settings']")
+        reloaded = page.locator("form#settings")
+        expect(reloaded.get_by_label("家庭名称", exact=True)).to_have_value("陈奶奶的家")
+        expect(reloaded.get_by_label("行政区划代码", exact=True)).to_have_value("110108001")
+        screenshot(page, "settings-saved-phone")
+        assert serious_violations(page) == []

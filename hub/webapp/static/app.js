@@ -381,12 +381,116 @@ async function sharingPage() {
 }
 
 // ---------------------------------------------------------------- Settings
+// [API field, input type, label key, attributes]: one row per plain setting, in page order
+const HOME_FIELDS = [
+  ["name", "text", "settings.homename", { maxlength: 200, autocomplete: "off" }],
+  ["address", "text", "settings.address", { maxlength: 500, autocomplete: "off" }],
+  ["division_code", "text", "settings.division", { inputmode: "numeric", maxlength: 12, autocomplete: "off" }],
+];
+const RULE_FIELDS = [
+  ["door_open_minutes", "number", "settings.dooropen", { min: 1, max: 1440, step: 1, inputmode: "numeric" }],
+  ["night_start", "time", "settings.nightstart", {}],
+  ["night_end", "time", "settings.nightend", {}],
+];
+const WINDOW_FIELDS = [
+  ["start", "time", "settings.wstart", {}],
+  ["end", "time", "settings.wend", {}],
+  ["max_quiet_hours", "number", "settings.wquiet", { min: 0.5, max: 168, step: 0.5, inputmode: "decimal" }],
+];
+
+// the label, the input, a hint if there is one, and the place its error is written in words
+function settingField(id, type, labelKey, attrs, value) {
+  const hint = t(labelKey + ".hint", "");
+  const describedBy = [hint ? id + "-hint" : null, id + "-error"].filter(Boolean).join(" ");
+  return h("div", { class: "field" },
+    h("label", { for: id }, t(labelKey)),
+    hint ? h("p", { id: id + "-hint", class: "muted hint" }, hint) : null,
+    h("input", { id, name: id, type, value: value ?? "", "aria-describedby": describedBy, ...attrs }),
+    h("p", { id: id + "-error", class: "error", hidden: true }));
+}
+
+// "body.inactivity_windows[1].start" -> the id of the input it names
+function settingId(param) {
+  const path = param.replace(/^body\.?/, "");
+  const w = /^inactivity_windows\[(\d+)\]\.(\w+)$/.exec(path);
+  if (w) return `set-w${w[1]}-${w[2] === "max_quiet_minutes" ? "max_quiet_hours" : w[2]}`;
+  return "set-" + (path.replace(/\[.*$/, "") || "form");
+}
+
+function numberOrNull(input) { return input.value.trim() === "" ? null : Number(input.value); }
+
+function settingsFrom(form, windows) {
+  const value = (name) => form.querySelector("#set-" + name).value;
+  const text = (name) => value(name).trim() || null;
+  return {
+    name: value("name").trim(), address: text("address"), division_code: text("division_code"),
+    inactivity_windows: windows.map((_, i) => {
+      const hours = numberOrNull(form.querySelector(`#set-w${i}-max_quiet_hours`));
+      return { start: value(`w${i}-start`), end: value(`w${i}-end`),
+        max_quiet_minutes: hours === null ? null : Math.round(hours * 60) };
+    }),
+    door_open_minutes: numberOrNull(form.querySelector("#set-door_open_minutes")),
+    night_start: value("night_start"), night_end: value("night_end"),
+  };
+}
+
+function showFieldErrors(form, problem) {
+  for (const el of form.querySelectorAll(".error")) { el.hidden = true; el.textContent = ""; }
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  let first = null;
+  for (const p of problem?.["invalid-params"] || []) {
+    const id = settingId(p.name);
+    const input = form.querySelector("#" + CSS.escape(id));
+    const out = form.querySelector("#" + CSS.escape(input ? id + "-error" : "set-form-error"));
+    const key = "settings.err." + id.replace(/^set-(w\d+-)?/, "");
+    out.textContent = t(key, fmt("settings.err.other", { reason: p.reason }));
+    out.hidden = false;
+    if (input) { input.setAttribute("aria-invalid", "true"); first ??= input; }
+  }
+  (first || form.querySelector("#set-form-error")).focus?.();
+}
+
+function settingsForm(current, editable) {
+  const windows = current.inactivity_windows;
+  const status = h("p", { id: "settings-status", role: "status", class: "muted" });
+  const form = h("form", { id: "settings", class: "card", novalidate: true },
+    h("fieldset", { disabled: !editable },
+      h("legend", {}, t("settings.home")),
+      HOME_FIELDS.map(([name, type, key, attrs]) => settingField("set-" + name, type, key, attrs, current[name]))),
+    h("fieldset", { disabled: !editable },
+      h("legend", {}, t("settings.inactivity")),
+      h("p", { class: "muted" }, t("settings.inactivity.hint")),
+      windows.map((w, i) => h("fieldset", { class: "window" },
+        h("legend", {}, fmt("settings.window", { n: i + 1 })),
+        WINDOW_FIELDS.map(([name, type, key, attrs]) => settingField(`set-w${i}-${name}`, type, key, attrs,
+          name === "max_quiet_hours" ? w.max_quiet_minutes / 60 : w[name]))))),
+    h("fieldset", { disabled: !editable },
+      h("legend", {}, t("settings.rules")),
+      RULE_FIELDS.map(([name, type, key, attrs]) => settingField("set-" + name, type, key, attrs, current[name]))),
+    h("p", { id: "set-form-error", class: "error", hidden: true, tabindex: -1 }),
+    editable ? h("button", { type: "submit", class: "primary" }, t("settings.save")) : h("p", { class: "muted" }, t("settings.adminonly")),
+    status);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    status.textContent = "";
+    try {
+      await api("PUT", "/settings", settingsFrom(form, windows));
+      showFieldErrors(form, null);
+      status.textContent = t("settings.saved");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 422) showFieldErrors(form, err.problem); else showError(err);
+    }
+  });
+  return form;
+}
+
 async function settingsPage(session) {
-  const health = await api("GET", "/health");
-  const out = [title(t("nav.settings")), h("h2", {}, t("settings.home")),
+  const [health, current] = await Promise.all([api("GET", "/health"), api("GET", "/settings")]);
+  const out = [title(t("nav.settings")),
+    settingsForm(current, session.scopes.includes("admin")),
+    h("h2", {}, t("settings.about")),
     h("dl", { class: "props card" }, h("dt", {}, t("settings.homeid")), h("dd", {}, health.home),
-      h("dt", {}, t("settings.version")), h("dd", {}, health.version)),
-    h("p", { class: "muted" }, t("settings.readonly"))];
+      h("dt", {}, t("settings.version")), h("dd", {}, health.version))];
   out.push(h("h2", {}, t("settings.sessions")));
   if (session.scopes.includes("admin")) {
     const tokens = await api("GET", "/tokens");
