@@ -43,8 +43,8 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ingestion", ingest.run, lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60))),
     Scenario("alert_latency", latency.run,
-             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=5))),
-    Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (5, 50))),
+             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3))),
+    Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (10, 500))),
     Scenario("conformance", conformance_run.run, lambda w, d: conformance_run.run(w, d, fuzz_examples=3)),
 )  # fmt: skip
 

@@ -52,6 +52,8 @@ class ActivityLog:
         self._sub: Subscription | None = None
 
     async def start(self, hub: Hub) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return  # nothing would be printed: don't pay for a subscriber on the hot path
         self._sub = hub.bus.subscribe("activity-log", maxsize=5000)
         self._task = asyncio.create_task(self._run(hub, self._sub), name="dhome-activity-log")
 

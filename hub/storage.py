@@ -153,7 +153,10 @@ class Storage:
         # Shielded: a batch taken off the queue is committed even if the awaiting task is
         # cancelled (shutdown cancels the flusher); cancelling a job still queued in the
         # executor would silently drop those writes.
-        return await asyncio.shield(self._run(self._commit, batch))
+        # The job is handed to the executor now (not one loop turn later, as a shielded
+        # coroutine would be), so a read issued right after sees this batch committed.
+        job = asyncio.get_running_loop().run_in_executor(self._pool, self._commit, batch)
+        return await asyncio.shield(job)
 
     def _commit(self, batch: list[Statement]) -> int:
         conn = self._require()
