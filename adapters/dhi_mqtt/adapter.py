@@ -367,13 +367,11 @@ def map_descriptions(data: Any, catalog: Catalog, instance: str) -> list[DeviceM
         except ValueError as exc:
             name = item.get("name") if isinstance(item, dict) else None
             out.append(
-                DeviceMapping(
-                    id=f"{instance}:invalid-{i}",
-                    name=str(name or f"document {i}"),
-                    features=1,
-                    standard=0,
-                    vendor=0,
-                    unmapped=[Unmapped(feature="desc", reason=f"not a DHI device description: {exc}")],
+                DeviceMapping.unreadable(
+                    f"{instance}:invalid-{i}",
+                    str(name or f"document {i}"),
+                    "desc",
+                    f"not a DHI device description: {exc}",
                 )
             )
             continue

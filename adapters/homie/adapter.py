@@ -25,7 +25,7 @@ from adapters.mqtt import (
     shared_connection,
 )
 from adapters.mqtt.describe import checked
-from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from hub.errors import (
     AdapterError,
@@ -313,21 +313,7 @@ def _map_one(index: int, item: Any, instance: str) -> DeviceMapping:
     try:
         device = describe(native, parse_description(item), instance)
     except (PayloadError, ValueError) as exc:
-        return DeviceMapping(
-            id=f"{instance}:invalid-{index}",
-            name="unreadable Homie $description",
-            features=1,
-            standard=0,
-            vendor=0,
-            unmapped=[Unmapped(feature="$description", reason=str(exc))],
+        return DeviceMapping.unreadable(
+            f"{instance}:invalid-{index}", "unreadable Homie $description", "$description", str(exc)
         )
-    f = device.features
-    return DeviceMapping(
-        id=device.description.id,
-        name=device.description.name,
-        description=device.description,
-        features=f.total,
-        standard=f.standard,
-        vendor=f.vendor,
-        unmapped=f.unmapped,
-    )
+    return device.features.report(device.description)

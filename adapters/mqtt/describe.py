@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.sdk import Unmapped
+from adapters.sdk import DeviceMapping, Unmapped
 from hub.catalog import Catalog, check_value
 from hub.errors import HubError
-from hub.models import CapabilityDef, CapabilityInstance, Component, PropertyDef
+from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
 from hub.models.catalog import Access, Labels, ValueType
 
 RW = [Access.READ, Access.WRITE, Access.NOTIFY]
@@ -161,6 +161,17 @@ class Features:
     @property
     def total(self) -> int:
         return self.standard + self.vendor + len(self.unmapped)
+
+    def report(self, description: DeviceDescription) -> DeviceMapping:
+        return DeviceMapping(
+            id=description.id,
+            name=description.name,
+            description=description,
+            features=self.total,
+            standard=self.standard,
+            vendor=self.vendor,
+            unmapped=self.unmapped,
+        )
 
 
 def checked(

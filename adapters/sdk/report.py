@@ -28,6 +28,20 @@ class DeviceMapping(BaseModel):
     vendor: int = Field(ge=0, description="features kept as typed vendor properties")
     unmapped: list[Unmapped] = Field(default_factory=list)
 
+    @classmethod
+    def unreadable(
+        cls, id: str, name: str, feature: str, reason: str, *, counted: bool = True
+    ) -> DeviceMapping:
+        """A vendor record that could not be read at all: one unmapped feature saying why."""
+        return cls(
+            id=id,
+            name=name,
+            features=1 if counted else 0,
+            standard=0,
+            vendor=0,
+            unmapped=[Unmapped(feature=feature, reason=reason)],
+        )
+
 
 class Summary(BaseModel):
     devices: int

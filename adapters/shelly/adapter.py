@@ -26,7 +26,7 @@ from adapters.mqtt import (
     shared_connection,
 )
 from adapters.mqtt.describe import checked
-from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from adapters.shelly.mapping import COMMANDS, rpc_error
 from adapters.shelly.model import ShellyDevice, describe, event, states
@@ -348,24 +348,8 @@ def map_dump(data: Any, instance: str) -> DeviceMapping:
         device = describe(info, config if isinstance(config, dict) else None, status, instance)
     except PayloadError as exc:
         return _failed(0, str(exc))
-    f = device.features
-    return DeviceMapping(
-        id=device.description.id,
-        name=device.description.name,
-        description=device.description,
-        features=f.total,
-        standard=f.standard,
-        vendor=f.vendor,
-        unmapped=f.unmapped,
-    )
+    return device.features.report(device.description)
 
 
 def _failed(index: int, reason: str) -> DeviceMapping:
-    return DeviceMapping(
-        id=f"shelly:invalid-{index}",
-        name="unreadable Shelly data",
-        features=1,
-        standard=0,
-        vendor=0,
-        unmapped=[Unmapped(feature="document", reason=reason)],
-    )
+    return DeviceMapping.unreadable(f"shelly:invalid-{index}", "unreadable Shelly data", "document", reason)

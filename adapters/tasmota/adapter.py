@@ -26,7 +26,7 @@ from adapters.mqtt import (
     shared_connection,
 )
 from adapters.mqtt.describe import checked
-from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from adapters.tasmota.mapping import COMMANDS, CommandRow
 from adapters.tasmota.model import (
@@ -378,21 +378,7 @@ def _map_one(index: int, raw_cfg: Any, raw_sensors: Any, instance: str) -> Devic
         sn = raw_sensors.get("sn") if isinstance(raw_sensors, dict) else None
         device = describe(cfg, sn if isinstance(sn, dict) else None, instance)
     except PayloadError as exc:
-        return DeviceMapping(
-            id=f"{instance}:invalid-{index}",
-            name="unreadable Tasmota discovery config",
-            features=1,
-            standard=0,
-            vendor=0,
-            unmapped=[Unmapped(feature="config", reason=str(exc))],
+        return DeviceMapping.unreadable(
+            f"{instance}:invalid-{index}", "unreadable Tasmota discovery config", "config", str(exc)
         )
-    f = device.features
-    return DeviceMapping(
-        id=device.description.id,
-        name=device.description.name,
-        description=device.description,
-        features=f.total,
-        standard=f.standard,
-        vendor=f.vendor,
-        unmapped=f.unmapped,
-    )
+    return device.features.report(device.description)

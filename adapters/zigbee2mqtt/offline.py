@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.sdk.report import DeviceMapping, Unmapped
+from adapters.sdk.report import DeviceMapping
 from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.mapping import VENDOR, map_device
 from hub.catalog import Catalog, default_catalog
@@ -27,13 +27,8 @@ def map_offline(data: Any, catalog: Catalog | None = None, adapter: str = VENDOR
     ]
     for i, err in enumerate(errors):
         out.append(
-            DeviceMapping(
-                id=f"{adapter}:invalid-{i}",
-                name=f"invalid entry {i}",
-                features=0,
-                standard=0,
-                vendor=0,
-                unmapped=[Unmapped(feature="device", reason=err)],
+            DeviceMapping.unreadable(
+                f"{adapter}:invalid-{i}", f"invalid entry {i}", "device", err, counted=False
             )
         )
     return out
