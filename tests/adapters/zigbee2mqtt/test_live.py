@@ -95,6 +95,8 @@ async def test_devices_state_and_command_round_trip(mosquitto: Mosquitto, tmp_pa
                 )
             )
             assert result.status == "ok", result
+            # "ok" means the broker acknowledged the publish; the simulated Z2M receives it on its own thread
+            await eventually(lambda: bool(z2m.requests), what="the /set request at the simulated Zigbee2MQTT")
             assert z2m.requests[-1] == ("Gledopto RGBCTT light I", {"brightness": 127})
             await eventually(lambda: value(hub, LIGHT, "dhi.level", "level") == 50.0, what="level echo")
             result = await hub.execute(
