@@ -26,8 +26,8 @@ from conformance.runner import exit_code
 from hub.models.conformance import Report, ResultStatus, TargetKind
 
 app = typer.Typer(help="DHI v1 conformance suite: devices, adapter plugins and hubs.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # never break a path or test id across lines
+err = Console(stderr=True, soft_wrap=True)
 
 ClaimsOption = Annotated[Path, typer.Option("--claims", help="Claims file (YAML/JSON, claims.schema.json).")]
 ReportDirOption = Annotated[

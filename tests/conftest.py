@@ -18,6 +18,9 @@ SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DHOME_LOG_LEVEL", "warning")
+    # CLI tables fold to the terminal width; pin it so results do not depend on
+    # the developer's terminal (tests that care about width set their own).
+    os.environ["COLUMNS"] = "120"
 
 
 @pytest.hookimpl(trylast=True)

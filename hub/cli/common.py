@@ -17,8 +17,10 @@ from rich.markup import escape
 from hub.errors import HubError
 from hub.validate import DocumentError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a line (a path, an error) is never broken at the terminal width, so
+# output stays greppable whatever COLUMNS is and however long the path.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDirOption = Annotated[
     Path | None,

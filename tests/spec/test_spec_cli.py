@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,23 @@ def test_valid_examples_validate(path: Path) -> None:
     out = dhome("spec", "validate", str(path))
     assert out.returncode == 0, out.stderr
     assert "valid DHI v1" in out.stdout
+
+
+def test_long_paths_are_never_wrapped(tmp_path: Path) -> None:
+    """CI checks out under deep paths; a result line must stay one line at any width."""
+    deep = tmp_path.joinpath(*(["a-rather-long-directory-name"] * 4))
+    deep.mkdir(parents=True)
+    target = deep / "message-state-changed.json"
+    target.write_bytes((EXAMPLES / "message-state-changed.json").read_bytes())
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "spec", "validate", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "40"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{target}: valid DHI v1 message"]
 
 
 def test_every_invalid_example_has_a_documented_error() -> None:
