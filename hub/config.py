@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.alerts.config import AlertsConfig
 from hub.errors import ConfigError
@@ -53,6 +53,11 @@ class MdnsConfig(_Section):
 
 class ClockConfig(_Section):
     speed: Annotated[float, Field(gt=0, le=100_000)] = 1.0
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="start the hub clock at this moment (RFC 3339 with offset) instead of now: "
+        "replaying a scenario at its own time of day",
+    )
 
 
 class AdapterEntry(_Section):

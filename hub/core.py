@@ -56,7 +56,7 @@ class Hub:
     ) -> None:
         self.config = config
         self.data_dir = (data_dir or config.data_dir or Path(".dhome")).resolve()
-        self.clock = clock or Clock(speed=config.clock.speed)
+        self.clock = clock or Clock(start=config.clock.start, speed=config.clock.speed)
         self.catalog = catalog or default_catalog()
         self.metrics = Metrics()
         self.storage = Storage(self.data_dir / DB_NAME, batch_interval=config.storage.batch_interval)

@@ -78,7 +78,7 @@ class Store:
             alert = event.get("data", {}).get("alert") if msg_type in ALERT_TYPES else None
             shown = None
             if isinstance(alert, dict) and "id" in alert:
-                shown = self._apply(home, alert, str(event.get("time", now)))
+                shown = self._apply(home, alert, sortable_time(event.get("time"), now))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -87,6 +87,7 @@ class Store:
         return Outcome(duplicate=False, alert=shown)
 
     def _apply(self, home: str, alert: dict[str, Any], message_time: str) -> dict[str, Any] | None:
+        # message_time is sortable_time(): comparing the text compares the instants
         row = self._db.execute(
             "SELECT message_time FROM alerts WHERE home = ? AND id = ?", (home, alert["id"])
         ).fetchone()
@@ -143,3 +144,15 @@ def _view(row: tuple[Any, ...]) -> dict[str, Any]:
     home, body, staff, staff_at = row
     alert: dict[str, Any] = json.loads(body)
     return {"home": home, **alert, "staff": staff, "staff_at": staff_at}
+
+
+def sortable_time(value: Any, default: str) -> str:
+    """An RFC 3339 time as UTC text with microseconds, so text order is time order
+    ("…:20Z" sorts after "…:20.39Z" as text, though it is earlier)."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return default
+    if when.tzinfo is None:
+        return default
+    return when.astimezone(UTC).isoformat(timespec="microseconds")

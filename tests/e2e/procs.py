@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from adapters.virtual.scenario import load_scenario
 from hub.api.auth import TokenStore, parse_scopes
+from hub.catalog import default_catalog
 from hub.clock import Clock
 from hub.storage import Storage
 
@@ -159,13 +161,19 @@ class HubProcess:
         self.data = self.dir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         adapters = []
+        clock: dict[str, Any] = {"speed": speed}
         if scenario is not None:
-            adapters.append({"type": "virtual", "config": {"scenario": scenario, "loop": False}})
+            # the hub clock starts at the scenario's own start, so a morning scenario is a
+            # morning in the hub whatever the time of day the tests run (night rules!)
+            adapters.append(
+                {"type": "virtual", "config": {"scenario": scenario, "loop": False, "timing": "scenario"}}
+            )
+            clock["start"] = load_scenario(scenario, default_catalog()).start.isoformat()
         config = {
             "home": {"id": HOME, "name": "Mrs Chen's flat", "division_code": "110105"},
             "api": {"port": self.api_port},
             "mdns": {"enabled": False},
-            "clock": {"speed": speed},
+            "clock": clock,
             "log_level": "info",
             "adapters": adapters,
             "alerts": alerts,
