@@ -10,8 +10,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-import orjson
-
 from adapters.sdk.discovery import AdapterLoadError, load_adapter
 from hub.bus import EventBus
 from hub.catalog import Catalog, default_catalog
@@ -174,14 +172,14 @@ class Hub:
         )
 
     def _persist_event(self, msg: Any) -> None:
-        self.storage.write(
+        self.storage.write_row(
             "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)",
             (
                 msg.seq,
                 str(msg.type),
                 msg.time.isoformat(),
                 msg.subject,
-                orjson.dumps(msg.model_dump(mode="json", by_alias=True, exclude_none=True)).decode(),
+                msg.model_dump_json(by_alias=True, exclude_none=True),
             ),
         )
 

@@ -49,14 +49,14 @@ class StateStore:
             return previous
         encoded = orjson.dumps(value).decode()
         stamp = time.isoformat()
-        self._storage.write(
+        self._storage.write_row(
             "INSERT INTO state (device, component, capability, property, value, time, source) "
             "VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, component, capability, property) "
             "DO UPDATE SET value=excluded.value, time=excluded.time, source=excluded.source",
             (*key, encoded, stamp, source),
         )
         if self._history:
-            self._storage.write(
+            self._storage.write_row(
                 "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)",
                 (*key, encoded, stamp),
             )

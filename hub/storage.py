@@ -70,16 +70,31 @@ MIGRATIONS: list[str] = [
 Statement = tuple[str, Sequence[Any]]
 
 
+class _Rows(list[Sequence[Any]]):
+    """The parameter rows of one ``executemany`` (see ``Storage.write_row``)."""
+
+
 class Storage:
     """Owns the SQLite file; every method is safe to call from the event loop."""
 
-    def __init__(self, path: Path, *, batch_interval: float = 0.05, batch_max: int = 2000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        batch_interval: float = 0.05,
+        batch_max: int = 2000,
+        checkpoint_interval: float = 1.0,
+    ) -> None:
         self.path = path
+        self._checkpoint_interval = checkpoint_interval
+        self._checkpointer: _Checkpointer | None = None
         self._batch_interval = batch_interval
         self._batch_max = batch_max
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._pending: list[Statement] = []
+        self._open_rows: dict[str, _Rows] = {}  # row statements still taking rows
+        self._queued = 0  # statements and rows in _pending
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
@@ -91,6 +106,8 @@ class Storage:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._run(self._open_sync)
         self._flusher = asyncio.create_task(self._flush_loop(), name="dhome-storage-flush")
+        self._checkpointer = _Checkpointer(self.path, self._checkpoint_interval)
+        self._checkpointer.start()
 
     def _open_sync(self) -> None:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -98,6 +115,10 @@ class Storage:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
+        # Checkpoints (copying the WAL back into the database, with an fsync) run on their
+        # own connection and thread: done by a commit, they stalled that commit — and an
+        # alert waiting on it — for tens of milliseconds every second or so under load.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn = conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
@@ -119,33 +140,65 @@ class Storage:
                 await self._flusher
             self._flusher = None
         await self.flush()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._conn is not None:
-            await self._run(self._conn.close)
+            await self._run(self._close_sync)
             self._conn = None
         self._pool.shutdown(wait=True)
 
+    def _close_sync(self) -> None:
+        conn = self._require()
+        with contextlib.suppress(sqlite3.Error):  # a reader elsewhere may hold the WAL: fine
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+
     # ------------------------------------------------------------ writes
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Queue a write; it is committed with the next batch (within ``batch_interval``)."""
+        """Queue a write; it is committed with the next batch (within ``batch_interval``),
+        in the order of ``write`` calls."""
+        self._open_rows.clear()  # rows queued later must not move before this statement
         self._pending.append((sql, params))
-        if len(self._pending) >= self._batch_max:
+        self._queued += 1
+        if self._queued >= self._batch_max:
             self._wake.set()
+
+    def write_row(self, sql: str, params: Sequence[Any]) -> None:
+        """Queue one row of an append-style statement (history, state, the event log).
+
+        Rows of the same statement queued between two ``write`` calls are committed with
+        one ``executemany``; rows of *different* ``write_row`` statements may be committed
+        in either order, so use it only for tables no other row statement depends on."""
+        rows = self._open_rows.get(sql)
+        if rows is None:
+            rows = self._open_rows[sql] = _Rows()
+            self._pending.append((sql, rows))
+        rows.append(params)
+        self._queued += 1
+        if self._queued >= self._batch_max:
+            self._wake.set()
+
+    def _take(self) -> list[Statement]:
+        batch, self._pending = self._pending, []
+        self._open_rows.clear()
+        self._queued = 0
+        return batch
 
     async def flush(self) -> None:
         """Commit everything queued so far."""
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
-        await self._commit_soon(batch)
+        await self._commit_soon(self._take())
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
-        batch, self._pending = self._pending, []
+        batch = self._take()
         batch.append((sql, params))
         return await self._commit_soon(batch)
 
     async def transaction(self, statements: Sequence[Statement]) -> None:
-        batch, self._pending = self._pending, []
+        batch = self._take()
         batch.extend(statements)
         await self._commit_soon(batch)
 
@@ -161,17 +214,22 @@ class Storage:
     def _commit(self, batch: list[Statement]) -> int:
         conn = self._require()
         last = 0
+        if not batch:
+            return last
         with self._lock:
             conn.execute("BEGIN")
             try:
                 for sql, params in batch:
-                    cur = conn.execute(sql, params)
+                    if isinstance(params, _Rows):
+                        cur = conn.executemany(sql, params)
+                    else:
+                        cur = conn.execute(sql, params)
                     last = cur.lastrowid or cur.rowcount
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        self.writes_committed += len(batch)
+        self.writes_committed += sum(len(p) if isinstance(p, _Rows) else 1 for _, p in batch)
         self.batches += 1
         return last
 
@@ -205,6 +263,38 @@ class Storage:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn, *args)
+
+
+class _Checkpointer:
+    """Checkpoints the WAL every ``interval`` seconds on a connection of its own. PASSIVE
+    mode never waits for (or blocks) the writer or readers, so commits go on meanwhile."""
+
+    def __init__(self, path: Path, interval: float) -> None:
+        self._path = path
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dhome-sqlite-checkpoint", daemon=True)
+        self.checkpoints = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stopping.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error as exc:  # busy or I/O trouble: the next round tries again
+                    log.warning("storage: WAL checkpoint failed: %s", exc)
+        finally:
+            conn.close()
 
 
 def read_only(path: Path) -> sqlite3.Connection:
