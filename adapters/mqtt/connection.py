@@ -62,6 +62,7 @@ Unsubscribe = Callable[[], None]
 # 3.1.1 return codes 1, 2, 4, 5 onto 132, 133, 134, 135).
 _FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _MISC_INTERVAL = 1.0
+_MAX_PACKETS_PER_WAKEUP = 500
 
 
 @dataclass(eq=False)
@@ -79,7 +80,34 @@ class _Subscription:
 
 class _Client(paho.Client):
     """paho's client with a TLS set-up that closes the socket when the handshake fails
-    (paho 2.2 leaks it); the host name is checked by the SSL context itself."""
+    (paho 2.2 leaks it; the host name is checked by the SSL context itself), and buffered
+    reads: paho asks the socket for one header byte at a time, i.e. 3 or 4 ``recv`` system
+    calls per message; here one ``recv`` fetches everything the kernel holds."""
+
+    _READ_CHUNK = 256 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+
+    def buffered(self) -> bool:
+        """Bytes are waiting in our buffer, where the selector cannot see them."""
+        return self._rpos < len(self._rbuf)
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            chunk = super()._sock_recv(max(bufsize, self._READ_CHUNK))
+            if len(chunk) <= bufsize:
+                return chunk  # includes b"" (connection closed): paho handles it
+            self._rbuf, self._rpos = chunk, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start : self._rpos]
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0  # bytes of a dead connection must not leak into the next
+        super()._sock_close()
 
     def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
         assert self._ssl_context is not None
@@ -477,14 +505,33 @@ class MqttConnection:
 
     def _on_readable(self) -> None:
         client = self._client
-        assert client is not None
-        rc = client.loop_read()
-        # TLS: decrypted bytes can wait inside the SSL object where the selector can't see them
-        sock = client.socket()
-        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and isinstance(sock, ssl.SSLSocket) and sock.pending():
+        assert isinstance(client, _Client)
+        # One wake-up handles every packet already read (paho's loop_read reads one QoS 0
+        # packet per call); bounded so a flood cannot starve the rest of the loop.
+        for _ in range(_MAX_PACKETS_PER_WAKEUP):
             rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            # TLS: decrypted bytes can also wait inside the SSL object
             sock = client.socket()
+            if not client.buffered() and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                break
+        else:
+            self._loop_soon_readable()
         self._sync_io()
+
+    def _loop_soon_readable(self) -> None:
+        # bytes left in our buffer: come back on the next loop turn, the selector won't say so
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(self._resume_read)
+
+    def _resume_read(self) -> None:
+        if (
+            isinstance(self._client, _Client)
+            and self._client.socket() is not None
+            and self._client.buffered()
+        ):
+            self._on_readable()
 
     def _on_writable(self) -> None:
         client = self._client

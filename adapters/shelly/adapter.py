@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Mapping
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.mqtt import (
     BrokerSettings,
+    MessageCallback,
     MqttConnection,
     MqttError,
     MqttMessage,
     PayloadError,
-    shared_connection,
 )
 from adapters.mqtt.describe import checked
+from adapters.mqtt.shell import MqttAdapterShell
 from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from adapters.shelly.mapping import COMMANDS, rpc_error
 from adapters.shelly.model import ShellyDevice, describe, event, states
-from adapters.shelly.rpc import RpcClient, RpcError, parse_notification
+from adapters.shelly.rpc import Notification, RpcClient, RpcError, parse_notification
 from hub.errors import AdapterError, CommandTimeout, UnknownDevice, Unsupported
 from hub.models import CommandRequest, CommandResult
 from hub.models.command import SET_COMMAND
@@ -56,23 +57,26 @@ class ShellyConfig(BaseModel):
     )
 
 
+_MAX_HELD = 100
+
+
 @dataclass
 class _Entry:
     prefix: str
     device: ShellyDevice | None = None
     probe: asyncio.Task[None] | None = None
+    #: notifications that arrived while a probe was reading the device: applied after the
+    #: probe's status, which is older than they are
+    held: deque[tuple[Notification, MqttMessage]] = field(default_factory=lambda: deque(maxlen=_MAX_HELD))
 
 
-class ShellyAdapter:
+class ShellyAdapter(MqttAdapterShell[ShellyConfig]):
     name: ClassVar[str] = "shelly"
     config_model: ClassVar[type[BaseModel]] = ShellyConfig
 
     def __init__(self, config: ShellyConfig) -> None:
-        self.config = config
-        self._ctx: AdapterContext | None = None
-        self._conn: MqttConnection | None = None
+        super().__init__(config)
         self._rpc: RpcClient | None = None
-        self._stack = AsyncExitStack()
         self._entries: dict[str, _Entry] = {}  # topic prefix -> device
 
     def __repr__(self) -> str:
@@ -81,23 +85,25 @@ class ShellyAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, ctx: AdapterContext) -> None:
-        self._ctx = ctx
-        conn = self._conn = await self._stack.enter_async_context(
-            shared_connection(self.config.broker, logger=ctx.logger)
-        )
+    def _opened(self, conn: MqttConnection, ctx: AdapterContext) -> None:
         src = self.config.src or f"dhome-{ctx.adapter}-{secrets.token_hex(3)}"
         self._rpc = RpcClient(conn, src, self._invalid)
         self._stack.callback(self._cancel_probes)
         self._stack.callback(self._rpc.cancel_all)
-        self._stack.callback(conn.on_connection_change(self._on_connection))
-        self._stack.callback(await conn.subscribe(self._rpc.reply_topic, self._rpc.on_reply))
+
+    def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
+        assert self._rpc is not None  # made by _opened
+        yield self._rpc.reply_topic, self._rpc.on_reply
         for pattern in self._patterns():
-            self._stack.callback(await conn.subscribe(pattern, self.handle))
+            yield pattern, self.handle
+
+    def _published_device_ids(self) -> Iterable[str]:
+        # on reconnect the retained '<prefix>/online' replay re-probes each device
+        return (e.device.description.id for e in self._entries.values() if e.device is not None)
 
     async def stop(self) -> None:
-        await self._stack.aclose()
-        self._conn = self._rpc = None
+        await super().stop()
+        self._rpc = None
 
     def _patterns(self) -> list[str]:
         prefixes = list(self.config.devices) + (["+"] if self.config.discover else [])
@@ -139,7 +145,6 @@ class ShellyAdapter:
         self._probe(entry, restart=True)
 
     def _on_notification(self, prefix: str, msg: MqttMessage) -> None:
-        ctx = self._require_ctx()
         try:
             note = parse_notification(msg.payload)
         except PayloadError as exc:
@@ -148,6 +153,13 @@ class ShellyAdapter:
         entry = self._entry(prefix, msg)
         if entry is None:
             return
+        if entry.probe is not None and not entry.probe.done():
+            entry.held.append((note, msg))
+            return
+        self._apply_notification(entry, note, msg)
+
+    def _apply_notification(self, entry: _Entry, note: Notification, msg: MqttMessage) -> None:
+        ctx = self._require_ctx()
         device = entry.device
         if device is None:
             self._probe(entry)  # first sign of this device: its full status comes from the probe
@@ -186,13 +198,6 @@ class ShellyAdapter:
             else:
                 ctx.report_invalid(reason, source=f"{device.native} Shelly.GetStatus")
 
-    def _on_connection(self, up: bool) -> None:
-        if up or self._ctx is None:
-            return  # the retained '<prefix>/online' replay re-probes each device
-        for entry in self._entries.values():
-            if entry.device is not None:
-                self._ctx.set_available(entry.device.description.id, False, "broker connection lost")
-
     # ------------------------------------------------------------------ probing
 
     def _probe(self, entry: _Entry, *, restart: bool = False) -> None:
@@ -207,6 +212,11 @@ class ShellyAdapter:
         )
 
     async def _run_probe(self, entry: _Entry) -> None:
+        await self._read_device(entry)
+        while entry.held:  # not reached when cancelled: the probe that replaced it replays them
+            self._apply_notification(entry, *entry.held.popleft())
+
+    async def _read_device(self, entry: _Entry) -> None:
         ctx, rpc = self._require_ctx(), self._rpc
         if rpc is None:
             return
@@ -280,15 +290,6 @@ class ShellyAdapter:
         return result if isinstance(result, dict) else None
 
     # ------------------------------------------------------------------ helpers
-
-    def _require_ctx(self) -> AdapterContext:
-        if self._ctx is None:
-            raise RuntimeError("adapter not started")
-        return self._ctx
-
-    def bind(self, ctx: AdapterContext) -> None:
-        """Attach the context without connecting (tests feed ``handle`` directly)."""
-        self._ctx = ctx
 
     def _entry(self, prefix: str, msg: MqttMessage) -> _Entry | None:
         entry = self._entries.get(prefix)
