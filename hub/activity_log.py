@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.bus import Subscription
@@ -44,12 +46,57 @@ def describe(hub: Hub, msg: Any) -> str:
             return f"{msg.type} {msg.subject or ''}"
 
 
+class LineBudget:
+    """A token bucket for console lines: a person reads a few lines a second; a home of a
+    thousand sensors reports thousands of changes a second. Lines over the budget are
+    counted (and summarised), never formatted: formatting them would cost ingestion time."""
+
+    def __init__(
+        self, rate: float = 20.0, burst: int = 100, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._last = clock()
+        self.suppressed = 0
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        self.suppressed += 1
+        return False
+
+    def take_suppressed(self) -> int:
+        n, self.suppressed = self.suppressed, 0
+        return n
+
+
+#: Always shown, whatever the budget: what a resident or installer must not miss.
+_ALWAYS = frozenset(
+    {
+        MessageType.DEVICE_AVAILABILITY,
+        MessageType.DEVICE_ADDED,
+        MessageType.DEVICE_REMOVED,
+        MessageType.ALERT_RAISED,
+        MessageType.ALERT_UPDATED,
+        MessageType.ALERT_CLEARED,
+    }
+)
+SUMMARY_EVERY = 10.0
+
+
 class ActivityLog:
     name = "activity-log"
 
-    def __init__(self) -> None:
+    def __init__(self, budget: LineBudget | None = None) -> None:
         self._task: asyncio.Task[None] | None = None
         self._sub: Subscription | None = None
+        self.budget = budget or LineBudget()
 
     async def start(self, hub: Hub) -> None:
         if not log.isEnabledFor(logging.INFO):
@@ -58,8 +105,16 @@ class ActivityLog:
         self._task = asyncio.create_task(self._run(hub, self._sub), name="dhome-activity-log")
 
     async def _run(self, hub: Hub, sub: Subscription) -> None:
+        budget = self.budget
+        next_summary = time.monotonic() + SUMMARY_EVERY
         async for msg in sub:
-            log.info("%s", describe(hub, msg))
+            if msg.type in _ALWAYS or budget.take():
+                log.info("%s", describe(hub, msg))
+            if budget.suppressed and time.monotonic() >= next_summary:
+                log.info(
+                    "… %d more messages not shown (busy home; see /api/v1/events)", budget.take_suppressed()
+                )
+                next_summary = time.monotonic() + SUMMARY_EVERY
 
     async def stop(self) -> None:
         if self._sub is not None:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from hub.catalog import Catalog, check_params, check_value
 from hub.errors import HubError, InvalidDocument
 from hub.models import DeviceDescription
-from hub.models.catalog import CapabilityDef
-from hub.models.device import CapabilityInstance
+from hub.models.catalog import CapabilityDef, PropertyDef
+from hub.models.device import CapabilityInstance, PropertyConstraint
 from hub.models.envelope import (
     EventOccurredData,
     EventOccurredMessage,
@@ -68,16 +68,37 @@ def resolve_capability(
     return inst, definition
 
 
+class ReportableProperties:
+    """The properties one capability instance may report, each with its definition and the
+    device's narrowed constraints: resolved once per device description, not per report."""
+
+    __slots__ = ("capability", "props")
+
+    def __init__(self, inst: CapabilityInstance, definition: CapabilityDef) -> None:
+        self.capability = definition.id
+        constraints = inst.constraints or {}
+        self.props: dict[str, tuple[PropertyDef, PropertyConstraint | None]] = {
+            p.name: (p, constraints.get(p.name))
+            for p in definition.properties
+            if inst.properties is None or p.name in inst.properties
+        }
+
+    def check(self, properties: dict[str, Any]) -> None:
+        """Raise the precise ``HubError`` unless every property is declared and its value valid."""
+        for name, value in properties.items():
+            entry = self.props.get(name)
+            if entry is None:
+                raise InvalidDocument(
+                    f"{self.capability} has no property {name!r}", field=f"properties.{name}"
+                )
+            check_value(entry[0], value, f"properties.{name}", entry[1])
+
+
 def check_state_report(
     desc: DeviceDescription, component: str, capability: str, properties: dict[str, Any], catalog: Catalog
 ) -> None:
     """Raise the precise ``HubError`` unless every property is declared and its value valid."""
-    inst, definition = resolve_capability(desc, component, capability, catalog)
-    for name, value in properties.items():
-        prop = definition.property(name)
-        if prop is None or (inst.properties is not None and name not in inst.properties):
-            raise InvalidDocument(f"{capability} has no property {name!r}", field=f"properties.{name}")
-        check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
+    ReportableProperties(*resolve_capability(desc, component, capability, catalog)).check(properties)
 
 
 def check_event_report(
@@ -106,6 +127,9 @@ class HubAdapterContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._crashed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.invalid_count = 0
+        self._state_in = hub.metrics.messages_in.labels(adapter, "state")
+        # (device, component, capability) -> (the description it was resolved from, result)
+        self._reportable: dict[tuple[str, str, str], tuple[DeviceDescription, ReportableProperties]] = {}
 
     # ---------------------------------------------------------- properties
     @property
@@ -157,6 +181,8 @@ class HubAdapterContext:
             return False
         self._hub.registry.remove(device_id)
         self._hub.state.forget(device_id)
+        for key in [k for k in self._reportable if k[0] == device_id]:
+            del self._reportable[key]
         return True
 
     def publish_state(
@@ -174,12 +200,12 @@ class HubAdapterContext:
             self._invalid("unknown_device", f"state for unknown device {device_id!r}")
             return False
         try:
-            check_state_report(rec.description, component, capability, properties, hub.catalog)
+            self._reportable_of(rec.description, component, capability).check(properties)
         except HubError as exc:
             self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
             return False
         when = _utc(time) if time is not None else self.now()
-        hub.metrics.messages_in.labels(self._adapter, "state").inc()
+        self._state_in.inc()
         source = source_for(self.home, device_id)
         for name, value in properties.items():
             previous = hub.state.set((device_id, component, capability, name), value, when, self._adapter)
@@ -202,6 +228,17 @@ class HubAdapterContext:
                 )
             )
         return True
+
+    def _reportable_of(
+        self, desc: DeviceDescription, component: str, capability: str
+    ) -> ReportableProperties:
+        key = (desc.id, component, capability)
+        cached = self._reportable.get(key)
+        if cached is not None and cached[0] is desc:
+            return cached[1]
+        resolved = ReportableProperties(*resolve_capability(desc, component, capability, self._hub.catalog))
+        self._reportable[key] = (desc, resolved)
+        return resolved
 
     def publish_event(
         self,

@@ -234,6 +234,7 @@ class AlertEngine:
                 await self._clear(track, now)
             else:
                 await self._publish_update(track, now)
+            self._wake.set()  # a resolve deadline starts now
             return track.alert
 
     async def clear(self, alert_id: str, by: str) -> Alert:
@@ -245,6 +246,7 @@ class AlertEngine:
             if track.alert.acknowledged_by is None:
                 track.alert = track.alert.model_copy(update={"acknowledged_by": by, "acknowledged_at": now})
             await self._clear(track, now)
+            self._wake.set()
             return track.alert
 
     def _require(self, alert_id: str) -> Alert:
@@ -260,12 +262,27 @@ class AlertEngine:
 
     async def _consume(self, sub: Subscription) -> None:
         async for msg in sub:
+            before = self._timer_inputs()
             try:
                 async with self._lock:
                     await self._handle(msg)
             except Exception:
                 log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
-            self._wake.set()
+            if self._timer_inputs() != before:
+                self._wake.set()
+
+    def _timer_inputs(self) -> tuple[int, int, int, int, int, bool]:
+        """What decides whether a new, earlier deadline may exist. Waking the timer loop
+        for every message (thousands a second) would cost more than the messages; a
+        deadline that only moved later needs no wake-up (the loop re-checks when due)."""
+        return (
+            len(self._door_open_since),
+            len(self._offline_since),
+            len(self._fired),
+            len(self._open),
+            sum(1 for t in self._open.values() if t.update_pending),
+            self._last_activity is None,
+        )
 
     async def _handle(self, msg: Any) -> None:
         hub = self.hub
