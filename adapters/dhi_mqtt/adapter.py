@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from contextlib import AsyncExitStack
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -19,13 +19,12 @@ from adapters.dhi_mqtt.mapping import AVAILABILITY, Kind, device_filter, topic
 from adapters.dhi_mqtt.validate import Invalid, check_description, check_event, check_state, parse, shown
 from adapters.mqtt import (
     MessageCallback,
-    MqttConnection,
     MqttError,
     MqttMessage,
     encode_json,
     matches,
-    shared_connection,
 )
+from adapters.mqtt.shell import MqttAdapterShell
 from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
 from hub.catalog import Catalog, default_catalog
 from hub.errors import AdapterError, CommandTimeout, Conflict, HubError, UnknownDevice
@@ -44,15 +43,12 @@ _NATIVE = re.compile(r"^[^\s/#+]+$")
 _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
 
 
-class DhiMqttAdapter:
+class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
     name: ClassVar[str] = "dhi_mqtt"
     config_model: ClassVar[type[BaseModel]] = DhiMqttConfig
 
     def __init__(self, config: DhiMqttConfig) -> None:
-        self.config = config
-        self._ctx: AdapterContext | None = None
-        self._conn: MqttConnection | None = None
-        self._stack = AsyncExitStack()
+        super().__init__(config)
         self._home = config.home or ""
         self._devices: dict[str, DeviceDescription] = {}  # native id -> description as registered
         self._early: dict[str, dict[str, MqttMessage]] = {}  # native id -> topic -> held message
@@ -65,7 +61,7 @@ class DhiMqttAdapter:
 
     def bind(self, ctx: AdapterContext) -> None:
         """Attach the hub context without connecting (``start`` does it; tests feed ``handle``)."""
-        self._ctx = ctx
+        super().bind(ctx)
         self._home = self.config.home or ctx.home
 
     def handle(self, msg: MqttMessage) -> None:
@@ -85,24 +81,19 @@ class DhiMqttAdapter:
             (Kind.EVENT, self._on_event),
         )
 
-    async def start(self, ctx: AdapterContext) -> None:
-        self.bind(ctx)
-        self._conn = await self._stack.enter_async_context(
-            shared_connection(self.config.broker, logger=ctx.logger)
-        )
-        self._stack.callback(self._conn.on_connection_change(self._on_connection))
+    def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
         for kind, handler in self._handlers():
-            self._stack.callback(
-                await self._conn.subscribe(device_filter(self.config.prefix, self._home, kind), handler)
-            )
+            yield device_filter(self.config.prefix, self._home, kind), handler
 
-    async def stop(self) -> None:
+    def _published_device_ids(self) -> Iterable[str]:
+        # on reconnect the retained avail messages restore availability
+        return (self._device_id(native) for native in self._devices)
+
+    def _cancel_waiters(self) -> None:
         for fut in self._pending.values():
             if not fut.done():
                 fut.cancel()
         self._pending.clear()
-        await self._stack.aclose()
-        self._conn = None
 
     # ------------------------------------------------------------------ commands
 
@@ -143,12 +134,6 @@ class DhiMqttAdapter:
         return result.model_copy(update={"device": cmd.device})
 
     # ------------------------------------------------------------------ incoming
-
-    def _on_connection(self, up: bool) -> None:
-        if up or self._ctx is None:
-            return  # on reconnect the retained avail messages restore availability
-        for native in self._devices:
-            self._ctx.set_available(self._device_id(native), False, "broker connection lost")
 
     def _on_desc(self, msg: MqttMessage) -> None:
         ctx = self._require_ctx()
@@ -276,11 +261,6 @@ class DhiMqttAdapter:
             fut.set_result(result)
 
     # ------------------------------------------------------------------ helpers
-
-    def _require_ctx(self) -> AdapterContext:
-        if self._ctx is None:
-            raise RuntimeError("adapter not started")
-        return self._ctx
 
     def _segment(self, msg: MqttMessage) -> str | None:
         """The ``<device>`` level of a topic, if it can be part of a device id."""

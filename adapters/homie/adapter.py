@@ -7,7 +7,7 @@ device confirms by publishing the property's new value, which is the command's a
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 
@@ -17,15 +17,15 @@ from adapters.homie.mapping import STATES
 from adapters.homie.model import HomieDevice, PropMap, decode_value, describe, encode_value, parse_description
 from adapters.mqtt import (
     BrokerSettings,
-    MqttConnection,
+    MessageCallback,
     MqttError,
     MqttMessage,
     PayloadError,
     decode_json,
-    shared_connection,
 )
 from adapters.mqtt.describe import checked
-from adapters.sdk import AdapterContext, DeviceMapping
+from adapters.mqtt.shell import MqttAdapterShell
+from adapters.sdk import DeviceMapping
 from adapters.sdk.commands import run_command
 from hub.errors import (
     AdapterError,
@@ -70,15 +70,12 @@ class _Node:
     waiters: dict[tuple[str, str], list[asyncio.Future[Any]]] = field(default_factory=dict)
 
 
-class HomieAdapter:
+class HomieAdapter(MqttAdapterShell[HomieConfig]):
     name: ClassVar[str] = "homie"
     config_model: ClassVar[type[BaseModel]] = HomieConfig
 
     def __init__(self, config: HomieConfig) -> None:
-        self.config = config
-        self._ctx: AdapterContext | None = None
-        self._conn: MqttConnection | None = None
-        self._stack = AsyncExitStack()
+        super().__init__(config)
         self._nodes: dict[str, _Node] = {}
         self._root = f"{config.prefix}/5"
 
@@ -87,27 +84,20 @@ class HomieAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def bind(self, ctx: AdapterContext) -> None:
-        """Attach the context without connecting (tests feed ``handle`` directly)."""
-        self._ctx = ctx
-
-    async def start(self, ctx: AdapterContext) -> None:
-        self.bind(ctx)
-        conn = self._conn = await self._stack.enter_async_context(
-            shared_connection(self.config.broker, logger=ctx.logger)
-        )
-        self._stack.callback(conn.on_connection_change(self._on_connection))
+    def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
         # $description first: values and $state replayed before it are held anyway
         for pattern in (f"{self._root}/+/$description", f"{self._root}/+/$state", f"{self._root}/+/+/+"):
-            self._stack.callback(await conn.subscribe(pattern, self.handle))
+            yield pattern, self.handle
 
-    async def stop(self) -> None:
+    def _published_device_ids(self) -> Iterable[str]:
+        # on reconnect the retained $state replays after re-subscribing
+        return (n.device.description.id for n in self._nodes.values() if n.device is not None)
+
+    def _cancel_waiters(self) -> None:
         for node in self._nodes.values():
             for futs in node.waiters.values():
                 for fut in futs:
                     fut.cancel()
-        await self._stack.aclose()
-        self._conn = None
 
     # ------------------------------------------------------------------ incoming
 
@@ -210,13 +200,6 @@ class HomieAdapter:
             return
         node.held[msg.topic] = msg
 
-    def _on_connection(self, up: bool) -> None:
-        if up or self._ctx is None:
-            return  # the retained $state replays after re-subscribing
-        for node in self._nodes.values():
-            if node.device is not None:
-                self._ctx.set_available(node.device.description.id, False, "broker connection lost")
-
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: CommandRequest) -> CommandResult:
@@ -287,11 +270,6 @@ class HomieAdapter:
                 futs.remove(fut)
 
     # ------------------------------------------------------------------ helpers
-
-    def _require_ctx(self) -> AdapterContext:
-        if self._ctx is None:
-            raise RuntimeError("adapter not started")
-        return self._ctx
 
     def _invalid(self, msg: MqttMessage, reason: str) -> None:
         self._require_ctx().report_invalid(reason, source=msg.topic, payload=msg.payload[:200])

@@ -50,9 +50,10 @@ duplicates for overlapping filters.
 Helpers: ``matches(pattern, topic)``, ``is_safe_segment(s)``, ``decode_json(bytes)`` /
 ``decode_json_object`` / ``decode_text`` raising ``PayloadError`` with a precise reason;
 ``adapters.mqtt.describe`` (``DescriptionBuilder``, ``vendor_property``, ``Features``,
-``checked``, ``flatten``) for building DHI descriptions from mapping rows. Tests get a real
-broker and a paho test peer from ``tests/support/mosquitto.py`` (fixture ``mosquitto``,
-class ``MqttPeer``).
+``checked``, ``flatten``) for building DHI descriptions from mapping rows;
+``adapters.mqtt.shell.MqttAdapterShell``, the bind/start/stop shell of an MQTT adapter.
+Tests get a real broker and a paho test peer from ``tests/support/mosquitto.py`` (fixture
+``mosquitto``, class ``MqttPeer``).
 """
 
 from adapters.mqtt.connection import (

@@ -8,7 +8,7 @@ commands it with ``cmnd/<t>/<Command>``, taking the matching ``stat/<t>/RESULT``
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.mqtt import (
     BrokerSettings,
+    MessageCallback,
     MqttConnection,
     MqttError,
     MqttMessage,
@@ -23,9 +24,9 @@ from adapters.mqtt import (
     Unsubscribe,
     decode_json,
     decode_json_object,
-    shared_connection,
 )
 from adapters.mqtt.describe import checked
+from adapters.mqtt.shell import MqttAdapterShell
 from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from adapters.tasmota.mapping import COMMANDS, CommandRow
@@ -73,15 +74,12 @@ class _Node:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class TasmotaAdapter:
+class TasmotaAdapter(MqttAdapterShell[TasmotaConfig]):
     name: ClassVar[str] = "tasmota"
     config_model: ClassVar[type[BaseModel]] = TasmotaConfig
 
     def __init__(self, config: TasmotaConfig) -> None:
-        self.config = config
-        self._ctx: AdapterContext | None = None
-        self._conn: MqttConnection | None = None
-        self._stack = AsyncExitStack()
+        super().__init__(config)
         self._nodes: dict[str, _Node] = {}  # MAC (upper case) -> node
 
     def __repr__(self) -> str:
@@ -89,27 +87,21 @@ class TasmotaAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def bind(self, ctx: AdapterContext) -> None:
-        """Attach the context without connecting (tests feed ``handle_*`` directly)."""
-        self._ctx = ctx
-
-    async def start(self, ctx: AdapterContext) -> None:
-        self.bind(ctx)
-        conn = self._conn = await self._stack.enter_async_context(
-            shared_connection(self.config.broker, logger=ctx.logger)
-        )
-        self._stack.callback(conn.on_connection_change(self._on_connection))
+    def _opened(self, conn: MqttConnection, ctx: AdapterContext) -> None:
         self._stack.callback(self._drop_device_subscriptions)
-        base = self.config.discovery_prefix
-        self._stack.callback(await conn.subscribe(f"{base}/+/config", self.handle_discovery))
-        self._stack.callback(await conn.subscribe(f"{base}/+/sensors", self.handle_discovery))
 
-    async def stop(self) -> None:
+    def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
+        base = self.config.discovery_prefix
+        return ((f"{base}/+/config", self.handle_discovery), (f"{base}/+/sensors", self.handle_discovery))
+
+    def _published_device_ids(self) -> Iterable[str]:
+        # on reconnect the retained LWT ("Online") replays after re-subscribing
+        return (n.device.description.id for n in self._nodes.values() if n.device is not None)
+
+    def _cancel_waiters(self) -> None:
         for node in self._nodes.values():
             if node.waiter is not None and not node.waiter.future.done():
                 node.waiter.future.cancel()
-        await self._stack.aclose()
-        self._conn = None
 
     def _drop_device_subscriptions(self) -> None:
         for node in self._nodes.values():
@@ -268,13 +260,6 @@ class TasmotaAdapter:
         for reason in errors:
             ctx.report_invalid(reason, source=source)
 
-    def _on_connection(self, up: bool) -> None:
-        if up or self._ctx is None:
-            return  # retained LWT ("Online") replays after re-subscribing
-        for node in self._nodes.values():
-            if node.device is not None:
-                self._ctx.set_available(node.device.description.id, False, "broker connection lost")
-
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: CommandRequest) -> CommandResult:
@@ -337,11 +322,6 @@ class TasmotaAdapter:
         return answer
 
     # ------------------------------------------------------------------ helpers
-
-    def _require_ctx(self) -> AdapterContext:
-        if self._ctx is None:
-            raise RuntimeError("adapter not started")
-        return self._ctx
 
     def _invalid(self, msg: MqttMessage, reason: str) -> None:
         self._require_ctx().report_invalid(reason, source=msg.topic, payload=msg.payload[:200])
