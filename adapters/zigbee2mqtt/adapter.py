@@ -12,6 +12,7 @@ from adapters.mqtt import (
     MqttConnection,
     MqttError,
     MqttMessage,
+    Protocol,
     TopicError,
     encode_json,
     shared_connection,
@@ -30,7 +31,10 @@ from hub.models import CommandRequest, CommandResult, CommandStatus
 class Zigbee2MqttConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    broker: BrokerSettings = Field(
+        default_factory=lambda: BrokerSettings(protocol=Protocol.MQTT311),
+        description="the broker Zigbee2MQTT publishes to; MQTT 3.1.1 unless `protocol` says otherwise",
+    )
     base_topic: str = Field(default="zigbee2mqtt", description="Zigbee2MQTT's mqtt.base_topic")
     confirm_timeout: Annotated[float, Field(ge=0, le=60)] = Field(
         default=0.0,
@@ -39,6 +43,16 @@ class Zigbee2MqttConfig(BaseModel):
     max_pending: Annotated[int, Field(ge=0, le=100_000)] = Field(
         default=1000, description="state messages held for devices not yet in bridge/devices"
     )
+
+    @field_validator("broker", mode="before")
+    @classmethod
+    def _mqtt311_unless_said(cls, v: Any) -> Any:
+        # Zigbee2MQTT speaks 3.1.1 by default, the adapter's one filter (<base>/#) needs no
+        # subscription identifiers, and paho's MQTT 5 decoding (a Properties object per
+        # PUBLISH) costs about as much as the hub's own work per message: see bench/README.md.
+        if isinstance(v, dict) and "protocol" not in v:
+            return {**v, "protocol": Protocol.MQTT311.value}
+        return v
 
     @field_validator("base_topic")
     @classmethod

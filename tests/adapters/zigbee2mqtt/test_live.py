@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from adapters.mqtt import Protocol
 from adapters.zigbee2mqtt import Zigbee2MqttAdapter
+from adapters.zigbee2mqtt.adapter import Zigbee2MqttConfig
 from hub.core import Hub
 from hub.models import CommandRequest
 from tests.adapters.mqtt.helpers import broker_config, eventually, invalid_count, running_hub
@@ -63,15 +65,31 @@ def value(hub: Hub, device: str, capability: str, prop: str, component: str = "m
     return v.value if v is not None else None
 
 
-def config(broker: Mosquitto) -> dict[str, Any]:
-    return {"broker": broker_config(broker.url), "base_topic": BASE}
+def config(broker: Mosquitto, protocol: str | None = None) -> dict[str, Any]:
+    settings = broker_config(broker.url)
+    if protocol is not None:
+        settings["protocol"] = protocol
+    return {"broker": settings, "base_topic": BASE}
 
 
-async def test_devices_state_and_command_round_trip(mosquitto: Mosquitto, tmp_path: Path) -> None:
+def test_mqtt_3_1_1_unless_the_config_says_otherwise() -> None:
+    assert Zigbee2MqttConfig().broker.protocol is Protocol.MQTT311
+    assert (
+        Zigbee2MqttConfig.model_validate({"broker": {"url": "mqtt://h"}}).broker.protocol is Protocol.MQTT311
+    )
+    chosen = Zigbee2MqttConfig.model_validate({"broker": {"url": "mqtt://h", "protocol": "5"}})
+    assert chosen.broker.protocol is Protocol.MQTT5
+
+
+@pytest.mark.parametrize("protocol", [None, "5"])
+async def test_devices_state_and_command_round_trip(
+    mosquitto: Mosquitto, tmp_path: Path, protocol: str | None
+) -> None:
     with MqttPeer(mosquitto, "zigbee2mqtt-sim") as peer:
         z2m = SimulatedZ2M(peer)
         z2m.announce()
-        async with running_hub(tmp_path, "zigbee2mqtt", Zigbee2MqttAdapter, config(mosquitto)) as hub:
+        cfg = config(mosquitto, protocol)
+        async with running_hub(tmp_path, "zigbee2mqtt", Zigbee2MqttAdapter, cfg) as hub:
             # devices appear from the retained bridge/devices
             await eventually(lambda: len(hub.registry.of_adapter("zigbee2mqtt")) == 34, what="34 devices")
             light = hub.registry.get(LIGHT)
