@@ -76,6 +76,7 @@ class ConsentService:
         self.config = config or AlertsConfig()
         self._hub: Hub | None = None
         self._subs: dict[str, ActiveSubscription] = {}
+        self._plain_wanted = False  # does any subscription take more than alert messages?
         self._queued_listeners: list[Callable[[str], None]] = []
         self._change_listeners: list[Callable[[str], None]] = []
         self._untap: Callable[[], None] | None = None
@@ -93,6 +94,7 @@ class ConsentService:
         )
         for sub_id, body, secret in rows:
             self._subs[sub_id] = ActiveSubscription(Subscription.model_validate_json(body), secret)
+        self._subs_changed()
         for configured in self.config.subscriptions:
             await self._apply_configured(configured)
         self._untap = hub.bus.tap(self._filter)
@@ -126,10 +128,13 @@ class ConsentService:
 
     # ------------------------------------------------------------------ the filter (bus tap)
 
+    def _subs_changed(self) -> None:
+        self._plain_wanted = any(s.subscription.message_types for s in self._subs.values())
+
     def _filter(self, msg: Any) -> None:
+        if not self._plain_wanted and msg.type not in ALERT_TYPES:
+            return  # fast path (every state change passes here): nobody takes plain events
         msg_type = str(msg.type)
-        if msg_type not in ALERT_TYPES and not any(s.subscription.message_types for s in self._subs.values()):
-            return  # fast path: nobody subscribes to plain events
         hub = self.hub
         now = hub.clock.now()
         message = msg.model_dump(mode="json", exclude_none=True)
@@ -210,6 +215,7 @@ class ConsentService:
         if sub.consent is not None and sub.consent.withdrawn_at is None:
             sub = sub.model_copy(update={"consent": sub.consent.model_copy(update={"withdrawn_at": now})})
         del self._subs[sub_id]
+        self._subs_changed()
         cancelled_rows = await hub.storage.fetchall(
             "SELECT message_id FROM outbox WHERE subscription = ? AND state = 'pending'", (sub_id,)
         )
@@ -366,6 +372,7 @@ class ConsentService:
             )
         await hub.storage.transaction(statements)
         self._subs[sub_id] = ActiveSubscription(sub, secret)
+        self._subs_changed()
         self._changed(sub_id)
         return sub
 
