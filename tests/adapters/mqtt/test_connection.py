@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -21,7 +22,7 @@ from adapters.mqtt import (
     shared_connection,
 )
 from adapters.mqtt.shared import shared_count
-from tests.support.mosquitto import Mosquitto, MqttPeer, find_mosquitto, make_tls_files
+from tests.support.mosquitto import Mosquitto, MqttPeer, TlsFiles, find_mosquitto, make_tls_files
 
 pytestmark = pytest.mark.slow
 
@@ -255,40 +256,41 @@ async def test_burst_arrives_complete_and_in_order(mosquitto: Mosquitto, protoco
     assert [m.topic for m in msgs] == [f"burst/{i % 7}" for i in range(len(payloads))]
 
 
-async def test_tls_burst_arrives_complete(tmp_path: Path) -> None:
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, TlsFiles]]:
+    tls = make_tls_files(tmp_path)
+    broker = Mosquitto(find_mosquitto(), tmp_path, tls=tls)
+    broker.start()
+    try:
+        yield broker, tls
+    finally:
+        broker.stop()
+
+
+async def test_tls_burst_arrives_complete(tls_broker: tuple[Mosquitto, TlsFiles]) -> None:
     """Over TLS, decrypted bytes wait in the SSL object: none may be left behind."""
-    tls = make_tls_files(tmp_path)
-    broker = Mosquitto(find_mosquitto(), tmp_path, tls=tls)
-    broker.start()
-    try:
-        async with MqttConnection(settings(broker, tls_ca=tls.ca)) as conn:
-            inbox = Inbox()
-            await conn.subscribe("burst/#", inbox, qos=0)
-            payloads = _burst_payloads(1200)
-            for i, p in enumerate(payloads):
-                await conn.publish(f"burst/{i}", p, qos=0)
-            msgs = await inbox.wait(len(payloads), timeout=60)
-            assert [m.payload for m in msgs] == payloads
-    finally:
-        broker.stop()
+    broker, tls = tls_broker
+    async with MqttConnection(settings(broker, tls_ca=tls.ca)) as conn:
+        inbox = Inbox()
+        await conn.subscribe("burst/#", inbox, qos=0)
+        payloads = _burst_payloads(1200)
+        for i, p in enumerate(payloads):
+            await conn.publish(f"burst/{i}", p, qos=0)
+        msgs = await inbox.wait(len(payloads), timeout=60)
+        assert [m.payload for m in msgs] == payloads
 
 
-async def test_tls_connection(tmp_path: Path) -> None:
-    tls = make_tls_files(tmp_path)
-    broker = Mosquitto(find_mosquitto(), tmp_path, tls=tls)
-    broker.start()
-    try:
-        async with MqttConnection(settings(broker, tls_ca=tls.ca)) as conn:
-            inbox = Inbox()
-            await conn.subscribe("tls/#", inbox)
-            await conn.publish("tls/x", b"secret")
-            assert (await inbox.wait(1))[0].payload == b"secret"
-        # the system CA store does not trust the test CA: the handshake fails, clearly
-        with pytest.raises(MqttConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            async with MqttConnection(settings(broker, connect_timeout=0.5)):
-                pass
-    finally:
-        broker.stop()
+async def test_tls_connection(tls_broker: tuple[Mosquitto, TlsFiles]) -> None:
+    broker, tls = tls_broker
+    async with MqttConnection(settings(broker, tls_ca=tls.ca)) as conn:
+        inbox = Inbox()
+        await conn.subscribe("tls/#", inbox)
+        await conn.publish("tls/x", b"secret")
+        assert (await inbox.wait(1))[0].payload == b"secret"
+    # the system CA store does not trust the test CA: the handshake fails, clearly
+    with pytest.raises(MqttConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        async with MqttConnection(settings(broker, connect_timeout=0.5)):
+            pass
 
 
 async def test_silent_server_times_out_cleanly() -> None:
