@@ -11,6 +11,7 @@ alerts:
         - {start: "22:00", end: "06:00", max_quiet: "14h"}
     door_open: {max_open: "15m", rooms: [entrance]}
     night_activity: {start: "00:00", end: "05:00", exit_rooms: [entrance]}
+    heat: {threshold: 57, hysteresis: 5}   # °C, any room temperature sensor
   escalation: {after: {Extreme: "2m", Severe: "5m"}, max_level: 3}
   outbox: {max_attempts: 12}
   subscriptions:
@@ -66,6 +67,18 @@ class OfflineRule(RuleConfig):
     )
 
 
+class HeatRule(RuleConfig):
+    """Abnormal heat from any room temperature sensor: the way fixed-temperature heat detectors
+    work (they respond at 57 °C), for homes whose kitchens cannot have a smoke alarm."""
+
+    threshold: Annotated[float, Field(ge=30, le=150)] = Field(
+        default=57, description="room temperature (°C) at or above which it is an alert"
+    )
+    hysteresis: Annotated[float, Field(ge=0, le=50)] = Field(
+        default=5, description="the condition ends below threshold - hysteresis (no flapping)"
+    )
+
+
 class LowBatteryRule(RuleConfig):
     threshold: Annotated[float, Field(ge=0, le=100)] = Field(
         default=10, description="percentage at or below which the battery counts as low"
@@ -116,7 +129,7 @@ class NightActivityRule(RuleConfig):
 
 class RulesConfig(_Section):
     smoke: RuleConfig = Field(default_factory=RuleConfig)
-    heat: RuleConfig = Field(default_factory=RuleConfig)
+    heat: HeatRule = Field(default_factory=HeatRule)
     co: RuleConfig = Field(default_factory=RuleConfig)
     gas_leak: RuleConfig = Field(default_factory=RuleConfig)
     water_leak: RuleConfig = Field(default_factory=RuleConfig)

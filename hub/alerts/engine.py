@@ -352,6 +352,8 @@ class AlertEngine:
                 await self._activate(AlertKind.LOW_BATTERY, rec, cond_key, now, initial=initial)
             else:
                 await self._deactivate(AlertKind.LOW_BATTERY, rec, cond_key, now)
+        if (capability, prop) == signals.HEAT_READING:
+            await self._on_heat(rec, cond_key, value, now, initial=initial)
         door = signals.door_for_property(capability, prop)
         if door is not None:
             await self._on_door(rec, door.is_open(value), now, initial=initial)
@@ -360,6 +362,17 @@ class AlertEngine:
             if act.active is signals.changed and previous is None:
                 return  # the device's first report is its initial state, not somebody acting
             await self._on_activity(room, now)
+
+    async def _on_heat(
+        self, rec: DeviceRecord, cond_key: str, value: Any, now: datetime, *, initial: bool
+    ) -> None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return  # null: the sensor does not know; that neither starts nor ends the condition
+        rule = self.config.rules.heat
+        if value >= rule.threshold:
+            await self._activate(AlertKind.HEAT, rec, cond_key, now, initial=initial)
+        elif value < rule.threshold - rule.hysteresis:
+            await self._deactivate(AlertKind.HEAT, rec, cond_key, now)
 
     async def _on_event(self, rec: DeviceRecord, capability: str, event: str, now: datetime) -> None:
         for trig in signals.triggers_for_event(capability, event):

@@ -99,6 +99,10 @@ TRIGGERS: tuple[Trigger, ...] = (
 )
 
 
+#: The reading the heat rule watches (threshold and hysteresis in ``alerts.rules.heat``).
+HEAT_READING = ("dhi.temperature", "temperature")
+
+
 @dataclass(frozen=True, slots=True)
 class ActivitySignal:
     capability: str

@@ -11,7 +11,18 @@ import pytest
 from hub.errors import NotFound
 from hub.models.alert import AlertKind, AlertState, Severity
 from hub.models.envelope import MessageType
-from tests.alerts.support import DOOR, FALL, GAS, MOTION, SMOKE, SMOKE2, SOS, ManualClock, running_home
+from tests.alerts.support import (
+    DOOR,
+    FALL,
+    GAS,
+    MOTION,
+    SMOKE,
+    SMOKE2,
+    SOS,
+    ManualClock,
+    device,
+    running_home,
+)
 
 
 def alert_messages(hub_messages: list[object]) -> list[tuple[str, str]]:
@@ -130,6 +141,48 @@ async def test_safety_device_offline_after_grace(tmp_path: Path) -> None:
         home.ctx.set_available(SMOKE.id, True)
         await home.settle()
         assert home.open_alerts() == []
+
+
+async def test_heat_from_a_room_temperature_with_hysteresis(tmp_path: Path) -> None:
+    kitchen = device("kitchen-climate", "kitchen", ("dhi.temperature", ["temperature"]))
+    async with running_home(
+        tmp_path, alerts={"rules": {"heat": {"threshold": 60, "hysteresis": 10}}}
+    ) as home:
+        home.add(kitchen)
+        home.set(kitchen, "dhi.temperature", temperature=45.0)
+        home.set(kitchen, "dhi.temperature", temperature=59.9)
+        await home.settle()
+        assert home.open_alerts() == []
+        home.set(kitchen, "dhi.temperature", temperature=60)
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert (alert.kind, alert.room, alert.severity) == (AlertKind.HEAT, "kitchen", Severity.SEVERE)
+        acked = await home.engine.acknowledge(alert.id, "staff")
+        # still hot within the hysteresis band: the condition goes on
+        home.set(kitchen, "dhi.temperature", temperature=52.0)
+        home.set(kitchen, "dhi.temperature", temperature=None)
+        await home.settle()
+        assert home.engine.get_alert(acked.id).state is AlertState.ACKNOWLEDGED  # type: ignore[union-attr]
+        home.set(kitchen, "dhi.temperature", temperature=49.5)
+        await home.settle()
+        assert home.engine.get_alert(acked.id).state is AlertState.CLEARED  # type: ignore[union-attr]
+
+
+async def test_heat_rule_defaults_and_can_be_disabled(tmp_path: Path) -> None:
+    kitchen = device("kitchen-climate", "kitchen", ("dhi.temperature", ["temperature"]))
+    async with running_home(tmp_path, alerts={"rules": {"heat": {"enabled": False}}}) as home:
+        home.add(kitchen)
+        home.set(kitchen, "dhi.temperature", temperature=90.0)
+        await home.settle()
+        assert home.open_alerts() == []
+    async with running_home(tmp_path / "b") as home:
+        home.add(kitchen)
+        home.set(kitchen, "dhi.temperature", temperature=56.9)
+        await home.settle()
+        assert home.open_alerts() == []
+        home.set(kitchen, "dhi.temperature", temperature=57.0)  # fixed-temperature heat detectors
+        await home.settle()
+        assert [a.kind for a in home.open_alerts()] == [AlertKind.HEAT]
 
 
 async def test_low_battery_on_safety_devices_only(tmp_path: Path) -> None:
