@@ -371,6 +371,16 @@ class Bridge:
                     ok, v = _dig(data, f.path)
                     if ok and v is not None:
                         fields[(f.capability, f.field)] = v
+            own = a.vocabulary.device_events.get(raw)
+            if own is not None and self._declares_event(known, a.component, own.capability, own.event):
+                own_payload: dict[str, Any] = dict(own.payload)
+                if own.capability == actions.KEYPAD and own.event == "arm_requested":
+                    # the typed code and zone travel as text, whatever type z2m gave them
+                    own_payload |= {n: str(v) for (cap, n), v in fields.items() if cap == actions.KEYPAD}
+                self.ctx.publish_event(
+                    dev.device_id, own.capability, own.event, own_payload, component=a.component
+                )
+                continue
             parsed = actions.parse(raw)
             if parsed.gesture is not None and a.button is not None:
                 payload: dict[str, Any] = {}

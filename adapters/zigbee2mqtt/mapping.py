@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from adapters.sdk.convert import ConversionError, Converter
 from adapters.sdk.report import DeviceMapping, Unmapped
 from adapters.zigbee2mqtt import naming, units
-from adapters.zigbee2mqtt.actions import ActionVocabulary, classify_values
+from adapters.zigbee2mqtt.actions import KEYPAD, ActionVocabulary, classify_values
 from adapters.zigbee2mqtt.converters import Factory, auto, passthrough
 from adapters.zigbee2mqtt.exposes import (
     GENERIC_TYPES,
@@ -287,7 +287,11 @@ class _Builder:
             target = row.target
             assert isinstance(target, ToEventField)
             declared = any(
-                a.component == component and target.capability in (a.button, a.remote)
+                a.component == component
+                and (
+                    target.capability in (a.button, a.remote)
+                    or target.capability in a.vocabulary.device_capabilities()
+                )
                 for a in self.out.actions
             )
             if declared:
@@ -478,6 +482,9 @@ class _Builder:
             self._slot(component, self.catalog[remote])
         if vocab.gestures:
             self._slot(component, button)
+        # a keypad's own events need its capability; a lock's come with its lock expose
+        if KEYPAD in vocab.device_capabilities() and KEYPAD in self.catalog:
+            self._slot(component, self.catalog[KEYPAD])
         self.out.actions.append(ActionBinding(component, (expose.key,), vocab, target.button, remote))
         return True
 
@@ -582,6 +589,7 @@ def _events_for(
             names |= {g.event for g in a.vocabulary.gestures.values()}
         if capability == a.remote and a.vocabulary.commands:
             names.add("command_sent")
+        names |= {d.event for d in a.vocabulary.device_events.values() if d.capability == capability}
     return sorted(n for n in names if cap.event(n) is not None)
 
 

@@ -209,6 +209,8 @@ STD_ROWS: list[StdRow] = [
     StdRow(Match(("action_transition_time",)), ToEventField("dhi.remote_control", "transition_time")),
     StdRow(Match(("action_scene", "action_scene_id")), ToEventField("dhi.remote_control", "scene")),
     StdRow(Match(("action_duration",)), ToEventField("dhi.button", "duration")),
+    StdRow(Match(("action_code",)), ToEventField("dhi.security_keypad", "code")),
+    StdRow(Match(("action_zone",)), ToEventField("dhi.security_keypad", "zone")),
     # ---- safety and care: z2m binaries are true when the condition holds
     StdRow(Match(("smoke",), ("binary",)), ToProperty("dhi.smoke_alarm", "smoke")),
     StdRow(

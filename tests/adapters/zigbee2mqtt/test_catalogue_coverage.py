@@ -25,10 +25,13 @@ import pytest
 
 from adapters.sdk import build_report
 from adapters.sdk.discovery import discover_adapters
+from adapters.zigbee2mqtt.actions import KEYPAD, KEYPAD_WORDS, lock_event
+from adapters.zigbee2mqtt.bridge import Bridge
 from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.mapping import map_device
 from adapters.zigbee2mqtt.offline import map_offline
 from hub.catalog import default_catalog
+from tests.adapters.zigbee2mqtt.support import RecordingContext
 
 pytestmark = pytest.mark.slow
 
@@ -207,3 +210,67 @@ def test_cli_prints_both_figures(catalogue_file: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "fully mapped" in run.stdout and "standard" in run.stdout
+
+
+def _action_values(entry: dict[str, Any]) -> list[str]:
+    def walk(exposes: list[dict[str, Any]]) -> list[str]:
+        out: list[str] = []
+        for e in exposes:
+            if e.get("property") == "action" and e.get("type") == "enum":
+                out += [v for v in e.get("values", []) if isinstance(v, str)]
+            out += walk(e.get("features", []))
+        return out
+
+    return walk(entry["definition"]["exposes"])
+
+
+def _feed_actions(entry: dict[str, Any], values: list[str], extra: dict[str, Any]) -> RecordingContext:
+    ctx = RecordingContext()
+    bridge = Bridge(ctx)
+    bridge.handle("bridge/devices", json.dumps([entry]).encode(), retain=True)
+    for value in values:
+        bridge.handle(entry["friendly_name"], json.dumps({"action": value, **extra}).encode())
+    return ctx
+
+
+def test_lock_actions_become_lock_events(catalogue: list[dict[str, Any]]) -> None:
+    """A lock reports who locked or unlocked it through ``action`` (``keypad_unlock`` …): every
+    such value of every lock in the catalogue becomes a valid dhi.lock event."""
+    locks = 0
+    for entry in catalogue:
+        if not entry.get("definition"):
+            continue
+        exposes = json.dumps(entry["definition"]["exposes"])
+        values = [v for v in _action_values(entry) if lock_event(v) is not None]
+        if '"type": "lock"' not in exposes or not values:
+            continue
+        locks += 1
+        ctx = _feed_actions(entry, values, {})
+        assert ctx.rejected == [], (entry["definition"]["model"], ctx.rejected)
+        got = [(e.data["capability"], e.data["event"], e.data["payload"]) for e in ctx.events]
+        want = [
+            (d.capability, d.event, dict(d.payload)) for d in (lock_event(v) for v in values) if d is not None
+        ]
+        assert got == want, entry["definition"]["model"]
+    assert locks >= 10
+
+
+def test_keypad_actions_become_keypad_events(catalogue: list[dict[str, Any]]) -> None:
+    """Keypads (``arm_all_zones`` …) ask for an arming mode or raise a panic: dhi.security_keypad
+    events with the typed code as text, never remote-control commands."""
+    keypads = 0
+    for entry in catalogue:
+        if not entry.get("definition"):
+            continue
+        values = [v for v in _action_values(entry) if v in KEYPAD_WORDS]
+        if not any(KEYPAD_WORDS[v][1] for v in values):
+            continue
+        keypads += 1
+        ctx = _feed_actions(entry, values, {"action_code": 1234, "action_zone": 0})
+        assert ctx.rejected == [], (entry["definition"]["model"], ctx.rejected)
+        got = [(e.data["capability"], e.data["event"]) for e in ctx.events]
+        assert got == [(KEYPAD, KEYPAD_WORDS[v][0].event) for v in values], entry["definition"]["model"]
+        for e in ctx.events:
+            if e.data["event"] == "arm_requested" and "code" in e.data["payload"]:
+                assert e.data["payload"]["code"] == "1234"
+    assert keypads >= 3

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from adapters.sdk.convert import ConversionError
 from adapters.zigbee2mqtt import units
+from adapters.zigbee2mqtt.actions import LOCK_ERRORS, LOCK_SOURCES, classify_values, lock_event
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import Binding, DeviceMap, map_device
 from hub.catalog import check_value, default_catalog
@@ -329,3 +330,43 @@ def test_known_conversions() -> None:
     assert conv("min", "s")(2) == 120
     assert conv("Wh", "kW.h")(1500) == 1.5
     assert units.to_catalog_unit("lx", "Cel") is None
+
+
+@given(
+    source=st.sampled_from(sorted(LOCK_SOURCES)),
+    op=st.sampled_from(["lock", "unlock"]),
+)
+def test_lock_operation_names_its_source(source: str, op: str) -> None:
+    ev = lock_event(f"{source}_{op}")
+    assert ev is not None and ev.event == "lock_operation"
+    assert dict(ev.payload) == {"operation": op, "source": LOCK_SOURCES[source]}
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=30))
+def test_lock_events_only_for_lock_words(value: str) -> None:
+    """Whatever an action value is, it is a lock event only when it reads as one; a gesture
+    or remote command never is, and neither is e.g. ``child_lock``."""
+    ev = lock_event(value)
+    if ev is None:
+        return
+    assert ev.capability == "dhi.lock"
+    payload = dict(ev.payload)
+    assert payload["operation"] in {"lock", "unlock", "non_access_user_event", "forced_user_event"}
+    assert value.endswith(("lock", "unlock", "_event")) or "_failure" in value
+    assert not value.startswith("child_")
+    if ev.event == "lock_operation_error":
+        assert payload["error"] in set(LOCK_ERRORS.values()) | {"unspecified"}
+    vocab = classify_values([value])
+    assert value not in vocab.gestures and value not in vocab.commands
+
+
+def test_keypad_words_only_on_keypads() -> None:
+    remote = classify_values(["on", "off", "disarm", "panic"])
+    assert remote.device_events == {} and "disarm" in remote.commands
+    keypad = classify_values(["arm_all_zones", "disarm", "panic", "identify"])
+    assert {v: (d.event, dict(d.payload)) for v, d in keypad.device_events.items()} == {
+        "arm_all_zones": ("arm_requested", {"mode": "arm_away"}),
+        "disarm": ("arm_requested", {"mode": "disarm"}),
+        "panic": ("panic", {}),
+    }
+    assert keypad.commands == frozenset() and "identify" in keypad.other
