@@ -348,25 +348,14 @@ def _multi_press(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 BUTTON_PROPS: Final = (Prop(0x0002, "multi_press_max", cv.uint(1, 255)),)
-SWITCH_POSITION = CapabilityDef(
-    id="x.matter.switch_position",
-    category="control",
-    label=Labels(en="Latching switch position", zh_cn="锁定开关位置"),
-    description=Labels(
-        en="Position of a latching (rocker) switch, 0 = first position (Matter Switch cluster, LS feature).",
-        zh_cn="锁定式 (翘板) 开关的位置, 0 为第一个位置 (Matter 开关簇, LS 特性)",
-    ),
-    properties=[
-        PropertyDef(
-            name="position",
-            type=ValueType.INTEGER,
-            minimum=0,
-            maximum=255,
-            access=[Access.READ, Access.NOTIFY],
-        ),
-        PropertyDef(name="positions", type=ValueType.INTEGER, minimum=2, maximum=255, access=[Access.READ]),
-    ],
-)
+
+
+def _latched(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    position = data.get("newPosition")
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 254:
+        return None
+    return "position_changed", {"position": position}
+
 
 SWITCH_ROWS: Final = [
     Row(
@@ -418,12 +407,11 @@ SWITCH_ROWS: Final = [
         not_features=LATCHING | MOMENTARY | ACTION_SWITCH,
     ),
     Row(
-        "x.matter.switch_position",
+        "dhi.switch_position",
         0x003B,
-        props=(Prop(0x0001, "position", cv.uint(0, 255)), Prop(0x0000, "positions", cv.uint(2, 255))),
+        props=(Prop(0x0001, "position", cv.uint(0, 254)), Prop(0x0000, "positions", cv.uint(2, 255))),
+        events=(Evt(0x00, ("position_changed",), _latched),),
         features=LATCHING,
-        definition=SWITCH_POSITION,
-        note="the catalog has no capability for a latching switch's position",
     ),
 ]
 
@@ -469,6 +457,13 @@ BOOLEAN_STATE_ROWS: Final = [
         device_types=frozenset({WATER_LEAK_DETECTOR}),
     ),
     Row("dhi.rain", 0x0045, props=(Prop(0x0000, "raining", cv.BOOL),), device_types=frozenset({RAIN_SENSOR})),
+    Row(
+        "dhi.water_freeze",
+        0x0045,
+        props=(Prop(0x0000, "freeze", cv.BOOL),),
+        events=(_state_change("alarm", "cleared"),),
+        device_types=frozenset({WATER_FREEZE_DETECTOR}),
+    ),
 ]
 
 _SEVERITY: Final = {0: "normal", 1: "warning", 2: "critical"}
@@ -574,34 +569,6 @@ def _unit_adapter(prop: str, target: str, default_unit: int) -> Any:
     return adapt
 
 
-def _vendor_concentration(name: str, label: str, label_zh: str, unit: str) -> CapabilityDef:
-    return CapabilityDef(
-        id=f"x.matter.{name}",
-        category="air_quality",
-        label=Labels(en=label, zh_cn=label_zh),
-        description=Labels(
-            en=f"{label} concentration (Matter concentration measurement cluster); no DHI catalog entry yet.",
-            zh_cn=f"{label_zh}浓度 (Matter 浓度测量簇) ; DHI 目录尚无对应条目",
-        ),
-        properties=[
-            PropertyDef(
-                name=name,
-                type=ValueType.NUMBER,
-                unit=unit,
-                minimum=0,
-                access=[Access.READ, Access.NOTIFY],
-                nullable=True,
-            ),
-            PropertyDef(
-                name="level",
-                type=ValueType.ENUM,
-                enum=["unknown", "low", "medium", "high", "critical"],
-                access=[Access.READ, Access.NOTIFY],
-            ),
-        ],
-    )
-
-
 def _concentration_rows(
     cluster: int,
     capability: str,
@@ -609,42 +576,40 @@ def _concentration_rows(
     unit: str,
     default_unit: int,
     *,
-    definition: CapabilityDef | None = None,
+    level_in_capability: bool = False,
 ) -> list[Row]:
-    rows = [
+    """``level_in_capability``: the catalog capability has a ``level`` property too, so one row
+    serves sensors with numeric readings, a level, or both; otherwise a level-only sensor
+    gets a typed vendor capability of its own."""
+    if level_in_capability:
+        return [
+            Row(
+                capability,
+                cluster,
+                props=(Prop(0x0000, prop, cv.SAME), Prop(0x000A, "level", CONCENTRATION_LEVEL)),
+                required=(),
+                any_features=NUMERIC_MEASUREMENT | LEVEL_INDICATION,
+                adapt=_unit_adapter(prop, unit, default_unit),
+            )
+        ]
+    return [
         Row(
             capability,
             cluster,
             props=(Prop(0x0000, prop, cv.SAME),),
             features=NUMERIC_MEASUREMENT,
             adapt=_unit_adapter(prop, unit, default_unit),
-            definition=definition,
-        )
-    ]
-    if definition is not None:
-        # vendor capabilities carry the level too, so one row serves both features
-        rows[0] = Row(
-            capability,
+        ),
+        Row(
+            f"x.matter.{prop}_level",
             cluster,
-            props=(Prop(0x0000, prop, cv.SAME), Prop(0x000A, "level", CONCENTRATION_LEVEL)),
-            required=(),
-            any_features=NUMERIC_MEASUREMENT | LEVEL_INDICATION,
-            adapt=_unit_adapter(prop, unit, default_unit),
-            definition=definition,
-        )
-    else:
-        rows.append(
-            Row(
-                f"x.matter.{prop}_level",
-                cluster,
-                props=(Prop(0x000A, "level", CONCENTRATION_LEVEL),),
-                features=LEVEL_INDICATION,
-                not_features=NUMERIC_MEASUREMENT,
-                definition=_level_definition(prop),
-                note="a sensor with only the level-indication feature reports no number",
-            )
-        )
-    return rows
+            props=(Prop(0x000A, "level", CONCENTRATION_LEVEL),),
+            features=LEVEL_INDICATION,
+            not_features=NUMERIC_MEASUREMENT,
+            definition=_level_definition(prop),
+            note="a sensor with only the level-indication feature reports no number",
+        ),
+    ]
 
 
 def _level_definition(prop: str) -> CapabilityDef:
@@ -675,31 +640,11 @@ CONCENTRATION_ROWS: Final = [
     *_concentration_rows(0x042D, "dhi.pm10", "pm10", "ug/m3", cv.UGM3),
     *_concentration_rows(0x042E, "dhi.tvoc", "tvoc", "ug/m3", cv.UGM3),
     *_concentration_rows(0x042B, "dhi.formaldehyde", "formaldehyde", "mg/m3", cv.MGM3),
-    # no catalog entries (yet) for these three: kept as typed vendor capabilities
     *_concentration_rows(
-        0x0413,
-        "x.matter.nitrogen_dioxide",
-        "nitrogen_dioxide",
-        "[ppm]",
-        cv.PPM,
-        definition=_vendor_concentration("nitrogen_dioxide", "Nitrogen dioxide", "二氧化氮", "[ppm]"),
+        0x0413, "dhi.nitrogen_dioxide", "nitrogen_dioxide", "[ppm]", cv.PPM, level_in_capability=True
     ),
-    *_concentration_rows(
-        0x0415,
-        "x.matter.ozone",
-        "ozone",
-        "[ppm]",
-        cv.PPM,
-        definition=_vendor_concentration("ozone", "Ozone", "臭氧", "[ppm]"),
-    ),
-    *_concentration_rows(
-        0x042F,
-        "x.matter.radon",
-        "radon",
-        "Bq/m3",
-        cv.BQM3,
-        definition=_vendor_concentration("radon", "Radon", "氡", "Bq/m3"),
-    ),
+    *_concentration_rows(0x0415, "dhi.ozone", "ozone", "[ppm]", cv.PPM, level_in_capability=True),
+    *_concentration_rows(0x042F, "dhi.radon", "radon", "Bq/m3", cv.BQM3, level_in_capability=True),
 ]
 
 # ---------------------------------------------------------------- security, covering, valves

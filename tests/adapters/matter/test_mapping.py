@@ -16,7 +16,7 @@ from adapters.matter.clusters import Kind, kind
 from adapters.matter.mapping import catalog_lookup, map_node, node_states
 from adapters.matter.node import NodeFormatError, parse_node, unwrap
 from adapters.matter.offline import map_dump
-from adapters.matter.rows import LISTED_CLUSTERS, ROWS, UTILITY_DEVICE_TYPES
+from adapters.matter.rows import LISTED_CLUSTERS, ROWS, UTILITY_DEVICE_TYPES, _latched
 from adapters.sdk import build_report
 from hub.catalog import check_value, default_catalog
 from hub.registry import check_description
@@ -251,12 +251,56 @@ def test_unknown_and_vendor_clusters_are_reported_not_dropped() -> None:
     assert states_of(node)[("matter:3", "ep1", "dhi.temperature")] == {"temperature": None}
 
 
-def test_boolean_state_without_a_known_device_type_is_reported() -> None:
-    # a water freeze detector: the catalog has no capability for it
+def test_boolean_state_means_what_the_device_type_says() -> None:
+    # a water freeze detector: StateValue true = freezing
     node = {"node_id": 4, "attributes": _ep(0, 0x16, {40: {1: "V"}}) | _ep(1, 0x0041, {0x0045: {0: True}})}
+    (mapping,) = map_dump(node)
+    assert mapping.unmapped == []
+    assert states_of(node)[("matter:4", "ep1", "dhi.water_freeze")] == {"freeze": True}
+
+
+def test_boolean_state_without_a_known_device_type_is_reported() -> None:
+    # a Boolean State cluster on a device type that does not say what "true" means
+    node = {"node_id": 4, "attributes": _ep(0, 0x16, {40: {1: "V"}}) | _ep(1, 0x0302, {0x0045: {0: True}})}
     (mapping,) = map_dump(node)
     assert [u.feature for u in mapping.unmapped] == ["1/69"]
     assert "device type" in mapping.unmapped[0].reason
+
+
+def test_latching_switch_position_and_its_event() -> None:
+    # Switch cluster with FeatureMap LatchingSwitch (bit 0): a rocker with 2 positions
+    node = {
+        "node_id": 6,
+        "attributes": _ep(0, 0x16, {40: {1: "V"}}) | _ep(1, 0x000F, {0x003B: {0: 2, 1: 1, 0xFFFC: 1}}),
+    }
+    (mapping,) = map_dump(node)
+    assert mapping.unmapped == []
+    assert states_of(node)[("matter:6", "ep1", "dhi.switch_position")] == {"position": 1, "positions": 2}
+    desc = mapping.description
+    comp = desc.component("ep1") if desc is not None else None
+    inst = comp.capability("dhi.switch_position") if comp is not None else None
+    assert inst is not None and inst.events == ["position_changed"]
+
+
+@pytest.mark.parametrize(
+    ("cluster", "capability", "prop"),
+    [
+        (0x0413, "dhi.nitrogen_dioxide", "nitrogen_dioxide"),
+        (0x0415, "dhi.ozone", "ozone"),
+        (0x042F, "dhi.radon", "radon"),
+    ],
+)
+def test_no2_ozone_radon_are_catalog_capabilities(cluster: int, capability: str, prop: str) -> None:
+    # numeric measurement (bit 0) and level indication (bit 1); MeasurementUnit 0 = ppm, 5 = Bq/m3
+    unit = 7 if prop == "radon" else 0  # MeasurementUnitEnum: 0 ppm, 7 Bq/m3
+    node = {
+        "node_id": 8,
+        "attributes": _ep(0, 0x16, {40: {1: "V"}})
+        | _ep(1, 0x002C, {cluster: {0: 12.5, 8: unit, 10: 2, 0xFFFC: 3}}),
+    }
+    (mapping,) = map_dump(node)
+    assert mapping.unmapped == [] and mapping.vendor == 0
+    assert states_of(node)[("matter:8", "ep1", capability)] == {prop: 12.5, "level": "medium"}
 
 
 def test_infrastructure_clusters_count_neither_way() -> None:
@@ -315,3 +359,18 @@ def test_clusters_kinds() -> None:
     assert kind(0x0028) is Kind.METADATA
     assert kind(0x0031) is Kind.INFRASTRUCTURE
     assert kind(0x0006) is Kind.APPLICATION
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["newPosition", "other"]),
+        st.one_of(st.integers(-5, 300), st.booleans(), st.none(), st.text(max_size=3)),
+    )
+)
+def test_switch_latched_event_payload(data: dict[str, Any]) -> None:
+    out = _latched(data)
+    position = data.get("newPosition")
+    if isinstance(position, int) and not isinstance(position, bool) and 0 <= position <= 254:
+        assert out == ("position_changed", {"position": position})
+    else:
+        assert out is None
