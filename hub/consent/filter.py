@@ -63,7 +63,10 @@ def in_scope(sub: Subscription, message: dict[str, Any]) -> bool:
     message of a subscribed kind. ``alert_kinds`` narrows alert types given in ``message_types``."""
     msg_type = message.get("type", "")
     is_alert = msg_type in ALERT_TYPES
-    kind = message.get("data", {}).get("alert", {}).get("kind") if is_alert else None
+    alert = message.get("data", {}).get("alert", {}) if is_alert else {}
+    kind = alert.get("kind")
+    if is_alert and alert.get("escalation", 0) < sub.from_escalation:
+        return False  # a later link of the chain: only once nobody earlier has answered
     if _type_matches(sub.message_types, msg_type):
         return not (is_alert and sub.alert_kinds and kind not in sub.alert_kinds)
     return is_alert and kind in sub.alert_kinds

@@ -336,6 +336,7 @@ class ConsentService:
             alert_kinds=request.alert_kinds,
             message_types=request.message_types,
             fields=request.fields,
+            from_escalation=request.from_escalation,
             consent=request.consent,
             created=existing.subscription.created if existing else now,
             has_secret=secret is not None,
@@ -409,6 +410,7 @@ def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
         alert_kinds=sub.alert_kinds,
         message_types=sub.message_types,
         fields=sub.fields,
+        from_escalation=sub.from_escalation,
         consent=sub.consent,
     )
 

@@ -66,6 +66,12 @@ class SubscriptionRequest(DhiModel):
     fields: list[str] | None = Field(
         default=None, description="data fields the receiver may get; absent = all"
     )
+    from_escalation: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=0,
+        description="alert messages reach this receiver only once an unacknowledged alert has "
+        "escalated to this level (0: from the start). The next link of a care chain: family first, "
+        "the community centre if nobody answers.",
+    )
     consent: Consent | None = None
 
     @model_validator(mode="after")
@@ -83,6 +89,7 @@ class Subscription(DhiModel):
     alert_kinds: list[AlertKind] = Field(default_factory=list)
     message_types: list[str] = Field(default_factory=list)
     fields: list[str] | None = None
+    from_escalation: Annotated[int, Field(ge=0, le=10)] = 0
     consent: Consent | None = None
     created: Timestamp
     has_secret: bool = False

@@ -236,3 +236,33 @@ async def test_subscriptions_from_the_config_file(tmp_path: Path, receiver: Http
     async with running_home(tmp_path, alerts={**FAST_RETRY, "subscriptions": subs}) as home:
         created = [a for a, _ in await audit_actions(home) if a == AuditAction.SUBSCRIPTION_CREATED]
         assert len(created) == 1
+
+
+async def test_a_later_link_of_the_care_chain_hears_only_of_unanswered_alerts(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    """``from_escalation: 1``: the community centre is told only once the alert escalated
+    (nobody acknowledged it in time); an alert acknowledged before that never reaches it."""
+    alerts = FAST_RETRY | {"escalation": {"after": {"Extreme": "2m"}, "max_level": 2}}
+    async with running_home(tmp_path, alerts=alerts) as home:
+        sub = await home.consent.create(
+            webhook(receiver.url, consent=granted(home), from_escalation=1), actor="admin"
+        )
+        assert sub.from_escalation == 1
+        home.add(SMOKE, GAS)
+        # answered in time: stays with the first link (none here), never reaches this one
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        await home.settle()
+        [gas] = home.open_alerts()
+        await home.engine.acknowledge(gas.id, "family:daughter")
+        # not answered: escalates after 2 minutes and then reaches the community centre
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        await no_pending(home)
+        assert receiver.received == []
+        await home.advance(timedelta(minutes=3))
+        await receiver.wait_for(1)
+        got = [(r.verified["type"], r.verified["data"]["alert"]["kind"]) for r in receiver.received]
+        assert got[0] == ("org.dhi.v1.alert.updated", "smoke")
+        assert all(kind == "smoke" for _, kind in got)
+        assert receiver.received[0].verified["data"]["alert"]["escalation"] >= 1

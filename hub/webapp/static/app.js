@@ -281,6 +281,7 @@ function sentence(s) {
   const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map((k) => t("kind." + k, k));
   const parts = [fmt("sharing.receives", { name: s.receiver.name, what: kinds.map((k) => t("kind." + k, k)).join(t("list.sep")) })];
   parts.push(fmt("sharing.not", { what: [...not, t("sharing.camera"), t("sharing.location")].join(t("list.sep")) }));
+  if (s.from_escalation > 0) parts.push(fmt("sharing.escalation", { level: s.from_escalation }));
   parts.push(s.consent?.expires ? fmt("sharing.until", { date: s.consent.expires.slice(0, 10) }) : t("sharing.noend"));
   return parts.join(t("sentence.sep"));
 }
