@@ -13,7 +13,7 @@ from adapters.dhi_mqtt import DhiMqttAdapter, DhiMqttConfig
 from adapters.mqtt import MqttMessage
 from adapters.sdk import build_report
 from tests.adapters.dhi_mqtt.device import description
-from tests.adapters.mqtt.recording import RecordingContext
+from tests.support.recording import RecordingContext
 
 BASE = "dhi/v1/home"
 LAMP = "dhi_mqtt:lamp-1"
@@ -42,7 +42,7 @@ def state(component: str, capability: str, props: dict[str, Any]) -> MqttMessage
 def test_description_registers_device_under_adapter_id() -> None:
     adapter, ctx = make()
     adapter.handle(msg("desc", description(scheme="acme"), retain=True))
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []
     desc = ctx.devices[LAMP]
     assert desc.adapter == "dhi_mqtt" and desc.name == "Hall lamp"
     assert {c.id for c in desc.components} == {"main", "sensor", "button"}
@@ -56,7 +56,7 @@ def test_state_event_and_availability_flow() -> None:
     adapter.handle(state("button", "x.acme.glow", {"glow": 2}))
     adapter.handle(msg("event", {"component": "button", "capability": "dhi.button", "event": "pressed"}))
     adapter.handle(msg("avail", "offline", retain=True))
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []
     assert ctx.state_of(LAMP, "dhi.on_off") == {"on": True}
     assert ctx.state_of(LAMP, "dhi.temperature", "sensor") == {"temperature": 21.5}
     assert ctx.state_of(LAMP, "x.acme.glow", "button") == {"glow": 2}
@@ -237,7 +237,7 @@ def test_fuzz_never_crashes_and_counts_invalid(suffix: str, payload: bytes) -> N
     after = (len(ctx.states), len(ctx.events), len(ctx.invalid))
     # every message was either accepted (state/event/avail/desc) or reported — and the hub never
     # had to refuse what the adapter let through
-    assert ctx.refused == []
+    assert ctx.rejected == []
     if after == before and suffix in ("state/main/dhi.on_off", "state/main/dhi.level", "event"):
         assert payload == b"", payload
     for inv in ctx.invalid:

@@ -14,7 +14,7 @@ from adapters.homie.model import decode_value, describe, encode_value, parse_des
 from adapters.mqtt import MqttMessage, PayloadError
 from adapters.sdk import build_report
 from tests.adapters.homie.device import FIXTURES, description
-from tests.adapters.mqtt.recording import RecordingContext
+from tests.support.recording import RecordingContext
 
 NAMES = sorted(p.name.removesuffix(".description.json") for p in FIXTURES.glob("*.description.json"))
 
@@ -23,7 +23,7 @@ NAMES = sorted(p.name.removesuffix(".description.json") for p in FIXTURES.glob("
 def test_every_description_maps_and_registers(name: str) -> None:
     device = describe(name, parse_description(description(name)), "homie")
     ctx = RecordingContext(adapter="homie")
-    assert ctx.publish_device(device.description), ctx.refused
+    assert ctx.publish_device(device.description), ctx.rejected
     assert device.features.unmapped == []
 
 
@@ -107,7 +107,7 @@ def test_values_before_description_are_held() -> None:
     assert ctx.available[dev] is False
     adapter.handle(msg("climate-sensor", "$description", b""))
     assert ctx.removed == [dev]
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_invalid_messages_are_reported(path: str, payload: Any, reason: str) -> 
     adapter.handle(msg("climate-sensor", path, payload))
     assert len(ctx.invalid) == 1, ctx.invalid
     assert reason in ctx.invalid[0].reason
-    assert ctx.states == [] and ctx.refused == []
+    assert ctx.states == [] and ctx.rejected == []
 
 
 json_values = st.recursive(
@@ -166,7 +166,7 @@ def test_fuzz_never_crashes(path: str, payload: bytes) -> None:
     adapter, ctx = _running()
     adapter.handle(msg("climate-sensor", "$description", description("climate-sensor")))
     adapter.handle(msg("climate-sensor", path, payload))
-    assert ctx.refused == []
+    assert ctx.rejected == []
     assert all(inv.reason and inv.source for inv in ctx.invalid)
 
 

@@ -17,7 +17,8 @@ from adapters.matter.node import normalize_node
 from adapters.matter.protocol import UnsupportedSchema
 from hub.models import CommandRequest
 from tests.adapters.matter.fake_server import SILENT, FakeMatterServer
-from tests.adapters.matter.support import RecordingContext, load
+from tests.adapters.matter.support import load
+from tests.support.recording import RecordingContext
 
 WAIT = 10.0  # guards against a hang; no test asserts on elapsed time
 
@@ -56,7 +57,7 @@ async def fake() -> AsyncIterator[FakeMatterServer]:
 
 @pytest.fixture
 async def live(fake: FakeMatterServer) -> AsyncIterator[tuple[MatterAdapter, RecordingContext]]:
-    ctx = RecordingContext()
+    ctx = RecordingContext(adapter="matter")
     adapter = MatterAdapter(
         MatterConfig(url=fake.url, reconnect_initial=0.01, reconnect_max=0.05, command_timeout=2)
     )
@@ -146,9 +147,9 @@ def test_backoff_grows_and_resets() -> None:
 
 async def test_attribute_update_becomes_state(fake: FakeMatterServer, live: Any) -> None:
     _adapter, ctx = live
-    assert ctx.latest("matter:1", "ep1", "dhi.temperature") == {"temperature": 21.0}
+    assert ctx.state_of("matter:1", "dhi.temperature", "ep1") == {"temperature": 21.0}
     await fake.push("attribute_updated", [1, "1/1026/0", 2250])
-    await until(lambda: ctx.latest("matter:1", "ep1", "dhi.temperature") == {"temperature": 22.5}, "22.5")
+    await until(lambda: ctx.state_of("matter:1", "dhi.temperature", "ep1") == {"temperature": 22.5}, "22.5")
     await fake.push("attribute_updated", [1, "1/1026/0", None])  # nullable: unknown again
     await until(
         lambda: ctx.states[-1] == ("matter:1", "ep1", "dhi.temperature", {"temperature": None}), "null"
@@ -164,12 +165,12 @@ async def test_bad_messages_are_reported_and_change_nothing_else(fake: FakeMatte
     await fake.push("node_added", {"node_id": "x"})  # not a node
     await fake.push("attribute_updated", [1, "1/1026/0", 1999])
     await until(
-        lambda: ctx.latest("matter:1", "ep1", "dhi.temperature") == {"temperature": 19.99},
+        lambda: ctx.state_of("matter:1", "dhi.temperature", "ep1") == {"temperature": 19.99},
         "the next good update",
     )
     assert len(ctx.invalid) == 4, ctx.invalid
-    assert any("unknown node 99" in r for r in ctx.invalid)
-    assert any("1/1026/0 = 'hot'" in r for r in ctx.invalid)
+    assert any("unknown node 99" in r.reason for r in ctx.invalid)
+    assert any("1/1026/0 = 'hot'" in r.reason for r in ctx.invalid)
 
 
 async def test_button_and_alarm_events(fake: FakeMatterServer, live: Any) -> None:
@@ -227,7 +228,7 @@ async def test_descriptor_change_remaps_the_node(fake: FakeMatterServer, live: A
     for path, value in [("2/29/0", [{"0": 0x0307, "1": 1}]), ("2/1029/0", 4550)]:
         await fake.push("attribute_updated", [1, path, value])
     await until(lambda: "ep2" in {c.id for c in ctx.devices["matter:1"].components}, "the new endpoint")
-    await until(lambda: ctx.latest("matter:1", "ep2", "dhi.humidity") == {"humidity": 45.5}, "its humidity")
+    await until(lambda: ctx.state_of("matter:1", "dhi.humidity", "ep2") == {"humidity": 45.5}, "its humidity")
 
 
 async def test_connection_loss_marks_devices_unavailable(fake: FakeMatterServer, live: Any) -> None:
@@ -310,7 +311,7 @@ async def test_server_errors_and_bad_requests(fake: FakeMatterServer, live: Any)
 
 
 async def test_no_answer_is_a_timeout(fake: FakeMatterServer) -> None:
-    ctx = RecordingContext()
+    ctx = RecordingContext(adapter="matter")
     adapter = MatterAdapter(MatterConfig(url=fake.url, command_timeout=0.2))
     await adapter.start(ctx)
     try:

@@ -15,9 +15,9 @@ from adapters.sdk import build_report
 from adapters.shelly import ShellyAdapter, ShellyConfig
 from adapters.shelly.mapping import rpc_error
 from adapters.shelly.model import describe, states
-from tests.adapters.mqtt.recording import RecordingContext
 from tests.adapters.shelly.device import load_dump, notify_status
 from tests.conftest import SHARED_FIXTURES
+from tests.support.recording import RecordingContext
 
 SHARED = SHARED_FIXTURES / "shelly"
 GEN2_DUMPS = sorted(p.name for p in (SHARED / "device_dumps").glob("gen2_*.json"))
@@ -29,11 +29,11 @@ def test_every_gen2_dump_maps_and_its_states_validate(name: str) -> None:
     dump = json.loads((SHARED / "device_dumps" / name).read_text(encoding="utf-8"))
     device = describe(dump["shelly"], dump["config"], dump["status"], "shelly")
     ctx = RecordingContext(adapter="shelly")
-    assert ctx.publish_device(device.description), ctx.refused
+    assert ctx.publish_device(device.description), ctx.rejected
     result = states(device, dump["status"])
     assert result.errors == []
     for (comp, cap), props in result.reports.items():
-        assert ctx.publish_state(device.description.id, cap, props, component=comp), ctx.refused
+        assert ctx.publish_state(device.description.id, cap, props, component=comp), ctx.rejected
 
 
 def test_plus_1pm_mapping_values(shared_fixtures: Path) -> None:
@@ -131,7 +131,7 @@ def test_notify_status_and_event(shared_fixtures: Path) -> None:
     assert ctx.events == []
     adapter.handle(frame(b"false", "online"))
     assert ctx.available[DEV] is False
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_invalid_notifications_are_reported(shared_fixtures: Path, payload: Any,
     adapter.handle(frame(payload))
     assert len(ctx.invalid) == 1, ctx.invalid
     assert reason in ctx.invalid[0].reason
-    assert ctx.states == [] and ctx.refused == []
+    assert ctx.states == [] and ctx.rejected == []
 
 
 json_values = st.recursive(
@@ -193,7 +193,7 @@ statuses = st.dictionaries(
 async def test_fuzz_notifications_never_crash(shared_fixtures: Path, payload: bytes, suffix: str) -> None:
     adapter, ctx = _known_adapter(shared_fixtures)
     adapter.handle(frame(payload, suffix))
-    assert ctx.refused == []  # nothing invalid got past the adapter to the hub
+    assert ctx.rejected == []  # nothing invalid got past the adapter to the hub
     for inv in ctx.invalid:
         assert inv.reason and inv.source == f"shellyplus1pm-aabbccddeeff/{suffix}"
 
@@ -236,4 +236,4 @@ def test_button_input_pushes_become_button_events(shared_fixtures: Path) -> None
         (DEV, "input_0", "dhi.button", "pressed", {}),
         (DEV, "input_0", "dhi.button", "multi_pressed", {"count": 3}),
     ]
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []

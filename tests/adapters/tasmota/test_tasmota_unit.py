@@ -13,8 +13,8 @@ from adapters.mqtt import MqttMessage
 from adapters.sdk import build_report
 from adapters.tasmota import TasmotaAdapter, TasmotaConfig
 from adapters.tasmota.model import decode_sensor, decode_state, describe, parse_config
-from tests.adapters.mqtt.recording import RecordingContext
 from tests.adapters.tasmota.device import FIXTURES, fixture
+from tests.support.recording import RecordingContext
 
 NAMES = sorted(p.name.removesuffix(".config.json") for p in FIXTURES.glob("*.config.json"))
 
@@ -29,11 +29,11 @@ def device(name: str) -> Any:
 def test_every_fixture_maps_and_its_sensors_validate(name: str) -> None:
     dev = device(name)
     ctx = RecordingContext(adapter="tasmota")
-    assert ctx.publish_device(dev.description), ctx.refused
+    assert ctx.publish_device(dev.description), ctx.rejected
     decoded = decode_sensor(dev, fixture(f"{name}.sensors.json")["sn"])
     assert decoded.errors == []
     for (comp, cap), props in decoded.reports.items():
-        assert ctx.publish_state(dev.description.id, cap, props, component=comp), ctx.refused
+        assert ctx.publish_state(dev.description.id, cap, props, component=comp), ctx.rejected
 
 
 def test_offline_report() -> None:
@@ -114,7 +114,7 @@ async def test_discovery_and_device_messages() -> None:
     # a cleared retained config removes the device
     await adapter.handle_discovery(MqttMessage(f"tasmota/discovery/{mac}/config", b"", 1, True))
     assert ctx.removed == [dev]
-    assert ctx.invalid == [] and ctx.refused == []
+    assert ctx.invalid == [] and ctx.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ async def test_invalid_device_messages_are_reported(topic: str, payload: bytes, 
     adapter.handle_device("DC4F22AABB04", MqttMessage(topic.format(t=t), payload, 1, False))
     assert len(ctx.invalid) == 1, ctx.invalid
     assert reason in ctx.invalid[0].reason
-    assert ctx.refused == []
+    assert ctx.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ async def test_fuzz_device_messages_never_crash(suffix: str, payload: bytes) -> 
     adapter, ctx, t = _running()
     await _discover(adapter)
     adapter.handle_device("DC4F22AABB04", MqttMessage(suffix.format(t=t), payload, 0, False))
-    assert ctx.refused == []
+    assert ctx.rejected == []
     assert all(inv.reason for inv in ctx.invalid)
 
 
@@ -195,5 +195,5 @@ async def test_fuzz_device_messages_never_crash(suffix: str, payload: bytes) -> 
 async def test_fuzz_discovery_never_crashes(kind: str, payload: bytes) -> None:
     adapter, ctx, _ = _running()
     await adapter.handle_discovery(MqttMessage(f"tasmota/discovery/DC4F22AABB04/{kind}", payload, 1, True))
-    assert ctx.refused == []
+    assert ctx.rejected == []
     assert len(ctx.devices) + len(ctx.invalid) <= 1

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from adapters.zigbee2mqtt.bridge import Bridge
-from tests.adapters.zigbee2mqtt.support import RecordingContext, load_devices
+from tests.adapters.zigbee2mqtt.support import load_devices
+from tests.support.recording import RecordingContext
 
 CLIMATE = "zigbee2mqtt:0x00158d000945f2b1"  # Aqara WSDCGQ11LM "Climate sensor"
 CONTACT = "zigbee2mqtt:0x00158d00091e7bd6"  # Aqara MCCGQ11LM "Contact sensor"
@@ -25,7 +26,7 @@ def j(value: Any) -> bytes:
 
 @pytest.fixture
 def ctx() -> RecordingContext:
-    return RecordingContext()
+    return RecordingContext(adapter="zigbee2mqtt")
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def test_availability_both_forms(
     bridge: Bridge, ctx: RecordingContext, payload: bytes, expected: bool
 ) -> None:
     bridge.handle("Climate sensor/availability", payload, retain=True)
-    assert ctx.availability[CLIMATE][0] is expected
+    assert ctx.availability_of(CLIMATE)[0] is expected
     assert ctx.invalid == []
 
 
@@ -117,7 +118,7 @@ def test_bad_availability_is_counted(bridge: Bridge, ctx: RecordingContext) -> N
     bridge.handle("Climate sensor/availability", b"maybe")
     bridge.handle("Climate sensor/availability", b'{"state": 1}')
     assert len(ctx.invalid) == 2
-    assert CLIMATE not in ctx.availability
+    assert ctx.availability_of(CLIMATE) is None
 
 
 def test_rename_keeps_the_device_id(bridge: Bridge, ctx: RecordingContext) -> None:
@@ -185,7 +186,7 @@ def test_interview_event_maps_the_new_device(ctx: RecordingContext) -> None:
     assert LEAK in ctx.devices
     bridge.handle("new", j({"water_leak": True}))
     assert ctx.value(LEAK, "dhi.water_leak", "water_leak") is True
-    assert [e.data["event"] for e in ctx.events] == ["alarm"]
+    assert [e.event for e in ctx.events] == ["alarm"]
 
 
 def test_state_before_devices_is_replayed(ctx: RecordingContext) -> None:
@@ -195,7 +196,7 @@ def test_state_before_devices_is_replayed(ctx: RecordingContext) -> None:
     assert ctx.states == []
     bridge.handle("bridge/devices", j(load_devices()), retain=True)
     assert ctx.value(CLIMATE, "dhi.temperature", "temperature") == 22.5
-    assert ctx.availability[CLIMATE] == (True, None)
+    assert ctx.availability_of(CLIMATE) == (True, None)
 
 
 def test_button_actions_become_events(bridge: Bridge, ctx: RecordingContext) -> None:
@@ -203,7 +204,7 @@ def test_button_actions_become_events(bridge: Bridge, ctx: RecordingContext) -> 
     bridge.handle("Scenes button", j({"action": "double"}))
     bridge.handle("Scenes button", j({"action": "hold"}))
     bridge.handle("Scenes button", j({"action": ""}))  # z2m clears the action: no event
-    assert [e.data["event"] for e in ctx.events if e.device == BUTTON] == [
+    assert [e.event for e in ctx.events if e.device == BUTTON] == [
         "pressed",
         "double_pressed",
         "long_pressed",
@@ -219,18 +220,18 @@ def test_retained_action_is_not_an_event(bridge: Bridge, ctx: RecordingContext) 
 def test_bridge_offline_marks_devices_unavailable(bridge: Bridge, ctx: RecordingContext) -> None:
     bridge.handle("Climate sensor/availability", b"online")
     bridge.handle("bridge/state", b'{"state":"offline"}', retain=True)
-    assert ctx.availability[CLIMATE] == (False, "Zigbee2MQTT bridge offline")
+    assert ctx.availability_of(CLIMATE) == (False, "Zigbee2MQTT bridge offline")
     bridge.handle("Climate sensor/availability", b"online")  # ignored while the bridge is down
-    assert ctx.availability[CLIMATE][0] is False
+    assert ctx.availability_of(CLIMATE)[0] is False
     bridge.handle("bridge/state", b"online", retain=True)
-    assert ctx.availability[CLIMATE][0] is True
+    assert ctx.availability_of(CLIMATE)[0] is True
 
 
 def test_bad_values_are_counted_and_others_kept(bridge: Bridge, ctx: RecordingContext) -> None:
     bridge.handle("Climate sensor", j({"temperature": "hot", "humidity": 40}))
     assert ctx.value(CLIMATE, "dhi.humidity", "humidity") == 40
     assert ctx.value(CLIMATE, "dhi.temperature", "temperature") is None
-    assert len(ctx.invalid) == 1 and "temperature" in ctx.invalid[0][0]
+    assert len(ctx.invalid) == 1 and "temperature" in ctx.invalid[0].reason
 
 
 def test_null_and_unknown_keys_are_not_errors(bridge: Bridge, ctx: RecordingContext) -> None:

@@ -31,7 +31,7 @@ from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.mapping import map_device
 from adapters.zigbee2mqtt.offline import map_offline
 from hub.catalog import default_catalog
-from tests.adapters.zigbee2mqtt.support import RecordingContext
+from tests.support.recording import RecordingContext
 
 pytestmark = pytest.mark.slow
 
@@ -225,7 +225,7 @@ def _action_values(entry: dict[str, Any]) -> list[str]:
 
 
 def _feed_actions(entry: dict[str, Any], values: list[str], extra: dict[str, Any]) -> RecordingContext:
-    ctx = RecordingContext()
+    ctx = RecordingContext(adapter="zigbee2mqtt")
     bridge = Bridge(ctx)
     bridge.handle("bridge/devices", json.dumps([entry]).encode(), retain=True)
     for value in values:
@@ -247,7 +247,7 @@ def test_lock_actions_become_lock_events(catalogue: list[dict[str, Any]]) -> Non
         locks += 1
         ctx = _feed_actions(entry, values, {})
         assert ctx.rejected == [], (entry["definition"]["model"], ctx.rejected)
-        got = [(e.data["capability"], e.data["event"], e.data["payload"]) for e in ctx.events]
+        got = [(e.capability, e.event, e.payload) for e in ctx.events]
         want = [
             (d.capability, d.event, dict(d.payload)) for d in (lock_event(v) for v in values) if d is not None
         ]
@@ -268,9 +268,9 @@ def test_keypad_actions_become_keypad_events(catalogue: list[dict[str, Any]]) ->
         keypads += 1
         ctx = _feed_actions(entry, values, {"action_code": 1234, "action_zone": 0})
         assert ctx.rejected == [], (entry["definition"]["model"], ctx.rejected)
-        got = [(e.data["capability"], e.data["event"]) for e in ctx.events]
+        got = [(e.capability, e.event) for e in ctx.events]
         assert got == [(KEYPAD, KEYPAD_WORDS[v][0].event) for v in values], entry["definition"]["model"]
         for e in ctx.events:
-            if e.data["event"] == "arm_requested" and "code" in e.data["payload"]:
-                assert e.data["payload"]["code"] == "1234"
+            if e.event == "arm_requested" and "code" in e.payload:
+                assert e.payload["code"] == "1234"
     assert keypads >= 3

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from adapters.zigbee2mqtt.bridge import Bridge
 from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.offline import map_offline
-from tests.adapters.zigbee2mqtt.support import RecordingContext, load_devices
+from tests.adapters.zigbee2mqtt.support import load_devices
+from tests.support.recording import RecordingContext
 
 DEVICES = json.dumps(load_devices()).encode()
 NAMES = [
@@ -64,7 +65,7 @@ def loaded() -> tuple[RecordingContext, Bridge]:
     each example starts with the recorded device list re-applied — a no-op unless an earlier
     example's random bridge/devices replaced it — and with empty report lists."""
     if not _SHARED:
-        ctx = RecordingContext()
+        ctx = RecordingContext(adapter="zigbee2mqtt")
         _SHARED.append((ctx, Bridge(ctx, max_pending=16)))
     ctx, bridge = _SHARED[0]
     bridge.handle("bridge/state", b"online")
@@ -147,14 +148,14 @@ def test_parse_devices_and_map_offline_accept_anything(data: Any) -> None:
     )
 )
 def test_bridge_devices_with_random_entries(entries: list[dict[str, Any]]) -> None:
-    ctx = RecordingContext()
+    ctx = RecordingContext(adapter="zigbee2mqtt")
     bridge = Bridge(ctx)
     bridge.handle("bridge/devices", json.dumps(entries).encode(), retain=True)
     assert ctx.rejected == [], ctx.rejected
 
 
 def test_pending_messages_are_bounded() -> None:
-    ctx = RecordingContext()
+    ctx = RecordingContext(adapter="zigbee2mqtt")
     bridge = Bridge(ctx, max_pending=5)
     for i in range(50):
         bridge.handle(f"ghost {i}", b'{"temperature": 1}', retain=True)
