@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from adapters.dhi_mqtt import DhiMqttAdapter
-from hub.core import Hub
 from hub.models import CommandRequest
 from tests.adapters.dhi_mqtt.device import SimulatedDevice
 from tests.adapters.mqtt.helpers import (
@@ -17,6 +16,7 @@ from tests.adapters.mqtt.helpers import (
     eventually,
     invalid_count,
     running_hub,
+    state_value,
 )
 from tests.support.mosquitto import Mosquitto, MqttPeer
 
@@ -24,11 +24,6 @@ pytestmark = pytest.mark.slow
 
 BASE = "dhi/v1/home"
 LAMP = "dhi_mqtt:lamp-1"
-
-
-def value(hub: Hub, component: str, capability: str, prop: str) -> object:
-    v = hub.state.get(LAMP, component, capability, prop)
-    return v.value if v is not None else None
 
 
 def config(broker: Mosquitto, **extra: object) -> dict[str, object]:
@@ -42,7 +37,9 @@ async def test_device_state_command_round_trip(mosquitto: Mosquitto, tmp_path: P
         async with running_hub(tmp_path, "dhi_mqtt", DhiMqttAdapter, config(mosquitto)) as hub:
             rec = await eventually(lambda: hub.registry.get(LAMP), what="device registered")
             assert rec.adapter == "dhi_mqtt" and rec.description.manufacturer == "Acme"
-            await eventually(lambda: value(hub, "main", "dhi.on_off", "on") is False, what="initial state")
+            await eventually(
+                lambda: state_value(hub, LAMP, "main", "dhi.on_off", "on") is False, what="initial state"
+            )
 
             result = await hub.execute(
                 CommandRequest(id="c-1", device=LAMP, capability="dhi.on_off", command="on")
@@ -56,7 +53,9 @@ async def test_device_state_command_round_trip(mosquitto: Mosquitto, tmp_path: P
                 "params": {},
                 "timeout": 10.0,
             }
-            await eventually(lambda: value(hub, "main", "dhi.on_off", "on") is True, what="state after on")
+            await eventually(
+                lambda: state_value(hub, LAMP, "main", "dhi.on_off", "on") is True, what="state after on"
+            )
 
             # the device refuses a bad value with a DHI error code: carried through unchanged
             # (the hub's dispatcher would catch 120 itself, so the adapter is asked directly)
@@ -118,7 +117,8 @@ async def test_invalid_payloads_counted_by_hub(mosquitto: Mosquitto, tmp_path: P
                 ),
             )
             await eventually(
-                lambda: value(hub, "sensor", "dhi.temperature", "temperature") == 19.5, what="good state"
+                lambda: state_value(hub, LAMP, "sensor", "dhi.temperature", "temperature") == 19.5,
+                what="good state",
             )
 
 
@@ -127,7 +127,9 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
         device = SimulatedDevice(peer, BASE)
         device.announce()
         async with running_hub(tmp_path, "dhi_mqtt", DhiMqttAdapter, config(mosquitto)) as hub:
-            await eventually(lambda: value(hub, "main", "dhi.on_off", "on") is False, what="initial state")
+            await eventually(
+                lambda: state_value(hub, LAMP, "main", "dhi.on_off", "on") is False, what="initial state"
+            )
             changes = availability_log(hub, LAMP)
             mosquitto.restart()
             # unavailable while the broker is down, available again once the retained
@@ -136,7 +138,8 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
             await peer.wait_connected()
             device.publish_state("sensor", "dhi.temperature", {"temperature": 23.0})
             await eventually(
-                lambda: value(hub, "sensor", "dhi.temperature", "temperature") == 23.0, what="new state"
+                lambda: state_value(hub, LAMP, "sensor", "dhi.temperature", "temperature") == 23.0,
+                what="new state",
             )
             result = await hub.execute(
                 CommandRequest(id="after", device=LAMP, capability="dhi.on_off", command="on")

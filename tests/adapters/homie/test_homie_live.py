@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from adapters.homie import HomieAdapter
-from hub.core import Hub
 from hub.models import CommandRequest
 from tests.adapters.homie.device import SimulatedHomie
 from tests.adapters.mqtt.helpers import (
@@ -16,17 +15,13 @@ from tests.adapters.mqtt.helpers import (
     eventually,
     invalid_count,
     running_hub,
+    state_value,
 )
 from tests.support.mosquitto import Mosquitto, MqttPeer
 
 pytestmark = pytest.mark.slow
 
 LAMP = "homie:dimmer-light"
-
-
-def value(hub: Hub, dev: str, component: str, capability: str, prop: str) -> object:
-    v = hub.state.get(dev, component, capability, prop)
-    return v.value if v is not None else None
 
 
 def config(broker: Mosquitto) -> dict[str, object]:
@@ -45,7 +40,7 @@ async def test_device_state_and_commands(mosquitto: Mosquitto, tmp_path: Path) -
             rec = await eventually(lambda: hub.registry.get(LAMP), what="device registered")
             assert rec.description.name == "Desk lamp"
             await eventually(
-                lambda: value(hub, LAMP, "light", "dhi.level", "level") == 20, what="brightness 51/255"
+                lambda: state_value(hub, LAMP, "light", "dhi.level", "level") == 20, what="brightness 51/255"
             )
             await eventually(lambda: hub.registry.get(LAMP).available, what="$state ready")  # type: ignore[union-attr]
 
@@ -67,7 +62,9 @@ async def test_device_state_and_commands(mosquitto: Mosquitto, tmp_path: Path) -
                 )
             )
             assert result.status == "ok" and device.sets[-1] == ("light/brightness", "255")
-            await eventually(lambda: value(hub, LAMP, "light", "dhi.level", "level") == 100, what="level 100")
+            await eventually(
+                lambda: state_value(hub, LAMP, "light", "dhi.level", "level") == 100, what="level 100"
+            )
             # a vendor property, written with the generic 'set'
             result = await hub.execute(
                 CommandRequest(
@@ -94,7 +91,7 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
         dev = "homie:smart-plug"
         async with running_hub(tmp_path, "homie", HomieAdapter, config(mosquitto)) as hub:
             await eventually(
-                lambda: value(hub, dev, "meter", "dhi.power", "power") == 12.5, what="initial power"
+                lambda: state_value(hub, dev, "meter", "dhi.power", "power") == 12.5, what="initial power"
             )
             changes = availability_log(hub, dev)
             mosquitto.restart()
@@ -103,7 +100,9 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
             await eventually(lambda: changes[-2:] == [False, True], what="down, then up again")
             await peer.wait_connected()
             device.report("meter/power", "40.0")
-            await eventually(lambda: value(hub, dev, "meter", "dhi.power", "power") == 40.0, what="new value")
+            await eventually(
+                lambda: state_value(hub, dev, "meter", "dhi.power", "power") == 40.0, what="new value"
+            )
             result = await hub.execute(
                 CommandRequest(id="p", device=dev, component="switch", capability="dhi.on_off", command="off")
             )

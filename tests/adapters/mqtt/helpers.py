@@ -47,6 +47,12 @@ async def running_hub(
         yield hub
 
 
+def state_value(hub: Hub, device: str, component: str, capability: str, prop: str) -> Any:
+    """The hub's latest value of one property (None when never reported)."""
+    v = hub.state.get(device, component, capability, prop)
+    return v.value if v is not None else None
+
+
 def invalid_count(hub: Hub, instance: str) -> int:
     slot = hub.supervisor.slots[instance]
     return slot.ctx.invalid_count if slot.ctx is not None else 0

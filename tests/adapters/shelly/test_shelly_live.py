@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from adapters.shelly import ShellyAdapter
-from hub.core import Hub
 from hub.models import CommandRequest
 from tests.adapters.mqtt.helpers import (
     availability_log,
@@ -16,6 +15,7 @@ from tests.adapters.mqtt.helpers import (
     eventually,
     invalid_count,
     running_hub,
+    state_value,
 )
 from tests.adapters.shelly.device import SimulatedShelly, load_dump, notify_status
 from tests.support.mosquitto import Mosquitto, MqttPeer
@@ -24,11 +24,6 @@ pytestmark = pytest.mark.slow
 
 PREFIX = "shellyplus1pm-aabbccddeeff"
 DEV = "shelly:shellyplus1pm-aabbccddeeff"
-
-
-def value(hub: Hub, component: str, capability: str, prop: str) -> object:
-    v = hub.state.get(DEV, component, capability, prop)
-    return v.value if v is not None else None
 
 
 def config(broker: Mosquitto) -> dict[str, object]:
@@ -49,7 +44,7 @@ async def test_discovery_state_and_commands(
                 "Shelly.GetConfig",
                 "Shelly.GetStatus",
             ]
-            assert value(hub, "switch_0", "dhi.energy", "energy") == pytest.approx(0.110046)
+            assert state_value(hub, DEV, "switch_0", "dhi.energy", "energy") == pytest.approx(0.110046)
 
             result = await hub.execute(
                 CommandRequest(
@@ -62,7 +57,8 @@ async def test_discovery_state_and_commands(
                 "on": True,
             }
             await eventually(
-                lambda: value(hub, "switch_0", "dhi.on_off", "on") is True, what="NotifyStatus applied"
+                lambda: state_value(hub, DEV, "switch_0", "dhi.on_off", "on") is True,
+                what="NotifyStatus applied",
             )
 
             toggled = await hub.execute(
@@ -71,7 +67,9 @@ async def test_discovery_state_and_commands(
                 )
             )
             assert toggled.status == "ok" and toggled.result == {"was_on": True}
-            await eventually(lambda: value(hub, "switch_0", "dhi.on_off", "on") is False, what="toggled off")
+            await eventually(
+                lambda: state_value(hub, DEV, "switch_0", "dhi.on_off", "on") is False, what="toggled off"
+            )
 
             # the device's RPC error comes back as a precise DHI error
             adapter = hub.supervisor.slots["shelly"].instance
@@ -86,7 +84,9 @@ async def test_discovery_state_and_commands(
 
             # a power reading pushed by the device
             device.notify(notify_status("switch:0", {"id": 0, "apower": 12.5}))
-            await eventually(lambda: value(hub, "switch_0", "dhi.power", "power") == 12.5, what="power")
+            await eventually(
+                lambda: state_value(hub, DEV, "switch_0", "dhi.power", "power") == 12.5, what="power"
+            )
             peer.publish(f"{PREFIX}/events/rpc", b"{broken")
             await eventually(lambda: invalid_count(hub, "shelly") == 1, what="invalid counted")
 
@@ -115,7 +115,9 @@ async def test_broker_restart_is_survived(
             )
             await peer.wait_connected()
             device.notify(notify_status("switch:0", {"id": 0, "apower": 99.0}))
-            await eventually(lambda: value(hub, "switch_0", "dhi.power", "power") == 99.0, what="new state")
+            await eventually(
+                lambda: state_value(hub, DEV, "switch_0", "dhi.power", "power") == 99.0, what="new state"
+            )
     with MqttPeer(mosquitto, "observer") as observer:
         observer.subscribe(f"{PREFIX}/online")
         online = await observer.wait_for(f"{PREFIX}/online")

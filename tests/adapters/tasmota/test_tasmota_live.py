@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from adapters.tasmota import TasmotaAdapter
-from hub.core import Hub
 from hub.models import CommandRequest
 from tests.adapters.mqtt.helpers import (
     availability_log,
@@ -15,6 +14,7 @@ from tests.adapters.mqtt.helpers import (
     eventually,
     invalid_count,
     running_hub,
+    state_value,
 )
 from tests.adapters.tasmota.device import SimulatedTasmota, fixture
 from tests.support.mosquitto import Mosquitto, MqttPeer
@@ -22,11 +22,6 @@ from tests.support.mosquitto import Mosquitto, MqttPeer
 pytestmark = pytest.mark.slow
 
 DEV = "tasmota:dc4f22aabb04"
-
-
-def value(hub: Hub, dev: str, component: str, capability: str, prop: str) -> object:
-    v = hub.state.get(dev, component, capability, prop)
-    return v.value if v is not None else None
 
 
 def config(broker: Mosquitto) -> dict[str, object]:
@@ -50,7 +45,7 @@ async def test_discovery_state_and_commands(mosquitto: Mosquitto, tmp_path: Path
             assert result.status == "ok" and result.result == {"POWER2": "ON"}, result
             assert device.commands[-1] == ("POWER2", "ON")
             await eventually(
-                lambda: value(hub, DEV, "relay_2", "dhi.on_off", "on") is True, what="relay 2 on"
+                lambda: state_value(hub, DEV, "relay_2", "dhi.on_off", "on") is True, what="relay 2 on"
             )
 
             result = await hub.execute(
@@ -65,7 +60,7 @@ async def test_discovery_state_and_commands(mosquitto: Mosquitto, tmp_path: Path
             )
             assert result.status == "ok"
             await eventually(
-                lambda: value(hub, DEV, "relay_2", "dhi.on_off", "on") is False, what="relay 2 off"
+                lambda: state_value(hub, DEV, "relay_2", "dhi.on_off", "on") is False, what="relay 2 off"
             )
 
             # the device does not know the command: Tasmota's {"Command":"Unknown"} becomes 'unsupported'
@@ -78,7 +73,9 @@ async def test_discovery_state_and_commands(mosquitto: Mosquitto, tmp_path: Path
             assert failed.error is not None and failed.error.code == "unsupported"
 
             device.publish("tele/STATE", fixture("sonoff_4ch.tele_state.json"))
-            await eventually(lambda: value(hub, DEV, "main", "dhi.connectivity", "rssi") == -55, what="STATE")
+            await eventually(
+                lambda: state_value(hub, DEV, "main", "dhi.connectivity", "rssi") == -55, what="STATE"
+            )
             device.publish("stat/RESULT", {"Button3": {"Action": "HOLD"}})
             device.publish("tele/STATE", {"POWER1": "SOMETIMES"})
             await eventually(lambda: invalid_count(hub, "tasmota") == 1, what="invalid counted")
@@ -94,7 +91,8 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
         dev = "tasmota:dc4f22aabb02"
         async with running_hub(tmp_path, "tasmota", TasmotaAdapter, config(mosquitto)) as hub:
             await eventually(
-                lambda: value(hub, dev, "energy", "dhi.power", "power") == 515, what="sensors from discovery"
+                lambda: state_value(hub, dev, "energy", "dhi.power", "power") == 515,
+                what="sensors from discovery",
             )
             changes = availability_log(hub, dev)
             mosquitto.restart()
@@ -104,7 +102,7 @@ async def test_broker_restart_is_survived(mosquitto: Mosquitto, tmp_path: Path) 
             await peer.wait_connected()
             device.publish("tele/SENSOR", fixture("sonoff_pow_r2.tele_sensor.json"))
             await eventually(
-                lambda: value(hub, dev, "energy", "dhi.power", "power") == 498, what="new SENSOR"
+                lambda: state_value(hub, dev, "energy", "dhi.power", "power") == 498, what="new SENSOR"
             )
             result = await hub.execute(
                 CommandRequest(id="p", device=dev, component="relay_1", capability="dhi.on_off", command="on")
