@@ -160,9 +160,7 @@ class Storage:
         in the order of ``write`` calls."""
         self._open_rows.clear()  # rows queued later must not move before this statement
         self._pending.append((sql, params))
-        self._queued += 1
-        if self._queued >= self._batch_max:
-            self._wake.set()
+        self._count_queued()
 
     def write_row(self, sql: str, params: Sequence[Any]) -> None:
         """Queue one row of an append-style statement (history, state, the event log).
@@ -175,9 +173,12 @@ class Storage:
             rows = self._open_rows[sql] = _Rows()
             self._pending.append((sql, rows))
         rows.append(params)
+        self._count_queued()
+
+    def _count_queued(self) -> None:
         self._queued += 1
         if self._queued >= self._batch_max:
-            self._wake.set()
+            self._wake.set()  # a full batch is committed now, not at the next interval
 
     def _take(self) -> list[Statement]:
         batch, self._pending = self._pending, []

@@ -517,13 +517,10 @@ class MqttConnection:
             if not client.buffered() and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 break
         else:
-            self._loop_soon_readable()
-        self._sync_io()
-
-    def _loop_soon_readable(self) -> None:
-        # bytes left in our buffer: come back on the next loop turn, the selector won't say so
-        if self._loop is not None and not self._loop.is_closed():
+            # bytes left in our buffer: come back on the next loop turn, the selector won't say so
+            assert self._loop is not None
             self._loop.call_soon(self._resume_read)
+        self._sync_io()
 
     def _resume_read(self) -> None:
         if (
