@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.bus import Subscription
-from hub.models.envelope import MessageType
+from hub.models.envelope import MessageType, as_envelope
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -101,7 +101,7 @@ class ActivityLog:
     async def start(self, hub: Hub) -> None:
         if not log.isEnabledFor(logging.INFO):
             return  # nothing would be printed: don't pay for a subscriber on the hot path
-        self._sub = hub.bus.subscribe("activity-log", maxsize=5000)
+        self._sub = hub.bus.subscribe("activity-log", maxsize=5000, raw=True)
         self._task = asyncio.create_task(self._run(hub, self._sub), name="dhome-activity-log")
 
     async def _run(self, hub: Hub, sub: Subscription) -> None:
@@ -109,7 +109,7 @@ class ActivityLog:
         next_summary = time.monotonic() + SUMMARY_EVERY
         async for msg in sub:
             if msg.type in _ALWAYS or budget.take():
-                log.info("%s", describe(hub, msg))
+                log.info("%s", describe(hub, as_envelope(msg)))
             if budget.suppressed and time.monotonic() >= next_summary:
                 log.info(
                     "… %d more messages not shown (busy home; see /api/v1/events)", budget.take_suppressed()

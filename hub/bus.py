@@ -3,6 +3,10 @@
 Publishing is synchronous and never waits: a subscriber whose queue is full either loses
 its oldest message (counted) or is closed with a reason (WebSocket clients), so a slow
 consumer can never slow ingestion.
+
+State changes travel as ``StateChange`` records; a subscriber or tap gets the pydantic
+envelope unless it asks for records (``raw=True``: the hub's own hot-path consumers, which
+read a few fields and so never pay for building the envelope).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hub.models.envelope import MessageType
+from hub.models.envelope import MessageType, as_envelope
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,7 @@ class Subscription:
     filter: Filter
     maxsize: int
     overflow: Overflow
+    raw: bool = False
     _queue: deque[Envelope] = field(default_factory=deque)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: int = 0
@@ -131,7 +136,7 @@ class EventBus:
         self._subs: list[Subscription] = []
         self._seq = start_seq
         self.published = 0
-        self._taps: list[Callable[[Envelope], None]] = []
+        self._taps: list[tuple[Callable[[Envelope], None], bool]] = []
 
     @property
     def seq(self) -> int:
@@ -152,16 +157,18 @@ class EventBus:
         *,
         maxsize: int = 10_000,
         overflow: Overflow = Overflow.DROP_OLDEST,
+        raw: bool = False,
     ) -> Subscription:
-        sub = Subscription(name, filter or Filter(), maxsize, overflow)
+        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw)
         sub._unsubscribe = self._remove
         self._subs.append(sub)
         return sub
 
-    def tap(self, fn: Callable[[Envelope], None]) -> Callable[[], None]:
+    def tap(self, fn: Callable[[Envelope], None], *, raw: bool = False) -> Callable[[], None]:
         """A synchronous observer run inline on publish (must be O(1) and never raise)."""
-        self._taps.append(fn)
-        return lambda: self._taps.remove(fn)
+        entry = (fn, raw)
+        self._taps.append(entry)
+        return lambda: self._taps.remove(entry)
 
     def _remove(self, sub: Subscription) -> None:
         if sub in self._subs:
@@ -171,14 +178,14 @@ class EventBus:
         if msg.seq is None:
             msg.seq = self.next_seq()
         self.published += 1
-        for fn in self._taps:
+        for fn, raw in self._taps:
             try:
-                fn(msg)
+                fn(msg if raw else as_envelope(msg))
             except Exception:
                 log.exception("bus tap failed")
         for sub in list(self._subs):
             if sub.filter.matches(msg):
-                sub.offer(msg)
+                sub.offer(msg if sub.raw else as_envelope(msg))
 
     def subscribers(self) -> list[Subscription]:
         return list(self._subs)

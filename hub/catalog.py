@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -111,6 +112,44 @@ def check_value(
 ) -> None:
     """Raise a precise error unless ``value`` fits ``prop`` (type, enum, range)."""
     _check_value(prop, value, field, constraint)
+
+
+#: finite bounds for "no bound": an infinite float lies outside them, like check_value says
+_MAX = sys.float_info.max
+ValueCheck = Callable[[Any], bool]
+
+
+def _undecided(value: Any) -> bool:
+    return False
+
+
+def value_check(prop: PropertyDef, constraint: PropertyConstraint | None = None) -> ValueCheck:
+    """A quick acceptance test for ``prop``'s values, made once per property: ``True`` only
+    for a value ``check_value`` accepts; ``False`` means "ask ``check_value``", which then
+    raises the precise error (or accepts a case this test leaves to it: null, a JSON Schema).
+    Ingestion runs it for every reported value."""
+    if prop.schema_ is not None:
+        return _undecided
+    kind = prop.type
+    if kind is ValueType.BOOLEAN:
+        return lambda v: v.__class__ is bool
+    if kind in (ValueType.INTEGER, ValueType.NUMBER):
+        lo = constraint.minimum if constraint and constraint.minimum is not None else prop.minimum
+        hi = constraint.maximum if constraint and constraint.maximum is not None else prop.maximum
+        low = -_MAX if lo is None else lo
+        high = _MAX if hi is None else hi
+        if kind is ValueType.INTEGER:
+            return lambda v: v.__class__ is int and low <= v <= high
+        # NaN fails both comparisons, infinities the finite bounds
+        return lambda v: (v.__class__ is float or v.__class__ is int) and low <= v <= high
+    if kind is ValueType.ENUM:
+        members = frozenset((constraint.enum if constraint and constraint.enum else None) or prop.enum or ())
+        return (lambda v: v.__class__ is str and v in members) if members else _undecided
+    if kind is ValueType.STRING:
+        longest = prop.max_length if prop.max_length is not None else _MAX
+        return lambda v: v.__class__ is str and len(v) <= longest
+    py_type = _PY_TYPES[kind][0]
+    return lambda v: v.__class__ is py_type
 
 
 def _check_value(prop: PropertyDef, value: Any, field: str, constraint: PropertyConstraint | None) -> None:

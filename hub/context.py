@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.catalog import Catalog, check_params, check_value
+from hub.catalog import Catalog, ValueCheck, check_params, check_value, value_check
 from hub.errors import HubError, InvalidDocument
 from hub.models import DeviceDescription
 from hub.models.catalog import CapabilityDef, PropertyDef
@@ -23,8 +23,8 @@ from hub.models.device import CapabilityInstance, PropertyConstraint
 from hub.models.envelope import (
     EventOccurredData,
     EventOccurredMessage,
-    StateChangedData,
-    StateChangedMessage,
+    StateChange,
+    StateChangeData,
     source_for,
 )
 
@@ -77,8 +77,8 @@ class ReportableProperties:
     def __init__(self, inst: CapabilityInstance, definition: CapabilityDef) -> None:
         self.capability = definition.id
         constraints = inst.constraints or {}
-        self.props: dict[str, tuple[PropertyDef, PropertyConstraint | None]] = {
-            p.name: (p, constraints.get(p.name))
+        self.props: dict[str, tuple[ValueCheck, PropertyDef, PropertyConstraint | None]] = {
+            p.name: (value_check(p, constraints.get(p.name)), p, constraints.get(p.name))
             for p in definition.properties
             if inst.properties is None or p.name in inst.properties
         }
@@ -91,7 +91,9 @@ class ReportableProperties:
                 raise InvalidDocument(
                     f"{self.capability} has no property {name!r}", field=f"properties.{name}"
                 )
-            check_value(entry[0], value, f"properties.{name}", entry[1])
+            accepts, prop, constraint = entry
+            if not accepts(value):
+                check_value(prop, value, f"properties.{name}", constraint)
 
 
 def check_state_report(
@@ -212,18 +214,17 @@ class HubAdapterContext:
             if previous is not None and previous.value == value and type(previous.value) is type(value):
                 continue
             hub.bus.publish(
-                StateChangedMessage(
-                    source=source,
-                    subject=device_id,
-                    time=when,
-                    data=StateChangedData(
-                        device=device_id,
-                        component=component,
-                        capability=capability,
-                        property=name,
-                        value=value,
-                        previous=previous.value if previous is not None else None,
-                        source=self._adapter,
+                StateChange(
+                    source,
+                    when,
+                    StateChangeData(
+                        device_id,
+                        component,
+                        capability,
+                        name,
+                        value,
+                        previous.value if previous is not None else None,
+                        self._adapter,
                     ),
                 )
             )

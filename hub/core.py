@@ -13,12 +13,13 @@ from typing import Any, Protocol
 from adapters.sdk.discovery import AdapterLoadError, load_adapter
 from hub.bus import EventBus
 from hub.catalog import Catalog, default_catalog
-from hub.clock import Clock
+from hub.clock import Clock, isoformat
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
 from hub.errors import ConfigError
 from hub.metrics import Metrics
 from hub.models import CommandRequest, CommandResult
+from hub.models.envelope import wire_json
 from hub.registry import Registry
 from hub.services import AlertService, SubscriptionService
 from hub.state import StateStore
@@ -106,8 +107,8 @@ class Hub:
         await self.state.load()
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
         self.bus.resume_from(row[0] if row and row[0] is not None else 0)
-        self.bus.tap(self._persist_event)
-        self.bus.tap(self._count_published)
+        self.bus.tap(self._persist_event, raw=True)
+        self.bus.tap(self._count_published, raw=True)
         # Adapters report availability themselves once they reconnect; until then: unknown.
         for rec in self.registry.all():
             self.registry.set_available(rec.id, False, "hub restarted")
@@ -177,9 +178,9 @@ class Hub:
             (
                 msg.seq,
                 str(msg.type),
-                msg.time.isoformat(),
+                isoformat(msg.time),
                 msg.subject,
-                msg.model_dump_json(by_alias=True, exclude_none=True),
+                wire_json(msg),
             ),
         )
 

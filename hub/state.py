@@ -8,9 +8,15 @@ from typing import Any
 
 import orjson
 
+from hub.clock import isoformat
 from hub.storage import Storage
 
 Key = tuple[str, str, str, str]  # device, component, capability, property
+_UPSERT = (
+    "INSERT INTO state (device, component, capability, property, value, time, source) "
+    "VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, component, capability, property) "
+    "DO UPDATE SET value=excluded.value, time=excluded.time, source=excluded.source"
+)
 
 
 @dataclass(slots=True)
@@ -48,13 +54,8 @@ class StateStore:
         if previous is not None and previous.value == value and type(previous.value) is type(value):
             return previous
         encoded = orjson.dumps(value).decode()
-        stamp = time.isoformat()
-        self._storage.write_row(
-            "INSERT INTO state (device, component, capability, property, value, time, source) "
-            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, component, capability, property) "
-            "DO UPDATE SET value=excluded.value, time=excluded.time, source=excluded.source",
-            (*key, encoded, stamp, source),
-        )
+        stamp = isoformat(time)
+        self._storage.write_latest(_UPSERT, key, (*key, encoded, stamp, source))
         if self._history:
             self._storage.write_row(
                 "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)",

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,11 +67,17 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-Statement = tuple[str, Sequence[Any]]
-
 
 class _Rows(list[Sequence[Any]]):
     """The parameter rows of one ``executemany`` (see ``Storage.write_row``)."""
+
+
+class _Latest(dict[Hashable, Sequence[Any]]):
+    """The newest parameter row per key of one upsert (see ``Storage.write_latest``)."""
+
+
+Statement = tuple[str, Sequence[Any]]
+_Queued = tuple[str, Sequence[Any] | _Latest]  # a statement, or an upsert's newest rows
 
 
 class Storage:
@@ -92,8 +98,9 @@ class Storage:
         self._batch_max = batch_max
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._pending: list[Statement] = []
+        self._pending: list[_Queued] = []
         self._open_rows: dict[str, _Rows] = {}  # row statements still taking rows
+        self._open_latest: dict[str, _Latest] = {}  # upserts still taking rows
         self._queued = 0  # statements and rows in _pending
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -158,7 +165,9 @@ class Storage:
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Queue a write; it is committed with the next batch (within ``batch_interval``),
         in the order of ``write`` calls."""
-        self._open_rows.clear()  # rows queued later must not move before this statement
+        # rows queued later must not move before this statement
+        self._open_rows.clear()
+        self._open_latest.clear()
         self._pending.append((sql, params))
         self._count_queued()
 
@@ -175,14 +184,29 @@ class Storage:
         rows.append(params)
         self._count_queued()
 
+    def write_latest(self, sql: str, key: Hashable, params: Sequence[Any]) -> None:
+        """Queue an upsert of which only the newest row per ``key`` matters (the state
+        table): a value that changes ten times within one batch is written once. Same
+        ordering rules as ``write_row``."""
+        rows = self._open_latest.get(sql)
+        if rows is None:
+            rows = self._open_latest[sql] = _Latest()
+            self._pending.append((sql, rows))
+        elif key in rows:
+            rows[key] = params
+            return
+        rows[key] = params
+        self._count_queued()
+
     def _count_queued(self) -> None:
         self._queued += 1
         if self._queued >= self._batch_max:
             self._wake.set()  # a full batch is committed now, not at the next interval
 
-    def _take(self) -> list[Statement]:
+    def _take(self) -> list[_Queued]:
         batch, self._pending = self._pending, []
         self._open_rows.clear()
+        self._open_latest.clear()
         self._queued = 0
         return batch
 
@@ -203,7 +227,7 @@ class Storage:
         batch.extend(statements)
         await self._commit_soon(batch)
 
-    async def _commit_soon(self, batch: list[Statement]) -> int:
+    async def _commit_soon(self, batch: list[_Queued]) -> int:
         # Shielded: a batch taken off the queue is committed even if the awaiting task is
         # cancelled (shutdown cancels the flusher); cancelling a job still queued in the
         # executor would silently drop those writes.
@@ -212,7 +236,7 @@ class Storage:
         job = asyncio.get_running_loop().run_in_executor(self._pool, self._commit, batch)
         return await asyncio.shield(job)
 
-    def _commit(self, batch: list[Statement]) -> int:
+    def _commit(self, batch: list[_Queued]) -> int:
         conn = self._require()
         last = 0
         if not batch:
@@ -223,6 +247,8 @@ class Storage:
                 for sql, params in batch:
                     if isinstance(params, _Rows):
                         cur = conn.executemany(sql, params)
+                    elif isinstance(params, _Latest):
+                        cur = conn.executemany(sql, params.values())
                     else:
                         cur = conn.execute(sql, params)
                     last = cur.lastrowid or cur.rowcount
@@ -230,7 +256,7 @@ class Storage:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        self.writes_committed += sum(len(p) if isinstance(p, _Rows) else 1 for _, p in batch)
+        self.writes_committed += sum(len(p) if isinstance(p, _Rows | _Latest) else 1 for _, p in batch)
         self.batches += 1
         return last
 

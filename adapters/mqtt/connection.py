@@ -18,6 +18,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -62,7 +63,8 @@ Unsubscribe = Callable[[], None]
 # 3.1.1 return codes 1, 2, 4, 5 onto 132, 133, 134, 135).
 _FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _MISC_INTERVAL = 1.0
-_MAX_PACKETS_PER_WAKEUP = 500
+_MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
+_MAX_PACKETS_PER_WAKEUP = 2000
 
 
 @dataclass(eq=False)
@@ -109,6 +111,53 @@ class _Client(paho.Client):
         self._rbuf, self._rpos = b"", 0  # bytes of a dead connection must not leak into the next
         super()._sock_close()
 
+    def take_publishes(self, v5: bool, limit: int) -> list[_Publish]:
+        """The QoS 0 PUBLISH packets complete at the head of the read buffer (at most
+        ``limit``), parsed here and consumed, so paho never sees them.
+
+        A message stream is almost all QoS 0 PUBLISH, and paho's generic packet reader costs
+        more per message than everything a subscriber does with it. Anything else — another
+        packet type, QoS 1/2, an MQTT 5 property other than subscription identifiers, a
+        packet not yet complete, paho halfway through a packet — stops the scan and is left
+        to paho, in order."""
+        if self._in_packet["command"] != 0:
+            return []
+        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
+        out: list[_Publish] = []
+        while pos < end and len(out) < limit:
+            first = buf[pos]
+            if first & 0xF6 != 0x30:  # PUBLISH, QoS 0 (DUP and RETAIN may be set)
+                break
+            length, shift, i = 0, 0, pos + 1
+            while i < end and i <= pos + 4:
+                byte = buf[i]
+                length |= (byte & 0x7F) << shift
+                i += 1
+                if not byte & 0x80:
+                    break
+                shift += 7
+            else:
+                break  # remaining length incomplete (or malformed: paho says so)
+            stop = i + length
+            if stop > end or length < 2:
+                break
+            topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+            if topic_end > stop:
+                break
+            sub_ids: list[int] = []
+            body = topic_end
+            if v5:
+                parsed = _v5_properties(buf, topic_end, stop)
+                if parsed is None:
+                    break
+                body, sub_ids = parsed
+            out.append(_Publish(buf[i + 2 : topic_end], buf[body:stop], bool(first & 1), sub_ids))
+            pos = stop
+        if out:
+            self._rpos = pos
+            self._last_bytes_received = time.monotonic()  # paho's keepalive bookkeeping
+        return out
+
     def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
         assert self._ssl_context is not None
         ssl_sock = self._ssl_context.wrap_socket(
@@ -123,6 +172,52 @@ class _Client(paho.Client):
         return ssl_sock
 
 
+@dataclass(slots=True)
+class _Publish:
+    topic: bytes
+    payload: bytes
+    retain: bool
+    sub_ids: list[int]
+
+
+def _varint(buf: bytes, i: int, end: int) -> tuple[int, int] | None:
+    """(value, next index) of an MQTT variable byte integer, None if incomplete/too long."""
+    value, shift = 0, 0
+    while i < end and shift <= 21:
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+    return None
+
+
+_SUBSCRIPTION_IDENTIFIER = 0x0B
+
+
+def _v5_properties(buf: bytes, i: int, end: int) -> tuple[int, list[int]] | None:
+    """(payload start, subscription identifiers) of an MQTT 5 PUBLISH whose properties are
+    only subscription identifiers; None for anything else (paho reads that packet)."""
+    head = _varint(buf, i, end)
+    if head is None:
+        return None
+    size, i = head
+    stop = i + size
+    if stop > end:
+        return None
+    ids: list[int] = []
+    while i < stop:
+        if buf[i] != _SUBSCRIPTION_IDENTIFIER:
+            return None
+        sub_id = _varint(buf, i + 1, stop)
+        if sub_id is None:
+            return None
+        ids.append(sub_id[0])
+        i = sub_id[1]
+    return stop, ids
+
+
 class MqttConnection:
     """``async with MqttConnection(settings) as conn:`` connects (retrying until
     ``connect_timeout``), keeps the connection up until the block ends and closes it."""
@@ -131,6 +226,7 @@ class MqttConnection:
         self.settings = settings
         self.client_id = settings.client_id or f"dhome-{secrets.token_hex(6)}"
         self.connects = 0  # successful CONNACKs so far (observability)
+        self.read_directly = 0  # QoS 0 messages read past paho (observability)
         self._log = logger or logging.getLogger("dhome.mqtt")
         self._v5 = settings.protocol is Protocol.MQTT5
         self._client: paho.Client | None = None
@@ -146,6 +242,7 @@ class MqttConnection:
         self._connecting: asyncio.Future[Any] | None = None
         self._subs: dict[str, _Subscription] = {}
         self._by_sub_id: dict[int, str] = {}
+        self._matching: dict[str, list[str]] = {}  # topic -> filters it matches (3.1.1)
         self._sub_ids = itertools.count(1)
         self._pending_pub: dict[int, asyncio.Future[None]] = {}
         self._pending_sub: dict[int, asyncio.Future[list[ReasonCode] | None]] = {}
@@ -240,6 +337,7 @@ class MqttConnection:
         if was_connected:
             self._notify(False)
         self._subs.clear()
+        self._matching.clear()
         self._by_sub_id.clear()
         self._listeners.clear()
 
@@ -285,6 +383,7 @@ class MqttConnection:
         if sub is None:
             sub = _Subscription(pattern, qos, next(self._sub_ids))
             self._subs[pattern] = sub
+            self._matching.clear()
             self._by_sub_id[sub.sub_id] = pattern
         sub.qos = max(sub.qos, qos)
         handler = _Handler(callback)
@@ -506,9 +605,16 @@ class MqttConnection:
     def _on_readable(self) -> None:
         client = self._client
         assert isinstance(client, _Client)
-        # One wake-up handles every packet already read (paho's loop_read reads one QoS 0
-        # packet per call); bounded so a flood cannot starve the rest of the loop.
-        for _ in range(_MAX_PACKETS_PER_WAKEUP):
+        # One wake-up handles every packet already read: QoS 0 PUBLISH packets straight from
+        # the read buffer, anything else by paho (one packet per loop_read, which also reads
+        # the socket once the buffer is empty); bounded so a flood cannot starve the loop.
+        budget = _MAX_PACKETS_PER_WAKEUP
+        while budget > 0:
+            fast = client.take_publishes(self._v5, budget)
+            for publish in fast:
+                self._deliver_publish(publish)
+            self.read_directly += len(fast)
+            budget -= len(fast) + 1
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
@@ -575,22 +681,37 @@ class MqttConnection:
         except UnicodeDecodeError:
             self._log.warning("dropped a message whose topic is not UTF-8: %r", msg._topic)
             return
-        message = MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain))
-        for pattern in self._filters_for(topic, msg.properties):
+        ids = getattr(msg.properties, "SubscriptionIdentifier", None) if msg.properties is not None else None
+        id_list = (ids if isinstance(ids, list) else [ids]) if ids else []
+        self._deliver(MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain)), id_list)
+
+    def _deliver_publish(self, publish: _Publish) -> None:
+        try:
+            topic = publish.topic.decode()
+        except UnicodeDecodeError:
+            self._log.warning("dropped a message whose topic is not UTF-8: %r", publish.topic)
+            return
+        self._deliver(MqttMessage(topic, publish.payload, 0, publish.retain), publish.sub_ids)
+
+    def _deliver(self, message: MqttMessage, sub_ids: list[int]) -> None:
+        for pattern in self._filters_for(message.topic, sub_ids):
             sub = self._subs.get(pattern)
             if sub is None:
                 continue
             for handler in list(sub.handlers):
                 self._call(handler, message)
 
-    def _filters_for(self, topic: str, props: Properties | None) -> list[str]:
+    def _filters_for(self, topic: str, sub_ids: list[int]) -> list[str]:
         # MQTT 5: the broker names the matching subscriptions, so overlapping filters
         # each get the message exactly once; 3.1.1 falls back to matching the topic.
-        ids = getattr(props, "SubscriptionIdentifier", None) if props is not None else None
-        if ids:
-            id_list = ids if isinstance(ids, list) else [ids]
-            return [self._by_sub_id[i] for i in id_list if i in self._by_sub_id]
-        return [p for p in self._subs if matches(p, topic)]
+        if sub_ids:
+            return [self._by_sub_id[i] for i in sub_ids if i in self._by_sub_id]
+        found = self._matching.get(topic)
+        if found is None:
+            if len(self._matching) >= _MATCH_CACHE:
+                self._matching.clear()
+            found = self._matching[topic] = [p for p in self._subs if matches(p, topic)]
+        return found
 
     def _call(self, handler: _Handler, message: MqttMessage) -> None:
         try:
@@ -668,6 +789,7 @@ class MqttConnection:
         if sub.handlers:
             return
         del self._subs[pattern]
+        self._matching.clear()
         self._by_sub_id.pop(sub.sub_id, None)
         if self._connected and self._client is not None:
             self._client.unsubscribe(pattern)

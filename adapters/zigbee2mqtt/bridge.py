@@ -326,8 +326,9 @@ class Bridge:
                 continue  # z2m publishes null/"" for values it does not know (yet)
             try:
                 value = b.convert(raw)
-                # the hub would refuse it: say here, precisely, which vendor value was wrong
-                check_value(b.prop, value, b.member, b.constraint)
+                if not b.accepts(value):
+                    # the hub would refuse it: say here, precisely, which vendor value was wrong
+                    check_value(b.prop, value, b.member, b.constraint)
             except (ConversionError, HubError) as exc:
                 self._invalid(f"{'.'.join(b.path)}: {exc}", topic, {b.path[0]: data.get(b.path[0])})
                 continue

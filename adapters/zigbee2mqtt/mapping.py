@@ -43,7 +43,7 @@ from adapters.zigbee2mqtt.rowtypes import (
     ToTrigger,
 )
 from adapters.zigbee2mqtt.vendor import VendorError, access_of, human, labels, vendor_property
-from hub.catalog import Catalog
+from hub.catalog import Catalog, ValueCheck, value_check
 from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
 from hub.models.catalog import ValueType
 from hub.models.device import PropertyConstraint
@@ -72,6 +72,16 @@ class Binding:
     expose: Expose
     #: the device's own narrower range/members of a catalog property
     constraint: PropertyConstraint | None = None
+    #: ``hub.catalog.value_check`` of ``prop`` and ``constraint`` (made once, run per report)
+    accepts: ValueCheck = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        accepts = value_check(self.prop, self.constraint) if self.prop is not None else _refuse
+        object.__setattr__(self, "accepts", accepts)
+
+
+def _refuse(value: Any) -> bool:
+    return False
 
 
 @dataclass(frozen=True)

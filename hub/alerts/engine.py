@@ -40,7 +40,7 @@ from hub.models.envelope import (
     DeviceAvailabilityData,
     EventOccurredData,
     MessageType,
-    StateChangedData,
+    StateChangeData,
     source_for,
 )
 
@@ -127,7 +127,7 @@ class AlertEngine:
         if not self.config.enabled:
             return
         self._sub = hub.bus.subscribe(
-            "alert-engine", Filter.of(types=[t.value for t in WATCHED]), maxsize=50_000
+            "alert-engine", Filter.of(types=[t.value for t in WATCHED]), maxsize=50_000, raw=True
         )
         await self._sweep()
         self._tasks = [
@@ -290,7 +290,7 @@ class AlertEngine:
         now = _utc(msg.time if msg.time is not None else hub.clock.now())
         match msg.type:
             case MessageType.STATE_CHANGED:
-                assert isinstance(data, StateChangedData)
+                assert isinstance(data, StateChangeData)
                 rec = hub.registry.get(data.device)
                 if rec is not None:
                     await self._on_property(

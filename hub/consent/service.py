@@ -26,6 +26,7 @@ from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import ALERT_TYPES, Verdict, decide, unknown_fields
 from hub.errors import InvalidParams, NotFound
+from hub.models.envelope import as_envelope
 from hub.models.subscription import Consent, Subscription, SubscriptionRequest, Transport
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class ConsentService:
         self._subs_changed()
         for configured in self.config.subscriptions:
             await self._apply_configured(configured)
-        self._untap = hub.bus.tap(self._filter)
+        self._untap = hub.bus.tap(self._filter, raw=True)
         hub.subscriptions = self
         log.info("consent: %d subscriptions", len(self._subs))
 
@@ -134,6 +135,7 @@ class ConsentService:
     def _filter(self, msg: Any) -> None:
         if not self._plain_wanted and msg.type not in ALERT_TYPES:
             return  # fast path (every state change passes here): nobody takes plain events
+        msg = as_envelope(msg)
         msg_type = str(msg.type)
         hub = self.hub
         now = hub.clock.now()

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import ConfigDict, Field
 
+from hub.clock import isoformat
 from hub.models.alert import Alert
 from hub.models.command import CommandResult
 from hub.models.common import (
@@ -192,3 +195,100 @@ MESSAGE_CLASSES: dict[MessageType, type[_Envelope]] = {
 
 def source_for(home: str, device: str | None = None) -> str:
     return f"dhome://{home}/{device}" if device else f"dhome://{home}"
+
+
+class StateChange:
+    """A ``state.changed`` message as ingestion makes it: plain attributes, read like a
+    ``StateChangedMessage`` (``type``, ``id``, ``seq``, ``time``, ``subject``, ``data.*``).
+
+    Thousands of these a second flow into the bus; most consumers (alert engine, event
+    log, console) only read a few fields, so the validated pydantic envelope is built once,
+    on first use (``envelope()``), and only for a consumer that needs it (a WebSocket
+    client, a bridge). ``wire_json`` gives the same JSON as the envelope would (tested).
+    """
+
+    __slots__ = ("_envelope", "data", "id", "seq", "source", "subject", "time")
+
+    type = MessageType.STATE_CHANGED
+
+    def __init__(self, source: str, time: datetime, data: StateChangeData) -> None:
+        self.id = new_message_id()
+        self.seq: int | None = None
+        self.source = source
+        self.subject = data.device
+        self.time = time
+        self.data = data
+        self._envelope: StateChangedMessage | None = None
+
+    def envelope(self) -> StateChangedMessage:
+        if self._envelope is None:
+            d = self.data
+            self._envelope = StateChangedMessage(
+                id=self.id, seq=self.seq, source=self.source, subject=self.subject, time=self.time,
+                data=StateChangedData(
+                    device=d.device, component=d.component, capability=d.capability, property=d.property,
+                    value=d.value, previous=d.previous, source=d.source,
+                ),
+            )  # fmt: skip
+        return self._envelope
+
+    def wire_json(self) -> str:
+        d = self.data
+        data: dict[str, Any] = {
+            "device": d.device, "component": d.component, "capability": d.capability, "property": d.property,
+        }  # fmt: skip
+        for key, value in (("value", d.value), ("previous", d.previous), ("source", d.source)):
+            if value is not None:  # the envelope's exclude_none
+                data[key] = value
+        doc: dict[str, Any] = {
+            "specversion": "1.0", "id": self.id, "source": self.source, "time": wire_time(self.time),
+            "subject": self.subject, "datacontenttype": "application/json",
+        }  # fmt: skip
+        if self.seq is not None:
+            doc["seq"] = self.seq
+        doc["type"] = self.type.value
+        doc["data"] = data
+        try:
+            return orjson.dumps(doc).decode()
+        except TypeError:  # an integer beyond 64 bits: orjson cannot, pydantic can
+            return self.envelope().model_dump_json(by_alias=True, exclude_none=True)
+
+
+class StateChangeData:
+    """The ``data`` of a ``StateChange`` (the fields of ``StateChangedData``)."""
+
+    __slots__ = ("capability", "component", "device", "previous", "property", "source", "value")
+
+    def __init__(  # noqa: PLR0917 - the message's fields, in its order
+        self, device: str, component: str, capability: str, property: str, value: Any, previous: Any,
+        source: str | None,
+    ) -> None:  # fmt: skip
+        self.device = device
+        self.component = component
+        self.capability = capability
+        self.property = property
+        self.value = value
+        self.previous = previous
+        self.source = source
+
+
+_ZERO = timedelta(0)
+
+
+def wire_time(t: datetime) -> str:
+    """A timestamp as the envelope's JSON spells it (RFC 3339, ``Z`` for UTC)."""
+    text = isoformat(t)
+    return text[:-6] + "Z" if t.utcoffset() == _ZERO else text
+
+
+def as_envelope(msg: Any) -> Any:
+    """The pydantic envelope of any bus message (a ``StateChange`` builds its own)."""
+    return msg.envelope() if type(msg) is StateChange else msg
+
+
+def wire_json(msg: Any) -> str:
+    """The JSON of any bus message, as sent on the wire."""
+    if type(msg) is StateChange:
+        return msg.wire_json()
+    text: str = msg.model_dump_json(by_alias=True, exclude_none=True)
+    return text

@@ -59,3 +59,26 @@ async def test_sequence_numbers_are_monotonic_and_persisted(toy_hub: Hub) -> Non
     await toy_hub.storage.flush()
     row = await toy_hub.storage.fetchone("SELECT MAX(seq) FROM events")
     assert row is not None and row[0] >= seqs[-1]
+
+
+async def test_raw_subscribers_get_records_others_envelopes(toy_hub: Hub) -> None:
+    """The hub's own hot-path consumers read ``StateChange`` records; every other subscriber
+    and tap gets the validated envelope — the same message, built once."""
+    from hub.models.envelope import StateChange, StateChangedMessage
+
+    ctx = toy_hub.supervisor.slots["toy"].ctx
+    assert ctx is not None
+    raw = toy_hub.bus.subscribe("raw", Filter.of(types=[MessageType.STATE_CHANGED]), raw=True)
+    plain = toy_hub.bus.subscribe("plain", Filter.of(types=[MessageType.STATE_CHANGED]))
+    tapped: list[object] = []
+    untap = toy_hub.bus.tap(tapped.append)
+    try:
+        assert ctx.publish_state("toy:lamp1", "dhi.level", {"level": 42.5})
+    finally:
+        untap()
+    record, envelope = raw.get_nowait(), plain.get_nowait()
+    assert isinstance(record, StateChange)
+    assert isinstance(envelope, StateChangedMessage)
+    assert tapped == [envelope]
+    assert record.envelope() is envelope
+    assert (envelope.seq, envelope.data.value, envelope.data.capability) == (record.seq, 42.5, "dhi.level")

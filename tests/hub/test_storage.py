@@ -180,3 +180,29 @@ async def test_row_writes_keep_their_order_around_ordinary_writes(tmp_path: Path
         assert storage.writes_committed == 5
     finally:
         await storage.close()
+
+
+async def test_latest_rows_keep_only_the_newest_per_key_and_their_order(tmp_path: Path) -> None:
+    """write_latest writes one row per key per batch (the newest), never across a write()."""
+    storage = Storage(tmp_path / "s.db")
+    await storage.open()
+    upsert = (
+        "INSERT INTO state (device, component, capability, property, value, time, source) "
+        "VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, component, capability, property) "
+        "DO UPDATE SET value=excluded.value"
+    )
+    a, b = ("a", "main", "dhi.level", "level"), ("b", "main", "dhi.level", "level")
+    try:
+        for i in range(10):
+            storage.write_latest(upsert, a, (*a, str(i), "t", None))
+        storage.write_latest(upsert, b, (*b, "b1", "t", None))
+        storage.write("DELETE FROM state WHERE device = ?", ("a",))
+        storage.write_latest(upsert, a, (*a, "after", "t", None))
+        await storage.flush()
+        assert sorted(await storage.fetchall("SELECT device, value FROM state")) == [
+            ("a", "after"),
+            ("b", "b1"),
+        ]
+        assert storage.writes_committed == 4  # a's newest before the delete, b, the delete, a after
+    finally:
+        await storage.close()
