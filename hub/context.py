@@ -206,28 +206,17 @@ class HubAdapterContext:
         except HubError as exc:
             self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
             return False
-        when = _utc(time) if time is not None else self.now()
+        when = _utc(time) if time is not None else hub.clock.now()
         self._state_in.inc()
-        source = source_for(self.home, device_id)
+        adapter, source = self._adapter, None
         for name, value in properties.items():
-            previous = hub.state.set((device_id, component, capability, name), value, when, self._adapter)
-            if previous is not None and previous.value == value and type(previous.value) is type(value):
+            changed, previous = hub.state.set((device_id, component, capability, name), value, when, adapter)
+            if not changed:
                 continue
-            hub.bus.publish(
-                StateChange(
-                    source,
-                    when,
-                    StateChangeData(
-                        device_id,
-                        component,
-                        capability,
-                        name,
-                        value,
-                        previous.value if previous is not None else None,
-                        self._adapter,
-                    ),
-                )
-            )
+            if source is None:
+                source = source_for(hub.config.home.id, device_id)
+            data = StateChangeData(device_id, component, capability, name, value, previous, adapter)
+            hub.bus.publish(StateChange(source, when, data))
         return True
 
     def _reportable_of(

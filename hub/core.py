@@ -108,7 +108,7 @@ class Hub:
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
         self.bus.resume_from(row[0] if row and row[0] is not None else 0)
         self.bus.tap(self._persist_event, raw=True)
-        self.bus.tap(self._count_published, raw=True)
+        self.metrics.bus_published.read = lambda: self.bus.published
         # Adapters report availability themselves once they reconnect; until then: unknown.
         for rec in self.registry.all():
             self.registry.set_available(rec.id, False, "hub restarted")
@@ -183,9 +183,6 @@ class Hub:
                 wire_json(msg),
             ),
         )
-
-    def _count_published(self, msg: Any) -> None:
-        self.metrics.bus_published.inc()
 
     async def _maintenance(self) -> None:
         """Retention: prune history and the event log (real time, hourly)."""

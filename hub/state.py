@@ -47,12 +47,16 @@ class StateStore:
     def get(self, device: str, component: str, capability: str, prop: str) -> StateValue | None:
         return self._values.get((device, component, capability, prop))
 
-    def set(self, key: Key, value: Any, time: datetime, source: str | None) -> StateValue | None:
-        """Store a value; returns the previous one. Unchanged values refresh the time only."""
+    def set(self, key: Key, value: Any, time: datetime, source: str | None) -> tuple[bool, Any]:
+        """Store a value; returns (whether it changed, the previous value or None). An
+        unchanged value refreshes the time only (in memory: the stored row keeps the time
+        the value was last *changed*)."""
         previous = self._values.get(key)
-        self._values[key] = StateValue(value, time, source)
         if previous is not None and previous.value == value and type(previous.value) is type(value):
-            return previous
+            previous.time = time
+            previous.source = source
+            return False, value
+        self._values[key] = StateValue(value, time, source)
         encoded = orjson.dumps(value).decode()
         stamp = isoformat(time)
         self._storage.write_latest(_UPSERT, key, (*key, encoded, stamp, source))
@@ -61,7 +65,7 @@ class StateStore:
                 "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)",
                 (*key, encoded, stamp),
             )
-        return previous
+        return True, previous.value if previous is not None else None
 
     def of_device(self, device: str) -> dict[str, dict[str, dict[str, StateValue]]]:
         """``{component: {capability: {property: StateValue}}}``"""

@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +68,12 @@ MIGRATIONS: list[str] = [
         created TEXT NOT NULL, last_used TEXT, revoked TEXT
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: history is read per device in seq order (the API's cursor); an integer second key
+    # also makes each history insert ~1/3 cheaper than the (device, time) text key did.
+    """
+    DROP INDEX history_device_time;
+    CREATE INDEX history_device_seq ON history (device, seq);
     """,
 ]
 
@@ -245,10 +255,10 @@ class Storage:
             conn.execute("BEGIN")
             try:
                 for sql, params in batch:
-                    if isinstance(params, _Rows):
-                        cur = conn.executemany(sql, params)
-                    elif isinstance(params, _Latest):
-                        cur = conn.executemany(sql, params.values())
+                    if isinstance(params, _Rows | _Latest):
+                        cur = _insert_rows(
+                            conn, sql, params if isinstance(params, _Rows) else list(params.values())
+                        )
                     else:
                         cur = conn.execute(sql, params)
                     last = cur.lastrowid or cur.rowcount
@@ -290,6 +300,39 @@ class Storage:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn, *args)
+
+
+_VALUES = re.compile(r"VALUES\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
+
+
+@cache
+def _over_json_array(sql: str) -> str | None:
+    """``INSERT … VALUES (?, …, ?) [ON CONFLICT …]`` rewritten to take all its rows as one
+    JSON array: ``INSERT … SELECT json_extract(value, '$[0]'), … FROM json_each(?) WHERE
+    true [ON CONFLICT …]`` (the ``WHERE`` keeps an upsert's ``ON`` unambiguous)."""
+    found = _VALUES.search(sql)
+    if found is None:
+        return None
+    columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(found.group(0).count("?")))
+    # the statement is the caller's own constant SQL; only column extractors are added
+    return f"{sql[: found.start()]}SELECT {columns} FROM json_each(?) WHERE true{sql[found.end() :]}"  # noqa: S608
+
+
+def _insert_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> sqlite3.Cursor:
+    """Insert a batch of rows in one SQLite call. ``executemany`` binds every row under the
+    GIL and gives it up and takes it back for each row, so the event loop and this thread
+    took turns; one JSON array unpacked by SQLite itself runs the whole batch with the GIL
+    released. Rows orjson cannot encode exactly (bytes, datetimes, huge integers) take
+    ``executemany``."""
+    rewritten = _over_json_array(sql) if len(rows) > 1 else None
+    if rewritten is not None:
+        try:
+            encoded = orjson.dumps(rows, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        except TypeError:
+            pass
+        else:
+            return conn.execute(rewritten, (encoded.decode(),))
+    return conn.executemany(sql, rows)
 
 
 class _Checkpointer:

@@ -30,8 +30,7 @@ from adapters.sdk.adapter import AdapterContext
 from adapters.sdk.convert import ConversionError
 from adapters.zigbee2mqtt import actions
 from adapters.zigbee2mqtt.exposes import BridgeDevice, parse_devices
-from adapters.zigbee2mqtt.mapping import DeviceMap, map_device
-from adapters.zigbee2mqtt.rows import TRANSITION_ROWS
+from adapters.zigbee2mqtt.mapping import Binding, DeviceMap, map_device
 from hub.catalog import check_value
 from hub.errors import HubError
 from hub.models import DeviceDescription
@@ -313,44 +312,49 @@ class Bridge:
 
     def _publish_states(self, known: _Known, topic: str, data: dict[str, Any]) -> None:
         grouped: dict[tuple[str, str], dict[str, Any]] = {}
+        changes: list[tuple[Binding, Any]] = []  # values whose change may raise an event
         dev = known.mapped
         for b in dev.bindings:
             if b.prop is None:
                 continue
-            found, raw = _dig(data, b.path)
-            if not found:
+            path = b.path
+            raw = data.get(path[0], _INVALID) if len(path) == 1 else _dig(data, path)
+            if raw is _INVALID:
                 continue
             if raw is None or (raw == "" and b.expose.type in ("enum", "numeric", "binary")):
                 if raw is None and b.prop.nullable:
                     grouped.setdefault((b.component, b.capability), {})[b.member] = None
                 continue  # z2m publishes null/"" for values it does not know (yet)
             try:
-                value = b.convert(raw)
+                value = b.convert.to_hub(raw)
                 if not b.accepts(value):
                     # the hub would refuse it: say here, precisely, which vendor value was wrong
                     check_value(b.prop, value, b.member, b.constraint)
             except (ConversionError, HubError) as exc:
-                self._invalid(f"{'.'.join(b.path)}: {exc}", topic, {b.path[0]: data.get(b.path[0])})
+                self._invalid(f"{'.'.join(path)}: {exc}", topic, {path[0]: data.get(path[0])})
                 continue
-            grouped.setdefault((b.component, b.capability), {})[b.member] = value
+            group = grouped.get((b.component, b.capability))
+            if group is None:
+                group = grouped[(b.component, b.capability)] = {}
+            group[b.member] = value
+            if b.transitions:
+                changes.append((b, value))
         for (component, capability), props in grouped.items():
             self.ctx.publish_state(dev.device_id, capability, props, component=component)
-            for member, value in props.items():
-                self._transition(known, component, capability, member, value)
+        for b, value in changes:
+            self._transition(known, b, value)
 
-    def _transition(self, known: _Known, component: str, capability: str, member: str, value: Any) -> None:
-        key = (component, capability, member)
+    def _transition(self, known: _Known, b: Binding, value: Any) -> None:
+        key = (b.component, b.capability, b.member)
         before = known.last.get(key, _INVALID)
         known.last[key] = value
         if before == value:
             return
-        for row in TRANSITION_ROWS:
-            if row.capability != capability or row.property != member:
-                continue
+        for row in b.transitions:
             event = row.event_for(before if before is not _INVALID else None, value)
-            if event is not None and self._declares_event(known, component, capability, event[0]):
+            if event is not None and self._declares_event(known, b.component, b.capability, event[0]):
                 self.ctx.publish_event(
-                    known.mapped.device_id, capability, event[0], event[1], component=component
+                    known.mapped.device_id, b.capability, event[0], event[1], component=b.component
                 )
 
     @staticmethod
@@ -363,14 +367,14 @@ class Bridge:
     def _publish_events(self, known: _Known, data: dict[str, Any]) -> None:
         dev = known.mapped
         for a in dev.actions:
-            found, raw = _dig(data, a.path)
-            if not found or not isinstance(raw, str) or not raw.strip():
+            raw = _dig(data, a.path)
+            if not isinstance(raw, str) or not raw.strip():
                 continue
             fields = {}
             for f in dev.fields:
                 if f.component == a.component:
-                    ok, v = _dig(data, f.path)
-                    if ok and v is not None:
+                    v = _dig(data, f.path)
+                    if v is not _INVALID and v is not None:
                         fields[(f.capability, f.field)] = v
             own = a.vocabulary.device_events.get(raw)
             if own is not None and self._declares_event(known, a.component, own.capability, own.event):
@@ -409,13 +413,14 @@ class Bridge:
 _INVALID: Any = object()
 
 
-def _dig(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in nested objects, ``_INVALID`` if there is none."""
     cur = data
     for key in path:
         if not isinstance(cur, dict) or key not in cur:
-            return False, None
+            return _INVALID
         cur = cur[key]
-    return True, cur
+    return cur
 
 
 def _online_state(payload: bytes) -> bool | None:

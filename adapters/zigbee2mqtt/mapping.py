@@ -41,6 +41,7 @@ from adapters.zigbee2mqtt.rowtypes import (
     ToFeatures,
     ToProperty,
     ToTrigger,
+    TransitionRow,
 )
 from adapters.zigbee2mqtt.vendor import VendorError, access_of, human, labels, vendor_property
 from hub.catalog import Catalog, ValueCheck, value_check
@@ -75,9 +76,16 @@ class Binding:
     #: ``hub.catalog.value_check`` of ``prop`` and ``constraint`` (made once, run per report)
     accepts: ValueCheck = field(init=False, repr=False, compare=False)
 
+    #: the rows of ``TRANSITION_ROWS`` that watch this property (events on change)
+    transitions: tuple[TransitionRow, ...] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         accepts = value_check(self.prop, self.constraint) if self.prop is not None else _refuse
         object.__setattr__(self, "accepts", accepts)
+        rows = tuple(
+            r for r in TRANSITION_ROWS if (r.capability, r.property) == (self.capability, self.member)
+        )
+        object.__setattr__(self, "transitions", rows)
 
 
 def _refuse(value: Any) -> bool:

@@ -29,7 +29,7 @@ from hub.alerts.config import AlertsConfig, RulesConfig, alerts_config
 from hub.alerts.durations import format_duration
 from hub.alerts.kinds import KIND_INFO, Scope, where
 from hub.alerts.schedule import in_window, inactivity_due, local_time
-from hub.bus import Filter, Subscription
+from hub.bus import Filter, Subscription, SubscriptionClosed
 from hub.errors import NotFound
 from hub.models.alert import Alert, AlertKind, AlertState
 from hub.models.envelope import (
@@ -60,6 +60,7 @@ WATCHED = (
 )
 #: Cleared alerts kept in memory for ``list_alerts`` (older ones stay in the database).
 KEEP_CLEARED = 500
+_BATCH = 500  # bus messages handled per turn of the engine's lock
 #: The timer loop re-checks at least this often (real seconds), whatever the next deadline.
 MAX_TIMER_SLEEP = 2.0
 #: Capabilities whose presence makes the inactivity rule meaningful (they see a person).
@@ -261,13 +262,23 @@ class AlertEngine:
     # ------------------------------------------------------------------ bus
 
     async def _consume(self, sub: Subscription) -> None:
-        async for msg in sub:
-            before = self._timer_inputs()
+        while True:
             try:
-                async with self._lock:
-                    await self._handle(msg)
-            except Exception:
-                log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
+                msg = await sub.get()
+            except SubscriptionClosed:
+                return
+            before = self._timer_inputs()
+            async with self._lock:
+                # everything already queued, in one turn of the lock (bounded: an API call
+                # acknowledging an alert waits for the lock too)
+                handled = 0
+                while msg is not None:
+                    try:
+                        await self._handle(msg)
+                    except Exception:
+                        log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
+                    handled += 1
+                    msg = sub.get_nowait() if handled < _BATCH else None
             if self._timer_inputs() != before:
                 self._wake.set()
 
@@ -291,6 +302,8 @@ class AlertEngine:
         match msg.type:
             case MessageType.STATE_CHANGED:
                 assert isinstance(data, StateChangeData)
+                if (data.capability, data.property) not in signals.WATCHED_PROPERTIES:
+                    return
                 rec = hub.registry.get(data.device)
                 if rec is not None:
                     await self._on_property(
@@ -346,7 +359,7 @@ class AlertEngine:
                 await self._activate(trig.kind, rec, cond_key, now, initial=initial)
             else:
                 await self._deactivate(trig.kind, rec, cond_key, now)
-        if capability == "dhi.battery" and prop == "percentage" and self._is_safety(rec):
+        if (capability, prop) == signals.BATTERY_READING and self._is_safety(rec):
             low = isinstance(value, int | float) and value <= self.config.rules.low_battery.threshold
             if low:
                 await self._activate(AlertKind.LOW_BATTERY, rec, cond_key, now, initial=initial)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from hub.models.alert import AlertKind
@@ -144,21 +145,42 @@ DOORS: tuple[DoorSignal, ...] = (
 )
 
 
-def triggers_for_property(capability: str, prop: str) -> list[Trigger]:
-    return [t for t in TRIGGERS if t.capability == capability and t.property == prop]
+#: The battery reading the low-battery rule compares with its threshold (safety devices).
+BATTERY_READING = ("dhi.battery", "percentage")
+
+# Looked up for every state change and event the hub ingests: cached per (capability, name).
 
 
-def triggers_for_event(capability: str, event: str) -> list[Trigger]:
-    return [t for t in TRIGGERS if t.capability == capability and t.event == event]
+@cache
+def triggers_for_property(capability: str, prop: str) -> tuple[Trigger, ...]:
+    return tuple(t for t in TRIGGERS if t.capability == capability and t.property == prop)
 
 
+@cache
+def triggers_for_event(capability: str, event: str) -> tuple[Trigger, ...]:
+    return tuple(t for t in TRIGGERS if t.capability == capability and t.event == event)
+
+
+@cache
 def activity_for_property(capability: str, prop: str) -> ActivitySignal | None:
     return next((a for a in ACTIVITY if a.capability == capability and a.property == prop), None)
 
 
+@cache
 def activity_for_event(capability: str, event: str) -> ActivitySignal | None:
     return next((a for a in ACTIVITY if a.capability == capability and a.event == event), None)
 
 
+@cache
 def door_for_property(capability: str, prop: str) -> DoorSignal | None:
     return next((d for d in DOORS if d.capability == capability and d.property == prop), None)
+
+
+#: Every (capability, property) some rule reads; a change of any other property (a humidity,
+#: a power reading) cannot start, end or time anything, and the engine skips it at once.
+WATCHED_PROPERTIES: frozenset[tuple[str, str]] = frozenset(
+    {(t.capability, t.property) for t in TRIGGERS if t.property is not None}
+    | {(a.capability, a.property) for a in ACTIVITY if a.property is not None}
+    | {(d.capability, d.property) for d in DOORS}
+    | {HEAT_READING, BATTERY_READING}
+)

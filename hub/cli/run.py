@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import itertools
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -71,8 +73,28 @@ async def serve(hub: Hub, stop: asyncio.Event) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with hub:
-        await stop.wait()
+        freezer = asyncio.create_task(_freeze_long_lived(), name="dhome-gc-freeze")
+        try:
+            await stop.wait()
+        finally:
+            freezer.cancel()
         console.print("[dim]stopping…[/]")
+
+
+#: when (seconds after start, then repeating the last) to freeze what is alive
+_FREEZE_AFTER = (0.0, 5.0, 30.0, 600.0)
+
+
+async def _freeze_long_lived() -> None:
+    """Move what is alive — catalog, registry, device descriptions and mappings, state — out
+    of the cyclic collector's sight: a hub process keeps these for its lifetime, and
+    re-scanning them on every collection that ingestion's short-lived objects trigger cost
+    ~15 % of a message's work. Done at start, again once the adapters have mapped their
+    devices, then every 10 minutes (objects freed by reference counting are freed as ever)."""
+    for delay in itertools.chain(_FREEZE_AFTER, itertools.repeat(_FREEZE_AFTER[-1])):
+        await asyncio.sleep(delay)
+        gc.collect()
+        gc.freeze()
 
 
 def run(

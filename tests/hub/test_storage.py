@@ -206,3 +206,20 @@ async def test_latest_rows_keep_only_the_newest_per_key_and_their_order(tmp_path
         assert storage.writes_committed == 4  # a's newest before the delete, b, the delete, a after
     finally:
         await storage.close()
+
+
+async def test_history_is_indexed_for_the_api_query(tmp_path: Path) -> None:
+    """The history API asks for one device's rows after a cursor, in seq order: SQLite
+    answers it from the (device, seq) index, without sorting."""
+    storage = Storage(tmp_path / "s.db")
+    await storage.open()
+    try:
+        plan = await storage.fetchall(
+            "EXPLAIN QUERY PLAN SELECT seq, value FROM history WHERE device = ? AND seq > ? ORDER BY seq LIMIT 10",
+            ("d", 0),
+        )
+    finally:
+        await storage.close()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "history_device_seq" in details
+    assert "TEMP B-TREE" not in details
