@@ -52,13 +52,19 @@ class LineBudget:
     counted (and summarised), never formatted: formatting them would cost ingestion time."""
 
     def __init__(
-        self, rate: float = 20.0, burst: int = 100, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float = 20.0,
+        burst: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+        summary_every: float = 10.0,
     ) -> None:
         self.rate = rate
         self.burst = burst
+        self.summary_every = summary_every
         self._clock = clock
         self._tokens = float(burst)
         self._last = clock()
+        self._next_summary = self._last + summary_every
         self.suppressed = 0
 
     def take(self) -> bool:
@@ -75,6 +81,15 @@ class LineBudget:
         n, self.suppressed = self.suppressed, 0
         return n
 
+    def summary_due(self) -> int:
+        """How many lines were suppressed since the last summary, once ``summary_every``
+        seconds have passed since it (0 otherwise: nothing to say yet)."""
+        now = self._clock()
+        if not self.suppressed or now < self._next_summary:
+            return 0
+        self._next_summary = now + self.summary_every
+        return self.take_suppressed()
+
 
 #: Always shown, whatever the budget: what a resident or installer must not miss.
 _ALWAYS = frozenset(
@@ -87,7 +102,6 @@ _ALWAYS = frozenset(
         MessageType.ALERT_CLEARED,
     }
 )
-SUMMARY_EVERY = 10.0
 
 
 class ActivityLog:
@@ -106,15 +120,11 @@ class ActivityLog:
 
     async def _run(self, hub: Hub, sub: Subscription) -> None:
         budget = self.budget
-        next_summary = time.monotonic() + SUMMARY_EVERY
         async for msg in sub:
             if msg.type in _ALWAYS or budget.take():
                 log.info("%s", describe(hub, as_envelope(msg)))
-            if budget.suppressed and time.monotonic() >= next_summary:
-                log.info(
-                    "… %d more messages not shown (busy home; see /api/v1/events)", budget.take_suppressed()
-                )
-                next_summary = time.monotonic() + SUMMARY_EVERY
+            if budget.suppressed and (hidden := budget.summary_due()):
+                log.info("… %d more messages not shown (busy home; see /api/v1/events)", hidden)
 
     async def stop(self) -> None:
         if self._sub is not None:

@@ -63,6 +63,8 @@ class Bridge:
         self.info: dict[str, Any] = {}
         self.max_pending = max_pending
         self._pending: OrderedDict[str, tuple[str, bytes, bool]] = OrderedDict()
+        # (capability, event) -> {payload field: declared JSON type}
+        self._payload_types: dict[tuple[str, str], dict[str, Any]] = {}
         self._listeners: list[StateListener] = []
 
     # ---------------------------------------------------------------- lookups
@@ -378,10 +380,7 @@ class Bridge:
                         fields[(f.capability, f.field)] = v
             own = a.vocabulary.device_events.get(raw)
             if own is not None and self._declares_event(known, a.component, own.capability, own.event):
-                own_payload: dict[str, Any] = dict(own.payload)
-                if own.capability == actions.KEYPAD and own.event == "arm_requested":
-                    # the typed code and zone travel as text, whatever type z2m gave them
-                    own_payload |= {n: str(v) for (cap, n), v in fields.items() if cap == actions.KEYPAD}
+                own_payload = dict(own.payload) | self._companions(own.capability, own.event, fields)
                 self.ctx.publish_event(
                     dev.device_id, own.capability, own.event, own_payload, component=a.component
                 )
@@ -393,22 +392,56 @@ class Bridge:
                     payload["button"] = parsed.button
                 if parsed.gesture.count is not None:
                     payload["count"] = parsed.gesture.count
-                if parsed.gesture.event == "released" and (a.button, "duration") in fields:
-                    payload["duration"] = fields[(a.button, "duration")]
+                payload |= self._companions(a.button, parsed.gesture.event, fields)
                 if self._declares_event(known, a.component, a.button, parsed.gesture.event):
                     self.ctx.publish_event(
                         dev.device_id, a.button, parsed.gesture.event, payload, component=a.component
                     )
             elif parsed.command is not None and a.remote is not None:
-                payload = {"command": parsed.command}
-                payload |= {name: v for (cap, name), v in fields.items() if cap == a.remote}
+                payload = {"command": parsed.command} | self._companions(a.remote, "command_sent", fields)
                 if self._declares_event(known, a.component, a.remote, "command_sent"):
                     self.ctx.publish_event(
                         dev.device_id, a.remote, "command_sent", payload, component=a.component
                     )
 
+    def _companions(self, capability: str, event: str, fields: dict[tuple[str, str], Any]) -> dict[str, Any]:
+        """The companion values (``action_code``, ``action_group`` …) of ``capability`` that
+        ``event``'s payload declares, as the declared type where that loses nothing (a
+        keypad code z2m sends as a number is text in DHI); undeclared ones are left out."""
+        declared = self._payload_types.get((capability, event))
+        if declared is None:
+            definition = self.ctx.catalog.get(capability)
+            ev = definition.event(event) if definition is not None else None
+            props = ev.payload.get("properties", {}) if ev is not None else {}
+            declared = {
+                name: schema.get("type") for name, schema in props.items() if isinstance(schema, dict)
+            }
+            self._payload_types[(capability, event)] = declared
+        out: dict[str, Any] = {}
+        for (cap, name), value in fields.items():
+            if cap == capability and name in declared:
+                out[name] = _as_json_type(value, declared[name])
+        return out
+
 
 # ---------------------------------------------------------------- payload helpers
+
+
+def _as_json_type(value: Any, declared: Any) -> Any:
+    """``value`` as the JSON Schema ``type`` declared for it, when the conversion is exact;
+    otherwise unchanged (the hub's payload check then says precisely what is wrong)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if declared == "string" and number:
+        return str(value)
+    if declared == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if declared in ("integer", "number") and isinstance(value, str):
+        try:
+            return int(value) if declared == "integer" else float(value)
+        except ValueError:
+            return value
+    return value
+
 
 _INVALID: Any = object()
 

@@ -42,3 +42,20 @@ def test_never_more_than_burst_plus_rate_times_elapsed(rate: float, burst: int, 
         granted += budget.take()
     assert granted <= burst + rate * clock.now + 1e-6
     assert granted + budget.suppressed == len(steps)
+
+
+def test_suppressed_lines_are_summarised_at_most_every_interval() -> None:
+    clock = StepClock()
+    budget = LineBudget(rate=1, burst=1, clock=clock, summary_every=10)
+    assert budget.take() and not budget.take() and not budget.take()
+    assert budget.summary_due() == 0  # 10 s have not passed
+    clock.now = 10.0
+    assert budget.summary_due() == 2
+    assert budget.summary_due() == 0  # said once
+    budget.take(), budget.take(), budget.take()  # 1 granted (refilled), 2 suppressed
+    clock.now = 15.0
+    assert budget.summary_due() == 0
+    clock.now = 20.0
+    assert budget.summary_due() == 2
+    clock.now = 40.0
+    assert budget.summary_due() == 0  # nothing suppressed: nothing to say

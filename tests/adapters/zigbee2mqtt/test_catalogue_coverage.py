@@ -274,3 +274,31 @@ def test_keypad_actions_become_keypad_events(catalogue: list[dict[str, Any]]) ->
             if e.event == "arm_requested" and "code" in e.payload:
                 assert e.payload["code"] == "1234"
     assert keypads >= 3
+
+
+def test_remote_companions_travel_as_their_declared_types(catalogue: list[dict[str, Any]]) -> None:
+    """The values z2m sends beside a remote's ``action`` (group, step size, transition time,
+    scene, rate) go into ``command_sent`` as the types the payload declares — also when a
+    firmware sends them as text — and every event passes the hub's payload check."""
+    remotes = 0
+    companions = {"action_group": "12", "action_step_size": 20, "action_transition_time": "0.5",
+                  "action_rate": 40.0, "action_scene": 3.0}  # fmt: skip
+    for entry in catalogue:
+        if not entry.get("definition"):
+            continue
+        exposes = json.dumps(entry["definition"]["exposes"])
+        values = [v for v in _action_values(entry) if v.startswith(("brightness_", "on", "off", "recall_"))]
+        if not values or not any(f'"{name}"' in exposes for name in companions):
+            continue
+        ctx = _feed_actions(entry, values, companions)
+        assert ctx.rejected == [], (entry["definition"]["model"], ctx.rejected)
+        for e in ctx.events:
+            if e.event != "command_sent":
+                continue
+            remotes += 1
+            types = {"group": int, "scene": int, "step_size": (int, float), "transition_time": (int, float),
+                     "rate": (int, float)}  # fmt: skip
+            for name, value in e.payload.items():
+                if name in types:
+                    assert isinstance(value, types[name]) and not isinstance(value, bool), (name, value)
+    assert remotes >= 20
