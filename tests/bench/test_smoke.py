@@ -87,3 +87,13 @@ def test_percentile_is_nearest_rank() -> None:
 def test_a_figure_without_a_value_has_no_ratio() -> None:
     f = Figure("x", None, "s", 30.0, note="not available yet")
     assert f.ratio is None and f.as_json()["value"] is None
+
+
+def test_in_process_tool_ingests_every_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench.inproc`` (the quick tool for ingestion changes) runs and checks that
+    every change reached the history table (it exits otherwise)."""
+    from bench import inproc
+
+    inproc.main(["--devices", "20", "--messages", "400", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "µs/message wall" in out and "20 devices, 400 messages" in out
