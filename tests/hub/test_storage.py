@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.config import HubConfig
 from hub.core import DB_NAME, Hub
-from hub.storage import MIGRATIONS, Storage
+from hub.storage import MIGRATIONS, Storage, _insert_rows
 from tests.hub.conftest import HubFactory
 from tests.hub.toys import LampAdapter
 
@@ -223,3 +225,45 @@ async def test_history_is_indexed_for_the_api_query(tmp_path: Path) -> None:
     details = " ".join(str(row[-1]) for row in plan)
     assert "history_device_seq" in details
     assert "TEMP B-TREE" not in details
+
+
+_CELLS = (
+    st.none() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+)  # fmt: skip
+
+
+class _NoExecutemany(sqlite3.Connection):
+    def executemany(self, *args: object, **kwargs: object) -> sqlite3.Cursor:
+        raise AssertionError("the batch fell back to executemany")
+
+
+@given(rows=st.lists(st.tuples(_CELLS, _CELLS, _CELLS), min_size=2, max_size=40))
+def test_batched_rows_are_stored_exactly(rows: list[tuple[object, object, object]]) -> None:
+    """A batch of rows reaches SQLite as one JSON array (``json_each``), never falling back
+    for ordinary cells, and every cell comes back as exactly what was written: text (any
+    Unicode, quotes, backslashes, NUL), 64-bit integers, doubles to the last bit, nulls."""
+    conn = sqlite3.connect(":memory:", factory=_NoExecutemany)
+    conn.execute("CREATE TABLE cells (n INTEGER PRIMARY KEY, a, b, c)")
+    _insert_rows(conn, "INSERT INTO cells (a, b, c) VALUES (?, ?, ?)", rows)
+    stored = conn.execute("SELECT a, b, c FROM cells ORDER BY n").fetchall()
+    assert stored == rows
+    for got, want in zip(stored, rows, strict=True):
+        assert [type(v) for v in got] == [type(v) for v in want]
+
+
+def test_rows_json_cannot_carry_take_executemany() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE cells (a, b)")
+    rows = [(b"\x00\xff", 2**70 // 2**10), (b"", 1)]
+    _insert_rows(conn, "INSERT INTO cells (a, b) VALUES (?, ?)", rows)
+    assert conn.execute("SELECT a, b FROM cells").fetchall() == rows
+
+
+def test_upserts_keep_their_conflict_clause() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v)")
+    upsert = "INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"
+    _insert_rows(conn, upsert, [("a", 1), ("b", 2)])
+    _insert_rows(conn, upsert, [("a", 3), ("c", 4)])
+    assert sorted(conn.execute("SELECT k, v FROM kv").fetchall()) == [("a", 3), ("b", 2), ("c", 4)]
