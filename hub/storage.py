@@ -322,8 +322,8 @@ def _insert_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any
     """Insert a batch of rows in one SQLite call. ``executemany`` binds every row under the
     GIL and gives it up and takes it back for each row, so the event loop and this thread
     took turns; one JSON array unpacked by SQLite itself runs the whole batch with the GIL
-    released. Rows orjson cannot encode exactly (bytes, datetimes, huge integers) take
-    ``executemany``."""
+    released. Rows orjson cannot encode exactly (bytes, datetimes, huge integers) and text
+    with NUL characters take ``executemany``."""
     rewritten = _over_json_array(sql) if len(rows) > 1 else None
     if rewritten is not None:
         try:
@@ -331,7 +331,10 @@ def _insert_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any
         except TypeError:
             pass
         else:
-            return conn.execute(rewritten, (encoded.decode(),))
+            # SQLite's JSON functions end a text at a NUL character: such a batch takes the
+            # slow path rather than lose the rest of the text
+            if b"\\u0000" not in encoded:
+                return conn.execute(rewritten, (encoded.decode(),))
     return conn.executemany(sql, rows)
 
 
