@@ -96,3 +96,14 @@ def test_other_packet_types_stop_the_run() -> None:
     c = client(stream, v5=False)
     assert [p.topic for p in c.take_publishes(False, 10)] == [b"a"]
     assert c._rbuf[c._rpos :] == pingresp + publish(b"b", b"2")
+
+
+def test_paho_state_the_reader_relies_on_is_there() -> None:
+    """The reader consults paho's packet state and keeps its keepalive clock: a paho release
+    that renames either must fail here, not silently break keepalive."""
+    c = client(publish(b"t", b"x"), v5=False)
+    assert c._in_packet["command"] == 0
+    before = c._last_bytes_received
+    assert [p.topic for p in c.take_publishes(False, 1)] == [b"t"]
+    assert c._last_bytes_received >= before
+    c._check_keepalive()  # reads the same attribute (no socket: returns without sending)
