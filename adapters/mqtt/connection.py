@@ -128,16 +128,10 @@ class _Client(paho.Client):
             first = buf[pos]
             if first & 0xF6 != 0x30:  # PUBLISH, QoS 0 (DUP and RETAIN may be set)
                 break
-            length, shift, i = 0, 0, pos + 1
-            while i < end and i <= pos + 4:
-                byte = buf[i]
-                length |= (byte & 0x7F) << shift
-                i += 1
-                if not byte & 0x80:
-                    break
-                shift += 7
-            else:
+            head = _varint(buf, pos + 1, end)
+            if head is None:
                 break  # remaining length incomplete (or malformed: paho says so)
+            length, i = head
             stop = i + length
             if stop > end or length < 2:
                 break
