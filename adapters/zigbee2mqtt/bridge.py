@@ -320,7 +320,7 @@ class Bridge:
             if b.prop is None:
                 continue
             path = b.path
-            raw = data.get(path[0], _INVALID) if len(path) == 1 else _dig(data, path)
+            raw = _dig(data, path)
             if raw is _INVALID:
                 continue
             if raw is None or (raw == "" and b.expose.type in ("enum", "numeric", "binary")):
