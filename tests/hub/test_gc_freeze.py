@@ -40,7 +40,7 @@ async def _until(predicate: Callable[[], bool], timeout: float = 5) -> None:
 async def test_freezes_at_start_and_once_after_a_burst_of_device_changes(
     toy_hub: Hub, freezes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(run_cli, "_FREEZE_SETTLE", 0.3)
+    monkeypatch.setattr(run_cli, "_FREEZE_SETTLE", 1.0)  # far above the 0.05 s gaps of the burst
     freezer = asyncio.create_task(run_cli._freeze_long_lived(toy_hub))
     try:
         await _until(lambda: len(freezes) == 1)
