@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from hub.models.conformance import Evidence, Profile, TargetKind
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 CASE_ID = re.compile(r"^DHI-([A-Z]+)-(\d+)\.(\d+)$")
 

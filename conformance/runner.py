@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from conformance.outcome import Outcome
 from conformance.registry import Case, Tier
-from hub.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, Summary, TestResult
+from dhi.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, Summary, TestResult
 
 log = logging.getLogger("dhome.conformance")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.models import adapter_for
-from hub.validate import json_path, validator
+from dhi.models import adapter_for
+from dhi.validate import json_path, validator
 
 
 def schema_problems(doc: Any, name: str) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hub.models.envelope import MessageType, as_envelope
+from dhi.models.envelope import MessageType, as_envelope
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,16 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from adapters.sdk.discovery import AdapterLoadError, load_adapter
+from dhi.catalog import Catalog, default_catalog
+from dhi.errors import ConfigError
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.envelope import wire_json
+from dhi.timefmt import isoformat
 from hub.bus import EventBus
-from hub.catalog import Catalog, default_catalog
-from hub.clock import Clock, isoformat
+from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
-from hub.errors import ConfigError
 from hub.metrics import Metrics
-from hub.models import CommandRequest, CommandResult
-from hub.models.envelope import wire_json
 from hub.registry import Registry
 from hub.services import AlertService, SubscriptionService
 from hub.state import StateStore
@@ -160,7 +161,7 @@ class Hub:
         return await self.dispatcher.execute(cmd)
 
     def _command_done(self, cmd: CommandRequest, result: CommandResult, adapter: str, seconds: float) -> None:
-        from hub.models.envelope import CommandResultData, CommandResultMessage, source_for
+        from dhi.models.envelope import CommandResultData, CommandResultMessage, source_for
 
         self.metrics.command_latency.labels(adapter, result.status.value).observe(seconds)
         self.bus.publish(

@@ -16,19 +16,20 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+from dhi.models.subscription import Transport
 from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
-from hub.bridges import Bridge, OutboxEntry, PermanentDeliveryError
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import consent_problem
 from hub.consent.service import ConsentService
-from hub.models.subscription import Transport
+from hub.delivery import Bridge, BridgeFactory, OutboxEntry, PermanentDeliveryError
 from hub.storage import Statement
 
 if TYPE_CHECKING:
@@ -68,13 +69,14 @@ class Outbox:
         consent: ConsentService,
         *,
         config: AlertsConfig | None = None,
-        bridges: dict[Transport, Bridge] | None = None,
+        bridges: Mapping[Transport, Bridge] | BridgeFactory,
         rng: random.Random | None = None,
     ) -> None:
         self._consent = consent
         self._given_config = config
         self.config = (config or AlertsConfig()).outbox
-        self._bridges = bridges
+        self._bridge_source = bridges
+        self._bridges: Mapping[Transport, Bridge] = {}
         self._rng = rng or random.Random()
         self._hub: Hub | None = None
         self._workers: dict[str, _Worker] = {}
@@ -98,10 +100,9 @@ class Outbox:
         self._hub = hub
         full = self._given_config or alerts_config(hub.config.alerts)
         self.config = full.outbox
-        if self._bridges is None:
-            from hub.bridges.factory import build_bridges
-
-            self._bridges = build_bridges(hub, full)
+        # a factory (the composition root's) builds the bridges once the hub's config is known
+        source = self._bridge_source
+        self._bridges = source(hub, full) if callable(source) else source
         r = hub.metrics.registry
         self.delivered_total = Counter(
             "dhome_outbox_delivered", "Messages delivered to a receiver", ["subscription"], registry=r
@@ -135,7 +136,7 @@ class Outbox:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for bridge in (self._bridges or {}).values():
+        for bridge in self._bridges.values():
             try:
                 await bridge.close()
             except Exception as exc:
@@ -219,7 +220,7 @@ class Outbox:
             await self.refresh_metrics()
             return
         transport = active.subscription.transport
-        bridge = (self._bridges or {}).get(transport)
+        bridge = self._bridges.get(transport)
         entry = OutboxEntry(seq, active.subscription, active.secret, message_id, payload, attempts)
         try:
             if bridge is None:

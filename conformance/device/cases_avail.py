@@ -12,7 +12,7 @@ from conformance.device.cases_cmd import probe
 from conformance.device.context import DeviceContext
 from conformance.outcome import Failed, Warned, passed, require
 from conformance.registry import Phase, case
-from hub.models.conformance import Evidence, TargetKind
+from dhi.models.conformance import Evidence, TargetKind
 
 DEVICE = TargetKind.DEVICE
 AVAILABILITY = ("online", "offline")

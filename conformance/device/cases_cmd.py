@@ -9,8 +9,8 @@ from conformance.device.context import DeviceContext, Instance, bounds, enum_of,
 from conformance.device.session import Answer
 from conformance.outcome import Failed, NotApplicable, Warned, passed, require
 from conformance.registry import case
-from hub.models.catalog import ValueType
-from hub.models.conformance import Evidence, Profile, TargetKind
+from dhi.models.catalog import ValueType
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 DEVICE = TargetKind.DEVICE
 

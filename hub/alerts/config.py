@@ -33,10 +33,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.settings import BrokerSettings
+from dhi.models.alert import Severity
+from dhi.models.subscription import SubscriptionRequest
 from hub.alerts.durations import Duration, TimeOfDay
-from hub.models.alert import Severity
-from hub.models.subscription import SubscriptionRequest
 
 SUBSCRIPTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 

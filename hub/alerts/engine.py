@@ -24,15 +24,9 @@ from zoneinfo import ZoneInfo
 import orjson
 from prometheus_client import Counter
 
-from hub.alerts import signals
-from hub.alerts.config import AlertsConfig, RulesConfig, alerts_config
-from hub.alerts.durations import format_duration
-from hub.alerts.kinds import KIND_INFO, Scope, where
-from hub.alerts.schedule import in_window, inactivity_due, local_time
-from hub.bus import Filter, Subscription, SubscriptionClosed
-from hub.errors import NotFound
-from hub.models.alert import Alert, AlertKind, AlertState
-from hub.models.envelope import (
+from dhi.errors import NotFound
+from dhi.models.alert import Alert, AlertKind, AlertState
+from dhi.models.envelope import (
     AlertClearedMessage,
     AlertData,
     AlertRaisedMessage,
@@ -43,6 +37,12 @@ from hub.models.envelope import (
     StateChangeData,
     source_for,
 )
+from hub.alerts import signals
+from hub.alerts.config import AlertsConfig, RulesConfig, alerts_config
+from hub.alerts.durations import format_duration
+from hub.alerts.kinds import KIND_INFO, Scope, where
+from hub.alerts.schedule import in_window, inactivity_due, local_time
+from hub.bus import Filter, Subscription, SubscriptionClosed
 
 if TYPE_CHECKING:
     from hub.core import Hub

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hub.models.alert import AlertKind, Severity, Urgency
+from dhi.models.alert import AlertKind, Severity, Urgency
 
 
 class Scope(StrEnum):

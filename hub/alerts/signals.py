@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from hub.models.alert import AlertKind
+from dhi.models.alert import AlertKind
 
 Predicate = Callable[[Any], bool]
 

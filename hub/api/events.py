@@ -9,10 +9,10 @@ import orjson
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from dhi.models import Message
 from hub.api.context import api
 from hub.api.http import json_response, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
-from hub.models import Message
 
 log = logging.getLogger(__name__)
 MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)

@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from dhi.errors import BadRequest
 from hub.api import admin, alerts, devices, events, settings, subscriptions, system, ws
 from hub.api.guard import guarded
 from hub.api.models import Scope
 from hub.api.openapi import bundle, load_spec
-from hub.errors import BadRequest
 
 BASE = "/api/v1"
 

@@ -7,12 +7,12 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from dhi.errors import NotFound
+from dhi.models import DHI_VERSION
 from hub.api.context import api
 from hub.api.http import json_response
 from hub.api.models import CatalogView, Health
 from hub.api.openapi import served_document
-from hub.errors import NotFound
-from hub.models import DHI_VERSION
 from hub.supervisor import SlotState
 
 

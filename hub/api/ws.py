@@ -20,6 +20,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
+from dhi.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
 from hub.api.events import stored_messages
@@ -42,7 +43,6 @@ from hub.api.wsproto import (
     UnsubscribeRequest,
 )
 from hub.bus import Filter, Overflow, Subscription, SubscriptionClosed
-from hub.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 
 log = logging.getLogger(__name__)
 

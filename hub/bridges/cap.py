@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dhi.models.alert import AlertKind
 from hub.alerts.kinds import KIND_INFO, where
-from hub.bridges import OutboxEntry, PermanentDeliveryError
 from hub.bridges.webhook import WebhookBridge, post_signed, signed_headers
 from hub.config import HomeConfig
 from hub.consent.filter import granted
-from hub.models.alert import AlertKind
+from hub.delivery import OutboxEntry, PermanentDeliveryError
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CONTENT_TYPE = "application/cap+xml; charset=utf-8"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dhi.models.subscription import Transport
 from hub.alerts.config import AlertsConfig
-from hub.bridges import Bridge
 from hub.bridges.cap import CapContext, CapHttpBridge, CapValidator, default_sender
 from hub.bridges.mqtt_uplink import CapMqttBridge, MqttUplinkBridge, UplinkConnections
 from hub.bridges.webhook import WebhookBridge
-from hub.models.subscription import Transport
+from hub.delivery import Bridge
 
 if TYPE_CHECKING:
     from hub.core import Hub

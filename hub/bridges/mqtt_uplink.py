@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from adapters.mqtt.connection import MqttConnection
-from adapters.mqtt.errors import MqttError
-from adapters.mqtt.settings import BrokerSettings
-from hub.bridges import DeliveryError, OutboxEntry
+from adapters.sdk.mqtt.connection import MqttConnection
+from adapters.sdk.mqtt.errors import MqttError
+from adapters.sdk.mqtt.settings import BrokerSettings
 from hub.bridges.cap import CapHttpBridge
 from hub.bridges.webhook import body_of
+from hub.delivery import DeliveryError, OutboxEntry
 
 log = logging.getLogger(__name__)
 

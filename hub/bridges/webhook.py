@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
-from hub.bridges import DeliveryError, OutboxEntry, PermanentDeliveryError
+from hub.delivery import DeliveryError, OutboxEntry, PermanentDeliveryError
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 USER_AGENT = "dhome-webhook/1"

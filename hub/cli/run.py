@@ -12,9 +12,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from dhi.models.envelope import MessageType
 from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
+from hub.bridges.factory import build_bridges
 from hub.bus import Filter
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.cli.pair import announce
@@ -22,7 +24,6 @@ from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.consent import ConsentService
 from hub.core import Hub, Service
 from hub.discovery import MdnsService
-from hub.models.envelope import MessageType
 from hub.outbox import Outbox
 from hub.webapp import install as install_webapp
 from hub.webapp.service import PairingAnnouncer
@@ -53,7 +54,7 @@ def build_config(
 def alert_services() -> list[Service]:
     """Consent starts before the engine so its filter sees the very first alert."""
     consent = ConsentService()
-    return [consent, Outbox(consent), AlertEngine()]
+    return [consent, Outbox(consent, bridges=build_bridges), AlertEngine()]
 
 
 def default_services(hub: Hub) -> None:
@@ -151,8 +152,8 @@ def simulate(
     --speed 3600 takes 12 seconds. Alerts the scenario expects are checked at the end.
     """
     from adapters.virtual.errors import ScenarioError
-    from hub.simulate import SimulationError
-    from hub.simulate import simulate as play
+    from hub.cli.simulate import SimulationError
+    from hub.cli.simulate import simulate as play
 
     setup_logging("info")
     target = data_dir_or_default(data_dir)

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dhi.errors import InvalidParams, NotFound
+from dhi.models.envelope import as_envelope
+from dhi.models.subscription import Consent, Subscription, SubscriptionRequest, Transport
 from hub.alerts.config import AlertsConfig, ConfiguredSubscription, alerts_config
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import ALERT_TYPES, Verdict, decide, unknown_fields
-from hub.errors import InvalidParams, NotFound
-from hub.models.envelope import as_envelope
-from hub.models.subscription import Consent, Subscription, SubscriptionRequest, Transport
 
 if TYPE_CHECKING:
     from hub.core import Hub

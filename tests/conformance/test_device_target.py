@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from conformance import run_device_target
+from dhi.models.conformance import Report, ResultStatus
 from examples.vendor_device import SmartPlug, SmokeAlarm, VendorDevice
 from examples.vendor_device.device import FIELD_TYPES, Capability
 from examples.vendor_device.model import SMART_PLUG, SMOKE_ALARM, Product, siren_definition
-from hub.models.conformance import Report, ResultStatus
 from tests.conformance.support import PLUG_CLAIMS, SMOKE_CLAIMS, describe, ids_with
 from tests.support.mosquitto import Mosquitto
 

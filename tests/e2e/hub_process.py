@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
+from hub.bridges.factory import build_bridges
 from hub.cli.common import setup_logging
 from hub.cli.run import build_config, default_services, serve
 from hub.consent import ConsentService
@@ -28,7 +29,7 @@ def attach_missing(hub: Hub) -> None:
         consent = ConsentService()
         hub.add_service(consent)
     if Outbox not in present:
-        hub.add_service(Outbox(consent))
+        hub.add_service(Outbox(consent, bridges=build_bridges))
     if AlertEngine not in present:
         hub.add_service(AlertEngine())
     if ApiService not in present:

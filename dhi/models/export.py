@@ -1,4 +1,4 @@
-"""Write ``spec/interface/schemas/*.schema.json`` from the models: ``python -m hub.models.export DIR``."""
+"""Write ``spec/interface/schemas/*.schema.json`` from the models: ``python -m dhi.models.export DIR``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.models import SCHEMA_BASE, SCHEMAS, adapter_for
+from dhi.models import SCHEMA_BASE, SCHEMAS, adapter_for
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from hub.models.common import (
+from dhi.models.common import (
     MEMBER_NAME,
     CapabilityId,
     ComponentId,

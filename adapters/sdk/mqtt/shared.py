@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from adapters.mqtt.connection import MqttConnection
-from adapters.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.connection import MqttConnection
+from adapters.sdk.mqtt.settings import BrokerSettings
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ def spec_dir() -> Path:
     for candidate in (here.parent / "spec" / "interface", here / "_spec" / "interface"):
         if (candidate / "catalog").is_dir():
             return candidate
-    raise FileNotFoundError("DHI spec data not found (expected spec/interface next to the hub package)")
+    raise FileNotFoundError("DHI spec data not found (expected spec/interface next to the dhi package)")
 
 
 def schema_path(name: str) -> Path:

@@ -13,10 +13,10 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from hub.errors import InvalidParams, OutOfRange, UnknownCapability
-from hub.models.catalog import CapabilityDef, CatalogFile, PropertyDef, UnitDef, ValueType
-from hub.models.device import PropertyConstraint
-from hub.specdata import spec_dir
+from dhi.errors import InvalidParams, OutOfRange, UnknownCapability
+from dhi.models.catalog import CapabilityDef, CatalogFile, PropertyDef, UnitDef, ValueType
+from dhi.models.device import PropertyConstraint
+from dhi.specdata import spec_dir
 
 
 class CatalogLoadError(Exception):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from hub.models.common import CapabilityId, ComponentId, DeviceId, DhiModel, MemberName, Timestamp
+from dhi.models.common import CapabilityId, ComponentId, DeviceId, DhiModel, MemberName, Timestamp
 
 COMMAND_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 

@@ -10,21 +10,21 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from hub.models.alert import Alert, AlertKind, AlertState, Severity, Urgency
-from hub.models.catalog import CapabilityDef, CatalogFile, PropertyDef, UnitDef
-from hub.models.command import CommandRequest, CommandResult, CommandStatus, ErrorInfo
-from hub.models.common import DHI_VERSION, SCHEMA_BASE, DhiModel, utcnow
-from hub.models.conformance import Claims, Report
-from hub.models.device import CapabilityInstance, Component, DeviceDescription
-from hub.models.envelope import (
+from dhi.models.alert import Alert, AlertKind, AlertState, Severity, Urgency
+from dhi.models.catalog import CapabilityDef, CatalogFile, PropertyDef, UnitDef
+from dhi.models.command import CommandRequest, CommandResult, CommandStatus, ErrorInfo
+from dhi.models.common import DHI_VERSION, SCHEMA_BASE, DhiModel, utcnow
+from dhi.models.conformance import Claims, Report
+from dhi.models.device import CapabilityInstance, Component, DeviceDescription
+from dhi.models.envelope import (
     MESSAGE_CLASSES,
     Message,
     MessageType,
     StateChangedData,
 )
-from hub.models.problem import Problem
-from hub.models.state import EventReport, StateReport
-from hub.models.subscription import Subscription, SubscriptionRequest
+from dhi.models.problem import Problem
+from dhi.models.state import EventReport, StateReport
+from dhi.models.subscription import Subscription, SubscriptionRequest
 
 #: schema name -> model (or TypeAdapter for unions)
 SCHEMAS: dict[str, Any] = {

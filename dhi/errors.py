@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hub.models.command import ErrorInfo
+from dhi.models.command import ErrorInfo
 
 ERRORS: dict[str, type[HubError]] = {}
 

@@ -30,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from adapters.mqtt.errors import (
+from adapters.sdk.mqtt.errors import (
     MqttClosed,
     MqttConnectError,
     MqttError,
@@ -39,8 +39,8 @@ from adapters.mqtt.errors import (
     MqttSubscribeError,
     MqttTimeout,
 )
-from adapters.mqtt.settings import BrokerSettings, Protocol
-from adapters.mqtt.topics import matches, validate_filter, validate_topic
+from adapters.sdk.mqtt.settings import BrokerSettings, Protocol
+from adapters.sdk.mqtt.topics import matches, validate_filter, validate_topic
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 from referencing import Registry, Resource
 
-from hub.catalog import Catalog, check_params, check_value, default_catalog
-from hub.errors import HubError
-from hub.models import SCHEMA_BASE, SCHEMAS, adapter_for
-from hub.registry import check_description
-from hub.specdata import spec_dir
+from dhi.catalog import Catalog, check_params, check_value, default_catalog
+from dhi.checks import check_description
+from dhi.errors import HubError
+from dhi.models import SCHEMA_BASE, SCHEMAS, adapter_for
+from dhi.specdata import spec_dir
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,14 @@ def json_path(parts: Any) -> str:
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else f".{p}"
     return out
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a readable path: ``devices[0].name``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
 
 
 @cache

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hub.models.common import DeviceId, DhiModel, HomeId, Timestamp
+from dhi.models.common import DeviceId, DhiModel, HomeId, Timestamp
 
 
 class AlertKind(StrEnum):

@@ -20,13 +20,13 @@ from typing import Any
 from adapters.virtual import Timing, VirtualAdapter
 from adapters.virtual.scenario import ExpectedAlert, Scenario, load_scenario
 from adapters.virtual.timing import parse_duration
+from dhi.catalog import Catalog, default_catalog
+from dhi.models import Alert
+from dhi.models.envelope import MessageType
 from hub.bus import Subscription
-from hub.catalog import Catalog, default_catalog
 from hub.clock import Clock
 from hub.config import AdapterEntry, HomeConfig, HubConfig
 from hub.core import Hub, Service
-from hub.models import Alert
-from hub.models.envelope import MessageType
 
 VIRTUAL = "virtual"
 #: real seconds allowed beyond the scenario's own (scaled) length before giving up

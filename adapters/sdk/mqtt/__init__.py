@@ -3,7 +3,7 @@ Tasmota, Shelly, Homie). Built on paho-mqtt 2.x, driven by the asyncio loop (no 
 
 Public API (stable; everything else in this package is internal)::
 
-    from adapters.mqtt import BrokerSettings, MqttMessage, shared_connection
+    from adapters.sdk.mqtt import BrokerSettings, MqttMessage, shared_connection
 
     class MyConfig(BaseModel):
         broker: BrokerSettings = BrokerSettings()        # url mqtt://host:port or mqtts://…
@@ -49,21 +49,21 @@ duplicates for overlapping filters.
 
 Helpers: ``matches(pattern, topic)``, ``is_safe_segment(s)``, ``decode_json(bytes)`` /
 ``decode_json_object`` / ``decode_text`` raising ``PayloadError`` with a precise reason;
-``adapters.mqtt.describe`` (``DescriptionBuilder``, ``vendor_property``, ``Features``,
+``adapters.sdk.mqtt.describe`` (``DescriptionBuilder``, ``vendor_property``, ``Features``,
 ``checked``, ``flatten``) for building DHI descriptions from mapping rows;
-``adapters.mqtt.shell.MqttAdapterShell``, the bind/start/stop shell of an MQTT adapter.
+``adapters.sdk.mqtt.shell.MqttAdapterShell``, the bind/start/stop shell of an MQTT adapter.
 Tests get a real broker and a paho test peer from ``tests/support/mosquitto.py`` (fixture
 ``mosquitto``, class ``MqttPeer``).
 """
 
-from adapters.mqtt.connection import (
+from adapters.sdk.mqtt.connection import (
     ConnectionListener,
     MessageCallback,
     MqttConnection,
     MqttMessage,
     Unsubscribe,
 )
-from adapters.mqtt.errors import (
+from adapters.sdk.mqtt.errors import (
     MqttClosed,
     MqttConnectError,
     MqttError,
@@ -72,7 +72,7 @@ from adapters.mqtt.errors import (
     MqttSubscribeError,
     MqttTimeout,
 )
-from adapters.mqtt.payload import (
+from adapters.sdk.mqtt.payload import (
     PayloadError,
     decode_json,
     decode_json_object,
@@ -80,9 +80,9 @@ from adapters.mqtt.payload import (
     encode_json,
     json_type,
 )
-from adapters.mqtt.settings import BrokerSettings, Protocol
-from adapters.mqtt.shared import shared_connection
-from adapters.mqtt.topics import TopicError, is_safe_segment, matches
+from adapters.sdk.mqtt.settings import BrokerSettings, Protocol
+from adapters.sdk.mqtt.shared import shared_connection
+from adapters.sdk.mqtt.topics import TopicError, is_safe_segment, matches
 
 __all__ = [
     "BrokerSettings",

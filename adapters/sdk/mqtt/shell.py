@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from typing import Protocol
 
-from adapters.mqtt.connection import MessageCallback, MqttConnection
-from adapters.mqtt.settings import BrokerSettings
-from adapters.mqtt.shared import shared_connection
 from adapters.sdk import AdapterContext
+from adapters.sdk.mqtt.connection import MessageCallback, MqttConnection
+from adapters.sdk.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.shared import shared_connection
 
 
 class BrokerConfig(Protocol):

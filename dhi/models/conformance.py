@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from hub.models.common import CapabilityId, DhiModel, Timestamp
+from dhi.models.common import CapabilityId, DhiModel, Timestamp
 
 
 class TargetKind(StrEnum):

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
-from hub.models.catalog import CapabilityDef
-from hub.models.common import (
+from dhi.models.catalog import CapabilityDef
+from dhi.models.common import (
     DHI_VERSION,
     MEMBER_NAME,
     CapabilityId,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.sdk import DeviceMapping, Unmapped
-from hub.catalog import Catalog, check_value
-from hub.errors import HubError
-from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
-from hub.models.catalog import Access, Labels, ValueType
+from dhi.catalog import Catalog, check_value
+from dhi.errors import HubError
+from dhi.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
+from dhi.models.catalog import Access, Labels, ValueType
 
 RW = [Access.READ, Access.WRITE, Access.NOTIFY]
 RO = [Access.READ, Access.NOTIFY]

@@ -15,10 +15,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import ConfigDict, Field
 
-from hub.clock import isoformat
-from hub.models.alert import Alert
-from hub.models.command import CommandResult
-from hub.models.common import (
+from dhi.models.alert import Alert
+from dhi.models.command import CommandResult
+from dhi.models.common import (
     CapabilityId,
     ComponentId,
     DeviceId,
@@ -27,7 +26,8 @@ from hub.models.common import (
     Timestamp,
     utcnow,
 )
-from hub.models.device import DeviceDescription
+from dhi.models.device import DeviceDescription
+from dhi.timefmt import isoformat
 
 #: Bump the minor version when a message type or an optional field is added (spec §2.3).
 SCHEMA_VERSION = "1.0"

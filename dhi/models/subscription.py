@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
-from hub.models.alert import AlertKind
-from hub.models.common import DhiModel, Timestamp
+from dhi.models.alert import AlertKind
+from dhi.models.common import DhiModel, Timestamp
 
 
 class ReceiverKind(StrEnum):
