@@ -75,6 +75,7 @@ _DETECT: list[tuple[str, tuple[str, ...]]] = [
     ("report", ("results", "summary")),
     ("claims", ("profiles", "target")),
     ("catalog-file", ("capabilities",)),
+    ("alert-kinds-file", ("kinds", "numbers")),
     ("device", ("components",)),
     ("command-result", ("status",)),
     ("command", ("command", "capability")),

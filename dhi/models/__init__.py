@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from dhi.models.alert import Alert, AlertKind, AlertState, Severity, Urgency
+from dhi.models.alertkinds import AlertClass, AlertKindDef, AlertKindsFile
 from dhi.models.catalog import CapabilityDef, CatalogFile, PropertyDef, UnitDef
 from dhi.models.command import CommandRequest, CommandResult, CommandStatus, ErrorInfo
 from dhi.models.common import DHI_VERSION, SCHEMA_BASE, DhiModel, utcnow
@@ -42,6 +43,7 @@ SCHEMAS: dict[str, Any] = {
     "problem": Problem,
     "message": TypeAdapter(Message),
     "alert": Alert,
+    "alert-kinds-file": AlertKindsFile,
     "subscription": Subscription,
     "subscription-request": SubscriptionRequest,
     "claims": Claims,
@@ -61,7 +63,10 @@ __all__ = [
     "SCHEMAS",
     "SCHEMA_BASE",
     "Alert",
+    "AlertClass",
     "AlertKind",
+    "AlertKindDef",
+    "AlertKindsFile",
     "AlertState",
     "CapabilityDef",
     "CapabilityInstance",

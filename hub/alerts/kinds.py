@@ -1,5 +1,6 @@
-"""What each alert kind is: default severity and urgency (CAP 1.2 scale), whether it latches,
-and its name and summary in English and Simplified Chinese. One row per kind.
+"""What each alert kind is, as the hub uses it: its names, summary, severity and urgency come
+from the interface (spec/interface/alerts.yaml); whether it latches and what one alert covers
+are the hub's own (``DETECTION``).
 
 A *latching* alert stays until someone acknowledges it, even when the condition has already
 gone away (as a fire panel keeps an alarm until it is reset): the staff must learn that it
@@ -11,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dhi.alertkinds import default_alert_kinds
 from dhi.models.alert import AlertKind, Severity, Urgency
+from dhi.models.alertkinds import AlertKindDef
 
 
 class Scope(StrEnum):
@@ -20,6 +23,33 @@ class Scope(StrEnum):
     ROOM = "room"  # two smoke detectors in one kitchen are one fire
     DEVICE = "device"  # each offline or low-battery device needs its own fix
     HOME = "home"  # inactivity is about the resident, not a sensor
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """How the hub tracks one kind: the part of a kind that is the hub's, not the interface's."""
+
+    latching: bool
+    scope: Scope
+
+
+#: what the interface does not say about a kind (its names, texts, CAP mapping and class are
+#: in spec/interface/alerts.yaml, read through ``dhi.alertkinds``)
+DETECTION: dict[AlertKind, Detection] = {
+    AlertKind.SMOKE: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.HEAT: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.CO: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.GAS_LEAK: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.WATER_LEAK: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.SOS: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.FALL: Detection(latching=True, scope=Scope.ROOM),
+    AlertKind.INACTIVITY: Detection(latching=True, scope=Scope.HOME),
+    AlertKind.NIGHT_ACTIVITY: Detection(latching=True, scope=Scope.HOME),
+    AlertKind.DOOR_OPEN: Detection(latching=False, scope=Scope.DEVICE),
+    AlertKind.DEVICE_OFFLINE: Detection(latching=False, scope=Scope.DEVICE),
+    AlertKind.LOW_BATTERY: Detection(latching=False, scope=Scope.DEVICE),
+    AlertKind.TAMPER: Detection(latching=True, scope=Scope.DEVICE),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,38 +66,22 @@ class KindInfo:
     summary_zh: str
 
 
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(AlertKind.SMOKE, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Smoke alarm", "烟雾报警", "Smoke detected in {where}", "{where}检测到烟雾"),
-    KindInfo(AlertKind.HEAT, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Heat alarm", "高温报警", "Abnormal heat in {where}", "{where}温度异常升高"),
-    KindInfo(AlertKind.CO, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Carbon monoxide alarm", "一氧化碳报警", "Carbon monoxide detected in {where}",
-             "{where}检测到一氧化碳"),
-    KindInfo(AlertKind.GAS_LEAK, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Gas leak", "燃气泄漏", "Gas leak detected in {where}", "{where}检测到燃气泄漏"),
-    KindInfo(AlertKind.WATER_LEAK, Severity.MODERATE, Urgency.EXPECTED, True, Scope.ROOM,
-             "Water leak", "漏水", "Water leak detected in {where}", "{where}检测到漏水"),
-    KindInfo(AlertKind.SOS, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Emergency call", "紧急呼叫", "Emergency button pressed in {where}", "{where}按下了紧急呼叫按钮"),
-    KindInfo(AlertKind.FALL, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Fall detected", "跌倒", "A fall was detected in {where}", "{where}检测到有人跌倒"),
-    KindInfo(AlertKind.INACTIVITY, Severity.SEVERE, Urgency.EXPECTED, True, Scope.HOME,
-             "No activity", "长时间无活动", "No activity at home for {quiet}", "家中已{quiet}无活动"),
-    KindInfo(AlertKind.NIGHT_ACTIVITY, Severity.MODERATE, Urgency.EXPECTED, True, Scope.HOME,
-             "Abnormal night activity", "夜间异常活动", "Unusual activity at night in {where}",
-             "{where}夜间活动异常"),
-    KindInfo(AlertKind.DOOR_OPEN, Severity.MINOR, Urgency.EXPECTED, False, Scope.DEVICE,
-             "Door left open", "门未关", "Door left open in {where}", "{where}的门长时间未关"),
-    KindInfo(AlertKind.DEVICE_OFFLINE, Severity.MODERATE, Urgency.EXPECTED, False, Scope.DEVICE,
-             "Safety device offline", "安全设备离线", "A safety device in {where} is offline",
-             "{where}的安全设备已离线"),
-    KindInfo(AlertKind.LOW_BATTERY, Severity.MINOR, Urgency.FUTURE, False, Scope.DEVICE,
-             "Low battery on a safety device", "安全设备电量低", "A safety device in {where} needs a new battery",
-             "{where}的安全设备电量低、需要更换电池"),
-    KindInfo(AlertKind.TAMPER, Severity.MODERATE, Urgency.EXPECTED, True, Scope.DEVICE,
-             "Tampering", "设备被拆动", "A safety device in {where} was tampered with", "{where}的安全设备被拆动"),
-)  # fmt: skip
+def _info(kind: AlertKind, definition: AlertKindDef) -> KindInfo:
+    detection = DETECTION[kind]
+    return KindInfo(
+        kind,
+        definition.cap.severity,
+        definition.cap.urgency,
+        detection.latching,
+        detection.scope,
+        definition.label.en,
+        definition.label.zh_cn,
+        definition.summary.en,
+        definition.summary.zh_cn,
+    )
+
+
+KINDS: tuple[KindInfo, ...] = tuple(_info(AlertKind(k.id), k) for k in default_alert_kinds().values())
 
 KIND_INFO: dict[AlertKind, KindInfo] = {row.kind: row for row in KINDS}
 

@@ -41,6 +41,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/metrics", system.metrics, R),
     Endpoint("GET", "/catalog", system.catalog, R),
     Endpoint("GET", "/catalog/{capability}", system.catalog_capability, R),
+    Endpoint("GET", "/alert-kinds", system.alert_kinds, R),
     Endpoint("GET", "/devices", devices.list_devices, R),
     Endpoint("GET", DEV, devices.get_device, R),
     Endpoint("GET", DEV + "/state", devices.get_state, R),

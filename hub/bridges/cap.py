@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dhi.alertkinds import default_alert_kinds
 from dhi.models.alert import AlertKind
 from hub.alerts.kinds import KIND_INFO, where
 from hub.bridges.webhook import WebhookBridge, post_signed, signed_headers
@@ -45,20 +46,10 @@ class CapKind:
     certainty: str
 
 
-CAP_KINDS: tuple[CapKind, ...] = (
-    CapKind(AlertKind.SMOKE, "Fire", "Observed"),
-    CapKind(AlertKind.HEAT, "Fire", "Likely"),
-    CapKind(AlertKind.CO, "Safety", "Observed"),
-    CapKind(AlertKind.GAS_LEAK, "Safety", "Observed"),
-    CapKind(AlertKind.WATER_LEAK, "Safety", "Observed"),
-    CapKind(AlertKind.SOS, "Rescue", "Observed"),
-    CapKind(AlertKind.FALL, "Health", "Observed"),
-    CapKind(AlertKind.INACTIVITY, "Health", "Likely"),
-    CapKind(AlertKind.NIGHT_ACTIVITY, "Health", "Possible"),
-    CapKind(AlertKind.DOOR_OPEN, "Security", "Observed"),
-    CapKind(AlertKind.DEVICE_OFFLINE, "Infra", "Observed"),
-    CapKind(AlertKind.LOW_BATTERY, "Infra", "Observed"),
-    CapKind(AlertKind.TAMPER, "Security", "Observed"),
+#: the CAP mapping of each kind is interface data (spec/interface/alerts.yaml)
+CAP_KINDS: tuple[CapKind, ...] = tuple(
+    CapKind(AlertKind(k.id), k.cap.category.value, k.cap.certainty.value)
+    for k in default_alert_kinds().values()
 )
 CAP_KIND: dict[AlertKind, CapKind] = {row.kind: row for row in CAP_KINDS}
 
