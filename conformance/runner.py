@@ -140,10 +140,6 @@ def build_report(
     )
 
 
-def failed_ids(report: Report) -> list[str]:
-    return [r.id for r in report.results if r.status is ResultStatus.FAIL]
-
-
 def exit_code(report: Report) -> int:
     """0 only when nothing failed (warnings and not-applicable are fine; errors are not)."""
     return 0 if report.summary.fail == 0 and report.summary.error == 0 else 1

@@ -33,11 +33,6 @@ class HubError(Exception):
     def info(self) -> ErrorInfo:
         return ErrorInfo(code=self.code, message=self.message, field=self.field, expected=self.expected)
 
-    @classmethod
-    def from_info(cls, info: ErrorInfo) -> HubError:
-        err_cls = ERRORS.get(info.code, HubError)
-        return err_cls(info.message, field=info.field, expected=info.expected)
-
 
 ERRORS[HubError.code] = HubError
 

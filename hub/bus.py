@@ -190,8 +190,5 @@ class EventBus:
     def subscribers(self) -> list[Subscription]:
         return list(self._subs)
 
-    def dropped_total(self) -> int:
-        return sum(s.dropped for s in self._subs)
-
 
 ALL_TYPES = frozenset(t.value for t in MessageType)

@@ -6,7 +6,6 @@ The YAML files under ``spec/interface/catalog/`` load into these models; the JSO
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -249,7 +248,3 @@ class CatalogFile(_Strict):
     """The shape of one ``catalog/*.yaml`` file."""
 
     capabilities: list[CapabilityDef]
-
-
-def is_vendor_capability(capability_id: str) -> bool:
-    return re.match(VENDOR_CAPABILITY_ID, capability_id) is not None

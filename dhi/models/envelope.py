@@ -29,8 +29,6 @@ from dhi.models.common import (
 from dhi.models.device import DeviceDescription
 from dhi.timefmt import isoformat
 
-#: Bump the minor version when a message type or an optional field is added (spec §2.3).
-SCHEMA_VERSION = "1.0"
 TYPE_PREFIX = "org.dhi.v1."
 
 
