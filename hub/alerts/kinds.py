@@ -1,6 +1,6 @@
 """What each alert kind is, as the hub uses it: its names, summary, severity and urgency come
 from the interface (spec/interface/alerts.yaml); whether it latches and what one alert covers
-are the hub's own (``DETECTION``).
+are the hub's own (its rule module in ``hub/alerts/rules``).
 
 A *latching* alert stays until someone acknowledges it, even when the condition has already
 gone away (as a fire panel keeps an alarm until it is reset): the staff must learn that it
@@ -10,46 +10,12 @@ happened. A non-latching alert clears by itself when the condition ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from dhi.alertkinds import default_alert_kinds
 from dhi.models.alert import AlertKind, Severity, Urgency
 from dhi.models.alertkinds import AlertKindDef
-
-
-class Scope(StrEnum):
-    """What one alert covers: repeats within the scope update it instead of raising another."""
-
-    ROOM = "room"  # two smoke detectors in one kitchen are one fire
-    DEVICE = "device"  # each offline or low-battery device needs its own fix
-    HOME = "home"  # inactivity is about the resident, not a sensor
-
-
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """How the hub tracks one kind: the part of a kind that is the hub's, not the interface's."""
-
-    latching: bool
-    scope: Scope
-
-
-#: what the interface does not say about a kind (its names, texts, CAP mapping and class are
-#: in spec/interface/alerts.yaml, read through ``dhi.alertkinds``)
-DETECTION: dict[AlertKind, Detection] = {
-    AlertKind.SMOKE: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.HEAT: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.CO: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.GAS_LEAK: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.WATER_LEAK: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.SOS: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.FALL: Detection(latching=True, scope=Scope.ROOM),
-    AlertKind.INACTIVITY: Detection(latching=True, scope=Scope.HOME),
-    AlertKind.NIGHT_ACTIVITY: Detection(latching=True, scope=Scope.HOME),
-    AlertKind.DOOR_OPEN: Detection(latching=False, scope=Scope.DEVICE),
-    AlertKind.DEVICE_OFFLINE: Detection(latching=False, scope=Scope.DEVICE),
-    AlertKind.LOW_BATTERY: Detection(latching=False, scope=Scope.DEVICE),
-    AlertKind.TAMPER: Detection(latching=True, scope=Scope.DEVICE),
-}
+from hub.alerts.rule import Scope
+from hub.alerts.rules import rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +33,7 @@ class KindInfo:
 
 
 def _info(kind: AlertKind, definition: AlertKindDef) -> KindInfo:
-    detection = DETECTION[kind]
+    detection = rules()[kind]
     return KindInfo(
         kind,
         definition.cap.severity,

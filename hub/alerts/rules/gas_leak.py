@@ -1,0 +1,20 @@
+"""Gas leak: a gas detector's ``gas`` property or its alarm / cleared events."""
+
+from __future__ import annotations
+
+from dhi.models.alert import AlertKind
+from hub.alerts.rule import AlertRule, Scope, Trigger
+from hub.alerts.rules import register
+
+RULE = register(
+    AlertRule(
+        AlertKind.GAS_LEAK,
+        latching=True,
+        scope=Scope.ROOM,
+        triggers=(
+            Trigger(AlertKind.GAS_LEAK, "dhi.gas_leak", property="gas"),
+            Trigger(AlertKind.GAS_LEAK, "dhi.gas_leak", event="alarm"),
+            Trigger(AlertKind.GAS_LEAK, "dhi.gas_leak", event="cleared", ends=True),
+        ),
+    )
+)
