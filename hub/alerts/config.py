@@ -159,7 +159,9 @@ class RulesConfig(_Section):
         from hub.alerts.rules import rules  # the rule modules import this module
 
         configs = {rule.kind.value: rule.config for rule in rules().values()}
-        extra = self.__pydantic_extra__ or {}
+        if self.__pydantic_extra__ is None:
+            self.__pydantic_extra__ = {}
+        extra = self.__pydantic_extra__
         for key, value in extra.items():
             model = configs.get(key)
             if model is None:
