@@ -24,6 +24,7 @@ class AlertKind(StrEnum):
     LOW_BATTERY = "low_battery"
     TAMPER = "tamper"
     HEAT = "heat"
+    CARBON_DIOXIDE_HIGH = "carbon_dioxide_high"
 
 
 class Severity(StrEnum):

@@ -16,7 +16,7 @@ from dhi.validate import validate
 CLASSES = {
     AlertClass.SAFETY: {"smoke", "heat", "co", "gas_leak", "water_leak"},
     AlertClass.CARE: {"sos", "fall", "inactivity", "night_activity"},
-    AlertClass.NOTICE: {"door_open", "device_offline", "low_battery", "tamper"},
+    AlertClass.NOTICE: {"door_open", "device_offline", "low_battery", "tamper", "carbon_dioxide_high"},
 }
 
 
@@ -51,7 +51,7 @@ def test_the_file_is_a_valid_document() -> None:
     [
         (lambda d: d["kinds"].append(dict(d["kinds"][0])), "kind 'smoke' is listed twice"),
         (lambda d: d["kinds"][0].update(call=["999"]), "smoke.call: '999' is not in numbers"),
-        (lambda d: d["kinds"].pop(), "AlertKind 'tamper' has no entry"),
+        (lambda d: d["kinds"].pop(1), "AlertKind 'heat' has no entry"),
         (lambda d: d["kinds"][0].update({"class": "danger"}), "kinds.0.class"),
     ],
 )
