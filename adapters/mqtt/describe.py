@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.sdk import DeviceMapping, Unmapped
+from adapters.sdk import DeviceMapping, PropertyClaims, Unmapped
 from hub.catalog import Catalog, check_value
 from hub.errors import HubError
 from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
@@ -143,17 +143,26 @@ def _merge(old: list[str] | None, new: Iterable[str]) -> list[str]:
 
 @dataclass
 class Features:
-    """Feature accounting for ``dhome adapters check``."""
+    """Feature accounting for ``dhome adapters check``; binding goes through the SDK's
+    no-collision rule, so the component returned may differ from the one asked for."""
 
     standard: int = 0
     vendor: int = 0
     unmapped: list[Unmapped] = field(default_factory=list)
+    claims: PropertyClaims = field(default_factory=PropertyClaims)
 
-    def mapped(self, capability: str) -> None:
+    def bind(self, feature: str, component: str, capability: str, *props: str) -> str:
+        """One vendor feature -> ``props`` of ``capability`` (no props: an events-only
+        capability such as ``dhi.button``); returns the component it landed in."""
+        if len(props) == 1:
+            comp = self.claims.bind(feature, component, capability, props[0])
+        else:
+            comp = self.claims.bind_all(feature, component, capability, props)
         if capability.startswith("x."):
             self.vendor += 1
         else:
             self.standard += 1
+        return comp
 
     def drop(self, feature: str, reason: str) -> None:
         self.unmapped.append(Unmapped(feature=feature, reason=reason))
@@ -171,6 +180,7 @@ class Features:
             standard=self.standard,
             vendor=self.vendor,
             unmapped=self.unmapped,
+            mapping=self.claims.fates,
         )
 
 

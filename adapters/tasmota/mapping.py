@@ -42,6 +42,15 @@ LIGHTS: tuple[LightRow, ...] = (
 )
 
 
+#: light capability -> (the Tasmota feature behind it, DHI properties it fills)
+LIGHT_FEATURES: dict[str, tuple[str, ...]] = {
+    "dhi.on_off": ("POWER{n}", "on"),
+    "dhi.level": ("Dimmer", "level"),
+    "dhi.color_temperature": ("CT", "color_temperature"),
+    "dhi.color": ("HSBColor", "hue", "saturation"),
+}
+
+
 def _hsb(index: int, scale_: float) -> Converter:
     """One part of ``HSBColor`` "h,s,b" (hue 0..360, sat 0..100)."""
 

@@ -14,6 +14,7 @@ from adapters.mqtt.describe import DescriptionBuilder, Features
 from adapters.sdk.convert import ConversionError
 from adapters.tasmota.mapping import (
     BUTTON_ACTIONS,
+    LIGHT_FEATURES,
     LIGHTS,
     ON_OFF,
     RELAY_KINDS,
@@ -99,6 +100,7 @@ class TasmotaDevice:
     parts: dict[str, Part]  # DHI component -> Tasmota part
     power: dict[int, str]  # POWER index -> DHI component
     sensor_components: dict[str, str]  # SENSOR object name -> DHI component
+    sensor_fields: dict[tuple[str, str], str]  # (SENSOR object, quantity) -> component it was placed in
     features: Features = field(default_factory=Features)
 
     @property
@@ -131,14 +133,15 @@ def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: 
             if number % 2 == 0:
                 continue
             shutter_no += 1
-            comp = f"shutter_{shutter_no}"
+            comp = features.bind(
+                f"rl[{number - 1}]", f"shutter_{shutter_no}", "dhi.window_covering", "position", "moving"
+            )
             parts[comp] = Part("shutter", shutter_no)
             builder.component(comp, label)
             for prop in ("position", "moving"):
                 builder.add(
                     comp, "dhi.window_covering", prop, commands=commands_of("shutter", "dhi.window_covering")
                 )
-            features.mapped("dhi.window_covering")
             continue
         if kind == "light" and light_row is not None and "light" not in (p.kind for p in parts.values()):
             comp = "light"
@@ -146,41 +149,33 @@ def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: 
             power[number] = comp
             builder.component(comp, label)
             for cap in light_row.capabilities:
-                light_prop = {
-                    "dhi.on_off": "on",
-                    "dhi.level": "level",
-                    "dhi.color_temperature": "color_temperature",
-                }.get(cap)
-                if cap == "dhi.color":
-                    builder.add(comp, cap, "hue", commands=commands_of("light", cap))
-                    builder.add(comp, cap, "saturation")
-                else:
-                    builder.add(comp, cap, light_prop, commands=commands_of("light", cap))
-                features.mapped(cap)
+                feature, *props = LIGHT_FEATURES[cap]
+                features.bind(feature.format(n=number), comp, cap, *props)
+                builder.add(comp, cap, props[0], commands=commands_of("light", cap))
+                for prop in props[1:]:
+                    builder.add(comp, cap, prop)
             continue
-        comp = f"relay_{number}"
+        comp = features.bind(f"POWER{number}", f"relay_{number}", "dhi.on_off", "on")
         parts[comp] = Part("relay", number)
         power[number] = comp
         builder.component(comp, label)
         builder.add(comp, "dhi.on_off", "on", commands=commands_of("relay", "dhi.on_off"))
-        features.mapped("dhi.on_off")
     if cfg.so.get("73") == 1:  # decoupled buttons report SINGLE/DOUBLE/… actions
         for i, present in enumerate(cfg.btn):
             if present:
-                comp = f"button_{i + 1}"
+                comp = features.bind(f"Button{i + 1}", f"button_{i + 1}", "dhi.button")
                 parts[comp] = Part("button", i + 1)
                 builder.add(
                     comp, "dhi.button", commands=[], events=sorted({e for e, _ in BUTTON_ACTIONS.values()})
                 )
-                features.mapped("dhi.button")
     for i, mode in enumerate(cfg.swc):
         if mode >= 0:
-            comp = f"switch_{i + 1}"
+            comp = features.bind(f"Switch{i + 1}", f"switch_{i + 1}", "x.tasmota.switch", "state")
             parts[comp] = Part("switch", i + 1)
             builder.component(comp, cfg.swn[i] if i < len(cfg.swn) else None)
             builder.add_vendor(comp, "x.tasmota.switch", SWITCH_VENDOR)
-            features.mapped("x.tasmota.switch")
     sensor_components: dict[str, str] = {}
+    sensor_fields: dict[tuple[str, str], str] = {}
     for name, quantities in (sensors or {}).items():
         if name in SENSOR_META:
             continue  # units, time, shutter positions (covered by the shutter parts)
@@ -197,11 +192,12 @@ def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: 
                 if key not in SENSOR_IGNORED:
                     features.drop(f"{name}.{key}", "no mapping for this Tasmota sensor quantity")
                 continue
+            placed = features.bind(f"{name}.{key}", comp, row.capability, row.property)
+            sensor_fields[(name, key)] = placed
             if row.vendor is not None:
-                builder.add_vendor(comp, row.capability, row.vendor)
+                builder.add_vendor(placed, row.capability, row.vendor)
             else:
-                builder.add(comp, row.capability, row.property, commands=[])
-            features.mapped(row.capability)
+                builder.add(placed, row.capability, row.property, commands=[])
     # device-level parts every Tasmota has (tele/STATE): not counted as appliance features
     builder.add("main", "dhi.connectivity", "rssi")
     builder.add("main", "dhi.diagnostics", "uptime")
@@ -215,7 +211,7 @@ def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: 
         serial=cfg.mac.upper(),
         components=builder.build(),
     )
-    return TasmotaDevice(native, cfg, description, parts, power, sensor_components, features)
+    return TasmotaDevice(native, cfg, description, parts, power, sensor_components, sensor_fields, features)
 
 
 # ---------------------------------------------------------------- payload decoding
@@ -288,7 +284,8 @@ def decode_sensor(device: TasmotaDevice, data: Mapping[str, Any]) -> Decoded:
             continue
         for key, value in quantities.items():
             row = _SENSORS.get(key)
-            if row is None or not _declares(device, comp, row.capability):
+            placed = device.sensor_fields.get((name, key), comp)
+            if row is None or not _declares(device, placed, row.capability):
                 continue
             try:
                 converted = row.convert(value)
@@ -298,7 +295,7 @@ def decode_sensor(device: TasmotaDevice, data: Mapping[str, Any]) -> Decoded:
             except ConversionError as exc:
                 out.errors.append(f"{name}.{key}: {exc}")
                 continue
-            out.put(comp, row.capability, row.property, converted)
+            out.put(placed, row.capability, row.property, converted)
     _decode_shutters(device, data, out)
     return out
 
