@@ -18,6 +18,7 @@ from hub.catalog import Catalog, check_value
 from hub.errors import HubError
 from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
 from hub.models.catalog import Access, Labels, ValueType
+from hub.models.device import PropertyConstraint
 
 RW = [Access.READ, Access.WRITE, Access.NOTIFY]
 RO = [Access.READ, Access.NOTIFY]
@@ -70,6 +71,7 @@ class _Cap:
     commands: list[str] | None = None
     events: list[str] | None = None
     vendor: list[PropertyDef] | None = None
+    constraints: dict[str, PropertyConstraint] | None = None
 
 
 @dataclass
@@ -109,6 +111,11 @@ class DescriptionBuilder:
         if prop.name not in cap.properties:
             cap.properties.append(prop.name)
 
+    def constrain(self, component: str, capability: str, prop: str, constraint: PropertyConstraint) -> None:
+        """The device's own narrower range/members of a catalog property (e.g. a light's CT range)."""
+        cap = self._comps.setdefault(component, {}).setdefault(capability, _Cap())
+        cap.constraints = {**(cap.constraints or {}), prop: constraint}
+
     def has(self, component: str, capability: str) -> bool:
         return capability in self._comps.get(component, {})
 
@@ -128,6 +135,7 @@ class DescriptionBuilder:
                             properties=cap.properties or ([] if cap.commands or cap.events else None),
                             commands=cap.commands,
                             events=cap.events,
+                            constraints=cap.constraints,
                         )
                     )
             if instances:
