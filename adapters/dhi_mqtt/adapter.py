@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from adapters.dhi_mqtt.config import DhiMqttConfig
 from adapters.dhi_mqtt.mapping import AVAILABILITY, Kind, device_filter, topic
 from adapters.dhi_mqtt.validate import Invalid, parse, shown
-from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk import AdapterContext, DeviceMapping, PropertyClaims, Unmapped
 from adapters.sdk.mqtt import (
     MessageCallback,
     MqttError,
@@ -364,21 +364,30 @@ def map_descriptions(data: Any, catalog: Catalog, instance: str) -> list[DeviceM
         unmapped: list[Unmapped] = []
         kept: list[tuple[str, list[CapabilityInstance]]] = []
         standard = vendor = 0
+        claims = PropertyClaims()
         for comp in desc.components:
             caps = []
             for inst in comp.capabilities:
-                if inst.definition is not None:
-                    vendor += 1
-                    caps.append(inst)
-                elif inst.id in catalog:
-                    standard += 1
-                    caps.append(inst)
-                else:
+                definition = inst.definition or catalog.get(inst.id)
+                if definition is None:
                     unmapped.append(
                         Unmapped(
                             feature=f"{comp.id}/{inst.id}", reason="capability not in the DHI v1 catalog"
                         )
                     )
+                    continue
+                if inst.definition is not None:
+                    vendor += 1
+                else:
+                    standard += 1
+                caps.append(inst)
+                props = (
+                    inst.properties
+                    if inst.properties is not None
+                    else [p.name for p in definition.properties]
+                )
+                # the device speaks DHI: each capability instance is one feature, its properties its own
+                claims.bind_all(f"{comp.id}/{inst.id}", comp.id, inst.id, props)
             if caps:
                 kept.append((comp.id, caps))
         mapped = None
@@ -405,6 +414,7 @@ def map_descriptions(data: Any, catalog: Catalog, instance: str) -> list[DeviceM
                 standard=standard,
                 vendor=vendor,
                 unmapped=unmapped,
+                mapping=claims.fates,
             )
         )
     return out
