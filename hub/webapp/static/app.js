@@ -2,8 +2,6 @@
 import { api, ApiError, connectWs, fmt, h, loadLang, loadSession, onMessage, t, when } from "/static/lib.js";
 import { lineChart } from "/static/chart.js";
 
-// capabilities that keep someone safe are listed first and marked
-const SAFETY = ["dhi.smoke_alarm", "dhi.co_alarm", "dhi.gas_leak", "dhi.water_leak", "dhi.sos", "dhi.fall_detection"];
 const ALERT_KINDS = ["smoke", "co", "gas_leak", "water_leak", "sos", "fall", "inactivity", "night_activity"];
 const main = document.getElementById("main");
 const banner = document.getElementById("banner");
@@ -52,8 +50,9 @@ function actor(by) {
   return m ? m[1] : by;
 }
 
+// safety devices (catalog category "safety") are listed first and marked
 function isSafety(dev) {
-  return dev.components.some((c) => c.capabilities.some((cap) => SAFETY.includes(cap.id)));
+  return dev.components.some((c) => c.capabilities.some((cap) => catalog.get(cap.id)?.category === "safety"));
 }
 
 function flags(entry, state) {
