@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
-from dhi.models.subscription import Transport
 from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import consent_problem
 from hub.consent.service import ConsentService
-from hub.delivery import Bridge, BridgeFactory, OutboxEntry, PermanentDeliveryError
+from hub.delivery import Bridge, BridgeFactory, OutboxEntry, PermanentDeliveryError, build_bridges
 from hub.storage import Statement
 
 if TYPE_CHECKING:
@@ -69,14 +68,14 @@ class Outbox:
         consent: ConsentService,
         *,
         config: AlertsConfig | None = None,
-        bridges: Mapping[Transport, Bridge] | BridgeFactory,
+        bridges: Mapping[str, Bridge] | BridgeFactory = build_bridges,
         rng: random.Random | None = None,
     ) -> None:
         self._consent = consent
         self._given_config = config
         self.config = (config or AlertsConfig()).outbox
         self._bridge_source = bridges
-        self._bridges: Mapping[Transport, Bridge] = {}
+        self._bridges: Mapping[str, Bridge] = {}
         self._rng = rng or random.Random()
         self._hub: Hub | None = None
         self._workers: dict[str, _Worker] = {}
@@ -100,7 +99,7 @@ class Outbox:
         self._hub = hub
         full = self._given_config or alerts_config(hub.config.alerts)
         self.config = full.outbox
-        # a factory (the composition root's) builds the bridges once the hub's config is known
+        # a factory (default: the installed bridge plugins) builds them once the config is known
         source = self._bridge_source
         self._bridges = source(hub, full) if callable(source) else source
         r = hub.metrics.registry
@@ -224,7 +223,7 @@ class Outbox:
         entry = OutboxEntry(seq, active.subscription, active.secret, message_id, payload, attempts)
         try:
             if bridge is None:
-                raise PermanentDeliveryError(f"no bridge for transport {transport.value}")
+                raise PermanentDeliveryError(f"no bridge for transport {transport}")
             await bridge.send(entry)
         except asyncio.CancelledError:
             raise
@@ -240,11 +239,11 @@ class Outbox:
                 ),
                 audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
                             message_id=message_id,
-                            detail={"receiver": active.subscription.receiver.name, "transport": transport.value,
+                            detail={"receiver": active.subscription.receiver.name, "transport": transport,
                                     "attempts": attempts + 1}),
             ]
         )  # fmt: skip
-        hub.metrics.messages_out.labels(transport.value).inc()
+        hub.metrics.messages_out.labels(transport).inc()
         if self.delivered_total is not None:
             self.delivered_total.labels(sub_id).inc()
         await self.refresh_metrics()

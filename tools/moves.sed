@@ -8,6 +8,7 @@ s/^([[:space:]]*)from hub\.registry import check_description$/\1from dhi.checks 
 s/^([[:space:]]*)from hub\.context import ((check_event_report|check_state_report|resolve_capability|ReportableProperties)(, (check_event_report|check_state_report|resolve_capability|ReportableProperties))*)$/\1from dhi.checks import \2/
 s/^([[:space:]]*)from hub\.config import format_loc$/\1from dhi.validate import format_loc/
 s/^([[:space:]]*)from hub\.bridges import /\1from hub.delivery import /
+s/^([[:space:]]*)from hub\.bridges\.factory import build_bridges$/\1from hub.delivery import build_bridges/
 # 2. whole modules
 s/^([[:space:]]*(from|import)[[:space:]]+)hub\.(models|catalog|errors|validate|specdata)\b/\1dhi.\3/
 s/([`"'])hub\.(models|catalog|errors|validate|specdata)\b/\1dhi.\2/g

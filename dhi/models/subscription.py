@@ -22,10 +22,25 @@ class ReceiverKind(StrEnum):
 
 
 class Transport(StrEnum):
+    """The transports of the built-in bridges. A subscription's ``transport`` names any bridge
+    installed in the hub (``dhome.bridges`` entry points); the hub refuses one it has not."""
+
     WEBHOOK = "webhook"
     MQTT = "mqtt"
     CAP_HTTP = "cap_http"
     CAP_MQTT = "cap_mqtt"
+
+
+#: a bridge's name: lower-case letters, digits, underscores
+TransportName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="the bridge that delivers: webhook, mqtt, cap_http, cap_mqtt or an installed plugin",
+        examples=["webhook"],
+    ),
+]
 
 
 class Receiver(DhiModel):
@@ -56,7 +71,7 @@ class SubscriptionRequest(DhiModel):
     )
 
     receiver: Receiver
-    transport: Transport
+    transport: TransportName
     endpoint: Annotated[str, Field(min_length=1, max_length=2000, description="URL or MQTT topic prefix")]
     secret: str | None = Field(default=None, description="whsec_… signing secret for webhooks")
     alert_kinds: list[AlertKind] = Field(default_factory=list)
@@ -84,7 +99,7 @@ class SubscriptionRequest(DhiModel):
 class Subscription(DhiModel):
     id: Annotated[str, Field(min_length=1, max_length=64)]
     receiver: Receiver
-    transport: Transport
+    transport: TransportName
     endpoint: str
     alert_kinds: list[AlertKind] = Field(default_factory=list)
     message_types: list[str] = Field(default_factory=list)

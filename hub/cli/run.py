@@ -16,7 +16,6 @@ from dhi.models.envelope import MessageType
 from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
-from hub.bridges.factory import build_bridges
 from hub.bus import Filter
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.cli.pair import announce
@@ -54,7 +53,7 @@ def build_config(
 def alert_services() -> list[Service]:
     """Consent starts before the engine so its filter sees the very first alert."""
     consent = ConsentService()
-    return [consent, Outbox(consent, bridges=build_bridges), AlertEngine()]
+    return [consent, Outbox(consent), AlertEngine()]
 
 
 def default_services(hub: Hub) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 from dhi.models import CapabilityInstance, Component, DeviceDescription
 from dhi.models.subscription import Transport
 from hub.alerts.engine import AlertEngine
-from hub.bridges.factory import build_bridges
 from hub.clock import Clock
 from hub.config import HomeConfig, HubConfig
 from hub.consent import ConsentService
@@ -146,7 +145,7 @@ async def running_home(
     hub = Hub(cfg, data_dir=data_dir, clock=clock)
     consent = ConsentService()
     hub.add_service(consent)
-    hub.add_service(Outbox(consent, bridges=bridges if bridges is not None else build_bridges))
+    hub.add_service(Outbox(consent, bridges=bridges) if bridges is not None else Outbox(consent))
     hub.add_service(AlertEngine())
     if extra is not None:
         extra(hub)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hub.alerts.engine import AlertEngine
-from hub.bridges.factory import build_bridges
 from hub.cli.simulate import simulate
 from hub.consent import ConsentService
 from hub.outbox import Outbox
@@ -33,7 +32,7 @@ async def test_scenario_raises_exactly_the_expected_alerts(tmp_path: Path, name:
         HOMES / f"{name}.yaml",
         speed=20_000,
         data_dir=tmp_path,
-        services=[consent, Outbox(consent, bridges=build_bridges), AlertEngine()],
+        services=[consent, Outbox(consent), AlertEngine()],
     )
     raised = [(a.kind.value, a.room) for a in result.alerts]
     assert result.missing_alerts() == [], f"{name}: raised {raised}"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
-from hub.bridges.factory import build_bridges
 from hub.cli.common import setup_logging
 from hub.cli.run import build_config, default_services, serve
 from hub.consent import ConsentService
@@ -29,7 +28,7 @@ def attach_missing(hub: Hub) -> None:
         consent = ConsentService()
         hub.add_service(consent)
     if Outbox not in present:
-        hub.add_service(Outbox(consent, bridges=build_bridges))
+        hub.add_service(Outbox(consent))
     if AlertEngine not in present:
         hub.add_service(AlertEngine())
     if ApiService not in present:
