@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -184,6 +185,22 @@ class Hub:
                 wire_json(msg),
             ),
         )
+
+    async def stored_events(
+        self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()
+    ) -> list[str]:
+        """The event log after ``since`` (oldest first, at most ``limit``): each message's wire
+        JSON as stored, optionally only of these types / devices. The one query of the log."""
+        sql = "SELECT message FROM events WHERE seq > ?"
+        params: list[Any] = [since]
+        for column, values in (("type", sorted(types)), ("device", sorted(devices))):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params.extend(values)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        await self.storage.flush()
+        return [raw for (raw,) in await self.storage.fetchall(sql, params)]
 
     async def _maintenance(self) -> None:
         """Retention: prune history and the event log (real time, hourly)."""
