@@ -63,6 +63,16 @@ class Trigger:
     safety_only: bool = False
 
 
+def alarm_triggers(kind: AlertKind, capability: str, prop: str) -> tuple[Trigger, ...]:
+    """The triggers of a catalog alarm capability: its boolean ``prop`` is the condition, its
+    ``alarm`` event starts one and its ``cleared`` event ends it."""
+    return (
+        Trigger(kind, capability, property=prop),
+        Trigger(kind, capability, event="alarm"),
+        Trigger(kind, capability, event="cleared", ends=True),
+    )
+
+
 class Scope(StrEnum):
     """What one alert covers: repeats within the scope update it instead of raising another."""
 

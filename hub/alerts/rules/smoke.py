@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dhi.models.alert import AlertKind
-from hub.alerts.rule import AlertRule, Scope, Trigger
+from hub.alerts.rule import AlertRule, Scope, alarm_triggers
 from hub.alerts.rules import register
 
 RULE = register(
@@ -11,10 +11,6 @@ RULE = register(
         AlertKind.SMOKE,
         latching=True,
         scope=Scope.ROOM,
-        triggers=(
-            Trigger(AlertKind.SMOKE, "dhi.smoke_alarm", property="smoke"),
-            Trigger(AlertKind.SMOKE, "dhi.smoke_alarm", event="alarm"),
-            Trigger(AlertKind.SMOKE, "dhi.smoke_alarm", event="cleared", ends=True),
-        ),
+        triggers=alarm_triggers(AlertKind.SMOKE, "dhi.smoke_alarm", "smoke"),
     )
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dhi.models.alert import AlertKind
-from hub.alerts.rule import AlertRule, Scope, Trigger
+from hub.alerts.rule import AlertRule, Scope, alarm_triggers
 from hub.alerts.rules import register
 
 RULE = register(
@@ -11,10 +11,6 @@ RULE = register(
         AlertKind.WATER_LEAK,
         latching=True,
         scope=Scope.ROOM,
-        triggers=(
-            Trigger(AlertKind.WATER_LEAK, "dhi.water_leak", property="water_leak"),
-            Trigger(AlertKind.WATER_LEAK, "dhi.water_leak", event="alarm"),
-            Trigger(AlertKind.WATER_LEAK, "dhi.water_leak", event="cleared", ends=True),
-        ),
+        triggers=alarm_triggers(AlertKind.WATER_LEAK, "dhi.water_leak", "water_leak"),
     )
 )
