@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -205,14 +204,6 @@ def test_runtime_validator_catches_an_invalid_document(shared_fixtures: Path) ->
     assert bad != good
     with pytest.raises(PermanentDeliveryError, match="not valid"):
         validator.check(bad)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 async def test_cap_over_http_through_the_outbox(

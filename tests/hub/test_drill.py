@@ -13,7 +13,6 @@ import os
 import sqlite3
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,14 +36,6 @@ NS = {"cap": CAP_NS}
 SPEED = "20000"
 #: long before any scenario's clock: a consent the scenario cannot fall outside of
 GRANTED = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 async def dhome(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
