@@ -3,6 +3,11 @@ written from Tasmota's and hatasmota's documented discovery fields and payloads)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,3 +203,43 @@ def test_check_lists_every_feature_and_maps_all(name: str) -> None:
         f["component"] and f["capability"] for f in device_report["mapping"]
     )
     assert len(device_report["mapping"]) >= device_report["standard"] + device_report["vendor"]
+
+
+def test_cli_check_lists_features_and_collisions(tmp_path: Path) -> None:
+    """``dhome adapters check --json`` lists each feature's fate; two sensors meaning the same
+    quantity are kept apart, with the reason, in both outputs."""
+    sensors = {"sn": {"Time": "2024-05-01T10:00:00", "SCD40": {"CarbonDioxide": 612, "eCO2": 640}}}
+    recording = tmp_path / "scd40.json"
+    recording.write_text(json.dumps([{"config": fixture("sdm630.config.json"), "sensors": sensors}]))
+    dhome = Path(sys.executable).with_name("dhome")
+    run = subprocess.run(
+        [str(dhome), "adapters", "check", "tasmota", str(recording), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    [dev] = json.loads(run.stdout)["devices"]
+    fates = {f["feature"]: f for f in dev["mapping"]}
+    assert fates["SCD40.CarbonDioxide"] == {
+        "feature": "SCD40.CarbonDioxide", "component": "scd40", "capability": "dhi.co2", "property": "co2", "reason": None
+    }  # fmt: skip
+    moved = fates["SCD40.eCO2"]
+    assert (moved["component"], moved["capability"], moved["property"]) == (
+        "scd40_eco2",
+        "dhi.co2",
+        "co2",
+    )
+    assert (
+        moved["reason"]
+        == "scd40/dhi.co2.co2 already holds SCD40.CarbonDioxide; kept apart in component scd40_eco2"
+    )
+    text = subprocess.run(
+        [str(dhome), "adapters", "check", "tasmota", str(recording)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    assert text.returncode == 0, text.stderr
+    assert "placed apart" in text.stdout and "already holds SCD40.CarbonDioxide" in text.stdout
