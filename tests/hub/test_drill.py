@@ -17,17 +17,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import xmlschema
 import yaml
 
+from hub.api.models import Scope
 from hub.bridges.cap import CAP_NS, EXERCISE_NOTE
+from hub.cli.run import build_config
 from hub.cli.sandbox import MARKER, hub_contents, simulation_dir
 from hub.core import DB_NAME
 from hub.errors import ConfigError
 from hub.models.envelope import MessageType, wire_json
 from hub.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import SMOKE, running_home
+from tests.api.support import hub_config, running_hub
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 
@@ -157,3 +161,18 @@ async def test_a_drill_hub_marks_what_it_makes_and_a_real_hub_does_not(tmp_path:
         assert marked == ({True} if drill else {None}), (drill, marked)
         state = next(m for m in seen if m.type == MessageType.STATE_CHANGED)
         assert ('"drill":true' in wire_json(state)) is drill
+
+
+async def test_the_api_says_a_hub_runs_a_drill(tmp_path: Path) -> None:
+    cfg, _ = build_config(
+        None, demo=False, port=None, speed=None, drill=True
+    )  # what `dhome run --drill` runs
+    assert cfg.drill and not build_config(None, demo=False, port=None, speed=None)[0].drill
+    config = hub_config()
+    config.drill = True
+    async with running_hub(tmp_path, config=config) as h, aiohttp.ClientSession() as http:
+        async with http.get(h.url + "/health") as resp:
+            assert (await resp.json())["drill"] is True
+        async with http.get(h.url + "/events?since=0", headers=h.auth(Scope.READ)) as resp:
+            events = (await resp.json())["items"]
+    assert events and all(e["drill"] is True for e in events)
