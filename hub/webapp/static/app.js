@@ -239,7 +239,8 @@ function alertCard(a, told) {
   const summary = document.documentElement.lang === "zh-CN" ? (a.summary_zh || a.summary) : (a.summary || a.summary_zh);
   const active = a.state === "active";
   return h("section", { class: "card" + (active ? " alert-active" : ""), "data-alert": a.id, "aria-label": t("kind." + a.kind, a.kind) },
-    h("h3", {}, t("kind." + a.kind, a.kind), " ", h("span", { class: "badge " + (active ? "danger" : "ok") }, t("state." + a.state, a.state))),
+    h("h3", {}, t("kind." + a.kind, a.kind), " ", h("span", { class: "badge " + (active ? "danger" : "ok") }, t("state." + a.state, a.state)),
+      a.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
     summary ? h("p", {}, summary) : null,
     h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count }),
       a.room ? " · " + fmt("device.room", { room: a.room }) : ""),
@@ -545,7 +546,9 @@ window.addEventListener("popstate", render);
 await loadLang();
 session = await loadSession();
 window.dhomeSession = session;
-const cat = await api("GET", "/catalog");
+// a hub running a drill says so on every page: its alerts are an exercise
+const [cat, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/health")]);
+document.getElementById("drill-notice").hidden = !health.drill;
 catalog = new Map(cat.capabilities.map((c) => [c.id, c]));
 connectWs();
 await render();
