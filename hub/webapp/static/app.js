@@ -367,7 +367,8 @@ async function auditTable(names) {
   return h("div", { class: "table-wrap" }, h("table", { id: "audit" },
     h("thead", {}, h("tr", {}, ["alerts.when", "sharing.who", "sharing.action", "alerts.platform"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, recent.map((e) => h("tr", { "data-action": e.action },
-      h("td", {}, when(e.time)), h("td", {}, actor(e.actor)), h("td", {}, t("audit." + e.action, e.action)),
+      h("td", {}, when(e.time)), h("td", {}, actor(e.actor)), h("td", {}, t("audit." + e.action, e.action),
+        e.detail?.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
       h("td", {}, names.get(e.subscription) || e.subscription || ""))))));
 }
 
