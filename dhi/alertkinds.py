@@ -1,4 +1,4 @@
-"""Loading ``spec/interface/alerts.yaml``: what each alert kind is (DHI v1 §8.1)."""
+"""Loading ``spec/interface/alerts.yaml``: what each alert kind is (DHI v1 §8.4)."""
 
 from __future__ import annotations
 

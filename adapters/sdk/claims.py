@@ -52,7 +52,7 @@ class PropertyClaims:
             again = next((t for t, f in self.owners.items() if f == feature and t[1:] == target[1:]), None)
             if again is not None:  # bound before (a re-described device): same place again
                 return again[0]
-            moved = self._free_component(f"{component}_{slug(feature)}", capability, prop)
+            moved = self._free_component(_own(component, feature), capability, prop)
             note = f"{component}/{capability}.{prop} already holds {taken}; kept apart in component {moved}"
             target = (moved, capability, prop)
         self.owners[target] = feature
@@ -69,7 +69,7 @@ class PropertyClaims:
         names = list(props) or [""]  # events only: the capability itself is what is owned
         comp = component
         if any(self.owner(comp, capability, p) not in (None, feature) for p in names):
-            comp = self._free_component(f"{component}_{slug(feature)}", capability, *names)
+            comp = self._free_component(_own(component, feature), capability, *names)
         for p in names:
             self.owners[(comp, capability, p)] = feature
         for p in names:
@@ -85,6 +85,13 @@ class PropertyClaims:
             n += 1
             candidate = f"{base[:60]}_{n}"
         return candidate
+
+
+def _own(component: str, feature: str) -> str:
+    """A component of its own for ``feature``: ``SCD40.eCO2`` next to ``scd40`` is
+    ``scd40_eco2``, ``ENERGY.Power`` next to ``main`` is ``main_energy_power``."""
+    name = slug(feature)
+    return name if name.startswith(f"{component}_") else f"{component}_{name}"
 
 
 def collisions(fates: Iterable[FeatureFate]) -> list[str]:

@@ -1,4 +1,4 @@
-"""What an alert kind *is* (DHI v1 §8.1): the shape of ``spec/interface/alerts.yaml``.
+"""What an alert kind *is* (DHI v1 §8.4): the shape of ``spec/interface/alerts.yaml``.
 
 How a kind is detected is the hub's business (its rule modules); what it means — names,
 summary, advice, emergency numbers, CAP mapping and whether it is about safety, care or just

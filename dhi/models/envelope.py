@@ -111,6 +111,11 @@ class _Envelope(DhiModel):
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     seq: Annotated[int, Field(ge=0)] | None = Field(default=None, description="hub-local sequence (cursor)")
+    drill: bool | None = Field(
+        default=None,
+        description="CloudEvents extension attribute: true on every message of a drill (an exercise, "
+        "not a real emergency); absent otherwise (DHI 1.1)",
+    )
 
 
 class StateChangedMessage(_Envelope):
@@ -205,13 +210,14 @@ class StateChange:
     client, a bridge). ``wire_json`` gives the same JSON as the envelope would (tested).
     """
 
-    __slots__ = ("_envelope", "data", "id", "seq", "source", "subject", "time")
+    __slots__ = ("_envelope", "data", "drill", "id", "seq", "source", "subject", "time")
 
     type = MessageType.STATE_CHANGED
 
     def __init__(self, source: str, time: datetime, data: StateChangeData) -> None:
         self.id = new_message_id()
         self.seq: int | None = None
+        self.drill: bool | None = None
         self.source = source
         self.subject = data.device
         self.time = time
@@ -223,7 +229,7 @@ class StateChange:
             d = self.data
             self._envelope = StateChangedMessage(
                 id=self.id, seq=self.seq, source=self.source, subject=self.subject, time=self.time,
-                data=StateChangedData(
+                drill=self.drill, data=StateChangedData(
                     device=d.device, component=d.component, capability=d.capability, property=d.property,
                     value=d.value, previous=d.previous, source=d.source,
                 ),
@@ -244,6 +250,8 @@ class StateChange:
         }  # fmt: skip
         if self.seq is not None:
             doc["seq"] = self.seq
+        if self.drill is not None:
+            doc["drill"] = self.drill
         doc["type"] = self.type.value
         doc["data"] = data
         try:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dhi.catalog import default_catalog
 from dhi.errors import InvalidDocument
-from dhi.models import SCHEMAS, DeviceDescription
+from dhi.models import DHI_VERSION, SCHEMAS, DeviceDescription
 from dhi.validate import load_document, validate
 from hub.cli.common import console, die, err_console
 from hub.td import thing_description
@@ -49,7 +49,7 @@ def catalog_cmd(
     cat = default_catalog()
     if as_json:
         out = {
-            "dhi_version": "1.0",
+            "dhi_version": DHI_VERSION,
             "units": [u.model_dump(mode="json", by_alias=True) for u in cat.units.values()],
             "capabilities": [
                 c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in cat.values()

@@ -15,9 +15,9 @@ def test_second_feature_gets_its_own_component_with_the_reason() -> None:
     claims = PropertyClaims()
     assert claims.bind("ENERGY.Total", "energy", "dhi.energy", "energy") == "energy"
     moved = claims.bind("ENERGY.ImportActive", "energy", "dhi.energy", "energy")
-    assert moved == "energy_energy_importactive"
+    assert moved == "energy_importactive"
     assert claims.fates[1].reason == (
-        "energy/dhi.energy.energy already holds ENERGY.Total; kept apart in component energy_energy_importactive"
+        "energy/dhi.energy.energy already holds ENERGY.Total; kept apart in component energy_importactive"
     )
     # the same feature binding again keeps its place
     assert claims.bind("ENERGY.Total", "energy", "dhi.energy", "energy") == "energy"

@@ -3,6 +3,11 @@ written from Tasmota's and hatasmota's documented discovery fields and payloads)
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,6 +122,9 @@ def test_setoption68_is_one_dimmer_per_channel() -> None:
         100, 0, 42, 0, 7
     ]  # fmt: skip
     published(dev, d.reports)
+    # the same levels from the state's Channel list
+    listed = decode_state(dev, {"Channel": [100, 0, 42, 0, 7]})
+    assert listed.reports[("light_3", "dhi.level")] == {"level": 42}
 
 
 def test_analog_pins_and_nested_ct_energy() -> None:
@@ -198,3 +206,61 @@ def test_check_lists_every_feature_and_maps_all(name: str) -> None:
         f["component"] and f["capability"] for f in device_report["mapping"]
     )
     assert len(device_report["mapping"]) >= device_report["standard"] + device_report["vendor"]
+
+
+def test_cli_check_lists_features_and_collisions(tmp_path: Path) -> None:
+    """``dhome adapters check --json`` lists each feature's fate; two sensors meaning the same
+    quantity are kept apart, with the reason, in both outputs."""
+    sensors = {"sn": {"Time": "2024-05-01T10:00:00", "SCD40": {"CarbonDioxide": 612, "eCO2": 640}}}
+    recording = tmp_path / "scd40.json"
+    recording.write_text(json.dumps([{"config": fixture("sdm630.config.json"), "sensors": sensors}]))
+    dhome = Path(sys.executable).with_name("dhome")
+    run = subprocess.run(
+        [str(dhome), "adapters", "check", "tasmota", str(recording), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    [dev] = json.loads(run.stdout)["devices"]
+    fates = {f["feature"]: f for f in dev["mapping"]}
+    assert fates["SCD40.CarbonDioxide"] == {
+        "feature": "SCD40.CarbonDioxide", "component": "scd40", "capability": "dhi.co2", "property": "co2", "reason": None
+    }  # fmt: skip
+    moved = fates["SCD40.eCO2"]
+    assert (moved["component"], moved["capability"], moved["property"]) == (
+        "scd40_eco2",
+        "dhi.co2",
+        "co2",
+    )
+    assert (
+        moved["reason"]
+        == "scd40/dhi.co2.co2 already holds SCD40.CarbonDioxide; kept apart in component scd40_eco2"
+    )
+    text = subprocess.run(
+        [str(dhome), "adapters", "check", "tasmota", str(recording)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    assert text.returncode == 0, text.stderr
+    assert "placed apart" in text.stdout and "already holds SCD40.CarbonDioxide" in text.stdout
+
+
+def test_more_sensors_home_assistant_shows() -> None:
+    """APDS9960 (colour, ambient light, proximity), HX711 (weight) and a neutral current: mapped,
+    and ActivePower next to Power is kept apart rather than overwriting it."""
+    sn = {
+        "APDS9960": {"Red": 10, "Green": 20, "Blue": 30, "Ambient": 120, "CCT": 4000, "Proximity": 3},
+        "HX711": {"Weight": 1.25},
+        "ENERGY": {"Power": 100, "ActivePower": 101, "CurrentNeutral": 0.2},
+    }
+    dev = describe(parse_config({"mac": "DC4F22AABB1C", "t": "lab"}), sn, "tasmota")
+    assert dev.features.unmapped == []
+    r = decode_sensor(dev, sn).reports
+    assert r[("apds9960", "x.tasmota.color_sensor")] == {"red": 10, "green": 20, "blue": 30, "cct": 4000}
+    assert r[("apds9960", "dhi.illuminance")] == {"illuminance": 120}
+    assert r[("energy", "dhi.power")] == {"power": 100}
+    assert r[("energy_activepower", "dhi.power")] == {"power": 101}
+    published(dev, r)

@@ -164,7 +164,8 @@ json_values = st.recursive(
     max_leaves=15,
 )
 keys = st.sampled_from(["POWER", "POWER1", "POWER4", "Dimmer", "CT", "HSBColor", "Wifi", "UptimeSec", "Button1",
-                        "ENERGY", "BME280", "Switch1", "Shutter1", "TempUnit", "Time"])  # fmt: skip
+                        "ENERGY", "BME280", "Switch1", "Shutter1", "TempUnit", "Time", "FanSpeed", "Dimmer1",
+                        "Channel3", "BatteryPercentage", "ANALOG", "TX23", "Window"])  # fmt: skip
 documents = st.dictionaries(keys, json_values, max_size=5)
 
 
