@@ -70,10 +70,14 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def _reason(err: ValidationError_) -> str:
-    """The error's own message, or for an ``anyOf`` (a nullable field) the branch that fits
-    the value's type: "'1700000000' is not a 'date-time'" rather than "not valid under any"."""
-    near = [c for c in err.context or () if c.validator != "type"]
-    return near[0].message if near else err.message
+    """The error's own message, or — for an ``anyOf``/``oneOf`` where every branch but one
+    fails only on the value's type (a nullable field) — that one branch's reason: "'1700000000'
+    is not a 'date-time'" rather than "is not valid under any of the given schemas"."""
+    branches: dict[Any, list[ValidationError_]] = {}
+    for c in err.context or ():
+        branches.setdefault(c.relative_schema_path[0], []).append(c)
+    near = [errs for errs in branches.values() if any(c.validator != "type" for c in errs)]
+    return near[0][0].message if len(near) == 1 else err.message
 
 
 def schema_problems(doc: Any, name: str) -> list[Problem]:

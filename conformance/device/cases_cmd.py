@@ -377,17 +377,19 @@ async def err_other_device(ctx: DeviceContext) -> Evidence:
 
 
 @case("DHI-ERR-1.13", "A request whose id breaks the id pattern gets no answer (and the device keeps "
-      "answering)", section="§12.4.3", target=DEVICE, rules=("R12.4.3-1",))  # fmt: skip
+      "answering)", section="§12.4.3", target=DEVICE, rules=("R12.4.3-13",))  # fmt: skip
 async def err_bad_id(ctx: DeviceContext) -> Evidence:
     bad_id = "bad id/" + ctx.session.new_id("err")  # a space and a slash: not ^[A-Za-z0-9][A-Za-z0-9_.:-]*$
     req = {**_base(ctx), "id": bad_id}
     answer = await ctx.request(req, min(ctx.options.answer_timeout, 1.0))
     alive = await probe(ctx)
     if alive.result is None:
-        raise Failed("R12.4.3-1: after a request with an invalid id the device stopped answering", sent=req)
-    require(answer.result is None, "R12.4.3-1: a request whose id breaks the pattern was answered; it must be "
+        raise Failed("R12.4.3-13: after a request with an invalid id the device stopped answering", sent=req)
+    require(answer.result is None, "R12.4.3-13: a request whose id breaks the pattern was answered; it must be "
             "dropped (no valid id to answer with)", sent=req, expected="no cmd/result", got=answer.result)  # fmt: skip
-    return passed("R12.4.3-1: the request with an invalid id was dropped; the device still answers", sent=req)
+    return passed(
+        "R12.4.3-13: the request with an invalid id was dropped; the device still answers", sent=req
+    )
 
 
 async def probe(ctx: DeviceContext, timeout: float | None = None) -> Answer:
