@@ -21,7 +21,7 @@ _TAKEN = "takeover_mark"
 
 
 @case("DHI-AVAIL-1.1", "The retained availability is exactly 'online' while the device runs",
-      section="§12.3.4", target=DEVICE, phase=Phase.OBSERVE, rules=("R12.3.4-1", "R12.3.4-2"))  # fmt: skip
+      section="§12.3.4", target=DEVICE, phase=Phase.OBSERVE, rules=("R12.3.4-2",))  # fmt: skip
 async def online_retained(ctx: DeviceContext) -> Evidence:
     seen = ctx.session.retained("avail")
     live = ctx.session.latest("avail")

@@ -83,6 +83,7 @@ async def claimed_members_work(ctx: DeviceContext) -> Evidence:
     refused: list[dict[str, Any]] = []
     never_ok: list[dict[str, Any]] = []
     worked: list[str] = []
+    unanswered: list[str] = []
     for request in requests:
         name = member(request)
         tries = [a for a in earlier if a.result is not None and member(a.sent) == name]
@@ -92,6 +93,9 @@ async def claimed_members_work(ctx: DeviceContext) -> Evidence:
             if attempt:
                 await asyncio.sleep(0.3)  # "not now" may be a moment: a self-test still running
             tries.append(await ctx.request({**request, "id": ctx.session.new_id("ok")}))
+        if not any(a.result is not None for a in tries):
+            unanswered.append(name)
+            continue
         wrong = [a for a in tries if a.status == "error" and a.error.get("code") not in NOT_NOW]
         if wrong:
             refused.append({"member": name, "sent": wrong[0].sent, "got": wrong[0].result})
@@ -107,6 +111,9 @@ async def claimed_members_work(ctx: DeviceContext) -> Evidence:
             f"{', '.join(n['member'] for n in never_ok)} answered 'unsupported' (or another 'not now' code) "
             f"every time, {_RETRIES} tries or more; a member the device cannot carry out does not belong in "
             "its description", expected="status ok at least once", got=never_ok[:5])  # fmt: skip
+    if unanswered:
+        raise Errored("no answer for " + ", ".join(unanswered) + ", so whether they work cannot be judged "
+                      "(see DHI-CMD-1.1)")  # fmt: skip
     return passed(f"R12.4.2-3: {len(worked)} claimed members carried out: " + ", ".join(worked))
 
 
@@ -156,8 +163,8 @@ async def set_round_trip(ctx: DeviceContext) -> Evidence:
     if before is not None and before != value:  # put it back as it was
         await ctx.request(ctx.command(inst, "set", {prop.name: before}, "restore"))
     if answer.status != "ok":
-        raise Errored(f"the set was not carried out ({answer.status or 'no answer'}; see DHI-CMD-1.1/1.2), so "
-                      "its state report cannot be judged", sent=request, got=answer.result)  # fmt: skip
+        raise Errored(f"the set was not carried out ({answer.status or 'no answer'}), so its state report cannot "
+                      "be judged (see DHI-CMD-1.1, DHI-CMD-1.2)", sent=request, got=answer.result)  # fmt: skip
     require(state is not None, f"R12.3.2-5: the set of {prop.name}={value!r} was answered ok but no state "
             f"report with the new value followed within {ctx.options.answer_timeout:g} s", sent=request,
             expected=f"{sub} with {prop.name}={value!r}", got=ctx.current(inst.component, inst.id))  # fmt: skip
@@ -353,7 +360,7 @@ def _undeclared(inst: Instance) -> str | None:
 
 
 @case("DHI-ERR-1.11", "Setting a catalog property the description does not declare is answered "
-      "unknown_property", section="§12.4.3", target=DEVICE, rules=("R12.4.3-8",))  # fmt: skip
+      "unknown_property", section="§12.4.3", target=DEVICE, rules=("R12.4.3-14",))  # fmt: skip
 async def err_undeclared(ctx: DeviceContext) -> Evidence:
     inst = ctx.first("capability that leaves a writable catalog property out of its list",
                      lambda i: _undeclared(i) is not None)  # fmt: skip
@@ -363,7 +370,7 @@ async def err_undeclared(ctx: DeviceContext) -> Evidence:
     assert prop is not None
     value = valid_other(prop, None, None)
     return await expect_error(ctx, ctx.command(inst, "set", {name: value}, "err"), "unknown_property",
-                              f"params.{name}", rule="R12.4.3-8",
+                              f"params.{name}", rule="R12.4.3-14",
                               fault=f"sets {inst.id}.{name}, which the description does not declare")  # fmt: skip
 
 
@@ -390,6 +397,59 @@ async def err_bad_id(ctx: DeviceContext) -> Evidence:
     return passed(
         "R12.4.3-13: the request with an invalid id was dropped; the device still answers", sent=req
     )
+
+
+@case("DHI-ERR-1.14", "A request field of the wrong type (a timeout that is not a number) is answered "
+      "invalid_params", section="§12.4.3", target=DEVICE, rules=("R12.4.3-4",))  # fmt: skip
+async def err_field_type(ctx: DeviceContext) -> Evidence:
+    req = {**_base(ctx), "timeout": "soon"}
+    return await expect_error(ctx, req, "invalid_params", "timeout", rule="R12.4.3-4",
+                              fault="has the timeout 'soon' (not a number)")  # fmt: skip
+
+
+def _off_step(inst: Instance) -> tuple[str, Any] | None:
+    """A writable property with a step and a value inside its range but off the grid."""
+    for prop in inst.writable():
+        c = inst.constraint(prop.name)
+        step = c.step if c is not None and c.step else prop.step
+        lo, hi = bounds(prop, c)
+        if not step or prop.type not in (ValueType.INTEGER, ValueType.NUMBER):
+            continue
+        value = (lo or 0) + step / 2
+        if prop.type is ValueType.INTEGER:
+            if step < 2:
+                continue
+            value = int((lo or 0) + 1)
+        if hi is None or value <= hi:
+            return prop.name, value
+    return None
+
+
+@case("DHI-ERR-1.15", "A value inside the range but off the step grid is answered out_of_range",
+      section="§12.4.3", target=DEVICE, rules=("R12.4.3-15",))  # fmt: skip
+async def err_step(ctx: DeviceContext) -> Evidence:
+    inst = ctx.first("writable property with a step", lambda i: _off_step(i) is not None)
+    found = _off_step(inst)
+    assert found is not None
+    name, value = found
+    return await expect_error(ctx, ctx.command(inst, "set", {name: value}, "err"), "out_of_range",
+                              f"params.{name}", rule="R12.4.3-15", fault=f"sets {name} to {value!r}, off its step grid")  # fmt: skip
+
+
+@case("DHI-CMD-1.4", "Requests sent together are each answered with their own id", section="§12.5",
+      target=DEVICE, rules=("R12.5-1",))  # fmt: skip
+async def answered_by_id(ctx: DeviceContext) -> Evidence:
+    # requests every device answers at once (an unknown command, on up to three capabilities),
+    # so the case judges only how answers are matched, not whether commands work
+    insts = list(ctx.instances())[:3] or [ctx.first("capability", lambda i: True)]
+    requests = [ctx.command(inst, NO_SUCH, {}, "together") for inst in (insts * 3)[:3]]
+    answers = await asyncio.gather(*(ctx.request(r) for r in requests))
+    missing = [a.sent["id"] for a in answers if a.result is None]
+    require(not missing, f"R12.5-1: of {len(requests)} requests sent without waiting, "
+            f"{', '.join(missing)} got no result with its own id", sent=requests,
+            expected="one result per id", got=[m.json() for m in ctx.session.messages if m.sub == "cmd/result"][-5:])  # fmt: skip
+    return passed(f"R12.5-1: {len(requests)} requests sent together, each answered with its own id",
+                  sent=requests, got=[a.result for a in answers])  # fmt: skip
 
 
 async def probe(ctx: DeviceContext, timeout: float | None = None) -> Answer:

@@ -106,6 +106,8 @@ def _check_values(ctx: DeviceContext, kind: str) -> Evidence:
     problems: list[dict[str, Any]] = []
     values = 0
     for m, r in reports:
+        if m.sub != f"state/{r.component}/{r.capability}":
+            continue  # which instance it is about is unclear: DHI-STATE-1.2 judges that
         inst = ctx.find(r.capability, r.component)
         if inst is None:
             if kind == "type":
@@ -175,6 +177,10 @@ async def battery_reported(ctx: DeviceContext) -> Evidence:
     if inst is None:
         raise Failed("dhi.battery is claimed but not in the description")
     values = ctx.current(inst.component, inst.id)
+    if not values:
+        if ctx.session.latest(f"state/{inst.component}/{inst.id}") is None:
+            raise Errored("no state report of the battery was seen (see DHI-STATE-1.1)")
+        raise Errored("the battery's state reports are unreadable (see DHI-MSG-1.1, DHI-MSG-1.2)")
     have = [k for k in ("percentage", "low") if k in values]
     require(bool(have), "no battery percentage or low flag reported: low-battery alerts cannot work",
             expected="state/…/dhi.battery with percentage or low", got=values)  # fmt: skip
