@@ -24,17 +24,20 @@ def _reports(ctx: DeviceContext) -> list[tuple[Seen, StateReport]]:
     check": the case errors, naming the case that judges the payloads (MSG-1.1/1.2) or their
     absence (STATE-1.1)."""
     out = []
-    unreadable = 0
+    causes: list[str] = []
     for m in ctx.state_messages():
         doc = m.json()
         try:
             out.append((m, StateReport.model_validate(doc)))
-        except ValidationError:
-            unreadable += 1
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(document)"
+            causes.append(f"{m.topic}: not JSON (see DHI-MSG-1.1)" if doc is None
+                          else f"{m.topic}: {where}: {err['msg']} (see DHI-MSG-1.2)")  # fmt: skip
     if out:
         return out
-    if unreadable:
-        raise Errored(f"none of the {unreadable} state reports is readable (see DHI-MSG-1.1, DHI-MSG-1.2)")
+    if causes:
+        raise Errored(f"none of the {len(causes)} state reports is readable, e.g. {causes[0]}")
     if any(i.properties() for i in ctx.instances()):
         raise Errored("the device published no state report (see DHI-STATE-1.1)")
     raise NotApplicable("the description declares no property")

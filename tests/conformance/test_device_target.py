@@ -117,3 +117,36 @@ async def test_a_device_that_is_not_there_fails_its_description_and_errors_the_r
     assert all(
         "DHI-DESC-1.1" in (r.evidence.message or "") for r in report.results if r.status is ResultStatus.ERROR
     )
+
+
+class InvalidDescription(SmokeAlarm):
+    def description(self) -> dict[str, Any]:
+        return {**super().description(), "colour": "red"}  # an unknown field: not a DHI device
+
+
+async def test_an_invalid_description_is_blamed_on_msg_1_2_not_on_desc_1_1(mosquitto: Mosquitto) -> None:
+    report = await run(mosquitto, InvalidDescription(mosquitto.url, "odd-1"), SMOKE_CLAIMS, fuzz_examples=5)
+    assert "DHI-DESC-1.1" in ids_with(report, ResultStatus.PASS)
+    assert ids_with(report, ResultStatus.FAIL) == {"DHI-MSG-1.2"}, describe(report)
+    errors = [r for r in report.results if r.status is ResultStatus.ERROR]
+    assert errors, describe(report)
+    for r in errors:
+        assert "see DHI-MSG-1.2" in (r.evidence.message or "") and "colour" in (r.evidence.message or ""), r
+
+
+async def test_unreadable_state_reports_are_an_error_not_not_applicable(mosquitto: Mosquitto) -> None:
+    from tests.conformance.mutants import EpochTime
+
+    with EpochTime(mosquitto.url, "epoch-1") as device:
+        report = await run_device_target(
+            mosquitto.url, device.device, SMOKE_CLAIMS, fuzz=False, answer_timeout=1.5,
+            only={"DHI-STATE-1.2", "DHI-STATE-1.3", "DHI-UNIT-1.2"},
+        )  # fmt: skip
+    assert ids_with(report, ResultStatus.ERROR) == {"DHI-STATE-1.2", "DHI-STATE-1.3", "DHI-UNIT-1.2"}
+    assert all(
+        "time" in (r.evidence.message or "") and "see DHI-MSG-1.2" in (r.evidence.message or "")
+        for r in report.results
+    )
+    from conformance.runner import exit_code
+
+    assert exit_code(report) == 1
