@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from conformance.device.context import DeviceContext, Instance, bounds, enum_of, params_example, valid_other
@@ -319,12 +320,21 @@ async def err_type(ctx: DeviceContext) -> Evidence:
 @case("DHI-ERR-1.7", "A value outside the range or enum is answered out_of_range", section="§12.4.3",
       target=DEVICE, rules=("R12.4.3-12",))  # fmt: skip
 async def err_range(ctx: DeviceContext) -> Evidence:
-    inst = ctx.first("writable property with a range or enum", lambda i: _out_of_range(i) is not None)
-    found = _out_of_range(inst)
+    return await _out_of_range_answer(
+        ctx, _out_of_range, "a range or enum", "R12.4.3-12", "outside its range"
+    )
+
+
+async def _out_of_range_answer(
+    ctx: DeviceContext, pick: Callable[[Instance], tuple[str, Any] | None], having: str, rule: str, why: str
+) -> Evidence:
+    """Set the first writable property ``pick`` finds a bad value for; expect out_of_range."""
+    inst = ctx.first(f"writable property with {having}", lambda i: pick(i) is not None)
+    found = pick(inst)
     assert found is not None
     name, value = found
     return await expect_error(ctx, ctx.command(inst, "set", {name: value}, "err"), "out_of_range",
-                              f"params.{name}", rule="R12.4.3-12", fault=f"sets {name} to {value!r}, outside its range")  # fmt: skip
+                              f"params.{name}", rule=rule, fault=f"sets {name} to {value!r}, {why}")  # fmt: skip
 
 
 @case("DHI-ERR-1.8", "A request with an unknown key is answered invalid_params", section="§12.4.3",
@@ -428,12 +438,7 @@ def _off_step(inst: Instance) -> tuple[str, Any] | None:
 @case("DHI-ERR-1.15", "A value inside the range but off the step grid is answered out_of_range",
       section="§12.4.3", target=DEVICE, rules=("R12.4.3-15",))  # fmt: skip
 async def err_step(ctx: DeviceContext) -> Evidence:
-    inst = ctx.first("writable property with a step", lambda i: _off_step(i) is not None)
-    found = _off_step(inst)
-    assert found is not None
-    name, value = found
-    return await expect_error(ctx, ctx.command(inst, "set", {name: value}, "err"), "out_of_range",
-                              f"params.{name}", rule="R12.4.3-15", fault=f"sets {name} to {value!r}, off its step grid")  # fmt: skip
+    return await _out_of_range_answer(ctx, _off_step, "a step", "R12.4.3-15", "off its step grid")
 
 
 @case("DHI-CMD-1.4", "Requests sent together are each answered with their own id", section="§12.5",

@@ -36,6 +36,12 @@ class Reference(SmokeAlarm):
     """The correct device every mutant starts from."""
 
 
+def reporting(capability: str, values: dict[str, Any]) -> Product:
+    """The reference product whose ``capability`` starts with (and so reports) ``values``."""
+    p = SMOKE_ALARM
+    return Product(p.manufacturer, p.model, p.firmware, p.capabilities, {**p.initial, capability: values})
+
+
 # ---------------------------------------------------------------- §12.1 broker and session
 
 
@@ -119,10 +125,7 @@ class AvailNotRetained(_Connects):
 
 class BatteryNan(Reference):
     allow_nan = True
-    product = Product(
-        SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, SMOKE_ALARM.capabilities,
-        {**SMOKE_ALARM.initial, "dhi.battery": {"percentage": float("nan"), "low": False}},
-    )  # fmt: skip
+    product = reporting("dhi.battery", {"percentage": float("nan"), "low": False})
 
 
 class _StateTimed(Reference):
@@ -214,24 +217,15 @@ class StateOtherComponent(Reference):
 
 
 class LowAsText(Reference):
-    product = Product(
-        SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, SMOKE_ALARM.capabilities,
-        {**SMOKE_ALARM.initial, "dhi.battery": {"percentage": 87.0, "low": "no"}},
-    )  # fmt: skip
+    product = reporting("dhi.battery", {"percentage": 87.0, "low": "no"})
 
 
 class ReportsUndeclared(Reference):
-    product = Product(
-        SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, SMOKE_ALARM.capabilities,
-        {**SMOKE_ALARM.initial, "dhi.smoke_alarm": {**SMOKE_ALARM.initial["dhi.smoke_alarm"], "density": 0.0}},
-    )  # fmt: skip
+    product = reporting("dhi.smoke_alarm", {**SMOKE_ALARM.initial["dhi.smoke_alarm"], "density": 0.0})
 
 
 class BatteryPerMille(Reference):
-    product = Product(
-        SMOKE_ALARM.manufacturer, SMOKE_ALARM.model, SMOKE_ALARM.firmware, SMOKE_ALARM.capabilities,
-        {**SMOKE_ALARM.initial, "dhi.battery": {"percentage": 870, "low": False}},
-    )  # fmt: skip
+    product = reporting("dhi.battery", {"percentage": 870, "low": False})
 
 
 class SetNotReported(Reference):
