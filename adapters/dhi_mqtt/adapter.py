@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -48,6 +48,8 @@ _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
 class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
     name: ClassVar[str] = "dhi_mqtt"
     config_model: ClassVar[type[BaseModel]] = DhiMqttConfig
+    #: the rate limit's clock (seconds; tests replace it to make time stand still)
+    monotonic: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, config: DhiMqttConfig) -> None:
         super().__init__(config)
@@ -120,7 +122,7 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         bucket = self._buckets.get(native)
         if bucket is None:
             bucket = self._buckets[native] = TokenBucket()
-        if bucket.take(time.monotonic()):
+        if bucket.take(self.monotonic()):
             return True
         self._invalid(
             msg,

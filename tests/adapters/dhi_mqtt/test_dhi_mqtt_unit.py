@@ -258,12 +258,24 @@ def test_a_payload_over_its_size_limit_is_rejected_unread() -> None:
 
 def test_live_state_beyond_the_rate_limit_is_dropped_and_counted_but_retained_replay_is_not() -> None:
     adapter, ctx = make()
+    now = [0.0]
+    adapter.monotonic = lambda: now[0]  # type: ignore[method-assign]
     adapter.handle(msg("desc", description(), retain=True))
-    for i in range(150):  # well within one second: the burst of 100, then nothing left
+    for i in range(150):  # all at one instant: the burst of 100, then nothing left
         body = {"component": "main", "capability": "dhi.on_off", "properties": {"on": i % 2 == 0}}
         adapter.handle(msg("state/main/dhi.on_off", body))
     dropped = [r for r in ctx.invalid if "rate limit" in r.reason]
-    assert 40 <= len(dropped) <= 50, len(dropped)  # a few tokens may refill while the loop runs
+    assert len(dropped) == 50
+    now[0] = 1.0  # a second later, 10 more have refilled
+    for _ in range(12):
+        adapter.handle(
+            msg(
+                "state/main/dhi.on_off",
+                {"component": "main", "capability": "dhi.on_off", "properties": {"on": True}},
+            )
+        )
+    dropped = [r for r in ctx.invalid if "rate limit" in r.reason]
+    assert len(dropped) == 52
     assert len(ctx.invalid) == len(dropped)
     adapter.handle(state("main", "dhi.on_off", {"on": True}))  # a replay after the hub reconnects
     assert len(ctx.invalid) == len(dropped)
