@@ -11,23 +11,43 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from adapters.virtual.adapter import VirtualAdapter
 from adapters.virtual.scenario import FireEvent, SetState, Step, load_scenario
 from hub.api.models import Scope
 from hub.api.server import ApiService
 from hub.catalog import default_catalog
-from hub.config import AdapterEntry, HubConfig
+from hub.config import HubConfig
 from hub.core import Hub
 from hub.webapp import install
 from hub.webapp.pairing import PairingCodes
 from hub.webapp.routes import wall_clock
 from tests.api.support import TEST_SETTINGS
 from tests.e2e.hub_process import attach_missing
+from tests.e2e.procs import free_port, webhook_subscription
+
+
+async def _accept(request: web.Request) -> web.Response:
+    await request.read()
+    return web.json_response({"ok": True})
 
 
 class LiveHub:
+    """The hub tells a loopback webhook (a community platform that answers 200) about smoke and falls."""
+
     def __init__(self, data: Path) -> None:
-        cfg = HubConfig(adapters=[AdapterEntry(type="virtual", config={})])
+        self.platform_port = free_port()
+        endpoint = f"http://127.0.0.1:{self.platform_port}/webhook"
+        cfg = HubConfig.model_validate(
+            {
+                "adapters": [{"type": "virtual", "config": {}}],
+                "alerts": {
+                    "outbox": {"base_delay": 0.1, "max_delay": 0.5},
+                    "subscriptions": [webhook_subscription(endpoint, ["smoke", "fall", "sos"])],
+                },
+            }
+        )
         cfg.api.host = "127.0.0.1"
         cfg.api.port = 0
         cfg.home.name = "陈奶奶的家"
@@ -42,6 +62,18 @@ class LiveHub:
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
+        received = web.Application()
+        received.router.add_post("/webhook", _accept)
+        runner = web.AppRunner(received)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.platform_port).start()
+        try:
+            await self._serve()
+        finally:
+            await runner.cleanup()
+
+    async def _serve(self) -> None:
+        assert self._stop is not None
         async with self.hub:
             for name in self.hub.supervisor.slots:
                 await self.hub.supervisor.wait_running(name)

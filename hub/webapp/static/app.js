@@ -185,10 +185,33 @@ async function homePage() {
   }
   main.replaceChildren(...out);
   liveState();
+  // a tile turns red (and back) as its device's state and the open alerts change
+  const byId = new Map(devices.map((e, i) => [e.device.id, [e.device, states[i]]]));
+  let open = openAlerts;
+  const mark = (id) => {
+    const [d, s] = byId.get(id) || [];
+    const el = d && main.querySelector(`section.tile[data-device="${CSS.escape(id)}"]`);
+    if (!el) return;
+    const danger = inDanger(d, s, open);
+    el.classList.toggle("danger", danger);
+    el.querySelector(".tile-danger")?.remove();
+    if (danger) el.querySelector(".tile-name").after(h("p", { class: "tile-danger" }, t("home.danger")));
+  };
   cleanup.push(onMessage(async (m) => {
+    if (m.type === "org.dhi.v1.state.changed") {
+      const d = m.data;
+      const s = byId.get(d.device)?.[1];
+      if (!s) return;
+      ((s.components ??= {})[d.component] ??= {})[d.capability] ??= {};
+      s.components[d.component][d.capability][d.property] = { value: d.value };
+      mark(d.device);
+      return;
+    }
     if (!m.type.startsWith("org.dhi.v1.alert.")) return;
     const fresh = await api("GET", "/alerts?limit=200");
-    document.getElementById("status-line")?.replaceWith(statusLine(fresh.items.filter((a) => a.state !== "cleared" && emergency.kindClass(a.kind) !== "notice")));
+    open = fresh.items.filter((a) => a.state !== "cleared" && emergency.kindClass(a.kind) !== "notice");
+    document.getElementById("status-line")?.replaceWith(statusLine(open));
+    for (const id of byId.keys()) mark(id);
   }));
 }
 

@@ -24,14 +24,15 @@ export function lineChart(points, { title, unit, from, to }) {
     const width = Math.max(280, box.clientWidth || 320);
     const opts = {
       width, height: 220, legend: { show: false }, cursor: { show: false },
-      scales: { x: { time: false, range: [from.getTime() / 1000, to.getTime() / 1000] } },
+      scales: { x: { time: true, range: () => [from.getTime() / 1000, to.getTime() / 1000] },
+        y: { range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.1, hi + (hi - lo) * 0.1]) } },
       axes: [
         { stroke: INK, font: FONT, size: 40, space: width < 500 ? 90 : 110, grid: { stroke: "#d0d0d0" },
           values: (u, splits) => splits.map((s) => timeLabel(s, span)) },
         { stroke: INK, font: FONT, size: 64, grid: { stroke: "#d0d0d0" },
           values: (u, splits) => splits.map((v) => new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(v) + (unit ? unit : "")) },
       ],
-      series: [{}, { stroke: "#0a4a94", width: 3, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
+      series: [{}, { stroke: "#0a4a94", width: 3, paths: uPlot.paths.stepped({ align: 1 }), points: { show: ys.length < 60, size: 10, fill: "#0a4a94" } }],
     };
     new uPlot(opts, [xs, ys], box);
   };

@@ -33,7 +33,7 @@ export function when(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   const sameYear = d.getFullYear() === new Date().getFullYear();
-  return d.toLocaleString(lang, { year: sameYear ? undefined : "numeric", month: lang === "en" ? "short" : "numeric",
+  return d.toLocaleString(lang, { year: sameYear ? undefined : "numeric", month: "short",
     day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
