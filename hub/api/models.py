@@ -267,7 +267,9 @@ ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 class ContactSetting(_StrictApiModel):
     """Somebody the resident wants one tap away during an alarm (family, the community centre)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=40)] = Field(description="who it is, as the resident says it")
+    name: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="who it is, as the resident says it"
+    )
     phone: Annotated[str, Field(pattern=PHONE)] = Field(description="the number to call")
 
 

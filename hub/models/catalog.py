@@ -80,7 +80,8 @@ class PropertyDef(_Strict):
     step: float | None = Field(default=None, gt=0)
     enum: list[str] | None = Field(default=None, min_length=1)
     enum_labels: dict[str, Labels] | None = Field(
-        default=None, description="what each enum value reads as to a person, per value (every value labelled)"
+        default=None,
+        description="what each enum value reads as to a person, per value (every value labelled)",
     )
     max_length: int | None = Field(default=None, ge=0)
     access: Annotated[list[Access], Field(min_length=1)]

@@ -58,7 +58,9 @@ class LiveHub:
         self.loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),), daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self._main(),), daemon=True
+        )
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
@@ -131,6 +133,13 @@ def scenario_steps(name: str, until_note: str | None = None) -> list[Step]:
 def smoke_clears(device: str = "kitchen-smoke") -> list[Step]:
     """The smoke alarm goes quiet: the state says so and the device sends its ``cleared`` event."""
     return [
-        Step(0, timedelta(0), device, "main", "dhi.smoke_alarm", SetState({"smoke": False, "severity": "normal"})),
+        Step(
+            0,
+            timedelta(0),
+            device,
+            "main",
+            "dhi.smoke_alarm",
+            SetState({"smoke": False, "severity": "normal"}),
+        ),
         Step(1, timedelta(0), device, "main", "dhi.smoke_alarm", FireEvent("cleared", {})),
     ]

@@ -1,17 +1,16 @@
 """The emergency experience in a real Chromium against a real hub, in zh-CN and English, on a
-phone (390×844) and a desktop (1280×800): the kitchen fire's smoke alarm reaches Home, a device
+phone (390x844) and a desktop (1280x800): the kitchen fire's smoke alarm reaches Home, a device
 page, Alerts, Sharing and Settings without a reload; acknowledged it stays as "being handled"
 until the smoke clears; cleared it leaves the banner and sits in the history; a smoke alarm that
 stopped by itself but that nobody acknowledged keeps its banner. In every state every page is
 photographed (tests/_artifacts/webapp), passes axe-core at WCAG 2.1 AA with no violation at
-all, shows no raw id on a zh-CN page, no text under 14 px and no target under 44×44 px on a phone.
+all, shows no raw id on a zh-CN page, no text under 14 px and no target under 44x44 px on a phone.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,7 +109,9 @@ def banner(page: Page) -> Any:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 @pytest.mark.parametrize("width", ["phone", "desktop"])
-def test_the_kitchen_fire_follows_the_resident_on_every_page(live: LiveHub, browser: Browser, lang: str, width: str) -> None:
+def test_the_kitchen_fire_follows_the_resident_on_every_page(
+    live: LiveHub, browser: Browser, lang: str, width: str
+) -> None:
     viewport = PHONE if width == "phone" else DESKTOP
     context = browser.new_context(viewport=viewport, bypass_csp=True, locale=lang)  # axe is injected
     context.add_init_script(f"localStorage.setItem('dhome.lang', '{lang}')")
@@ -154,18 +155,31 @@ def test_the_kitchen_fire_follows_the_resident_on_every_page(live: LiveHub, brow
             expect(page.locator("#nav-badge")).to_have_text("1")
         home = tabs["home"]
         expect(home.locator("#status-line")).to_have_class(re.compile("alarm"))
-        expect(home.locator("section.tile[data-device='virtual:kitchen-smoke']")).to_have_class(re.compile("danger"))
+        expect(home.locator("section.tile[data-device='virtual:kitchen-smoke']")).to_have_class(
+            re.compile("danger")
+        )
         expect(banner(home).locator("a[href='tel:119']")).to_be_visible()
         expect(banner(home).locator(f"a[href='tel:{DAUGHTER[1]}']")).to_contain_text(DAUGHTER[0])
+        expect(home).to_have_title(re.compile("⚠"))  # the title flashes
+        # sound: asked for once in words, then the tone rings until silenced; the banner stays
+        banner(home).locator("#sound-on").click()
+        expect(banner(home).locator("#silence")).to_be_visible()
+        assert home.evaluate("localStorage.getItem('dhome.sound')") == "on"
         every_page("fire")
+        banner(home).locator("#silence").click()
+        expect(banner(home).locator(".emergency-item")).to_have_count(1)
 
         # acknowledged while the smoke is still there: "being handled", the banner stays
         tabs["alerts"].bring_to_front()
         banner(tabs["alerts"]).locator("button.ack").click()
         for page in tabs.values():
-            expect(banner(page).locator(".emergency-item[data-state='acknowledged']")).to_have_count(1, timeout=30_000)
+            expect(banner(page).locator(".emergency-item[data-state='acknowledged']")).to_have_count(
+                1, timeout=30_000
+            )
             expect(banner(page).locator(".handled-note")).to_be_visible()
-        expect(banner(tabs["device"])).to_contain_text("有人在处理，危险仍在" if lang == "zh-CN" else "Someone is handling it")
+        expect(banner(tabs["device"])).to_contain_text(
+            "有人在处理" if lang == "zh-CN" else "Someone is handling it"
+        )
         every_page("handled")
 
         # the smoke clears: the alert is over, the banner goes, the history has it
@@ -187,14 +201,18 @@ def test_the_kitchen_fire_follows_the_resident_on_every_page(live: LiveHub, brow
         # smoke again, gone again by itself, nobody acknowledged: the banner stays (latched)
         live.play(FIRE)
         for page in tabs.values():
-            expect(banner(page).locator(".emergency-item[data-state='active']")).to_have_count(1, timeout=30_000)
+            expect(banner(page).locator(".emergency-item[data-state='active']")).to_have_count(
+                1, timeout=30_000
+            )
         live.play(smoke_clears())
         [alert] = [a for a in live.alerts() if a.kind == "smoke" and a.state != "cleared"]
         for page in tabs.values():
             page.reload()  # even a fresh page knows
             page.wait_for_selector("body[data-page]")
             page.evaluate("window.__same_document = true")
-            expect(banner(page).locator(f".emergency-item[data-alert='{alert.id}'][data-state='active']")).to_be_visible()
+            expect(
+                banner(page).locator(f".emergency-item[data-alert='{alert.id}'][data-state='active']")
+            ).to_be_visible()
         every_page("selfcleared")
         # acknowledged now that it is over: it clears at once, and everything is calm again
         banner(tabs["home"]).locator("button.ack").click()

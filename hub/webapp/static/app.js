@@ -1,6 +1,6 @@
 // The resident app: a router over five pages, each built from the public API. The emergency
 // banner (emergency.js) lives outside the pages and follows the resident across all of them.
-import { ago, api, ApiError, connectWs, fmt, h, lang, loadLang, loadSession, onMessage, t, when } from "/static/lib.js";
+import { ago, api, ApiError, connectWs, fmt, h, lang, loadLang, loadSession, onMessage, sentenceCase, t, when } from "/static/lib.js";
 import { actor, capDef, capLabel, deviceName, propDef, propLabel, roomName, setCatalog, setRoomNames, show, unit } from "/static/labels.js";
 import * as emergency from "/static/emergency.js";
 import { lineChart } from "/static/chart.js";
@@ -154,7 +154,7 @@ function statusLine(openAlerts) {
   if (!openAlerts.length) return h("p", { class: "status-line ok", id: "status-line" }, t("home.allgood"));
   const a = openAlerts[0];
   return h("p", { class: "status-line alarm", id: "status-line" },
-    fmt("home.alarm", { where: a.room ? roomName(a.room) : t("home.whole"), what: emergency.kindName(a.kind), ago: ago(a.first_seen) }));
+    sentenceCase(fmt("home.alarm", { where: a.room ? roomName(a.room) : t("home.whole"), what: emergency.kindName(a.kind), ago: ago(a.first_seen) })));
 }
 
 async function homePage() {
@@ -352,7 +352,7 @@ function deliveryList(rows) {
 }
 
 function alertWhat(a) {
-  return fmt("banner.what", { what: emergency.kindName(a.kind), where: a.room ? roomName(a.room) : t("home.whole") });
+  return sentenceCase(fmt("banner.what", { what: emergency.kindName(a.kind), where: a.room ? roomName(a.room) : t("home.whole") }));
 }
 
 function alertCard(a, told) {

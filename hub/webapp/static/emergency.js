@@ -1,7 +1,7 @@
 // The emergency state that follows the resident on every page: one banner, the nav badge, the
 // flashing title, the alarm tone and vibration, a system notification. Fed by the app's one
 // WebSocket (lib.js); every alert message makes it re-read the open alerts from the API.
-import { ago, api, clock, fmt, h, lang, onMessage, t, when } from "/static/lib.js";
+import { ago, api, clock, fmt, h, lang, onMessage, sentenceCase, t, when } from "/static/lib.js";
 import { actor, roomName } from "/static/labels.js";
 
 // safety and care alerts take over the screen; the rest (low battery, offline, door open,
@@ -109,7 +109,7 @@ function bannerItem(a) {
   return h("section", { class: "emergency-item" + (handled ? " handled" : ""), "data-alert": a.id, "data-state": a.state },
     h("p", { class: "headline" },
       h("span", { class: "sev" }, t("severity." + String(a.severity).toLowerCase(), t("severity.unknown"))), " ",
-      fmt("banner.what", { what: kindName(a.kind), where })),
+      sentenceCase(fmt("banner.what", { what: kindName(a.kind), where }))),
     h("p", {}, fmt("banner.since", { time: clock(a.first_seen), ago: ago(a.first_seen) })),
     handled ? h("p", { class: "handled-note" }, t("banner.handled"), " ",
       fmt("banner.handledby", { who: actor(a.acknowledged_by), at: when(a.acknowledged_at) })) : null,
@@ -157,7 +157,7 @@ function update() {
     badge.setAttribute("aria-label", fmt("nav.badge", { n: open.length }));
     document.body.classList.add("in-emergency");
     const first = open[0];
-    flashTitle("⚠ " + fmt("banner.what", { what: kindName(first.kind), where: first.room ? roomName(first.room) : t("home.whole") }));
+    flashTitle("⚠ " + sentenceCase(fmt("banner.what", { what: kindName(first.kind), where: first.room ? roomName(first.room) : t("home.whole") })));
     setTone(ringing.length > 0 && soundWanted());
   }
   document.body.dataset.emergency = open.length ? open.map((a) => a.state).join(" ") : "none";
@@ -165,7 +165,7 @@ function update() {
     if (notified.has(a.id) || a.state !== "active") continue;
     notified.add(a.id);
     if ("Notification" in window && Notification.permission === "granted") {
-      new Notification(t("banner.title"), { body: fmt("banner.what", { what: kindName(a.kind), where: roomName(a.room) }), tag: a.id, lang });
+      new Notification(t("banner.title"), { body: sentenceCase(fmt("banner.what", { what: kindName(a.kind), where: roomName(a.room) })), tag: a.id, lang });
     }
   }
 }

@@ -24,6 +24,9 @@ export function t(key, fallback) {
   return v === undefined ? (fallback ?? key) : v;
 }
 
+// "smoke — Kitchen" -> "Smoke — Kitchen" (Chinese has no case: unchanged)
+export function sentenceCase(text) { return text ? text[0].toUpperCase() + text.slice(1) : text; }
+
 export function fmt(key, vars) {
   return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
 }
