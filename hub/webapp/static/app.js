@@ -517,6 +517,8 @@ async function sharingPage() {
 }
 
 // ---------------------------------------------------------------- Settings
+// times of day are typed on a 24-hour clock ("22:00"): a browser's time picker may show AM/PM
+const CLOCK = { inputmode: "numeric", maxlength: 5, pattern: "([01][0-9]|2[0-3]):[0-5][0-9]", autocomplete: "off", class: "clock" };
 // [API field, input type, label key, attributes]: one row per plain setting, in page order
 const HOME_FIELDS = [
   ["name", "text", "settings.homename", { maxlength: 200, autocomplete: "off" }],
@@ -525,12 +527,12 @@ const HOME_FIELDS = [
 ];
 const RULE_FIELDS = [
   ["door_open_minutes", "number", "settings.dooropen", { min: 1, max: 1440, step: 1, inputmode: "numeric" }],
-  ["night_start", "time", "settings.nightstart", {}],
-  ["night_end", "time", "settings.nightend", {}],
+  ["night_start", "text", "settings.nightstart", CLOCK],
+  ["night_end", "text", "settings.nightend", CLOCK],
 ];
 const WINDOW_FIELDS = [
-  ["start", "time", "settings.wstart", {}],
-  ["end", "time", "settings.wend", {}],
+  ["start", "text", "settings.wstart", CLOCK],
+  ["end", "text", "settings.wend", CLOCK],
   ["max_quiet_hours", "number", "settings.wquiet", { min: 0.5, max: 168, step: 0.5, inputmode: "decimal" }],
 ];
 const MAX_CONTACTS = 4;
@@ -564,7 +566,7 @@ function settingsFrom(form, windows, roomIds) {
   const value = (name) => form.querySelector("#set-" + name).value;
   const text = (name) => value(name).trim() || null;
   const contacts = [];
-  for (let i = 0; i < MAX_CONTACTS; i++) {
+  for (let i = 0; form.querySelector(`#set-c${i}-contact_name`); i++) {
     const name = value(`c${i}-contact_name`).trim(), phone = value(`c${i}-contact_phone`).trim();
     if (name || phone) contacts.push({ name, phone });
   }
@@ -610,7 +612,8 @@ function settingsForm(current, editable, roomIds) {
     h("fieldset", { disabled: !editable, id: "contacts" },
       h("legend", {}, t("settings.contacts")),
       h("p", { class: "muted hint" }, t("settings.contacts.hint")),
-      Array.from({ length: MAX_CONTACTS }, (_, i) => h("fieldset", { class: "window" },
+      // the contacts there are, and one empty row for a new one
+      Array.from({ length: Math.min(MAX_CONTACTS, contacts.length + 1) }, (_, i) => h("fieldset", { class: "window" },
         h("legend", {}, fmt("settings.contact", { n: i + 1 })),
         settingField(`set-c${i}-contact_name`, "text", "settings.cname", { maxlength: 40, autocomplete: "off" }, contacts[i]?.name),
         settingField(`set-c${i}-contact_phone`, "tel", "settings.cphone", { maxlength: 24, autocomplete: "off", inputmode: "tel" }, contacts[i]?.phone)))),

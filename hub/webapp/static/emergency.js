@@ -136,11 +136,13 @@ function soundControls(anyRinging) {
     } }, t("sound.silence")) : h("p", {}, t("sound.silenced")));
 }
 
+let lastSig = "";
 function update() {
   const el = document.getElementById("emergency");
   const badge = document.getElementById("nav-badge");
   const ringing = open.filter((a) => a.state === "active" && !silenced.has(a.id));
   if (!open.length) {
+    lastSig = "";
     el.hidden = true;
     el.replaceChildren();
     badge.hidden = true;
@@ -149,8 +151,13 @@ function update() {
     setTone(false);
   } else {
     el.hidden = false;
+    // announced when something changed, not at each minute's "3 分钟前" refresh
+    const sig = open.map((a) => a.id + a.state).join();
+    const news = sig !== lastSig;
+    lastSig = sig;
     el.replaceChildren(
-      h("h2", { class: "emergency-title" }, open.some((a) => a.state === "active") ? t("banner.title") : t("banner.titlehandled")),
+      h("div", { role: news ? "alert" : null },
+        h("h2", { class: "emergency-title" }, open.some((a) => a.state === "active") ? t("banner.title") : t("banner.titlehandled"))),
       ...open.map(bannerItem), soundControls(ringing.length > 0));
     badge.hidden = false;
     badge.textContent = String(open.length);
