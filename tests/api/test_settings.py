@@ -40,7 +40,10 @@ NEW: dict[str, Any] = {
     "door_open_minutes": 20,
     "night_start": "01:00",
     "night_end": "04:30",
-    "contacts": [{"name": "女儿小红", "phone": "138 0013 8000"}, {"name": "阳光社区服务中心", "phone": "010-6478-0000"}],
+    "contacts": [
+        {"name": "女儿小红", "phone": "138 0013 8000"},
+        {"name": "阳光社区服务中心", "phone": "010-6478-0000"},
+    ],
     "room_names": {"bedroom": "奶奶的卧室"},
 }
 

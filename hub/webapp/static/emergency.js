@@ -61,13 +61,14 @@ function unlockAudio() {
   if (audio.state === "suspended") audio.resume();
 }
 
-async function enableSound() {
+function enableSound() {
   localStorage.setItem("dhome.sound", "on");
   unlockAudio();
-  if ("Notification" in window && window.isSecureContext && Notification.permission === "default") {
-    try { await Notification.requestPermission(); } catch { /* the banner is enough */ }
-  }
   update();
+  // the browser's own question comes after ours; the banner never waits for its answer
+  if ("Notification" in window && window.isSecureContext && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => { /* the banner is enough */ });
+  }
 }
 
 function setTone(on) {
