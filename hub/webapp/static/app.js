@@ -363,7 +363,7 @@ function alertCard(a, told) {
     h("h3", {}, alertWhat(a), " ", h("span", { class: "badge " + badge[0] }, badge[1])),
     h("p", {}, fmt("alerts.severity", { sev: t("severity." + String(a.severity).toLowerCase(), t("severity.unknown")) })),
     h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count })),
-    a.acknowledged_by ? h("p", {}, fmt("alerts.acked", { by: actor(a.acknowledged_by), at: when(a.acknowledged_at) })) : null,
+    a.acknowledged_by ? h("p", {}, sentenceCase(fmt(open ? "alerts.acked" : "alerts.ackedpast", { by: actor(a.acknowledged_by), at: when(a.acknowledged_at) }))) : null,
     a.state === "cleared" && a.cleared_at ? h("p", { class: "muted" }, fmt("alerts.clearedat", { at: when(a.cleared_at) })) : null,
     open && emergency.advice(a.kind) ? h("p", { class: "advice" }, emergency.advice(a.kind)) : null,
     open && cls !== "notice" ? emergency.callButtons(a.kind) : null,
@@ -484,7 +484,7 @@ function auditSentence(e, names, alerts) {
   const platform = names.get(e.subscription) || e.detail?.receiver || t("sharing.aplatform");
   const alertId = e.detail?.alert || String(e.message_id || "").replace(/\.[^.]*$/, "");
   const a = alerts.get(alertId);
-  const what = a ? alertWhat(a) : t("sharing.analert");
+  const what = a ? fmt("alert.short", { what: emergency.kindName(a.kind), where: a.room ? roomName(a.room) : t("home.whole") }) : t("sharing.analert");
   const key = "auditsay." + e.action;
   return fmt(t(key, "") ? key : "auditsay.other", { who: actor(e.actor), platform, what });
 }
@@ -498,7 +498,9 @@ async function auditList(names, alerts) {
     if (page.items.length < 1000) break;
     since = page.next;
   }
-  const recent = items.slice(-50).reverse();
+  // "about to send" is news only until the outcome of the same message is written
+  const done = new Set(items.filter((e) => e.action !== "share.queued" && e.message_id).map((e) => `${e.subscription}|${e.message_id}`));
+  const recent = items.filter((e) => e.action !== "share.queued" || !done.has(`${e.subscription}|${e.message_id}`)).slice(-50).reverse();
   if (!recent.length) return h("p", { class: "muted" }, t("sharing.noaudit"));
   return h("ol", { id: "audit", class: "audit" }, recent.map((e) => h("li", { "data-action": e.action },
     h("span", { class: "when" }, when(e.time)), " ", auditSentence(e, names, alerts))));
