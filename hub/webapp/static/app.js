@@ -360,7 +360,8 @@ function alertCard(a, told) {
   const cls = emergency.kindClass(a.kind);
   const badge = a.state === "active" ? ["danger", t("state.active")] : a.state === "acknowledged" ? ["warn", t("state.handled")] : ["ok", t("state.cleared")];
   return h("section", { class: "card alert" + (open && cls !== "notice" ? " alert-active" : ""), "data-alert": a.id, "aria-label": alertWhat(a) },
-    h("h3", {}, alertWhat(a), " ", h("span", { class: "badge " + badge[0] }, badge[1])),
+    h("h3", {}, alertWhat(a), " ", h("span", { class: "badge " + badge[0] }, badge[1]),
+      a.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
     h("p", {}, fmt("alerts.severity", { sev: t("severity." + String(a.severity).toLowerCase(), t("severity.unknown")) })),
     h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count })),
     a.acknowledged_by ? h("p", {}, sentenceCase(fmt(open ? "alerts.acked" : "alerts.ackedpast", { by: actor(a.acknowledged_by), at: when(a.acknowledged_at) }))) : null,
@@ -724,7 +725,9 @@ window.addEventListener("popstate", render);
 await loadLang();
 session = await loadSession();
 window.dhomeSession = session;
-const [cat, settings] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings")]);
+// a hub running a drill says so on every page: its alerts are an exercise
+const [cat, settings, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings"), api("GET", "/health")]);
+document.getElementById("drill-notice").hidden = !health.drill;
 setCatalog(cat.capabilities);
 setRoomNames(settings.room_names);
 emergency.setContacts(settings.contacts);
