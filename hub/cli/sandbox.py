@@ -3,8 +3,8 @@
 A simulation raises alerts on a scenario's clock; in a real hub's directory those would be
 loaded as open emergencies, and the hub's subscriptions would carry them to platforms. So the
 default is a new temporary directory, removed afterwards, and ``--data-dir`` is refused when
-it holds what makes a directory a hub's: its device registry, subscriptions or API tokens.
-A directory a simulation made before carries a marker file and may be used again.
+it holds a hub's database — its device registry, subscriptions or API tokens, or a database
+not yet filled. A directory a simulation made before carries a marker file and may be used again.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def hub_contents(data_dir: Path) -> list[str]:
         found.append(f"a {DB_NAME} that cannot be read ({exc})")
     finally:
         conn.close()
-    return found
+    # a hub database with nothing in it yet is still a hub's (it was started there)
+    return found or [f"a hub database, {DB_NAME}, not made by a simulation"]
 
 
 def check_not_a_hub(data_dir: Path) -> None:

@@ -22,6 +22,7 @@ from adapters.shelly.mapping import FIELDS as SHELLY_FIELDS
 from adapters.shelly.model import describe as shelly_describe
 from adapters.tasmota import TasmotaAdapter
 from adapters.tasmota.mapping import SENSOR_FIELDS
+from adapters.tasmota.model import decode_sensor, describe, parse_config, sensor_values
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import map_device
 from hub.catalog import default_catalog
@@ -79,6 +80,16 @@ tasmota_config = st.fixed_dictionaries(
 @given(config=tasmota_config, sensors=tasmota_sensors)
 def test_tasmota(config: dict[str, Any], sensors: dict[str, Any]) -> None:
     assert_no_collision(TasmotaAdapter.map_offline({"config": config, "sensors": {"sn": sensors}}))
+    # at runtime every value goes where the mapping put it: a declared property of its own
+    dev = describe(parse_config(config), sensors, "tasmota")
+    decoded = decode_sensor(dev, sensors)
+    for (comp, cap), props in decoded.reports.items():
+        inst = dev.description.component(comp).capability(cap)  # type: ignore[union-attr]
+        assert inst is not None
+        declared = inst.properties or [p.name for p in inst.definition.properties]  # type: ignore[union-attr]
+        assert set(props) <= set(declared)
+    values, _ = sensor_values(sensors, dev.switches)
+    assert len({dev.sensor_fields[v.feature] + v.row.capability + v.prop for v in values}) == len(values)
 
 
 # --------------------------------------------------------------------------- Homie
@@ -236,3 +247,15 @@ def test_dhi_mqtt(caps: list[tuple[str, str]]) -> None:
     mappings = map_descriptions(desc, CATALOG, "dhi_mqtt")
     assert mappings[0].description is not None
     assert_no_collision(mappings)
+
+
+def test_zigbee2mqtt_second_value_is_a_vendor_property_with_the_reason() -> None:
+    exposes = [
+        {"type": "numeric", "name": "power", "property": "power", "access": 1, "unit": "W"},
+        {"type": "numeric", "name": "power", "property": "power_total", "access": 1, "unit": "W"},
+    ]
+    entry = {"ieee_address": "0x00124b0000000001", "friendly_name": "dev", "definition": {"exposes": exposes}}
+    fates = {f.feature: f for f in map_device(BridgeDevice.model_validate(entry), CATALOG).report().mapping}
+    assert (fates["power"].capability, fates["power"].reason) == ("dhi.power", None)
+    assert fates["power_total"].capability == "x.zigbee2mqtt.power"
+    assert fates["power_total"].reason == "main/dhi.power.power already holds power"

@@ -145,6 +145,13 @@ def test_a_simulation_directory_is_not_a_hub_s(tmp_path: Path) -> None:
     (mine / MARKER).unlink()
     with pytest.raises(ConfigError, match="cannot be read"), simulation_dir(mine, keep=False):
         pass
+    (tmp_path / "fresh").mkdir()
+    sqlite3.connect(tmp_path / "fresh" / DB_NAME).execute("CREATE TABLE devices (id TEXT)").connection.close()
+    with (
+        pytest.raises(ConfigError, match="not made by a simulation"),
+        simulation_dir(tmp_path / "fresh", keep=False),
+    ):
+        pass
 
 
 async def test_a_drill_hub_marks_what_it_makes_and_a_real_hub_does_not(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """A hub running a drill (``drill: true``) in a real browser: every page says so, and its alerts
-carry a 演练 / Drill badge; the notice passes axe-core like the rest of the page."""
+and the audit rows of its shares carry a 演练 / Drill badge; the notice passes axe-core like the
+rest of the page."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def test_a_drill_hub_shows_itself_and_its_alerts_as_a_drill(tmp_path: Path) -> N
             expect(card.first).to_be_visible(timeout=60_000)
             expect(card.first.locator("[data-drill]")).to_have_text("演练")
             assert serious_violations(page) == []
+            page.click("nav a[href='/sharing']")  # the audit: the withheld fall is a drill's
+            expect(page.locator("#audit li[data-action='share.withheld'] [data-drill]").first).to_be_visible()
             page.click("#lang")  # English: the same, translated
             expect(page.locator("#drill-notice")).to_contain_text("Drill")
     finally:

@@ -504,7 +504,8 @@ async function auditList(names, alerts) {
   const recent = items.filter((e) => e.action !== "share.queued" || !done.has(`${e.subscription}|${e.message_id}`)).slice(-50).reverse();
   if (!recent.length) return h("p", { class: "muted" }, t("sharing.noaudit"));
   return h("ol", { id: "audit", class: "audit" }, recent.map((e) => h("li", { "data-action": e.action },
-    h("span", { class: "when" }, when(e.time)), " ", auditSentence(e, names, alerts))));
+    h("span", { class: "when" }, when(e.time)), " ", auditSentence(e, names, alerts),
+    e.detail?.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null)));
 }
 
 async function sharingPage() {
