@@ -72,6 +72,7 @@ SEMANTIC_RULES: tuple[str, ...] = (
     "duplicate event name",
     "minimum is greater than maximum",
     "access flags repeat",
+    "enum_labels must label exactly the values of 'enum'",
     "definition.id must equal the capability id",
     "capability listed twice in component",
     "component ids must be unique",
