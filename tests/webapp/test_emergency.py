@@ -213,6 +213,7 @@ def test_the_kitchen_fire_follows_the_resident_on_every_page(
             expect(
                 banner(page).locator(f".emergency-item[data-alert='{alert.id}'][data-state='active']")
             ).to_be_visible()
+            expect(banner(page).locator(".quiet-note")).to_be_visible()  # and says the alarm went quiet
         every_page("selfcleared")
         # acknowledged now that it is over: it clears at once, and everything is calm again
         banner(tabs["home"]).locator("button.ack").click()

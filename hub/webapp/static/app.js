@@ -59,7 +59,7 @@ function liveState() {
     if (m.type !== "org.dhi.v1.state.changed") return;
     const d = m.data;
     for (const el of main.querySelectorAll(`[data-prop="${CSS.escape(propKey(d.device, d.component, d.capability, d.property))}"]`)) {
-      el.textContent = show(d.value, d.capability, d.property);
+      if (el.tagName === "INPUT") el.value = d.value; else el.textContent = show(d.value, d.capability, d.property);
     }
     for (const b of main.querySelectorAll(`button[data-control="${CSS.escape(propKey(d.device, d.component, d.capability, d.property))}"]`)) {
       setToggle(b, d.value === true);
@@ -141,13 +141,36 @@ function tile(e, s, openAlerts) {
   const danger = inDanger(d, s, openAlerts);
   const safety = d.components.some((c) => c.capabilities.some((x) => isSafetyCap(x.id)));
   const onOff = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.on_off").map((x) => [c.id, x]))[0];
+  const level = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.level").map((x) => [c.id, x]))[0];
   return h("section", { class: "tile" + (danger ? " danger" : "") + (safety ? " safety" : ""), "aria-label": deviceName(d), "data-device": d.id },
     h("a", { class: "tile-name", href: `/devices/${encodeURIComponent(d.id)}` }, deviceName(d)),
     danger ? h("p", { class: "tile-danger" }, t("home.danger")) : null,
     h("div", {}, flags(e.available, s)),
     onOff ? null : h("dl", { class: "tile-values" }, keyValues(d, s).flatMap(([comp, cap, prop, value]) => [
       h("dt", {}, propLabel(cap, prop)), h("dd", { "data-prop": propKey(d.id, comp, cap, prop) }, show(value, cap, prop))])),
-    onOff ? toggle(d.id, onOff[0], "dhi.on_off", "on", s?.components?.[onOff[0]]?.["dhi.on_off"]?.on?.value, t("toggle.power")) : null);
+    onOff ? toggle(d.id, onOff[0], "dhi.on_off", "on", s?.components?.[onOff[0]]?.["dhi.on_off"]?.on?.value, t("toggle.power")) : null,
+    level ? levelSlider(d, level[0], s?.components?.[level[0]]?.["dhi.level"]?.level?.value) : null);
+}
+
+// brightness straight from the tile: sent when the finger lifts
+function levelSlider(d, comp, current) {
+  const name = fmt("home.levelof", { name: deviceName(d) });
+  const input = h("input", { type: "range", class: "tile-level", min: 0, max: 100, step: 5, value: current ?? 0,
+    "aria-label": name, "aria-valuetext": show(current ?? 0, "dhi.level", "level"),
+    "data-prop": propKey(d.id, comp, "dhi.level", "level") });
+  input.addEventListener("input", () => input.setAttribute("aria-valuetext", show(Number(input.value), "dhi.level", "level")));
+  input.addEventListener("change", async () => {
+    try { await api("PUT", statePath(d.id, comp, "dhi.level", "level"), Number(input.value)); } catch (err) { showError(err); }
+  });
+  return input;
+}
+
+// low battery, offline, door open: a quiet line under the status, never the alarm banner
+function notices(alerts) {
+  const quiet = alerts.filter((a) => a.state !== "cleared" && emergency.kindClass(a.kind) === "notice");
+  if (!quiet.length) return h("p", { id: "notices", hidden: true });
+  return h("p", { id: "notices", class: "notices" }, h("a", { href: "/alerts" },
+    fmt("home.notices", { n: quiet.length, what: quiet.slice(0, 3).map((a) => fmt("alert.short", { what: emergency.kindName(a.kind), where: a.room ? roomName(a.room) : t("home.whole") })).join(t("list.sep")) })));
 }
 
 function statusLine(openAlerts) {
@@ -170,7 +193,7 @@ async function homePage() {
     rooms.get(room).push([e, states[i]]);
   });
   const order = [...rooms.keys()].sort((a, b) => roomName(a).localeCompare(roomName(b), lang));
-  const out = [title(t("nav.home")), statusLine(openAlerts)];
+  const out = [title(t("nav.home")), statusLine(openAlerts), notices(alerts.items)];
   if (!devices.length) out.push(h("p", {}, t("home.empty")));
   for (const room of order) {
     // a device in danger leads its room
@@ -211,6 +234,7 @@ async function homePage() {
     const fresh = await api("GET", "/alerts?limit=200");
     open = fresh.items.filter((a) => a.state !== "cleared" && emergency.kindClass(a.kind) !== "notice");
     document.getElementById("status-line")?.replaceWith(statusLine(open));
+    document.getElementById("notices")?.replaceWith(notices(fresh.items));
     for (const id of byId.keys()) mark(id);
   }));
 }

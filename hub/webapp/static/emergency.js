@@ -2,7 +2,7 @@
 // flashing title, the alarm tone and vibration, a system notification. Fed by the app's one
 // WebSocket (lib.js); every alert message makes it re-read the open alerts from the API.
 import { ago, api, clock, fmt, h, lang, onMessage, sentenceCase, t, when } from "/static/lib.js";
-import { actor, roomName } from "/static/labels.js";
+import { actor, capDef, roomName } from "/static/labels.js";
 
 // safety and care alerts take over the screen; the rest (low battery, offline, door open,
 // tamper) are a quiet notice on the Alerts page. Calls: the numbers that fit the kind.
@@ -113,6 +113,7 @@ function bannerItem(a) {
       sentenceCase(fmt("banner.what", { what: kindName(a.kind), where })),
       a.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
     h("p", {}, fmt("banner.since", { time: clock(a.first_seen), ago: ago(a.first_seen) })),
+    a.quiet ? h("p", { class: "handled-note quiet-note" }, t("banner.quiet")) : null,
     handled ? h("p", { class: "handled-note" }, t("banner.handled"), " ",
       fmt("banner.handledby", { who: actor(a.acknowledged_by), at: when(a.acknowledged_at) })) : null,
     advice(a.kind) ? h("p", { class: "advice" }, advice(a.kind)) : null,
@@ -179,10 +180,26 @@ function update() {
   }
 }
 
+// whether a device still reports its hazard (a safety capability's first property is true)
+async function stillSounding(deviceIds) {
+  for (const id of deviceIds || []) {
+    const state = await api("GET", `/devices/${encodeURIComponent(id)}/state`).catch(() => null);
+    for (const caps of Object.values(state?.components || {})) {
+      for (const [cap, props] of Object.entries(caps)) {
+        const first = capDef(cap)?.category === "safety" ? capDef(cap).properties?.[0]?.name : null;
+        if (first && props[first]?.value === true) return true;
+      }
+    }
+  }
+  return false;
+}
+
 export async function refresh() {
   const list = await api("GET", "/alerts?limit=200");
   open = list.items.filter((a) => a.state !== "cleared" && kindClass(a.kind) !== "notice")
     .sort((a, b) => SEVERITY.indexOf(String(a.severity).toLowerCase()) - SEVERITY.indexOf(String(b.severity).toLowerCase()) || String(b.last_seen).localeCompare(String(a.last_seen)));
+  // a latched alarm whose device went quiet: still shown, and said so, until someone confirms
+  for (const a of open) if (a.state === "active" && kindClass(a.kind) === "safety") a.quiet = !(await stillSounding(a.devices));
   update();
 }
 
