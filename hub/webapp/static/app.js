@@ -426,13 +426,28 @@ async function alertsPage() {
 // ---------------------------------------------------------------- Sharing
 const list = (items) => items.join(t("list.sep"));
 
+// what a platform may learn besides the kind, severity and times of an alert, in groups a
+// resident understands; each group is the API's field names it stands for (subscription.fields)
+const DETAILS = {
+  room: ["room"], address: ["address", "location"], summary: ["summary", "summary_zh"],
+  devices: ["devices"], handling: ["acknowledged_by", "acknowledged_at", "cleared_at"],
+};
+const detailsOf = (fields) => Object.keys(DETAILS).filter((g) => fields == null || DETAILS[g].every((f) => fields.includes(f)));
+
+function day(iso) {
+  return new Date(iso).toLocaleDateString(lang, { year: "numeric", month: "long", day: "numeric" });
+}
+
 function sentence(s) {
   const kinds = s.alert_kinds.length ? s.alert_kinds : ALERT_KINDS;
+  const shown = detailsOf(s.fields);
+  const hidden = Object.keys(DETAILS).filter((g) => !shown.includes(g));
   const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map(emergency.kindName);
   const parts = [fmt("sharing.receives", { name: s.receiver.name, what: list(kinds.map(emergency.kindName)) })];
-  parts.push(fmt("sharing.not", { what: list([...not, t("sharing.camera"), t("sharing.location")]) }));
+  if (shown.length) parts.push(fmt("sharing.with", { what: list(shown.map((g) => t("detail." + g))) }));
+  parts.push(fmt("sharing.not", { what: list([...not, ...hidden.map((g) => t("detail." + g)), t("sharing.camera")]) }));
   if (s.from_escalation > 0) parts.push(fmt("sharing.escalation", { level: s.from_escalation }));
-  parts.push(s.consent?.expires ? fmt("sharing.until", { date: s.consent.expires.slice(0, 10) }) : t("sharing.noend"));
+  parts.push(s.consent?.expires ? fmt("sharing.until", { date: day(s.consent.expires) }) : t("sharing.noend"));
   return parts.join(t("sentence.sep"));
 }
 
@@ -440,6 +455,18 @@ function kindsField(prefix, chosen) {
   return h("fieldset", {}, h("legend", {}, t("sharing.kinds")),
     ALERT_KINDS.map((k) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: prefix + "-kind", value: k, checked: chosen.includes(k) }), emergency.kindName(k))));
+}
+
+function detailsField(prefix, fields) {
+  const on = detailsOf(fields);
+  return h("fieldset", {}, h("legend", {}, t("sharing.details")),
+    Object.keys(DETAILS).map((g) => h("label", { class: "check" },
+      h("input", { type: "checkbox", name: prefix + "-detail", value: g, checked: on.includes(g) }), t("detail." + g))));
+}
+
+// the chosen groups as the API's field list: only what was ticked is ever sent
+function fieldsFrom(form, prefix) {
+  return checked(form, prefix + "-detail").flatMap((g) => DETAILS[g]);
 }
 
 function checked(form, name) { return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value); }
@@ -458,13 +485,14 @@ function subCard(s) {
   const prefix = "s-" + s.id.replace(/[^a-zA-Z0-9_-]/g, "_");
   const form = h("form", { class: "edit", hidden: true },
     kindsField(prefix, s.alert_kinds),
+    detailsField(prefix, s.fields),
     h("label", { for: prefix + "-until" }, t("sharing.untillabel")),
     h("input", { id: prefix + "-until", type: "date", lang, value: s.consent?.expires?.slice(0, 10) || "" }),
     h("button", { type: "submit", class: "primary" }, t("sharing.save")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = { receiver: s.receiver, transport: s.transport, endpoint: s.endpoint, alert_kinds: checked(form, prefix + "-kind"),
-      message_types: s.message_types, fields: s.fields ?? undefined, consent: consentFrom(form, prefix) };
+      message_types: s.message_types, fields: fieldsFrom(form, prefix), consent: consentFrom(form, prefix) };
     if (s.from_escalation) body.from_escalation = s.from_escalation;
     try { await api("PUT", `/subscriptions/${encodeURIComponent(s.id)}`, body); await render(); } catch (err) { showError(err); }
   });
@@ -491,6 +519,7 @@ function grantForm() {
     h("label", { for: "new-endpoint" }, t("sharing.endpoint")), h("input", { id: "new-endpoint", type: "url", required: true }),
     h("label", { for: "new-secret" }, t("sharing.secret")), h("input", { id: "new-secret", autocomplete: "off" }),
     kindsField(p, ["fall", "smoke", "sos"]),
+    detailsField(p, ["room", "summary", "summary_zh"]),
     h("label", { for: "new-until" }, t("sharing.untillabel")), h("input", { id: "new-until", type: "date", lang }),
     h("button", { type: "submit", class: "primary" }, t("sharing.grant")));
   form.addEventListener("submit", async (ev) => {
@@ -498,7 +527,7 @@ function grantForm() {
     const secret = form.querySelector("#new-secret").value.trim();
     const body = { receiver: { name: form.querySelector("#new-name").value, kind: form.querySelector("#new-kind").value },
       transport: "webhook", endpoint: form.querySelector("#new-endpoint").value, secret: secret || undefined,
-      alert_kinds: checked(form, p + "-kind"), consent: consentFrom(form, p) };
+      alert_kinds: checked(form, p + "-kind"), fields: fieldsFrom(form, p), consent: consentFrom(form, p) };
     try { await api("POST", "/subscriptions", body); await render(); } catch (err) { showError(err); }
   });
   return h("details", { class: "card", id: "grant-box" }, h("summary", {}, t("sharing.new")), form);
