@@ -143,9 +143,9 @@ function tile(e, s, openAlerts) {
   const onOff = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.on_off").map((x) => [c.id, x]))[0];
   const level = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.level").map((x) => [c.id, x]))[0];
   return h("section", { class: "tile" + (danger ? " danger" : "") + (safety ? " safety" : ""), "aria-label": deviceName(d), "data-device": d.id },
-    h("a", { class: "tile-name", href: `/devices/${encodeURIComponent(d.id)}` }, deviceName(d)),
+    h("a", { class: "tile-name", href: `/devices/${encodeURIComponent(d.id)}` }, deviceName(d, Boolean(d.room))),
     danger ? h("p", { class: "tile-danger" }, t("home.danger")) : null,
-    h("div", {}, flags(e.available, s)),
+    h("div", { class: "tile-flags" }, flags(e.available, s)),
     onOff ? null : h("dl", { class: "tile-values" }, keyValues(d, s).flatMap(([comp, cap, prop, value]) => [
       h("dt", {}, propLabel(cap, prop)), h("dd", { "data-prop": propKey(d.id, comp, cap, prop) }, show(value, cap, prop))])),
     onOff ? toggle(d.id, onOff[0], "dhi.on_off", "on", s?.components?.[onOff[0]]?.["dhi.on_off"]?.on?.value, t("toggle.power")) : null,
@@ -253,7 +253,10 @@ function control(devId, comp, cap, prop, def, current) {
       status.textContent = t("device.done");
       status.className = "muted";
     } catch (err) {
-      status.textContent = fmt("device.failed", { detail: errorText(err) });
+      // a refused value is explained with the property's own range, in words and units
+      const range = err instanceof ApiError && err.status === 422 && def.minimum != null && def.maximum != null;
+      status.textContent = range ? fmt("device.range", { name: propLabel(cap, prop), min: show(def.minimum, cap, prop), max: show(def.maximum, cap, prop) })
+        : fmt("device.failed", { detail: errorText(err) });
       status.className = "error";
     }
   };
