@@ -7,15 +7,14 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from dhi.models import Message
 from hub.api.context import api
 from hub.api.http import json_response, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
+from hub.api.replay import MESSAGE
 
 log = logging.getLogger(__name__)
-MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 
 
 def stored_messages(raws: list[str]) -> list[Any]:
