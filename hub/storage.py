@@ -75,6 +75,10 @@ MIGRATIONS: list[str] = [
     DROP INDEX history_device_time;
     CREATE INDEX history_device_seq ON history (device, seq);
     """,
+    # 3: a failed delivery is retried for a span of real time from its first failure
+    """
+    ALTER TABLE outbox ADD COLUMN first_failed TEXT;
+    """,
 ]
 
 

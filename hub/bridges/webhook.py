@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
-from hub.bridges import DeliveryError, OutboxEntry, PermanentDeliveryError
+from hub.bridges import DeliveryError, OutboxEntry, PermanentDeliveryError, ReceiverGone
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 USER_AGENT = "dhome-webhook/1"
@@ -76,7 +76,7 @@ async def post_signed(
             text = (await resp.text(errors="replace"))[:200]
             message = f"{url} answered {resp.status} {resp.reason}: {text}".rstrip(": ")
             if resp.status == GONE:
-                raise PermanentDeliveryError(message)
+                raise ReceiverGone(message)
             raise DeliveryError(message)
     except aiohttp.ClientError as exc:
         raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from exc

@@ -19,7 +19,7 @@ from tests.alerts.support import GAS, MOTION, SMOKE, TestHome, running_home
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 
-FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "max_attempts": 1000}}
+FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "give_up_after": 3600}}
 
 
 @pytest.fixture
