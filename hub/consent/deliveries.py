@@ -10,7 +10,7 @@ from typing import Any
 
 from hub.consent import audit
 from hub.consent.audit import AuditAction
-from hub.errors import InvalidParams
+from hub.errors import BadRequest
 from hub.storage import Statement
 
 STATES = ("pending", "delivered", "dead", "cancelled")
@@ -22,7 +22,7 @@ COLUMNS = (
 
 def check_state(state: str | None) -> None:
     if state is not None and state not in STATES:
-        raise InvalidParams(f"unknown delivery state {state!r}", field="status", expected=", ".join(STATES))
+        raise BadRequest(f"unknown delivery state {state!r}", field="status", expected=", ".join(STATES))
 
 
 def select(
