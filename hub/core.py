@@ -20,6 +20,7 @@ from hub.errors import ConfigError
 from hub.metrics import Metrics
 from hub.models import CommandRequest, CommandResult
 from hub.models.envelope import wire_json
+from hub.private import private_dir
 from hub.registry import Registry
 from hub.services import AlertService, SubscriptionService
 from hub.state import StateStore
@@ -101,7 +102,7 @@ class Hub:
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         await self.storage.open()
         await self.registry.load()
         await self.state.load()

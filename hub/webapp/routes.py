@@ -137,7 +137,7 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
         secret, principal = found
         if not csrf_ok(request, secret):
             return from_error(Forbidden("signing out needs the X-CSRF-Token header"), request)
-        await ctx.tokens.revoke(principal.token_id)
+        await ctx.revoke_token(principal.token_id)
     response = web.Response(status=204)
     clear_cookie(response)
     return response
