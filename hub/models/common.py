@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 DHI_VERSION = "1.0"
 #: Base of every ``$id`` in ``spec/interface/schemas``.
@@ -29,7 +29,25 @@ CapabilityId = Annotated[
 ]
 MEMBER_NAME = r"^[a-z][a-z0-9_]*$"
 MemberName = Annotated[str, Field(pattern=MEMBER_NAME, max_length=64)]
-Timestamp = AwareDatetime
+
+
+def _time_text(value: Any) -> Any:
+    # pydantic would read a number as Unix time: -1 became 1969. DHI times are RFC 3339 text.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("a time must be an RFC 3339 string with an offset, e.g. 2026-01-01T08:00:00+08:00")
+
+
+def _representable(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+23:59 parses, but is before year 1 in UTC: every later use would fail
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range: it is not between years 1 and 9999 in UTC") from None
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_representable)]
 JsonValue = Any
 
 
