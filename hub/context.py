@@ -292,7 +292,9 @@ class HubAdapterContext:
             return _utc(time)
         except OverflowError:
             self._invalid(
-                "invalid_params", f"{what} of {device_id}: time {time.isoformat()} is out of range", key=device_id
+                "invalid_params",
+                f"{what} of {device_id}: time {time.isoformat()} is out of range",
+                key=device_id,
             )
             return None
 

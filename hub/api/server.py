@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from hub.api import malformed
 from hub.api.auth import FailureLimiter, TokenStore
 from hub.api.context import API, ApiContext, ApiSettings
 from hub.api.cors import cors_middleware
@@ -63,6 +64,7 @@ class ApiService:
         self._ctx: ApiContext | None = None
         self.host = ""
         self.port = 0
+        self._unfilter: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"ApiService({self.url if self.port else 'not running'})"
@@ -95,6 +97,8 @@ class ApiService:
             metrics=ApiMetrics.of(hub),
             ws_queue=cfg.ws_queue,
         )
+        metrics = self._ctx.metrics
+        self._unfilter = malformed.install(metrics.malformed.inc)
         app = make_app(self._ctx, cfg.cors_origins)
         for extend in self.extensions:
             extend(app)
@@ -123,4 +127,7 @@ class ApiService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._unfilter is not None:
+            self._unfilter()
+            self._unfilter = None
         self.port = 0

@@ -25,6 +25,7 @@ from hub.webapp.session import (
     clear_cookie,
     csrf_ok,
     csrf_token,
+    same_origin,
     session_middleware,
     session_secret,
     set_cookie,
@@ -96,6 +97,10 @@ async def signin_page(request: web.Request) -> web.StreamResponse:
 async def create_session(request: web.Request) -> web.StreamResponse:
     """Redeem a pairing code: the browser gets a session cookie and its CSRF token."""
     ctx = request.app[API]
+    if not same_origin(request, strict=True):
+        # another site's page must not redeem codes in the resident's browser, nor burn the
+        # address's failed-attempt budget with wrong ones
+        return from_error(Forbidden("sign-in is only accepted from the hub's own sign-in page"), request)
     address = request.remote or "-"
     retry = ctx.limiter.retry_after(address)
     if retry is not None:

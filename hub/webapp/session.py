@@ -39,7 +39,11 @@ def csrf_ok(request: web.Request, secret: str) -> bool:
     return hmac.compare_digest(sent.encode(), csrf_token(secret).encode())
 
 
-def same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request, *, strict: bool = False) -> bool:
+    """The request comes from the hub's own pages (or from no browser at all). ``strict`` also
+    refuses what the browser labels cross-site by Fetch Metadata (``Sec-Fetch-Site``)."""
+    if strict and request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser, or a same-origin request the browser did not label

@@ -179,3 +179,19 @@ async def test_static_assets_are_local_only(web_hub: WebHub, browser_like: aioht
             # (the SVG namespace is a name, not something fetched)
             text = path.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", "")
             assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text), path
+
+
+async def test_another_site_cannot_sign_in_or_burn_the_failed_attempt_budget(
+    web_hub: WebHub, browser_like: aiohttp.ClientSession
+) -> None:
+    code = await web_hub.code()
+    foreign = [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]
+    for headers in foreign * 3:
+        async with browser_like.post(web_hub.base + "/session", json={"code": code}, headers=headers) as r:
+            assert r.status == 403, await r.text()
+            assert "sign-in page" in (await r.json())["detail"]
+    assert not browser_like.cookie_jar.filter_cookies(URL(web_hub.base))
+    assert web_hub.api.context.limiter.retry_after("127.0.0.1") is None  # nothing counted against the home
+    own = {"Origin": web_hub.base, "Sec-Fetch-Site": "same-origin"}
+    async with browser_like.post(web_hub.base + "/session", json={"code": code}, headers=own) as r:
+        assert r.status == 201  # the code was not used up by the foreign attempts
