@@ -74,6 +74,21 @@ class ApiContext:
     ws_queue: int
     sockets: set[WsConnection] = field(default_factory=set)
     frames: FrameCache = field(default_factory=FrameCache)
+    #: ``https`` when the API serves TLS
+    scheme: str = "http"
+    #: ``api.base_url``: how clients reach the hub (None: the address a connection came in on)
+    base_url: str | None = None
+
+    def public_base(self, request: web.Request) -> str:
+        """The hub's origin for links it hands out: the configured base URL, else the local
+        address of this connection. Never the Host header, which any client can set."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        sock = request.transport.get_extra_info("sockname") if request.transport else None
+        if not sock:
+            return f"{self.scheme}://localhost"
+        host = str(sock[0])
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{sock[1]}"
 
     async def revoke_token(self, token_id: str) -> TokenInfo:
         """Revoke a token (also a web-app session's) and close every WebSocket that uses it, at

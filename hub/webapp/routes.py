@@ -119,7 +119,7 @@ async def create_session(request: web.Request) -> web.StreamResponse:
         {"token_id": info.id, "name": info.name, "scopes": list(info.scopes), "csrf": csrf_token(secret)},
         status=201,
     )
-    set_cookie(response, secret)
+    set_cookie(response, secret, secure=ctx.scheme == "https")
     return response
 
 

@@ -70,10 +70,13 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request.clone(headers=headers))
 
 
-def set_cookie(response: web.StreamResponse, secret: str) -> None:
+def set_cookie(response: web.StreamResponse, secret: str, *, secure: bool) -> None:
     # no Max-Age: the session lasts until signed out or revoked, the cookie until the browser closes
     # would log elderly users out too often, so it is kept for a year
-    response.set_cookie(COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600)
+    # Secure under TLS: the browser then never sends the session over plain HTTP
+    response.set_cookie(
+        COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600, secure=secure
+    )
 
 
 def clear_cookie(response: web.StreamResponse) -> None:
