@@ -370,6 +370,33 @@ async function auditTable(names) {
       h("td", {}, names.get(e.subscription) || e.subscription || ""))))));
 }
 
+// Dead letters: messages a platform never took after a day of retries (or that it refused with
+// 410 Gone). The resident sees them and can send them again, one by one or all of one platform.
+async function deadLetters(subs) {
+  const rows = [];
+  for (const s of subs) {
+    const list = await api("GET", `/subscriptions/${encodeURIComponent(s.id)}/deliveries?status=dead&limit=200`);
+    rows.push(...list.items.map((d) => ({ ...d, sub: s })));
+  }
+  const resend = (path) => async () => {
+    try { await api("POST", path); await render(); } catch (err) { showError(err); }
+  };
+  const disabled = subs.filter((s) => s.disabled).map((s) =>
+    h("p", { class: "error", "data-disabled": s.id }, fmt("sharing.disabled", { name: s.receiver.name, at: when(s.disabled.at) })));
+  if (!rows.length) return h("section", { id: "dead-letters" }, ...disabled, h("p", { class: "muted" }, t("sharing.nodead")));
+  const base = (d) => `/subscriptions/${encodeURIComponent(d.sub.id)}/deliveries`;
+  return h("section", { id: "dead-letters" }, ...disabled, h("p", {}, t("sharing.deadintro")),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["alerts.when", "alerts.platform", "sharing.what", "sharing.why", "sharing.resend"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, rows.map((d) => h("tr", { "data-dead": d.message_id },
+        h("td", {}, when(d.created)), h("td", {}, d.sub.receiver.name), h("td", {}, d.kind ? t("kind." + d.kind, d.kind) : d.type),
+        h("td", { title: d.last_error || "" }, t(/\b410\b/.test(d.last_error || "") ? "sharing.why.gone" : "sharing.why.failed")),
+        h("td", {}, h("button", { type: "button", onclick: resend(`${base(d)}/${encodeURIComponent(d.message_id)}/retry`) }, t("sharing.resend")))))))),
+    h("div", { class: "row" }, [...new Set(rows.map((d) => d.sub))].map((s) =>
+      h("button", { type: "button", "data-resend-all": s.id, onclick: resend(`/subscriptions/${encodeURIComponent(s.id)}/deliveries/retry`) },
+        fmt("sharing.resendall", { name: s.receiver.name })))));
+}
+
 async function sharingPage() {
   const subs = await api("GET", "/subscriptions");
   const names = new Map(subs.items.map((s) => [s.id, s.receiver.name]));
@@ -377,6 +404,7 @@ async function sharingPage() {
     title(t("nav.sharing")),
     h("p", {}, t("sharing.intro")),
     h("div", {}, subs.items.length ? subs.items.map(subCard) : h("p", {}, t("sharing.none"))),
+    h("h2", {}, t("sharing.dead")), await deadLetters(subs.items),
     h("h2", {}, t("sharing.new")), grantForm(),
     h("h2", {}, t("sharing.audit")), await auditTable(names));
 }
