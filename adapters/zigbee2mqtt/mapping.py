@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.sdk.convert import ConversionError, Converter
-from adapters.sdk.report import DeviceMapping, Unmapped
+from adapters.sdk.report import DeviceMapping, FeatureFate, Unmapped
 from adapters.zigbee2mqtt import naming, units
 from adapters.zigbee2mqtt.actions import KEYPAD, ActionVocabulary, classify_values
 from adapters.zigbee2mqtt.converters import Factory, auto, passthrough
@@ -160,6 +160,15 @@ class DeviceMap:
             standard=self.standard,
             vendor=self.vendor,
             unmapped=self.unmapped,
+            mapping=[
+                FeatureFate(
+                    feature=".".join(b.path),
+                    component=b.component,
+                    capability=b.capability,
+                    property=b.member,
+                )
+                for b in self.bindings
+            ],
         )
 
 
