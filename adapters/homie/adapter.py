@@ -296,4 +296,4 @@ def _map_one(index: int, item: Any, instance: str) -> DeviceMapping:
         return DeviceMapping.unreadable(
             f"{instance}:invalid-{index}", "unreadable Homie $description", "$description", str(exc)
         )
-    return device.features.report(device.description)
+    return device.features.report(device.description).model_copy(update={"warnings": device.warnings})

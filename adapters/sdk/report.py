@@ -42,6 +42,9 @@ class DeviceMapping(BaseModel):
     mapping: list[FeatureFate] = Field(
         default_factory=list, description="every bound feature and the DHI property it became"
     )
+    warnings: list[str] = Field(
+        default_factory=list, description="read despite a defect of the vendor data (e.g. a null version)"
+    )
 
     def fates(self) -> list[FeatureFate]:
         """Bound features, then unmapped ones with their reason (the ``adapters check`` listing)."""
@@ -91,6 +94,7 @@ def build_report(adapter: str, mappings: list[DeviceMapping]) -> MappingReport:
                 "capabilities": m.description.capability_ids() if m.description else [],
                 "unmapped": [u.model_dump() for u in m.unmapped],
                 "mapping": [f.model_dump() for f in m.fates()],
+                "warnings": m.warnings,
                 "features": m.features,
                 "standard": m.standard,
                 "vendor": m.vendor,

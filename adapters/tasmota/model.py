@@ -397,6 +397,10 @@ def decode_state(device: TasmotaDevice, data: Mapping[str, Any], out: Decoded | 
     """``tele/<t>/STATE`` or ``stat/<t>/RESULT``: power, lights, fan, wifi, uptime, battery,
     shutters, buttons."""
     out = out or Decoded()
+    channels = data.get("Channel")
+    if isinstance(channels, list):
+        # the light state also carries all PWM channels as one list: Channel<n> is entry n
+        data = {**{f"Channel{i + 1}": v for i, v in enumerate(channels)}, **data}
     for key, value in data.items():
         m = _POWER_KEY.match(key)
         if m:

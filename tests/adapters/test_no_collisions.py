@@ -22,6 +22,7 @@ from adapters.shelly.mapping import FIELDS as SHELLY_FIELDS
 from adapters.shelly.model import describe as shelly_describe
 from adapters.tasmota import TasmotaAdapter
 from adapters.tasmota.mapping import SENSOR_FIELDS
+from adapters.tasmota.model import decode_sensor, describe, parse_config, sensor_values
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import map_device
 from hub.catalog import default_catalog
@@ -79,6 +80,16 @@ tasmota_config = st.fixed_dictionaries(
 @given(config=tasmota_config, sensors=tasmota_sensors)
 def test_tasmota(config: dict[str, Any], sensors: dict[str, Any]) -> None:
     assert_no_collision(TasmotaAdapter.map_offline({"config": config, "sensors": {"sn": sensors}}))
+    # at runtime every value goes where the mapping put it: a declared property of its own
+    dev = describe(parse_config(config), sensors, "tasmota")
+    decoded = decode_sensor(dev, sensors)
+    for (comp, cap), props in decoded.reports.items():
+        inst = dev.description.component(comp).capability(cap)  # type: ignore[union-attr]
+        assert inst is not None
+        declared = inst.properties or [p.name for p in inst.definition.properties]  # type: ignore[union-attr]
+        assert set(props) <= set(declared)
+    values, _ = sensor_values(sensors, dev.switches)
+    assert len({dev.sensor_fields[v.feature] + v.row.capability + v.prop for v in values}) == len(values)
 
 
 # --------------------------------------------------------------------------- Homie

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,6 @@ from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 
 FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "give_up_after": 3600}}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 def webhook(url: str, *, consent: Consent | None, **kw: Any) -> SubscriptionRequest:

@@ -122,6 +122,9 @@ def test_setoption68_is_one_dimmer_per_channel() -> None:
         100, 0, 42, 0, 7
     ]  # fmt: skip
     published(dev, d.reports)
+    # the same levels from the state's Channel list
+    listed = decode_state(dev, {"Channel": [100, 0, 42, 0, 7]})
+    assert listed.reports[("light_3", "dhi.level")] == {"level": 42}
 
 
 def test_analog_pins_and_nested_ct_energy() -> None:
