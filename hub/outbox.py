@@ -269,7 +269,7 @@ class Outbox:
                 audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
                             message_id=message_id,
                             detail={"receiver": active.subscription.receiver.name, "transport": transport.value,
-                                    "attempts": attempts + 1, **_drill(payload)}),
+                                    "attempts": attempts + 1, **_drill(head.payload)}),
             ]
         )  # fmt: skip
         hub.metrics.messages_out.labels(transport.value).inc()
@@ -298,6 +298,8 @@ class Outbox:
             self.failed_total.labels(sub_id).inc()
         if self._dead(sub, attempts, since, exc):
             log.error("outbox: %s to %s given up after %d attempts: %s", message_id, sub_id, attempts, error)
+            if isinstance(exc, ReceiverGone):  # first: once the dead letter shows, so does the reason
+                await self._consent.disable(sub_id, error, actor="outbox")
             await hub.storage.transaction(
                 [
                     ("UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE seq = ?",
@@ -308,8 +310,6 @@ class Outbox:
             )  # fmt: skip
             if self.dead_total is not None:
                 self.dead_total.labels(sub_id).inc()
-            if isinstance(exc, ReceiverGone):
-                await self._consent.disable(sub_id, error, actor="outbox")
         else:
             delay = backoff(attempts, self.config, self._rng)
             log.info(
