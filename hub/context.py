@@ -298,6 +298,9 @@ class HubAdapterContext:
             )
             return None
 
+    async def settled(self) -> None:
+        await self._hub.settled()
+
     def report_invalid(self, reason: str, *, source: str | None = None, payload: Any = None) -> None:
         where = f" from {source}" if source else ""
         shown = repr(payload)[:200] if payload is not None else ""

@@ -105,6 +105,15 @@ class Hub:
             raise RuntimeError("services must be added before the hub starts")
         self.services.append(service)
 
+    async def settled(self) -> None:
+        """Returns once every service that acts on bus messages has handled what was published
+        so far (``caught_up``) and every queued write is committed."""
+        for service in self.services:
+            caught_up = getattr(service, "caught_up", None)
+            if caught_up is not None:
+                await caught_up()
+        await self.storage.flush()
+
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         private_dir(self.data_dir)

@@ -6,16 +6,20 @@ webhook receiver that verifies every request with the ``standardwebhooks`` packa
   subscription;
 * a narrowing PUT withholds an alert already queued for a receiver that is away;
 * an outage longer than the (compressed) retry schedule leaves a dead letter that the API, the
-  CLI, the metrics and the web app show, and that is delivered once resent.
+  CLI, the metrics and the web app show, and that is delivered once resent;
+* ``kill -9`` within milliseconds of an SOS press published at QoS 1, twenty times: every
+  press is one alert and reaches the receiver under one message id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import subprocess
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -88,10 +92,12 @@ def now() -> str:
 
 
 class Home:
-    """The devices of the flat, as DHI-native devices publishing through the broker."""
+    """The devices of the flat, as DHI-native devices publishing through the broker; ``buttons``
+    more SOS buttons without a room (one alert each)."""
 
-    def __init__(self, broker: Mosquitto) -> None:
+    def __init__(self, broker: Mosquitto, buttons: int = 0) -> None:
         self.peer = MqttPeer(broker, "flat-devices")
+        self.buttons = buttons
 
     def __enter__(self) -> Home:
         self.peer.__enter__()
@@ -99,7 +105,21 @@ class Home:
         self.peer.publish(
             f"{PREFIX}/gas-1/desc", description("gas-1", "dhi.gas_leak", "kitchen"), retain=True
         )
+        for i in range(self.buttons):
+            desc = description(f"button-{i}", "dhi.sos", "") | {"room": None}
+            self.peer.publish(f"{PREFIX}/button-{i}/desc", desc, retain=True)
         return self
+
+    def press(self, i: int) -> None:
+        """An SOS press of button ``i``, at QoS 1: returns once the broker has it (PUBACK)."""
+        event = {
+            "component": "main",
+            "capability": "dhi.sos",
+            "event": "pressed",
+            "payload": {},
+            "time": now(),
+        }
+        self.peer.publish(f"{PREFIX}/button-{i}/event", event)
 
     def __exit__(self, *exc: object) -> None:
         self.peer.__exit__(*exc)
@@ -288,3 +308,42 @@ def metrics_text(stack: Stack) -> str:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return str(resp.read().decode())
+
+
+def test_an_sos_press_survives_kill_9_as_one_alert_under_one_message_id(
+    tmp_path: Path, mosquitto: Mosquitto, receiver: ThreadReceiver
+) -> None:
+    presses = 20
+    rng = random.Random(16)
+    with Home(mosquitto, buttons=presses) as home:
+        stack = start(tmp_path, mosquitto, receiver, give_up_after=3600)
+        wait_until(
+            lambda: len(stack.api("GET", "/devices?limit=100")["items"]) >= presses + 2, 30, "the buttons"
+        )
+        for i in range(presses):
+            home.press(i)
+            time.sleep(rng.uniform(0, 0.01))  # within milliseconds: before, during or after the alert
+            assert stack.hub.proc is not None
+            stack.hub.proc.kill9()
+            stack.hub.start()  # the same client id: the broker resumes the session
+            stack.devices_ready()
+
+        def sos_alerts() -> list[dict[str, Any]]:
+            return [a for a in stack.api("GET", "/alerts?limit=100")["items"] if a["kind"] == "sos"]
+
+        wait_until(lambda: len(sos_alerts()) >= presses, 60, "an alert for every press")
+        sos = sos_alerts()
+        assert sorted(d for a in sos for d in a["devices"]) == sorted(
+            f"dhi_mqtt:button-{i}" for i in range(presses)
+        )
+        assert len(sos) == presses  # one alert per press: no second one from a redelivery
+        raised = {f"{a['id']}.raised" for a in sos}
+        wait_until(
+            lambda: raised <= {r.message_id for r in receiver.receiver.received}, 60, "every alert delivered"
+        )
+        by_alert: dict[str, set[str]] = {}
+        for r in list(receiver.receiver.received):
+            assert r.verified  # standardwebhooks accepted the signature
+            by_alert.setdefault(json.loads(r.body)["data"]["alert"]["id"], set()).add(r.message_id)
+        # each alert reached the receiver under one message id (a redelivery carries the same one)
+        assert by_alert == {a["id"]: {f"{a['id']}.raised"} for a in sos}
