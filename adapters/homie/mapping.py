@@ -85,6 +85,9 @@ class SemanticRow:
     scale_to_percent: bool = False  # integer/float with a range: map min..max onto 0..100 %
     words: tuple[str, ...] = ()
     measurement: bool = True
+    #: an enum of exactly these two values (any case), the first meaning true: a relay's
+    #: ``CLOSED``/``OPEN`` is on/off, a door's is contact closed/open
+    states: tuple[str, str] | None = None
 
 
 _NUM = ("integer", "float")
@@ -118,6 +121,10 @@ SEMANTICS: tuple[SemanticRow, ...] = (
     SemanticRow("dhi.illuminance", "illuminance", _NUM, units=("lx",)),
     SemanticRow("dhi.pressure", "pressure", _NUM, units=("Pa", "hPa")),
     SemanticRow("dhi.co2", "co2", _NUM, units=("ppm",), ids=("co2", "carbon-dioxide")),
+    *(SemanticRow("dhi.on_off", "on", ("enum",), ids=("relay", "switch", "power", "state", "on"), settable=True,
+                  states=states, measurement=False) for states in (("CLOSED", "OPEN"), ("ON", "OFF"))),
+    SemanticRow("dhi.contact", "contact", ("enum",), ids=("door", "window", "contact"), settable=False,
+                states=("CLOSED", "OPEN")),
     SemanticRow("dhi.motion", "motion", ("boolean",), ids=("motion", "movement"), settable=False),
     SemanticRow("dhi.contact", "contact", ("boolean",), ids=("contact",), settable=False),
     SemanticRow("dhi.smoke_alarm", "smoke", ("boolean",), ids=("smoke",), settable=False),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from adapters.homie.mapping import CHANNELS, DATATYPES, NOT_MEASURED, SEMANTICS, UNIT_BY_HOMIE, SemanticRow
 from adapters.mqtt import PayloadError
 from adapters.mqtt.describe import DescriptionBuilder, Features, vendor_property
-from adapters.sdk import Converter, identity, linear
+from adapters.sdk import Converter, bool_map, identity, linear
 from adapters.sdk.convert import ConversionError
 from hub.models import DeviceDescription
 from hub.models.catalog import ValueType
@@ -164,11 +164,25 @@ def split_channel(prop_id: str) -> tuple[str, str | None]:
     return prop_id, None
 
 
+def _two_states(p: HomieProperty, states: tuple[str, str]) -> tuple[str, str] | None:
+    """The enum's own spelling of (true, false) when its format is exactly those two values."""
+    try:
+        values = parse_format(p.datatype, p.format).values
+    except PayloadError:
+        return None
+    spelled = {v.upper(): v for v in values}
+    if len(values) != 2 or set(spelled) != {s.upper() for s in states}:
+        return None
+    return spelled[states[0].upper()], spelled[states[1].upper()]
+
+
 def _match(p: HomieProperty, prop_id: str) -> SemanticRow | None:
     stem, _ = split_channel(prop_id)
     words = set(_WORD.findall(f"{prop_id} {p.name or ''}".lower()))
     for row in SEMANTICS:
         if p.datatype not in row.datatypes or p.unit not in row.units:
+            continue
+        if row.states is not None and _two_states(p, row.states) is None:
             continue
         if row.ids and prop_id not in row.ids and stem not in row.ids:
             continue
@@ -232,6 +246,9 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
                 elif row.scale_to_percent and p.unit is None:
                     features.drop(feature, "a level without unit '%' needs a 'min:max' format")
                     continue
+                if row.states is not None:
+                    true, false = _two_states(p, row.states) or row.states
+                    convert = bool_map(true, false)
                 commands = _commands(row.capability, p.settable)
                 comp = features.bind(feature, placements[prop_id], row.capability, row.property)
                 builder.component(comp, _label(node, p, comp != node_comp))

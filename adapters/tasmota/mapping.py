@@ -184,6 +184,20 @@ SENSOR_FIELDS: tuple[SensorRow, ...] = (
     SensorRow("TVOC", "x.tasmota.tvoc", "tvoc", scale(0.001),
               vendor=vendor_property("tvoc", ValueType.NUMBER, unit="[ppm]", minimum=0, label="TVOC")),
     SensorRow("Battery", "dhi.battery", "percentage"),
+    SensorRow("Ambient", "dhi.illuminance", "illuminance"),  # APDS9960 ambient light (lx)
+    SensorRow("ActivePower", "dhi.power", "power"),
+    SensorRow("CurrentNeutral", "x.tasmota.neutral_current", "current",
+              vendor=vendor_property("current", ValueType.NUMBER, unit="A", minimum=0, label="neutral current")),
+    # load cells (HX711): kg is not in units.yaml, so the unit is named in the label
+    SensorRow("Weight", "x.tasmota.weight", "weight",
+              vendor=vendor_property("weight", ValueType.NUMBER, label="weight (kg)")),
+    SensorRow("CCT", "x.tasmota.color_sensor", "cct",
+              vendor=vendor_property("cct", ValueType.NUMBER, unit="K", minimum=0, label="correlated colour temperature")),
+    *(SensorRow(key, "x.tasmota.color_sensor", key.lower(),
+                vendor=vendor_property(key.lower(), ValueType.NUMBER, minimum=0, label=f"{key.lower()} (raw count)"))
+      for key in ("Red", "Green", "Blue")),
+    SensorRow("Proximity", "x.tasmota.proximity", "proximity",
+              vendor=vendor_property("proximity", ValueType.NUMBER, minimum=0, label="proximity (raw)")),
     SensorRow("Moisture", "dhi.soil_moisture", "moisture"),
     # energy: direction has its own property, a bidirectional meter is an electricity meter
     SensorRow("Energy", "dhi.energy", "energy"),  # CTEnergy<n> and other plain counters

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from conformance.device.session import Answer, DeviceSession, Seen
-from conformance.outcome import Errored, NotApplicable
+from conformance.outcome import Errored, NotApplicable, Warned
 from hub.catalog import Catalog
 from hub.models import DeviceDescription
 from hub.models.catalog import Access, CapabilityDef, CommandDef, PropertyDef, ValueType
@@ -73,22 +73,28 @@ class DeviceContext:
 
     # ------------------------------------------------------------ the description
     def load_desc(self) -> None:
+        """Read the description; when it cannot be used, ``desc_problem`` names the case that
+        judges why (missing: DESC-1.1, not JSON: MSG-1.1, invalid: MSG-1.2) and the cause."""
         seen = self.session.retained("desc") or self.session.latest("desc")
         if seen is None or not seen.payload:
-            self.desc_problem = "the device has no description on …/desc"
+            self.desc_problem = "the device has no description on …/desc (see DHI-DESC-1.1)"
             return
         doc = seen.json()
         if doc is None:
-            self.desc_problem = "the description is not a JSON object"
+            self.desc_problem = "the description is not a JSON object (see DHI-MSG-1.1)"
             return
         try:
             self.desc = DeviceDescription.model_validate(doc)
         except ValidationError as exc:
-            self.desc_problem = f"the description is not a valid DHI device: {exc.errors()[0]['msg']}"
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(document)"
+            self.desc_problem = (
+                f"the description is not a valid DHI device, {where}: {err['msg']} (see DHI-MSG-1.2)"
+            )
 
     def require_desc(self) -> DeviceDescription:
         if self.desc is None:
-            raise Errored(f"needs a readable description (see DHI-DESC-1.1): {self.desc_problem}")
+            raise Errored(f"needs a readable description: {self.desc_problem}")
         return self.desc
 
     def definition(self, inst: CapabilityInstance) -> CapabilityDef | None:
@@ -115,7 +121,7 @@ class DeviceContext:
     def first(self, what: str, pred: Any) -> Instance:
         found = next((i for i in self.instances() if pred(i)), None)
         if found is None:
-            raise NotApplicable(f"the device has no {what}")
+            raise NotApplicable(f"the description declares no {what}")
         return found
 
     # ------------------------------------------------------------ state
@@ -177,7 +183,9 @@ def valid_other(prop: PropertyDef, c: PropertyConstraint | None, current: Any) -
         return int(pick) if prop.type is ValueType.INTEGER else float(pick)
     if prop.type is ValueType.STRING:
         return "dhi-conformance" if current != "dhi-conformance" else "dhi"
-    raise NotApplicable(f"no simple valid value for the {prop.type.value} property {prop.name}")
+    # the suite's limit, not the device's: a warning, never "not applicable"
+    raise Warned(f"not verified: this suite cannot build a valid value for the {prop.type.value} property "
+                 f"{prop.name}")  # fmt: skip
 
 
 def params_example(schema: dict[str, Any]) -> dict[str, Any] | None:

@@ -247,3 +247,15 @@ def test_dhi_mqtt(caps: list[tuple[str, str]]) -> None:
     mappings = map_descriptions(desc, CATALOG, "dhi_mqtt")
     assert mappings[0].description is not None
     assert_no_collision(mappings)
+
+
+def test_zigbee2mqtt_second_value_is_a_vendor_property_with_the_reason() -> None:
+    exposes = [
+        {"type": "numeric", "name": "power", "property": "power", "access": 1, "unit": "W"},
+        {"type": "numeric", "name": "power", "property": "power_total", "access": 1, "unit": "W"},
+    ]
+    entry = {"ieee_address": "0x00124b0000000001", "friendly_name": "dev", "definition": {"exposes": exposes}}
+    fates = {f.feature: f for f in map_device(BridgeDevice.model_validate(entry), CATALOG).report().mapping}
+    assert (fates["power"].capability, fates["power"].reason) == ("dhi.power", None)
+    assert fates["power_total"].capability == "x.zigbee2mqtt.power"
+    assert fates["power_total"].reason == "main/dhi.power.power already holds power"

@@ -31,7 +31,7 @@ def report(time: Any) -> dict[str, Any]:
         (-1, "RFC 3339 string"),
         (1767225600, "RFC 3339 string"),
         (True, "RFC 3339 string"),
-        ("2026-01-01T00:00:00", "timezone"),
+        ("2026-01-01T00:00:00", "not an RFC 3339 date-time"),
     ],
 )
 def test_bad_times_are_invalid_reports_with_the_reason(time: Any, why: str) -> None:

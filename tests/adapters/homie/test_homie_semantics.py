@@ -39,6 +39,9 @@ def test_energy_panel_values_never_share_a_property() -> None:
     assert [p[f"power-flows/{f}"] for f in ("pv", "battery", "grid", "site")] == [
         (f"power_flows_{f}", "dhi.power", "power") for f in ("pv", "battery", "grid", "site")
     ]
+    # a two-state enum by its declared values: a relay CLOSED/OPEN is on/off, a door a contact
+    assert p["kitchen/relay"] == ("kitchen", "dhi.on_off", "on")
+    assert p["core/door"] == ("core", "dhi.contact", "contact")
     # state of charge is the battery; ratings, limits, capacities and nominal values are not measurements
     assert p["bess/soc"] == ("bess", "dhi.battery", "percentage")
     for feature in ("core/breaker-rating", "bess/soe", "bess/nameplate-capacity", "bess/nominal-power",

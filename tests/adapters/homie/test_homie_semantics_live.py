@@ -21,7 +21,7 @@ VALUES = {
     "lugs-upstream/voltage-a": "121.2", "lugs-upstream/voltage-b": "120.8",
     "power-flows/pv": "4200", "power-flows/battery": "-1500", "power-flows/grid": "350", "power-flows/site": "3050",
     "bess/soc": "76", "bess/soe": "10.1", "bess/nameplate-capacity": "13.5", "core/breaker-rating": "200",
-    "core/grid-import-limit": "150",
+    "core/grid-import-limit": "150", "core/door": "CLOSED", "kitchen/relay": "OPEN",
 }  # fmt: skip
 
 
@@ -59,6 +59,15 @@ async def test_panel_values_each_land_on_their_own_property(mosquitto: Mosquitto
             assert result.status == "ok", result
             assert panel.sets[-1] == ("core/grid-import-limit", "100")
             await until("core", "x.homie.core", "grid_import_limit", 100)
+            await until("core", "dhi.contact", "contact", True)
+            await until("kitchen", "dhi.on_off", "on", False)
+            result = await hub.execute(
+                CommandRequest(
+                    id="on", device=PANEL, component="kitchen", capability="dhi.on_off", command="on"
+                )
+            )
+            assert result.status == "ok" and panel.sets[-1] == ("kitchen/relay", "CLOSED"), result
+            await until("kitchen", "dhi.on_off", "on", True)
             # version null: read anyway
             await until("sensor", "dhi.battery", "percentage", 64, device="homie:null-version")
             assert invalid_count(hub, "homie") == 0

@@ -246,3 +246,21 @@ def test_cli_check_lists_features_and_collisions(tmp_path: Path) -> None:
     )
     assert text.returncode == 0, text.stderr
     assert "placed apart" in text.stdout and "already holds SCD40.CarbonDioxide" in text.stdout
+
+
+def test_more_sensors_home_assistant_shows() -> None:
+    """APDS9960 (colour, ambient light, proximity), HX711 (weight) and a neutral current: mapped,
+    and ActivePower next to Power is kept apart rather than overwriting it."""
+    sn = {
+        "APDS9960": {"Red": 10, "Green": 20, "Blue": 30, "Ambient": 120, "CCT": 4000, "Proximity": 3},
+        "HX711": {"Weight": 1.25},
+        "ENERGY": {"Power": 100, "ActivePower": 101, "CurrentNeutral": 0.2},
+    }
+    dev = describe(parse_config({"mac": "DC4F22AABB1C", "t": "lab"}), sn, "tasmota")
+    assert dev.features.unmapped == []
+    r = decode_sensor(dev, sn).reports
+    assert r[("apds9960", "x.tasmota.color_sensor")] == {"red": 10, "green": 20, "blue": 30, "cct": 4000}
+    assert r[("apds9960", "dhi.illuminance")] == {"illuminance": 120}
+    assert r[("energy", "dhi.power")] == {"power": 100}
+    assert r[("energy_activepower", "dhi.power")] == {"power": 101}
+    published(dev, r)
