@@ -10,8 +10,8 @@ from conformance.device.context import DeviceContext, Instance, bounds, enum_of,
 from conformance.device.session import Answer
 from conformance.outcome import Errored, Failed, NotApplicable, Warned, passed, require
 from conformance.registry import Phase, case
-from hub.models.catalog import ValueType
-from hub.models.conformance import Evidence, Profile, TargetKind
+from dhi.models.catalog import ValueType
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 DEVICE = TargetKind.DEVICE
 

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 
 from conformance.device.session import Answer, DeviceSession, Seen
 from conformance.outcome import Errored, NotApplicable, Warned
-from hub.catalog import Catalog
-from hub.models import DeviceDescription
-from hub.models.catalog import Access, CapabilityDef, CommandDef, PropertyDef, ValueType
-from hub.models.conformance import Claims
-from hub.models.device import CapabilityInstance, PropertyConstraint
+from dhi.catalog import Catalog
+from dhi.models import DeviceDescription
+from dhi.models.catalog import Access, CapabilityDef, CommandDef, PropertyDef, ValueType
+from dhi.models.conformance import Claims
+from dhi.models.device import CapabilityInstance, PropertyConstraint
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from dhi.errors import ConfigError
 from hub.api import malformed
 from hub.api.auth import FailureLimiter, TokenStore
 from hub.api.context import API, ApiContext, ApiSettings
@@ -25,7 +26,6 @@ from hub.api.problems import problem_middleware
 from hub.api.routes import BASE, add_routes
 from hub.api.settings import restore
 from hub.config import TlsConfig
-from hub.errors import ConfigError
 
 if TYPE_CHECKING:
     from hub.core import Hub

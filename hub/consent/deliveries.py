@@ -8,9 +8,9 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from dhi.errors import BadRequest
 from hub.consent import audit
 from hub.consent.audit import AuditAction
-from hub.errors import BadRequest
 from hub.storage import Statement
 
 STATES = ("pending", "delivered", "dead", "cancelled")

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hub.models.state import EventReport, StateReport
+from dhi.models.state import EventReport, StateReport
 from tests.alerts.support import SMOKE, running_home
 
 FAR_EAST = timezone(timedelta(hours=23, minutes=59))

@@ -1,0 +1,102 @@
+"""The connection shell the MQTT adapters share, so each one only says what it subscribes to,
+which devices a lost broker takes offline, and what to cancel on stop."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from typing import Protocol
+
+from adapters.sdk import AdapterContext
+from adapters.sdk.mqtt.connection import MessageCallback, MqttConnection
+from adapters.sdk.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.shared import shared_connection
+
+
+class BrokerConfig(Protocol):
+    """All the shell needs from an adapter's config model."""
+
+    @property
+    def broker(self) -> BrokerSettings: ...
+
+
+#: how long the broker keeps the hub's session while the hub is away (spec §12)
+SESSION_EXPIRY = 86400
+
+
+def persistent(broker: BrokerSettings, ctx: AdapterContext) -> BrokerSettings:
+    """The hub's adapters keep a persistent session under a client id stable for this hub and
+    broker (a random one would start a new session at every start), unless configured."""
+    update: dict[str, object] = {}
+    if "session_expiry" not in broker.model_fields_set:
+        update["session_expiry"] = SESSION_EXPIRY
+    if broker.client_id is None:
+        hub_dir = ctx.data_dir.parent.parent  # <data dir>/adapters/<name>
+        digest = hashlib.sha256(f"{hub_dir.resolve()}|{broker.safe_url()}".encode()).hexdigest()[:10]
+        update["client_id"] = f"dhome-{ctx.home}-{digest}"[:128]
+    return broker.model_copy(update=update) if update else broker
+
+
+class MqttAdapterShell[C: BrokerConfig](ABC):
+    """``start`` = bind, join the shared connection, watch it, subscribe; ``stop`` undoes it.
+
+    Everything ``start`` sets up goes on one exit stack, so ``stop`` also cleans up after a
+    ``start`` that failed half-way (the supervisor calls ``stop`` after a crash).
+    """
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self._ctx: AdapterContext | None = None
+        self._conn: MqttConnection | None = None
+        self._stack = AsyncExitStack()
+
+    def bind(self, ctx: AdapterContext) -> None:
+        """Attach the context without connecting (tests feed the message handlers directly)."""
+        self._ctx = ctx
+
+    async def start(self, ctx: AdapterContext) -> None:
+        self.bind(ctx)
+        conn = self._conn = await self._stack.enter_async_context(
+            shared_connection(persistent(self.config.broker, ctx), logger=ctx.logger)
+        )
+        conn.set_ack_gate(ctx.settled)
+        self._stack.callback(conn.on_connection_change(self._on_connection))
+        self._opened(conn, ctx)
+        for pattern, callback in self._subscriptions():
+            self._stack.callback(await conn.subscribe(pattern, callback))
+
+    async def stop(self) -> None:
+        self._cancel_waiters()
+        await self._stack.aclose()
+        self._conn = None
+
+    # ------------------------------------------------------------------ hooks
+
+    @abstractmethod
+    def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
+        """``(filter, callback)`` pairs, subscribed in this order once connected (and after
+        ``_opened``)."""
+
+    @abstractmethod
+    def _published_device_ids(self) -> Iterable[str]:
+        """Hub ids of the devices this adapter has published: a lost broker makes them unavailable."""
+
+    def _opened(self, conn: MqttConnection, ctx: AdapterContext) -> None:  # noqa: B027 (optional hook)
+        """Connected, not yet subscribed: push adapter-specific cleanups on ``self._stack``."""
+
+    def _cancel_waiters(self) -> None:  # noqa: B027 (optional hook)
+        """Before closing: fail whatever still waits for a device's answer instead of hanging."""
+
+    def _on_connection(self, up: bool) -> None:
+        # reconnecting needs nothing: re-subscribing replays the retained availability
+        if up or self._ctx is None:
+            return
+        for device_id in self._published_device_ids():
+            self._ctx.set_available(device_id, False, "broker connection lost")
+
+    def _require_ctx(self) -> AdapterContext:
+        if self._ctx is None:
+            raise RuntimeError("adapter not started")
+        return self._ctx
