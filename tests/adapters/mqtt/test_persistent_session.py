@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.mqtt import BrokerSettings, MqttConnection, MqttMessage
+from adapters.sdk.mqtt import BrokerSettings, MqttConnection, MqttMessage
 from tests.support.mosquitto import Mosquitto, MqttPeer
 
 
