@@ -17,7 +17,7 @@ export async function loadKinds() {
 export function kindIds(...classes) { return [...kinds.values()].filter((k) => classes.includes(k.class)).map((k) => k.id); }
 export function kindClass(kind) { return kinds.get(kind)?.class || "notice"; }
 export function kindName(kind) { return word(kinds.get(kind)?.label, t("kind.other")); }
-export function advice(kind) { return (kinds.get(kind)?.advice?.[lang] || kinds.get(kind)?.advice?.en || []).join(" "); }
+export function advice(kind) { return (kinds.get(kind)?.advice?.[lang] || kinds.get(kind)?.advice?.en || []).join(lang === "zh-CN" ? "" : " "); }
 
 let contacts = [];
 export function setContacts(list) { contacts = list || []; }
