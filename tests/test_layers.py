@@ -72,3 +72,20 @@ def test_every_hub_module_is_in_a_layer() -> None:
     protocols = {f"adapters.{p.name}" for p in (ROOT / "adapters").iterdir() if (p / "__init__.py").is_file()}
     assert modules - named == set(), "add these hub modules to a layer in pyproject.toml"
     assert protocols - named == set(), "add these adapters to the protocol layer in pyproject.toml"
+
+
+def test_dhi_imports_without_the_hub() -> None:
+    """A vendor or a platform can use the contract alone: importing every dhi module loads no
+    module of the hub, the adapters or the conformance suite (at run time, not only statically)."""
+    code = (
+        "import importlib, pkgutil, sys, dhi\n"
+        "for m in pkgutil.walk_packages(dhi.__path__, 'dhi.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "dhi.alertkinds.default_alert_kinds(); dhi.catalog.default_catalog()\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'hub', 'adapters', 'conformance'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout

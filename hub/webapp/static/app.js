@@ -7,7 +7,8 @@ import { lineChart } from "/static/chart.js";
 
 // capabilities that keep someone safe: category safety in the catalog
 const isSafetyCap = (id) => capDef(id)?.category === "safety";
-const ALERT_KINDS = ["smoke", "co", "gas_leak", "water_leak", "heat", "sos", "fall", "inactivity", "night_activity"];
+// the kinds a resident shares one by one: every safety and care kind the hub knows
+const sharedKinds = () => emergency.kindIds("safety", "care");
 const main = document.getElementById("main");
 const problem = document.getElementById("problem");
 let cleanup = [];
@@ -442,10 +443,10 @@ function day(iso) {
 }
 
 function sentence(s) {
-  const kinds = s.alert_kinds.length ? s.alert_kinds : ALERT_KINDS;
+  const kinds = s.alert_kinds.length ? s.alert_kinds : sharedKinds();
   const shown = detailsOf(s.fields);
   const hidden = Object.keys(DETAILS).filter((g) => !shown.includes(g));
-  const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map(emergency.kindName);
+  const not = sharedKinds().filter((k) => !kinds.includes(k)).map(emergency.kindName);
   const parts = [fmt("sharing.receives", { name: s.receiver.name, what: list(kinds.map(emergency.kindName)) })];
   if (shown.length) parts.push(fmt("sharing.with", { what: list(shown.map((g) => t("detail." + g))) }));
   parts.push(fmt("sharing.not", { what: list([...not, ...hidden.map((g) => t("detail." + g)), t("sharing.camera")]) }));
@@ -456,7 +457,7 @@ function sentence(s) {
 
 function kindsField(prefix, chosen) {
   return h("fieldset", {}, h("legend", {}, t("sharing.kinds")),
-    ALERT_KINDS.map((k) => h("label", { class: "check" },
+    sharedKinds().map((k) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: prefix + "-kind", value: k, checked: chosen.includes(k) }), emergency.kindName(k))));
 }
 
@@ -811,7 +812,7 @@ await loadLang();
 session = await loadSession();
 window.dhomeSession = session;
 // a hub running a drill says so on every page: its alerts are an exercise
-const [cat, settings, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings"), api("GET", "/health")]);
+const [cat, settings, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings"), api("GET", "/health"), emergency.loadKinds()]);
 document.getElementById("drill-notice").hidden = !health.drill;
 setCatalog(cat.capabilities);
 setRoomNames(settings.room_names);
