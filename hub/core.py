@@ -21,7 +21,7 @@ from hub.metrics import Metrics
 from hub.models import CommandRequest, CommandResult
 from hub.models.envelope import wire_json
 from hub.registry import Registry
-from hub.services import AlertService, SubscriptionService
+from hub.services import AlertService, PlatformLinkService, SubscriptionService
 from hub.state import StateStore
 from hub.storage import Storage
 from hub.supervisor import Backoff, Supervisor
@@ -74,6 +74,7 @@ class Hub:
         # attached by the alert engine and consent services when they start (hub/services.py)
         self.alerts: AlertService | None = None
         self.subscriptions: SubscriptionService | None = None
+        self.platform_links: PlatformLinkService | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self._configure_adapters(config_source, adapter_classes or {})

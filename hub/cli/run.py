@@ -15,6 +15,7 @@ from rich.markup import escape
 from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
+from hub.bridges.platform_link import PlatformLinks
 from hub.bus import Filter
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.cli.pair import announce
@@ -53,7 +54,7 @@ def build_config(
 def alert_services() -> list[Service]:
     """Consent starts before the engine so its filter sees the very first alert."""
     consent = ConsentService()
-    return [consent, Outbox(consent), AlertEngine()]
+    return [consent, Outbox(consent), AlertEngine(), PlatformLinks()]
 
 
 def default_services(hub: Hub) -> None:
