@@ -174,12 +174,14 @@ class Store:
         now = self.now()
         msg_type = str(event.get("type", ""))
         with self.engine.begin() as db:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT
             taken = db.execute(
                 self._insert(messages)
                 .values(id=message_id, home=home, type=msg_type, received_at=now)
                 .on_conflict_do_nothing(index_elements=["id"])
-            )
-            if taken.rowcount != 1:
+                .returning(messages.c.id)
+            ).first()
+            if taken is None:
                 return Outcome(duplicate=True, alert=None)
             db.execute(update(households).where(households.c.home == home).values(last_seen=now))
             data = event.get("data")
@@ -235,17 +237,17 @@ class Store:
         }  # fmt: skip
         condition, values = changes[action]
         with self.engine.begin() as db:
-            current = self._alert(db, home, alert_id)
-            if current is None:
+            if self._alert(db, home, alert_id) is None:
                 raise NotFound(f"no alert {alert_id!r} from home {home!r}")
-            if values:
-                done = db.execute(update(alerts).where(key, condition).values(**values))
-                if done.rowcount != 1:
-                    raise Conflict(_taken_message(current), current)
-            db.execute(insert(actions).values(home=home, alert_id=alert_id, staff=who, action=action,
-                                              note=note if to is None else f"→ {to} {note}".strip(), at=now))  # fmt: skip
-            view = self._alert(db, home, alert_id)
+            lost = bool(values) and db.execute(update(alerts).where(key, condition).values(**values)).rowcount != 1
+            if not lost:
+                db.execute(insert(actions).values(home=home, alert_id=alert_id, staff=who, action=action,
+                                                  note=note if to is None else f"→ {to} {note}".strip(), at=now))  # fmt: skip
+        # read after the transaction: the winner's commit is visible whatever the database
+        view = self.alert(home, alert_id)
         assert view is not None
+        if lost:
+            raise Conflict(_taken_message(view), view)
         return view
 
     def escalate_due(self, older_than: timedelta) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Shared test setup. Real services (Mosquitto, python-matter-server) come from tests/support."""
+"""Shared test setup. Real services (Mosquitto, python-matter-server, PostgreSQL) come from tests/support."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 pytest_plugins = [
     "tests.support.mosquitto",
     "tests.support.matter_server",
+    "tests.support.postgres",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
