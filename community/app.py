@@ -97,6 +97,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app.on_cleanup.append(on_cleanup)
     app.router.add_post("/dhi/v1/enrol", intake.enrol)
     app.router.add_post("/dhi/v1/homes/{home}/events", intake.events)
+    app.router.add_post("/webhook", intake.any_home_events)
     app.router.add_post("/dhi/v1/homes/{home}/acks", intake.acks)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)

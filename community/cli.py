@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--name", required=True, help="name shown to colleagues and to the home")
     add.add_argument("--role", choices=ROLES, default="duty")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    homes = cmds.add_parser("home", help="households").add_subparsers(dest="sub", required=True)
+    home = homes.add_parser("add", help="add a household whose hub was configured by hand (secret on stdin)")
+    home.add_argument("home", help="the hub's home id")
+    home.add_argument("--name", required=True)
+    home.add_argument("--kinds", default="", help="alert kinds the resident consented to, comma-separated")
     code = cmds.add_parser("code", help="enrolment codes").add_subparsers(dest="sub", required=True)
     create = code.add_parser("create", help="print a new one-time enrolment code for a household")
     create.add_argument("--label", default="", help="a note for staff (e.g. the flat)")
@@ -108,6 +113,13 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("dhome-community: a password has at least 8 characters")
         _store(settings).add_staff(args.username, args.name, args.role, password)
         print(f"staff {args.username} ({args.role}) saved")
+    elif args.cmd == "home":
+        secret = sys.stdin.readline().strip()
+        if not secret.startswith("whsec_"):
+            raise SystemExit("dhome-community: give the home's whsec_ secret on standard input")
+        kinds = [k for k in args.kinds.split(",") if k]
+        _store(settings).add_home(args.home, args.name, secret, {"alert_kinds": kinds, "fields": None})
+        print(f"home {args.home} saved")
     elif args.cmd == "code":
         days = settings.enrolment_code_days
         print(_store(settings).create_code(args.label, "cli", timedelta(days=days)))

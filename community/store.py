@@ -160,6 +160,14 @@ class Store:
             db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
         return secret
 
+    def add_home(self, home: str, name: str, secret: str, consent: dict[str, Any]) -> None:
+        """A household whose hub was configured by hand (no enrolment code): its secret given."""
+        row = {"name": name, "address": "", "contacts": [], "consent": consent, "secret": secret,
+               "enrolled_at": self.now()}  # fmt: skip
+        with self.engine.begin() as db:
+            stmt = self._insert(households).values(home=home, **row)
+            db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
+
     def secret_of(self, home: str) -> str | None:
         with self.engine.connect() as db:
             value = db.scalar(select(households.c.secret).where(households.c.home == home))
@@ -239,7 +247,10 @@ class Store:
         with self.engine.begin() as db:
             if self._alert(db, home, alert_id) is None:
                 raise NotFound(f"no alert {alert_id!r} from home {home!r}")
-            lost = bool(values) and db.execute(update(alerts).where(key, condition).values(**values)).rowcount != 1
+            lost = (
+                bool(values)
+                and db.execute(update(alerts).where(key, condition).values(**values)).rowcount != 1
+            )
             if not lost:
                 db.execute(insert(actions).values(home=home, alert_id=alert_id, staff=who, action=action,
                                                   note=note if to is None else f"→ {to} {note}".strip(), at=now))  # fmt: skip

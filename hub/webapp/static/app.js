@@ -1,6 +1,7 @@
 // The resident app: a router over five pages, each built from the public API.
 import { api, ApiError, connectWs, fmt, h, loadLang, loadSession, onMessage, t, when } from "/static/lib.js";
 import { lineChart } from "/static/chart.js";
+import { enrolForm } from "/static/enrol.js";
 
 // capabilities that keep someone safe are listed first and marked
 const SAFETY = ["dhi.smoke_alarm", "dhi.co_alarm", "dhi.gas_leak", "dhi.water_leak", "dhi.sos", "dhi.fall_detection"];
@@ -377,6 +378,7 @@ async function sharingPage() {
     title(t("nav.sharing")),
     h("p", {}, t("sharing.intro")),
     h("div", {}, subs.items.length ? subs.items.map(subCard) : h("p", {}, t("sharing.none"))),
+    enrolForm(render),
     h("h2", {}, t("sharing.new")), grantForm(),
     h("h2", {}, t("sharing.audit")), await auditTable(names));
 }
