@@ -227,19 +227,22 @@ class Store:
 
     # ------------------------------------------------------------------ staff actions
     def act(
-        self, home: str, alert_id: str, who: str, action: str, *, note: str = "", to: str | None = None
-    ) -> dict[str, Any]:
+        self, home: str, alert_id: str, who: str, action: str, *, note: str = "", to: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """acknowledge / assign / resolve / note, as one conditional update: of two staff acting at
-        once exactly one wins; the other gets ``Conflict`` with the alert showing who took it."""
+        once exactly one wins; the other gets ``Conflict`` with the alert showing who took it.
+        ``who`` is the user name (history), ``name`` what colleagues and the home are shown."""
         now = self.now()
+        shown_as = name or who
         key = and_(alerts.c.home == home, alerts.c.alert_id == alert_id)
         changes: dict[str, tuple[Any, dict[str, Any]]] = {
-            "acknowledge": (alerts.c.desk == "open", {"desk": "acknowledged", "acked_by": who, "acked_at": now}),
+            "acknowledge": (alerts.c.desk == "open", {"desk": "acknowledged", "acked_by": shown_as, "acked_at": now}),
             "assign": (alerts.c.desk != "resolved", {"assignee": to}),
             "resolve": (
                 alerts.c.desk != "resolved",
-                {"desk": "resolved", "resolved_by": who, "resolved_at": now,
-                 "acked_by": func.coalesce(alerts.c.acked_by, who), "acked_at": func.coalesce(alerts.c.acked_at, now)},
+                {"desk": "resolved", "resolved_by": shown_as, "resolved_at": now,
+                 "acked_by": func.coalesce(alerts.c.acked_by, shown_as), "acked_at": func.coalesce(alerts.c.acked_at, now)},
             ),
             "note": (alerts.c.home == home, {}),
         }  # fmt: skip
