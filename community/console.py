@@ -116,7 +116,9 @@ async def act(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
     home, alert_id = request.match_info["home"], request.match_info["id"]
     store = request.app[STORE]
     try:
-        shown = await run(store.act, home, alert_id, who["username"], action, note=note, to=to, name=who["name"])
+        shown = await run(
+            store.act, home, alert_id, who["username"], action, note=note, to=to, name=who["name"]
+        )
     except NotFound as exc:
         return problem(404, "Unknown alert", str(exc))
     except Conflict as exc:

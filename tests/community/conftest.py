@@ -66,5 +66,11 @@ def alert_event(
 
 def enrol(store: Store, home: str, kinds: list[str] | None = None) -> str:
     code = store.create_code(home, "test", timedelta(days=1))
-    household = {"name": f"{home} 陈阿姨", "address": "3号楼 501", "contacts": [{"name": "陈明", "phone": "13800000000"}]}
-    return store.redeem(code, home, household, {"alert_kinds": kinds or ["smoke", "fall", "sos"], "fields": None})
+    household = {
+        "name": f"{home} 陈阿姨",
+        "address": "3号楼 501",
+        "contacts": [{"name": "陈明", "phone": "13800000000"}],
+    }
+    return store.redeem(
+        code, home, household, {"alert_kinds": kinds or ["smoke", "fall", "sos"], "fields": None}
+    )

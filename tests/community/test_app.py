@@ -57,19 +57,25 @@ class Platform:
         assert answer["webhook"]["url"].endswith(f"/dhi/v1/homes/{home}/events")
         return str(answer["webhook"]["secret"])
 
-    async def deliver(self, home: str, secret: str, event: dict[str, Any], *, at: datetime | None = None) -> int:
+    async def deliver(
+        self, home: str, secret: str, event: dict[str, Any], *, at: datetime | None = None
+    ) -> int:
         body = json.dumps(event)
         stamp = at or datetime.now(UTC)
         headers = {"webhook-id": event["id"], "webhook-timestamp": str(int(stamp.timestamp())),
                    "webhook-signature": Webhook(secret).sign(event["id"], stamp, body),
                    "Content-Type": "application/cloudevents+json"}  # fmt: skip
-        async with self.http.post(self.url(f"/dhi/v1/homes/{home}/events"), data=body, headers=headers) as resp:
+        async with self.http.post(
+            self.url(f"/dhi/v1/homes/{home}/events"), data=body, headers=headers
+        ) as resp:
             return resp.status
 
 
 async def signed_in(server: TestServer, user: str, password: str) -> ClientSession:
     session = ClientSession(cookie_jar=CookieJar(unsafe=True))  # unsafe: keeps cookies of an IP address
-    async with session.post(server.make_url("/console/api/session"), json={"username": user, "password": password}) as r:
+    async with session.post(
+        server.make_url("/console/api/session"), json={"username": user, "password": password}
+    ) as r:
         assert r.status == 200, await r.text()
     return session
 
@@ -99,7 +105,9 @@ async def test_enrolment_code_then_signed_intake_stored_once(platform: Platform)
     for _ in range(3):  # the first delivery and two redeliveries
         assert await platform.deliver("flat-1", secret, event) == 200
     status, queue = await platform.call("GET", "/console/api/queue")
-    assert status == 200 and [(a["id"], a["household"], a["room"]) for a in queue["items"]] == [("a1", "陈阿姨", "kitchen")]
+    assert status == 200 and [(a["id"], a["household"], a["room"]) for a in queue["items"]] == [
+        ("a1", "陈阿姨", "kitchen")
+    ]
     _, health = await platform.call("GET", "/health")
     assert health["rows"]["messages"] == 1 and health["rows"]["alerts"] == 1
     _, metrics = await platform.call("GET", "/metrics")
@@ -116,7 +124,10 @@ async def test_signatures_secrets_and_the_replay_window(platform: Platform) -> N
     other = await platform.enrol("flat-2", ["smoke"])
     event = alert_event("flat-1", "a1")
     assert await platform.deliver("flat-1", other, event) == 401  # another home's secret
-    assert await platform.deliver("flat-1", secret, event, at=datetime.fromtimestamp(time.time() - 600, UTC)) == 401
+    assert (
+        await platform.deliver("flat-1", secret, event, at=datetime.fromtimestamp(time.time() - 600, UTC))
+        == 401
+    )
     assert await platform.deliver("flat-9", secret, event) == 404  # not enrolled
     assert await platform.deliver("flat-2", other, event) == 400  # source is another home
     assert await platform.deliver("flat-1", secret, event) == 200
@@ -141,7 +152,10 @@ async def test_two_staff_one_alert_and_the_ack_poll(platform: Platform) -> None:
         assert not poll.done()
         url = platform.url("/console/api/alerts/flat-1/a1/acknowledge")
         hdr = {"X-Requested-With": "console"}
-        async with wang.post(url, json={"note": "我去"}, headers=hdr) as r1, li.post(url, json={}, headers=hdr) as r2:
+        async with (
+            wang.post(url, json={"note": "我去"}, headers=hdr) as r1,
+            li.post(url, json={}, headers=hdr) as r2,
+        ):
             answers = sorted([(r1.status, await r1.json()), (r2.status, await r2.json())], key=lambda x: x[0])
         (ok_status, taken), (conflict_status, problem) = answers
         assert (ok_status, conflict_status) == (200, 409)
@@ -151,7 +165,9 @@ async def test_two_staff_one_alert_and_the_ack_poll(platform: Platform) -> None:
         assert [(a["alert_id"], a["action"]) for a in acks["items"]] == [("a1", "acknowledge")]
         assert acks["next"] == acks["items"][0]["seq"]
         # a duty member may not assign; changes need the console's header
-        async with wang.post(platform.url("/console/api/alerts/flat-1/a1/assign"), json={"to": "li"}, headers=hdr) as r:
+        async with wang.post(
+            platform.url("/console/api/alerts/flat-1/a1/assign"), json={"to": "li"}, headers=hdr
+        ) as r:
             assert r.status == 403
         async with wang.post(platform.url("/console/api/alerts/flat-1/a1/resolve"), json={}) as r:
             assert r.status == 403
@@ -160,14 +176,20 @@ async def test_two_staff_one_alert_and_the_ack_poll(platform: Platform) -> None:
         await li.close()
 
 
-async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(platform: Platform, shared_fixtures: Path) -> None:
+async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(
+    platform: Platform, shared_fixtures: Path
+) -> None:
     secret = await platform.enrol("flat-1", ["smoke", "fall"])
-    await platform.deliver("flat-1", secret, alert_event("flat-1", "a1", "smoke", room="kitchen", summary="Smoke"))
+    await platform.deliver(
+        "flat-1", secret, alert_event("flat-1", "a1", "smoke", room="kitchen", summary="Smoke")
+    )
     await platform.deliver("flat-1", secret, alert_event("flat-1", "a2", "fall", severity="Severe"))
     async with ClientSession() as anon:
         async with anon.get(platform.url("/feeds/cap.atom")) as r:
             assert r.status == 401
-        async with anon.get(platform.url("/feeds/cap.atom"), headers={"Authorization": f"Bearer {REPORT_TOKEN}"}) as r:
+        async with anon.get(
+            platform.url("/feeds/cap.atom"), headers={"Authorization": f"Bearer {REPORT_TOKEN}"}
+        ) as r:
             assert r.status == 200 and r.content_type == "application/atom+xml"
             feed = ET.fromstring(await r.read())
     schema = xmlschema.XMLSchema(shared_fixtures / "cap" / "CAP-v1.2.xsd")

@@ -44,7 +44,11 @@ def test_an_older_message_arriving_late_does_not_undo_a_newer_one(store: Store) 
 
 def test_queue_is_sorted_by_severity_then_age(store: Store) -> None:
     enrol(store, "flat-1")
-    rows = [("a-old-minor", "Minor", "07:00"), ("a-new-extreme", "Extreme", "08:30"), ("a-old-extreme", "Extreme", "08:00")]
+    rows = [
+        ("a-old-minor", "Minor", "07:00"),
+        ("a-new-extreme", "Extreme", "08:30"),
+        ("a-old-extreme", "Extreme", "08:00"),
+    ]
     for alert_id, severity, at in rows:
         ev = alert_event("flat-1", alert_id, severity=severity, first_seen=f"2026-01-15T{at}:00Z")
         store.receive(ev["id"], "flat-1", ev)
@@ -74,7 +78,7 @@ def test_two_staff_acknowledging_at_once_one_wins_the_other_sees_who(store: Stor
     # exactly one acknowledgement goes to the home, with the winner's name
     [ack] = store.acks_after("flat-1", 0)
     assert ack["alert_id"] == "a1" and ack["by"] == {"wang": "王芳", "li": "李强"}[winner]
-    shown = store.act("flat-1", "a1", "li", "resolve", note="已上门，误报")
+    shown = store.act("flat-1", "a1", "li", "resolve", note="已上门 误报")
     assert shown["desk"] == "resolved" and shown["resolved_by"] == "li"
     with pytest.raises(Conflict, match="already resolved by li"):
         store.act("flat-1", "a1", "wang", "resolve")

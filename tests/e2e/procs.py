@@ -198,6 +198,9 @@ class Platform:
     def counts(self) -> dict[str, int]:
         return dict(self._read(lambda s: s.counts()))
 
+    def households(self) -> list[dict[str, Any]]:
+        return list(self._read(lambda s: s.households()))
+
     def stats(self) -> dict[str, int]:
         """Webhooks by outcome since this process started (its /metrics)."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:

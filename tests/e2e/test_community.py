@@ -83,7 +83,9 @@ class Stack:
                  for p in (*self.hubs.values(), self.platform) if p.proc is not None]  # fmt: skip
         for home, hub in self.hubs.items():
             parts.append(f"--- {home} audit: {hub.db('SELECT action, subscription, detail FROM audit')[-8:]}")
-            parts.append(f"--- {home} outbox: {hub.db('SELECT message_id, state, last_error FROM outbox')[-5:]}")
+            parts.append(
+                f"--- {home} outbox: {hub.db('SELECT message_id, state, last_error FROM outbox')[-5:]}"
+            )
         return "\n".join(parts)
 
 
@@ -181,7 +183,7 @@ def test_three_homes_enrolled_by_code_alerts_once_acks_back(stack: Stack, shared
             if "errors" in problem
             else status == 422
         )
-        households = {h["home"]: h for h in platform.store().households()}
+        households = {h["home"]: h for h in platform.households()}
         assert set(households) == {"flat-a", "flat-b", "flat-c"}
         assert households["flat-a"]["address"] == "阳光小区 3号楼 501"
         assert households["flat-a"]["consent"]["alert_kinds"] == ["smoke"]

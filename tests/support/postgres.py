@@ -10,7 +10,6 @@ A missing binary is a failure with a message, never a skip: ``make install`` ins
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -29,14 +28,14 @@ _START_TIMEOUT = 60.0
 
 
 def find_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[4]))
     if not found:
         pytest.fail(
             "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/pg_ctl); "
             "install them with `make install` (Debian package 'postgresql')",
             pytrace=False,
         )
-    return Path(found[-1]).parent
+    return found[-1].parent
 
 
 @dataclass
