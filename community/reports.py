@@ -42,7 +42,7 @@ CAP_KINDS: dict[str, tuple[str, str, str, str]] = {
 }
 #: the alert fields an export may carry when the home sent them (its consent decided that)
 EXPORT_FIELDS = ("home", "id", "kind", "severity", "urgency", "state", "room", "summary", "summary_zh",
-                 "first_seen", "last_seen", "count", "desk", "acked_by", "acked_at", "resolved_at")  # fmt: skip
+                 "first_seen", "last_seen", "count", "drill", "desk", "acked_by", "acked_at", "resolved_at")  # fmt: skip
 
 
 async def allowed(request: web.Request) -> bool:
@@ -75,7 +75,8 @@ def cap_alert(alert: dict[str, Any], sender: str, area_code: str | None, area_na
     sub(root, "identifier", f"{alert['home']}.{alert['id']}".replace(" ", "_").replace(",", "_"))
     sub(root, "sender", sender)
     sub(root, "sent", cap_time(alert.get("last_seen") or alert.get("first_seen")))
-    sub(root, "status", "Actual")
+    # a drill's alert is an exercise (spec §8.3), never an emergency upstream
+    sub(root, "status", "Exercise" if alert.get("drill") else "Actual")
     sub(root, "msgType", "Alert" if alert["desk"] == "open" else "Update")
     sub(root, "scope", "Restricted")
     sub(root, "restriction", "社区及街道值守人员 · community and district duty staff only")

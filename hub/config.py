@@ -31,6 +31,10 @@ class HomeConfig(_Section):
     timezone: str = "Asia/Shanghai"
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    #: people to call during an alarm, ``[{name, phone}]`` (checked as ``hub.api.models.ContactSetting``)
+    contacts: list[dict[str, str]] = Field(default_factory=list)
+    #: the resident's names for room ids (``{living_room: 客厅}``)
+    room_names: dict[str, str] = Field(default_factory=dict)
 
 
 class ApiConfig(_Section):
@@ -74,6 +78,11 @@ class AdapterEntry(_Section):
 class HubConfig(_Section):
     home: HomeConfig = Field(default_factory=HomeConfig)
     data_dir: Path | None = None
+    drill: bool = Field(
+        default=False,
+        description="this hub runs a drill: every alert, message and audit row it makes is marked as an "
+        "exercise (CAP status Exercise), never an emergency",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api: ApiConfig = Field(default_factory=ApiConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)

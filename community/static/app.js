@@ -16,7 +16,7 @@ const STRINGS = {
     messages: "收到消息", newcode: "生成登记码", label: "备注（如楼号、门牌）", codeintro: "把登记码交给住户，住户在家中网关的“分享”页输入即可登记。",
     validdays: "{days} 天内有效，只能使用一次。", newalert: "新警报：{kind}（{home}）", conflict: "操作未执行：{detail}",
     wrong: "用户名或密码错误", "action.acknowledge": "接单", "action.resolve": "处理完毕", "action.assign": "指派",
-    "action.note": "备注", "action.escalate": "上报主管", none: "无",
+    "action.note": "备注", "action.escalate": "上报主管", none: "无", drill: "演练",
     "kind.smoke": "烟雾报警", "kind.co": "一氧化碳", "kind.gas_leak": "燃气泄漏", "kind.water_leak": "漏水",
     "kind.sos": "紧急呼叫", "kind.fall": "跌倒", "kind.inactivity": "长时间无活动", "kind.night_activity": "夜间异常活动",
     "kind.door_open": "门窗未关", "kind.device_offline": "设备离线", "kind.low_battery": "电量低", "kind.tamper": "设备被拆动",
@@ -36,7 +36,7 @@ const STRINGS = {
     messages: "Messages received", newcode: "New enrolment code", label: "Note (e.g. building, flat)", codeintro: "Give the code to the resident, who types it into the Sharing page of the home hub.",
     validdays: "Valid for {days} days, once.", newalert: "New alert: {kind} ({home})", conflict: "Not done: {detail}",
     wrong: "Wrong user name or password", "action.acknowledge": "taken", "action.resolve": "resolved", "action.assign": "assigned",
-    "action.note": "note", "action.escalate": "escalated to supervisors", none: "none",
+    "action.note": "note", "action.escalate": "escalated to supervisors", none: "none", drill: "Drill",
     "kind.smoke": "Smoke", "kind.co": "Carbon monoxide", "kind.gas_leak": "Gas leak", "kind.water_leak": "Water leak",
     "kind.sos": "SOS call", "kind.fall": "Fall", "kind.inactivity": "No activity", "kind.night_activity": "Night activity",
     "kind.door_open": "Door open", "kind.device_offline": "Device offline", "kind.low_battery": "Low battery", "kind.tamper": "Tamper",
@@ -147,7 +147,9 @@ function alertCard(a) {
   }
   const state = a.desk === "resolved" ? t("resolvedby", { by: a.resolved_by }) : a.acked_by ? t("taken", { by: a.acked_by }) : t("desk.open");
   return h("article", { class: `card ${a.severity}`, "data-alert": a.id, "data-home": a.home, "aria-label": `${t("kind." + a.kind)} ${a.household || a.home}` },
-    h("h3", {}, h("span", { class: `badge ${a.severity}` }, t("sev." + a.severity)), t("kind." + a.kind), " · ", a.household || a.home),
+    // a drill (DHI 1.1 "drill": true) is an exercise: said first, where staff look
+    h("h3", {}, a.drill ? h("span", { class: "badge drill" }, t("drill")) : null,
+      h("span", { class: `badge ${a.severity}` }, t("sev." + a.severity)), t("kind." + a.kind), " · ", a.household || a.home),
     h("p", { class: "meta" }, a.home, " · ", t("age", { min: minutesAgo(a.first_seen) }), a.room ? " · " + t("room", { room: a.room }) : ""),
     (lang === "en" ? a.summary : a.summary_zh || a.summary) ? h("p", {}, lang === "en" ? a.summary : a.summary_zh || a.summary) : null,
     h("p", { class: "meta state" }, state,
@@ -174,8 +176,8 @@ function upsert(a) {
   const isNew = !queue.has(key);
   queue.set(key, a);
   if (isNew && a.desk === "open") {
-    say(t("newalert", { kind: t("kind." + a.kind), home: a.household || a.home }));
-    if (CRITICAL.has(a.severity)) beep();
+    say((a.drill ? t("drill") + " · " : "") + t("newalert", { kind: t("kind." + a.kind), home: a.household || a.home }));
+    if (CRITICAL.has(a.severity) && !a.drill) beep();
   }
   renderQueue();
 }

@@ -184,6 +184,7 @@ async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(
         "flat-1", secret, alert_event("flat-1", "a1", "smoke", room="kitchen", summary="Smoke")
     )
     await platform.deliver("flat-1", secret, alert_event("flat-1", "a2", "fall", severity="Severe"))
+    await platform.deliver("flat-1", secret, alert_event("flat-1", "a3", "smoke", drill=True))
     async with ClientSession() as anon:
         async with anon.get(platform.url("/feeds/cap.atom")) as r:
             assert r.status == 401
@@ -194,9 +195,12 @@ async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(
             feed = ET.fromstring(await r.read())
     schema = xmlschema.XMLSchema(shared_fixtures / "cap" / "CAP-v1.2.xsd")
     caps = feed.findall(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}content/{{{CAP_NS}}}alert")
-    assert len(caps) == 2
+    assert len(caps) == 3
     for cap in caps:
         schema.validate(ET.tostring(cap, encoding="unicode"))
+    # a drill's alert is an exercise upstream too (spec §8.3)
+    statuses = {c.findtext(f"{{{CAP_NS}}}incidents"): c.findtext(f"{{{CAP_NS}}}status") for c in caps}
+    assert statuses == {"flat-1.a1": "Actual", "flat-1.a2": "Actual", "flat-1.a3": "Exercise"}
     text = ET.tostring(feed, encoding="unicode")
     assert "陈阿姨" not in text and "3号楼" not in text  # the household's details stay on the platform
     _, exported = await platform.call("GET", "/export/alerts.json")
@@ -205,7 +209,7 @@ async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(
     assert all("household" not in r and "address" not in r for r in exported["items"])
     status, text_csv = await platform.call("GET", "/export/alerts.csv")
     rows = list(csv.DictReader(io.StringIO(text_csv)))
-    assert status == 200 and sorted(r["kind"] for r in rows) == ["fall", "smoke"]
+    assert status == 200 and sorted(r["kind"] for r in rows) == ["fall", "smoke", "smoke"]
 
 
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
