@@ -198,7 +198,7 @@ class PlatformLinks:
             if hub.alerts is not None:
                 with contextlib.suppress(NotFound):  # an alert this hub no longer has
                     await hub.alerts.acknowledge(
-                        str(item["alert_id"]), by=f"{receiver} · {item.get('by', '')}"
+                        str(item["alert_id"]), by=f"platform:{receiver} · {item.get('by', '')}"
                     )
         if answer.get("next", after) != after:
             await hub.storage.execute(
