@@ -117,9 +117,9 @@ def parse_enrolment(body: object) -> Enrolment:
 async def enrol_subscription(request: web.Request) -> web.Response:
     """Redeem a platform's one-time enrolment code: the subscription and its secret come from the
     platform; the consent is the resident's, given by submitting the form."""
+    enrolment = parse_enrolment(await read_json(request))
     links = api(request).hub.platform_links
     if links is None:
         raise ServiceUnavailable("platform enrolment is not running on this hub")
-    enrolment = parse_enrolment(await read_json(request))
     sub = await links.enrol(enrolment, actor=request[PRINCIPAL].actor)
     return json_response(sub, status=201, headers={"Location": f"/api/v1/subscriptions/{sub.id}"})

@@ -168,7 +168,7 @@ def test_three_homes_enrolled_by_code_alerts_once_acks_back(stack: Stack, shared
         assert isinstance(a, WebHubProcess)
         resident = enrol_on_the_sharing_page(browser, a, platform, platform.code("阳光小区 3号楼 501"))
         for home, _, kinds, _ in HOMES[1:]:
-            status, sub = http("POST", f"{stack.hubs[home].api}/subscriptions/enrol", {
+            status, sub = http("POST", f"{stack.hubs[home].api}/enrolments", {
                 "platform": platform.url, "code": platform.code(home),
                 "household": {"name": f"{home} 住户", "contacts": [{"name": "社区网格员", "phone": "12345"}]},
                 "alert_kinds": kinds}, token=stack.admin[home])  # fmt: skip
@@ -176,7 +176,7 @@ def test_three_homes_enrolled_by_code_alerts_once_acks_back(stack: Stack, shared
             assert (
                 sub["receiver"]["kind"] == "community" and sub["has_secret"] and sub["alert_kinds"] == kinds
             )
-        status, problem = http("POST", f"{stack.hubs['flat-b'].api}/subscriptions/enrol", {
+        status, problem = http("POST", f"{stack.hubs['flat-b'].api}/enrolments", {
             "platform": platform.url, "code": "AAAA-BBBB-CCCC", "household": {"name": "x"}}, token=stack.admin["flat-b"])  # fmt: skip
         assert (
             status == 422 and problem["errors"][0]["field"] == "code"

@@ -59,7 +59,7 @@ export function enrolForm(onDone) {
       alert_kinds: [...form.querySelectorAll("input[name=enrol-kind]:checked")].map((i) => i.value),
     };
     try {
-      const sub = await api("POST", "/subscriptions/enrol", body);
+      const sub = await api("POST", "/enrolments", body);
       status.textContent = s("done", { name: sub.receiver.name });
       if (onDone) await onDone();
     } catch (err) {
