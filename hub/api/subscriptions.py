@@ -6,12 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
+from dhi.errors import InvalidParams, NotFound, ServiceUnavailable
+from dhi.models import SubscriptionRequest
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, q_int, read_json, read_model
 from hub.api.models import Delivery, DeliveryList, SubscriptionList
 from hub.bridges.platform_link import Enrolment
-from hub.errors import InvalidParams, NotFound, ServiceUnavailable
-from hub.models import SubscriptionRequest
 from hub.services import SubscriptionService
 
 

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
+from dhi.errors import InvalidParams, NotFound, PlatformError
+from dhi.models import SubscriptionRequest
+from dhi.models.subscription import Consent, Receiver, ReceiverKind, Subscription, Transport
 from hub.consent import ConsentService
-from hub.errors import InvalidParams, NotFound, PlatformError
-from hub.models import SubscriptionRequest
-from hub.models.subscription import Consent, Receiver, ReceiverKind, Subscription, Transport
 
 if TYPE_CHECKING:
     from hub.core import Hub

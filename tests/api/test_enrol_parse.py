@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dhi.errors import InvalidParams
 from hub.api.subscriptions import parse_enrolment
-from hub.errors import InvalidParams
 
 GOOD: dict[str, Any] = {
     "platform": "http://127.0.0.1:8480",

@@ -53,7 +53,7 @@ CONFIG = schemathesis.Config.from_dict(
                     "not_a_server_error": {"enabled": False},
                     "positive_data_acceptance": {
                         "expected-statuses": ["2xx", "401", "403", "422", "429", "502", "503"]
-                    }
+                    },
                 },
             },
         ],
