@@ -1,4 +1,4 @@
-"""Enrolment with a community platform and the acknowledgement channel back (spec §9.1, DHI 1.1).
+"""Enrolment with a community platform and the acknowledgement channel back (spec §9.4, DHI 1.1).
 
 * ``enrol``: the resident typed a one-time code into the Sharing page; the hub redeems it at the
   platform (``POST <platform>/dhi/v1/enrol``) with the household details the resident chose to

@@ -1,4 +1,4 @@
-"""The Sharing page's enrolment form as the hub reads it (spec §9.1): each mistake names its field."""
+"""The Sharing page's enrolment form as the hub reads it (spec §9.4): each mistake names its field."""
 
 from __future__ import annotations
 

@@ -230,7 +230,7 @@ class HubProcess:
         self.home = home
         self.dir = tmp / name
         self.data = self.dir / "data"
-        self.data.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         adapters = []
         clock: dict[str, Any] = {"speed": speed}
         if scenario is not None:

@@ -1,5 +1,5 @@
 // Enrolling with a community platform by the one-time code its centre gave the resident
-// (spec §9.1, DHI 1.1). Self-contained: its own strings (zh-CN first, English), one form.
+// (spec §9.4, DHI 1.1). Self-contained: its own strings (zh-CN first, English), one form.
 // The hub fetches the webhook address and secret from the platform: nothing to copy by hand.
 import { api, h, lang } from "/static/lib.js";
 
