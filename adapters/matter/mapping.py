@@ -96,7 +96,11 @@ class CapBinding:
             raw = values[prop.attribute]
             path = attribute_path(ep.id, self.cluster, prop.attribute)
             definition = self.row.definition
-            pdef = definition.property(prop.name) if definition is not None else lookup(self.capability, prop.name)
+            pdef = (
+                definition.property(prop.name)
+                if definition is not None
+                else lookup(self.capability, prop.name)
+            )
             try:
                 value = self.converter(prop).to_hub(raw)
                 if value is not None and pdef is not None:
@@ -312,11 +316,11 @@ def _match_cluster(ep: Endpoint, cluster: int, device_id: str, bound: Mapping[st
     if consumed and not out.bindings:
         return out
     left = [a for a in _data_attributes(ep, cluster) if a not in used]
-    row, problems = vendor_row(ep, cluster, left) if left else (None, {})
-    if row is not None and row.capability not in taken:
-        binding = _bind(row, ep, device_id)
-        if isinstance(binding, CapBinding):
-            out.bindings.append(binding)
+    vendor, problems = vendor_row(ep, cluster, left) if left else (None, {})
+    if vendor is not None and vendor.capability not in taken:
+        kept = _bind(vendor, ep, device_id)
+        if isinstance(kept, CapBinding):
+            out.bindings.append(kept)
     for attribute, why in problems.items():
         out.unmapped.append(
             (f"{ep.id}/{cluster}/{attribute}", f"{cl.attribute_name(cluster, attribute)}: {why}")
@@ -356,7 +360,9 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
                 acct(device_id)["unmapped"].append(Unmapped(feature=feature, reason=reason))
         app_types = [d for d in ep.device_types if d not in UTILITY_DEVICE_TYPES]
         if not bound:
-            if app_types and not unmapped_here:
+            # a composed device's parent endpoint (an oven around its cavities) has its
+            # clusters on its parts; only a leaf endpoint that maps nothing is worth a line
+            if app_types and not unmapped_here and not ep.parts:
                 names = ", ".join(device_type_name(d) for d in app_types)
                 acct(device_id)["unmapped"].append(
                     Unmapped(

@@ -1051,6 +1051,7 @@ THERMOSTAT_ROWS: Final = [
     ),
 ]
 
+
 def _rock_setting(bits: int) -> Converter:
     def back(on: Any) -> int:
         if not isinstance(on, bool):

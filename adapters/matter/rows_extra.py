@@ -21,23 +21,18 @@ from adapters.sdk.convert import ConversionError, Converter
 # ---------------------------------------------------------------- named lists
 
 
-def _label(entry: Any, name_of: Callable[[Mapping[str, Any]], Any], id_tag: str) -> tuple[Any, str] | None:
-    if not isinstance(entry, dict) or id_tag not in entry:
-        return None
-    name = name_of(entry)
-    ident = entry[id_tag]
-    text = name.strip() if isinstance(name, str) and name.strip() else f"{ident}"
-    return ident, text
-
-
-def _names(entries: Any, name_of: Callable[[Mapping[str, Any]], Any], id_tag: str) -> dict[Any, str]:
-    """id -> unique display name (a repeated name gets its id appended)."""
+def _names(
+    entries: Any, name_of: Callable[[Mapping[str, Any]], Any], id_tag: str, what: str
+) -> dict[Any, str]:
+    """id -> unique display name; an unnamed entry is "<what> <id>", a repeated name gets its id."""
     out: dict[Any, str] = {}
     for entry in entries if isinstance(entries, list) else []:
-        pair = _label(entry, name_of, id_tag)
-        if pair is None:
+        if not isinstance(entry, dict) or id_tag not in entry:
             continue
-        ident, text = pair
+        ident, name = entry[id_tag], name_of(entry)
+        if isinstance(ident, dict | list):
+            continue  # an id must be a number or a handle
+        text = name.strip() if isinstance(name, str) and name.strip() else f"{what} {ident}"
         if text in out.values():
             text = f"{text} ({ident})"
         out[ident] = text
@@ -94,7 +89,7 @@ def _list_adapter(
     many: str | None = None,
 ) -> Callable[[Endpoint, int], Mapping[str, Converter] | str]:
     def adapt(ep: Endpoint, cluster: int) -> Mapping[str, Converter] | str:
-        table = _names(ep.value(cluster, list_attr), name_of, id_tag)
+        table = _names(ep.value(cluster, list_attr), name_of, id_tag, what)
         if not table:
             return f"the device lists no {what}s"
         out = {current: _named(table, what), listing: _name_list(table)}
@@ -106,6 +101,7 @@ def _list_adapter(
 
 
 # ---------------------------------------------------------------- modes
+
 
 def _unadapted(v: Any) -> Any:
     raise ConversionError("named through the endpoint's list (the row's adapt), not by itself")
@@ -440,7 +436,12 @@ PRESET_ROWS: Final = [
             Prop(0x0050, "presets", BY_ENDPOINT),
         ),
         commands=(
-            Cmd("set_preset", "SetActivePresetRequest", 0x06, (Arg("presetHandle", "preset", adapted="preset"),)),
+            Cmd(
+                "set_preset",
+                "SetActivePresetRequest",
+                0x06,
+                (Arg("presetHandle", "preset", adapted="preset"),),
+            ),
         ),
         required=(0x0050,),
         adapt=_list_adapter(0x0050, _preset_name, "0", "preset", current="preset", listing="presets"),
@@ -460,7 +461,9 @@ CHIME_ROWS: Final = [
         ),
         commands=(Cmd("play", "PlayChimeSound", 0x00),),  # plays the selected sound
         required=(),
-        adapt=_list_adapter(0x0000, lambda e: e.get("1"), "0", "chime sound", current="sound", listing="sounds"),
+        adapt=_list_adapter(
+            0x0000, lambda e: e.get("1"), "0", "chime sound", current="sound", listing="sounds"
+        ),
     ),
 ]
 

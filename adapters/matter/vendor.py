@@ -42,10 +42,17 @@ WRITABLE: Final[dict[int, frozenset[int]]] = {
         mode: frozenset({0x0002, 0x0003})  # derived mode clusters: StartUpMode, OnMode
         for mode in (0x0049, 0x0051, 0x0052, 0x0054, 0x0055, 0x0059, 0x009D, 0x009E, 0x009F)
     },
-    0x0080: frozenset({0x0000, 0x0005}),  # BooleanStateConfiguration: sensitivity, alarms enabled
-    0x0101: frozenset({0x0021, 0x0022, 0x0025, 0x0026, 0x0029, 0x002B, 0x0030, 0x0031, 0x0033}),
-    0x0200: frozenset({0x0020, 0x0021, 0x0022}),  # Pump: OperationMode, ControlMode, LifetimeRunning…
-    0x0201: frozenset({0x0025, 0x0032, 0x0034, 0x003A, 0x003B}),  # Thermostat settings
+    0x004A: frozenset({0x0001}),  # LaundryDryerControls: SelectedDrynessLevel
+    0x0053: frozenset({0x0001, 0x0002}),  # LaundryWasherControls: SpinSpeedCurrent, NumberOfRinses
+    0x0080: frozenset({0x0000}),  # BooleanStateConfiguration: CurrentSensitivityLevel
+    # DoorLock: Language, LEDSettings, EnableLocalProgramming, EnableOneTouchLocking,
+    # EnableInsideStatusLED, EnablePrivacyModeButton, WrongCodeEntryLimit,
+    # UserCodeTemporaryDisableTime, SendPINOverTheAir, RequirePINforRemoteOperation
+    0x0101: frozenset({0x0021, 0x0022, 0x0028, 0x0029, 0x002A, 0x002B, 0x0030, 0x0031, 0x0032, 0x0033}),
+    # Pump: LifetimeRunningHours, LifetimeEnergyConsumed, OperationMode, ControlMode
+    0x0200: frozenset({0x0015, 0x0017, 0x0020, 0x0021}),
+    # Thermostat: RemoteSensing, ThermostatProgrammingOperationMode, EmergencyHeatDelta
+    0x0201: frozenset({0x001A, 0x0025, 0x0034}),
     0x0202: frozenset({0x0008, 0x000A, 0x000B}),  # FanControl: Rock-, WindSetting, AirflowDirection
     0x0204: frozenset({0x0002}),  # ThermostatUserInterfaceConfiguration: ScheduleProgrammingVisibility
     0x0300: frozenset({0x000F, 0x4010}),  # ColorControl: Options, StartUpColorTemperatureMireds
@@ -165,19 +172,25 @@ def _property(cluster: int, attribute: int, value: Any) -> tuple[PropertyDef, Pr
     if vtype is ValueType.ENUM and members:
         conv = cv.enum(members, name=name)
         pdef = PropertyDef(
-            name=name, type=vtype, enum=list(dict.fromkeys(members.values())), access=access, nullable=nullable
+            name=name,
+            type=vtype,
+            enum=list(dict.fromkeys(members.values())),
+            access=access,
+            nullable=nullable,
         )
     else:
         conv = _CONVERTERS[vtype]
         pdef = PropertyDef(
-            name=name, type=vtype, access=access, nullable=nullable, unit=VENDOR_UNITS.get((cluster, attribute))
+            name=name,
+            type=vtype,
+            access=access,
+            nullable=nullable,
+            unit=VENDOR_UNITS.get((cluster, attribute)),
         )
     return pdef, Prop(attribute, name, conv, WRITE if writable else None)
 
 
-def vendor_row(
-    ep: Endpoint, cluster: int, attributes: Iterable[int]
-) -> tuple[Row | None, dict[int, str]]:
+def vendor_row(ep: Endpoint, cluster: int, attributes: Iterable[int]) -> tuple[Row | None, dict[int, str]]:
     """One vendor row for ``attributes`` of ``cluster`` on ``ep``, plus attribute -> reason
     for each one that cannot be represented."""
     props: list[Prop] = []
@@ -206,7 +219,7 @@ def vendor_row(
         description=Labels(
             en=f"Attributes of the Matter cluster {cl.describe_cluster(cluster)} that no DHI capability "
             "carries, typed from the Matter data model.",
-            zh_cn=f"Matter 集群 {cl.describe_cluster(cluster)} 中没有 DHI 标准能力承载的属性，"
+            zh_cn=f"Matter 集群 {cl.describe_cluster(cluster)} 中没有 DHI 标准能力承载的属性，"  # noqa: RUF001
             "类型取自 Matter 数据模型。",
         ),
         properties=pdefs,

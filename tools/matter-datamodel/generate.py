@@ -51,9 +51,7 @@ def describe(tp: Any) -> tuple[str, bool, dict[str, str] | None]:
         if issubclass(tp, enum.IntFlag):
             return "integer", nullable, None
         if issubclass(tp, enum.Enum):
-            members = {
-                str(int(m.value)): snake(m.name) for m in tp if m.name != "kUnknownEnumValue"
-            }
+            members = {str(int(m.value)): snake(m.name) for m in tp if m.name != "kUnknownEnumValue"}
             return "enum", nullable, members or None
         if issubclass(tp, (float, float32)):
             return "number", nullable, None
