@@ -629,7 +629,7 @@ def _concentration_rows(
         Row(
             capability,
             cluster,
-            props=(Prop(0x0000, prop, cv.SAME),),
+            props=(Prop(0x0000, prop, cv.SAME), Prop(0x000A, "level", CONCENTRATION_LEVEL)),
             features=NUMERIC_MEASUREMENT,
             adapt=_unit_adapter(prop, unit, default_unit),
             consumes=(MEASUREMENT_UNIT,),
@@ -986,6 +986,8 @@ THERMOSTAT_ROWS: Final = [
         props=(
             Prop(0x0000, "local_temperature", cv.CENTI_CELSIUS),
             Prop(0x0001, "outdoor_temperature", cv.CENTI_CELSIUS),
+            Prop(0x0003, "abs_min_heat_setpoint_limit", cv.CENTI_CELSIUS),
+            Prop(0x0004, "abs_max_heat_setpoint_limit", cv.CENTI_CELSIUS),
             Prop(0x0007, "cooling_demand", cv.nullable(cv.SAME)),
             Prop(0x0008, "heating_demand", cv.nullable(cv.SAME)),
             Prop(0x0010, "local_temperature_calibration", cv.DECI_CELSIUS_STEP, WRITE),

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from adapters.matter import convert as cv
 from adapters.matter.node import Endpoint
-from adapters.matter.schema import WRITE, Arg, Cmd, Prop, Row, Via
+from adapters.matter.schema import WRITE, Arg, Cmd, Evt, Prop, Row, Via
 from adapters.sdk.convert import ConversionError, Converter
 
 # ---------------------------------------------------------------- named lists
@@ -192,6 +192,32 @@ def _phase(ep: Endpoint, cluster: int) -> Mapping[str, Converter]:
     return {"phase": cv.nullable(Converter(to_hub, None, "phase"))}
 
 
+def _operational_error(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    state = data.get("errorState")
+    if not isinstance(state, dict):
+        return None
+    ident = state.get("errorStateID")
+    label = state.get("errorStateLabel")
+    fields = {"0": ident, "1": label}
+    try:
+        error = _error(fields)
+    except ConversionError:
+        return None
+    return None if error is None else ("error", {"error": error})
+
+
+def _completed(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    total = data.get("totalOperationalTime")
+    ok = isinstance(total, int) and not isinstance(total, bool) and total >= 0
+    return "completed", {"total_time": total} if ok else {}
+
+
+OPERATIONAL_EVENTS: Final = (
+    Evt(0x00, ("error",), _operational_error),
+    Evt(0x01, ("completed",), _completed),
+)
+
+
 def _op_state_row(cluster: int, commands: tuple[Cmd, ...]) -> Row:
     return Row(
         "dhi.operational_state",
@@ -203,6 +229,7 @@ def _op_state_row(cluster: int, commands: tuple[Cmd, ...]) -> Row:
             Prop(0x0005, "error", cv.nullable(Converter(_error, None, "error_state"))),
         ),
         commands=commands,
+        events=OPERATIONAL_EVENTS,
         adapt=_phase,
         consumes=(0x0000,),  # PhaseList names CurrentPhase
     )

@@ -388,3 +388,16 @@ def test_every_built_dump_is_in_provenance() -> None:
     text = (BUILT / "PROVENANCE.md").read_text()
     for path in built_files():
         assert path.name in text
+
+
+def test_operational_state_events() -> None:
+    binding = _binding("kitchen_appliances.json", "ep1", "dhi.operational_state")
+    events = {e.event_id: e for e in binding.row.events}
+    error = {"errorState": {"errorStateID": 0x41, "errorStateLabel": None, "errorStateDetails": None}}
+    assert events[0x00].translate(error) == ("error", {"error": "stuck"})
+    assert events[0x00].translate({"errorState": {"errorStateID": 0}}) is None  # NoError
+    assert events[0x01].translate({"completionErrorCode": 0, "totalOperationalTime": 3600}) == (
+        "completed",
+        {"total_time": 3600},
+    )
+    assert events[0x01].translate({"totalOperationalTime": None}) == ("completed", {})
