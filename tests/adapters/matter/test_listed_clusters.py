@@ -401,3 +401,18 @@ def test_operational_state_events() -> None:
         {"total_time": 3600},
     )
     assert events[0x01].translate({"totalOperationalTime": None}) == ("completed", {})
+
+
+def test_adapters_check_prints_one_summary_line_per_dump() -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli.adapters import app
+
+    paths = [*node_files(), *built_files()]
+    result = CliRunner().invoke(app, ["check", "matter", *map(str, paths), "--summary"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["file"] for line in lines] == [str(p) for p in paths]
+    for line in lines:
+        assert line["features"] == line["standard"] + line["vendor"] + line["unmapped"]
+        assert line["kept_percent"] >= 95.0, line
