@@ -132,7 +132,9 @@ class SubscriptionClosed(Exception):
 
 
 class EventBus:
-    def __init__(self, *, start_seq: int = 0) -> None:
+    def __init__(self, *, start_seq: int = 0, drill: bool = False) -> None:
+        #: a drill hub's bus marks every message it carries as an exercise (DHI 1.1 ``drill``)
+        self.drill = drill
         self._subs: list[Subscription] = []
         self._seq = start_seq
         self.published = 0
@@ -177,6 +179,8 @@ class EventBus:
     def publish(self, msg: Envelope) -> None:
         if msg.seq is None:
             msg.seq = self.next_seq()
+        if self.drill:
+            msg.drill = True
         self.published += 1
         for fn, raw in self._taps:
             try:

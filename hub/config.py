@@ -74,6 +74,11 @@ class AdapterEntry(_Section):
 class HubConfig(_Section):
     home: HomeConfig = Field(default_factory=HomeConfig)
     data_dir: Path | None = None
+    drill: bool = Field(
+        default=False,
+        description="this hub runs a drill: every alert, message and audit row it makes is marked as an "
+        "exercise (CAP status Exercise), never an emergency",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     api: ApiConfig = Field(default_factory=ApiConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)

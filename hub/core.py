@@ -59,7 +59,7 @@ class Hub:
         self.catalog = catalog or default_catalog()
         self.metrics = Metrics()
         self.storage = Storage(self.data_dir / DB_NAME, batch_interval=config.storage.batch_interval)
-        self.bus = EventBus()
+        self.bus = EventBus(drill=config.drill)
         self.registry = Registry(self.storage, self.bus, self.catalog, self.clock, config.home.id)
         self.state = StateStore(self.storage)
         self.supervisor = Supervisor(self, backoff=backoff)
@@ -77,6 +77,11 @@ class Hub:
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self._configure_adapters(config_source, adapter_classes or {})
+
+    @property
+    def drill(self) -> bool:
+        """A drill hub: what it raises and shares is an exercise, never an emergency."""
+        return self.config.drill
 
     def __repr__(self) -> str:
         return f"Hub(home={self.config.home.id!r}, data_dir={str(self.data_dir)!r}, devices={len(self.registry)})"

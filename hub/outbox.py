@@ -240,7 +240,7 @@ class Outbox:
                 audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
                             message_id=message_id,
                             detail={"receiver": active.subscription.receiver.name, "transport": transport.value,
-                                    "attempts": attempts + 1}),
+                                    "attempts": attempts + 1, **_drill(payload)}),
             ]
         )  # fmt: skip
         hub.metrics.messages_out.labels(transport.value).inc()
@@ -333,3 +333,8 @@ class Outbox:
         for sub_id in {*depth, *self._consent.active_ids()}:
             for state in ("pending", "dead"):
                 gauge.labels(sub_id, state).set(depth.get(sub_id, {}).get(state, 0))
+
+
+def _drill(payload: dict[str, Any]) -> dict[str, bool]:
+    """``{"drill": True}`` for the audit detail of an exercise's message, else nothing."""
+    return {"drill": True} if payload.get("drill") else {}

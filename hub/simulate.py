@@ -3,6 +3,9 @@
 The hub clock starts at the scenario's ``start`` and stands still until every adapter is
 running, so the devices appear at the start time and each step lands exactly at its offset;
 then hub time runs ``speed`` times faster than real time.
+
+A simulation is a drill: its hub config says ``drill: true``, so every alert, message and
+audit row is marked as an exercise (DHI 1.1 ``drill``; CAP status Exercise).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -111,12 +114,13 @@ class SimulationResult:
 
 
 def simulation_config(scenario_path: Path, config: HubConfig | None, home_name: str) -> HubConfig:
-    """``config`` (or a minimal one) with its virtual adapter set to play the scenario."""
+    """``config`` (or a minimal one) with its virtual adapter set to play the scenario, as a drill."""
     settings = {"scenario": str(scenario_path), "timing": Timing.SCENARIO.value, "loop": False}
     if config is None:
         return HubConfig(
             home=HomeConfig(id="demo", name=home_name),
             adapters=[AdapterEntry(type=VIRTUAL, config=settings)],
+            drill=True,
         )
     entries = list(config.adapters)
     index = next((i for i, e in enumerate(entries) if e.type == VIRTUAL and e.enabled), None)
@@ -126,7 +130,7 @@ def simulation_config(scenario_path: Path, config: HubConfig | None, home_name: 
         old = entries[index]
         merged = {k: v for k, v in old.config.items() if k not in ("home", "scenario", "timing", "loop")}
         entries[index] = old.model_copy(update={"config": {**merged, **settings}})
-    return config.model_copy(update={"adapters": entries})
+    return config.model_copy(update={"adapters": entries, "drill": True})
 
 
 def prepare(scenario_path: Path, config: HubConfig | None, catalog: Catalog) -> tuple[Scenario, HubConfig]:
@@ -144,11 +148,13 @@ async def simulate(
     on_event: Callable[[Any], None] | None = None,
     services: Sequence[Service] = (),
     catalog: Catalog | None = None,
+    before_stop: Callable[[Hub], Awaitable[None]] | None = None,
 ) -> SimulationResult:
     """Run the scenario (a path or a name in ``examples/homes``) to its end.
 
     Raises ``ScenarioError`` for an invalid scenario (before anything starts) and
-    ``SimulationError`` if the virtual adapter does not reach the end.
+    ``SimulationError`` if the virtual adapter does not reach the end. ``before_stop(hub)``
+    runs once the scenario is over, before the hub stops (e.g. to let the outbox deliver).
     """
     catalog = catalog or default_catalog()
     scenario, cfg = prepare(scenario_path, config, catalog)
@@ -178,6 +184,8 @@ async def simulate(
                 ) from None
             ended = clock.now()
             await asyncio.sleep(0)  # let services react to the last step
+            if before_stop is not None:
+                await before_stop(hub)
         finally:
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

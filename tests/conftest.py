@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.bridges.receiver import Receiver
 
 pytest_plugins = [
     "tests.support.mosquitto",
@@ -40,3 +43,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def shared_fixtures() -> Path:
     assert SHARED_FIXTURES.is_dir(), f"shared fixtures not found at {SHARED_FIXTURES}"
     return SHARED_FIXTURES
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A real loopback webhook receiver verifying Standard Webhooks signatures."""
+    r = Receiver()
+    await r.up()
+    yield r
+    await r.down()

@@ -25,7 +25,7 @@ from adapters.mqtt import (
     matches,
 )
 from adapters.mqtt.shell import MqttAdapterShell
-from adapters.sdk import AdapterContext, DeviceMapping, Unmapped
+from adapters.sdk import AdapterContext, DeviceMapping, PropertyClaims, Unmapped
 from hub.catalog import Catalog, default_catalog
 from hub.errors import AdapterError, CommandTimeout, Conflict, HubError, UnknownDevice
 from hub.models import (
@@ -359,21 +359,30 @@ def map_descriptions(data: Any, catalog: Catalog, instance: str) -> list[DeviceM
         unmapped: list[Unmapped] = []
         kept: list[tuple[str, list[CapabilityInstance]]] = []
         standard = vendor = 0
+        claims = PropertyClaims()
         for comp in desc.components:
             caps = []
             for inst in comp.capabilities:
-                if inst.definition is not None:
-                    vendor += 1
-                    caps.append(inst)
-                elif inst.id in catalog:
-                    standard += 1
-                    caps.append(inst)
-                else:
+                definition = inst.definition or catalog.get(inst.id)
+                if definition is None:
                     unmapped.append(
                         Unmapped(
                             feature=f"{comp.id}/{inst.id}", reason="capability not in the DHI v1 catalog"
                         )
                     )
+                    continue
+                if inst.definition is not None:
+                    vendor += 1
+                else:
+                    standard += 1
+                caps.append(inst)
+                props = (
+                    inst.properties
+                    if inst.properties is not None
+                    else [p.name for p in definition.properties]
+                )
+                # the device speaks DHI: each capability instance is one feature, its properties its own
+                claims.bind_all(f"{comp.id}/{inst.id}", comp.id, inst.id, props)
             if caps:
                 kept.append((comp.id, caps))
         mapped = None
@@ -400,6 +409,7 @@ def map_descriptions(data: Any, catalog: Catalog, instance: str) -> list[DeviceM
                 standard=standard,
                 vendor=vendor,
                 unmapped=unmapped,
+                mapping=claims.fates,
             )
         )
     return out

@@ -142,6 +142,8 @@ class HomieAdapter(MqttAdapterShell[HomieConfig]):
         except ValueError as exc:  # a device id that cannot be a DHI id, bad vendor definition
             self._invalid(msg, f"$description cannot be mapped: {exc}")
             return
+        for warning in device.warnings:
+            ctx.logger.warning("homie %s: %s", native, warning)
         for feature in device.features.unmapped:
             ctx.logger.info("homie %s: %s not mapped: %s", native, feature.feature, feature.reason)
         if not ctx.publish_device(device.description):
@@ -294,4 +296,4 @@ def _map_one(index: int, item: Any, instance: str) -> DeviceMapping:
         return DeviceMapping.unreadable(
             f"{instance}:invalid-{index}", "unreadable Homie $description", "$description", str(exc)
         )
-    return device.features.report(device.description)
+    return device.features.report(device.description).model_copy(update={"warnings": device.warnings})

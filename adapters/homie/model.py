@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.homie.mapping import DATATYPES, SEMANTICS, UNIT_BY_HOMIE, SemanticRow
+from adapters.homie.mapping import CHANNELS, DATATYPES, NOT_MEASURED, SEMANTICS, UNIT_BY_HOMIE, SemanticRow
 from adapters.mqtt import PayloadError
 from adapters.mqtt.describe import DescriptionBuilder, Features, vendor_property
-from adapters.sdk import Converter, identity, linear
+from adapters.sdk import Converter, bool_map, identity, linear
 from adapters.sdk.convert import ConversionError
 from hub.models import DeviceDescription
 from hub.models.catalog import ValueType
@@ -52,7 +52,8 @@ class HomieDescription(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     homie: Annotated[str, Field(pattern=r"^5\.\d+$")]
-    version: int
+    #: required by the convention; some devices publish null: read anyway, with a warning
+    version: int | None
     name: str | None = None
     type: str | None = None
     nodes: dict[Annotated[str, Field(pattern=HOMIE_ID)], HomieNode] = Field(default_factory=dict)
@@ -127,10 +128,11 @@ class PropMap:
 @dataclass
 class HomieDevice:
     native: str
-    version: int
+    version: int | None
     description: DeviceDescription
     props: dict[tuple[str, str], PropMap]
     features: Features = field(default_factory=Features)
+    warnings: list[str] = field(default_factory=list)
 
     def find(self, component: str, capability: str, prop: str) -> PropMap | None:
         return next(
@@ -149,25 +151,80 @@ def dhi_name(homie_id: str) -> str:
     return name if name[:1].isalpha() else f"n{name}"
 
 
+_CHANNELS = [(re.compile(pattern), template) for pattern, template in CHANNELS]
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def split_channel(prop_id: str) -> tuple[str, str | None]:
+    """``current-a`` -> (``current``, ``phase_a``); ``power`` -> (``power``, None)."""
+    for pattern, template in _CHANNELS:
+        m = pattern.search(prop_id)
+        if m is not None and m.start() > 0:
+            return prop_id[: m.start()], template.format(n=m["n"])
+    return prop_id, None
+
+
+def _two_states(p: HomieProperty, states: tuple[str, str]) -> tuple[str, str] | None:
+    """The enum's own spelling of (true, false) when its format is exactly those two values."""
+    try:
+        values = parse_format(p.datatype, p.format).values
+    except PayloadError:
+        return None
+    spelled = {v.upper(): v for v in values}
+    if len(values) != 2 or set(spelled) != {s.upper() for s in states}:
+        return None
+    return spelled[states[0].upper()], spelled[states[1].upper()]
+
+
 def _match(p: HomieProperty, prop_id: str) -> SemanticRow | None:
+    stem, _ = split_channel(prop_id)
+    words = set(_WORD.findall(f"{prop_id} {p.name or ''}".lower()))
     for row in SEMANTICS:
         if p.datatype not in row.datatypes or p.unit not in row.units:
             continue
-        if row.ids and prop_id not in row.ids:
+        if row.states is not None and _two_states(p, row.states) is None:
+            continue
+        if row.ids and prop_id not in row.ids and stem not in row.ids:
+            continue
+        if row.words and not words.intersection(row.words):
             continue
         if row.settable is not None and row.settable != p.settable:
             continue
+        if row.measurement and (p.settable or words & NOT_MEASURED):
+            continue
         return row
     return None
+
+
+def _placements(node_id: str, node: HomieNode) -> dict[str, str]:
+    """Property id -> DHI component: the node's, a channel's (``meter_phase_a``), or, when
+    several properties of the node mean the same DHI property (power flows ``pv``, ``grid``,
+    ``battery``), one component per property — never one property for two values."""
+    comp = dhi_name(node_id)
+    placed: dict[str, str] = {}
+    wanted: dict[tuple[str, str, str], list[str]] = {}
+    for prop_id, p in node.properties.items():
+        row = _match(p, prop_id)
+        channel = split_channel(prop_id)[1]
+        placed[prop_id] = f"{comp}_{channel}" if row is not None and channel else comp
+        if row is not None:
+            wanted.setdefault((placed[prop_id], row.capability, row.property), []).append(prop_id)
+    for ids in wanted.values():
+        if len(ids) > 1:
+            for prop_id in ids:
+                placed[prop_id] = f"{comp}_{dhi_name(prop_id)}"
+    return placed
 
 
 def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
     builder = DescriptionBuilder()
     features = Features()
     props: dict[tuple[str, str], PropMap] = {}
+    warnings = [] if desc.version is not None else ["$description version is null; read anyway"]
     for node_id, node in desc.nodes.items():
-        comp = dhi_name(node_id)
-        builder.component(comp, node.name)
+        node_comp = dhi_name(node_id)
+        builder.component(node_comp, node.name)
+        placements = _placements(node_id, node)
         for prop_id, p in node.properties.items():
             feature = f"{node_id}/{prop_id}"
             try:
@@ -189,7 +246,12 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
                 elif row.scale_to_percent and p.unit is None:
                     features.drop(feature, "a level without unit '%' needs a 'min:max' format")
                     continue
+                if row.states is not None:
+                    true, false = _two_states(p, row.states) or row.states
+                    convert = bool_map(true, false)
                 commands = _commands(row.capability, p.settable)
+                comp = features.bind(feature, placements[prop_id], row.capability, row.property)
+                builder.component(comp, _label(node, p, comp != node_comp))
                 builder.add(comp, row.capability, row.property, commands=commands)
                 props[(node_id, prop_id)] = PropMap(
                     node_id,
@@ -203,7 +265,6 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
                     p.settable,
                     p.retained,
                 )
-                features.mapped(row.capability)
                 continue
             # no catalog meaning: a typed vendor property that keeps type, unit, range and access
             vtype = ValueType(DATATYPES[p.datatype])
@@ -219,6 +280,7 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
                 label = f"{label} ({p.unit})"  # a unit outside units.yaml is named, not claimed
             cap = f"x.homie.{node_id}"
             name = dhi_name(prop_id)
+            comp = features.bind(feature, node_comp, cap, name)
             builder.add_vendor(
                 comp,
                 cap,
@@ -236,7 +298,6 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
             props[(node_id, prop_id)] = PropMap(
                 node_id, prop_id, comp, cap, name, p.datatype, fmt, convert, p.settable, p.retained
             )
-            features.mapped(cap)
     components = builder.build()
     if not components:
         raise PayloadError("$description has no properties: nothing to map")
@@ -246,7 +307,14 @@ def describe(native: str, desc: HomieDescription, instance: str) -> HomieDevice:
         adapter=instance,
         components=components,
     )
-    return HomieDevice(native, desc.version, description, props, features)
+    return HomieDevice(native, desc.version, description, props, features, warnings)
+
+
+def _label(node: HomieNode, p: HomieProperty, own: bool) -> str | None:
+    """A component of its own is named after its property (``Grid``), else after the node."""
+    if not own:
+        return node.name
+    return " ".join(x for x in (node.name, p.name) if x) or None
 
 
 def _commands(capability: str, settable: bool) -> list[str]:

@@ -37,6 +37,7 @@ from adapters.matter.rows import (
 )
 from adapters.matter.schema import Cmd, Evt, Prop, Row
 from adapters.matter.vendor import vendor_row
+from adapters.sdk.claims import PropertyClaims
 from adapters.sdk.convert import ConversionError, Converter
 from adapters.sdk.report import DeviceMapping, Unmapped
 from hub.catalog import Catalog, check_value
@@ -339,7 +340,8 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
 
     def acct(device_id: str) -> dict[str, Any]:
         return per_device.setdefault(
-            device_id, {"standard": 0, "vendor": 0, "unmapped": [], "components": []}
+            device_id,
+            {"standard": 0, "vendor": 0, "unmapped": [], "components": [], "claims": PropertyClaims()},
         )
 
     for ep in node:
@@ -375,7 +377,13 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
         acct(device_id)["components"].append(
             Component(id=f"ep{ep.id}", label=label, capabilities=[b.instance() for b in bound.values()])
         )
+        claims: PropertyClaims = acct(device_id)["claims"]
         for b in bound.values():
+            for prop in b.props:
+                # one capability per endpoint component: the rule can only confirm the place
+                claims.bind(
+                    f"{ep.id}/{b.cluster:#06x}/{prop.attribute:#06x}", b.component, b.capability, prop.name
+                )
             result.caps[(device_id, b.component, b.capability)] = b
             for prop in b.props:
                 result.by_attribute.setdefault((ep.id, b.cluster, prop.attribute), []).append(b)
@@ -420,6 +428,7 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
                 standard=acc["standard"],
                 vendor=acc["vendor"],
                 unmapped=unmapped,
+                mapping=acc["claims"].fates,
             )
         )
     return result

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.sdk import DeviceMapping, Unmapped
+from adapters.sdk import DeviceMapping, PropertyClaims, Unmapped
 from hub.catalog import Catalog, check_value
 from hub.errors import HubError
 from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
 from hub.models.catalog import Access, Labels, ValueType
+from hub.models.device import PropertyConstraint
 
 RW = [Access.READ, Access.WRITE, Access.NOTIFY]
 RO = [Access.READ, Access.NOTIFY]
@@ -70,6 +71,7 @@ class _Cap:
     commands: list[str] | None = None
     events: list[str] | None = None
     vendor: list[PropertyDef] | None = None
+    constraints: dict[str, PropertyConstraint] | None = None
 
 
 @dataclass
@@ -109,6 +111,11 @@ class DescriptionBuilder:
         if prop.name not in cap.properties:
             cap.properties.append(prop.name)
 
+    def constrain(self, component: str, capability: str, prop: str, constraint: PropertyConstraint) -> None:
+        """The device's own narrower range/members of a catalog property (e.g. a light's CT range)."""
+        cap = self._comps.setdefault(component, {}).setdefault(capability, _Cap())
+        cap.constraints = {**(cap.constraints or {}), prop: constraint}
+
     def has(self, component: str, capability: str) -> bool:
         return capability in self._comps.get(component, {})
 
@@ -128,6 +135,7 @@ class DescriptionBuilder:
                             properties=cap.properties or ([] if cap.commands or cap.events else None),
                             commands=cap.commands,
                             events=cap.events,
+                            constraints=cap.constraints,
                         )
                     )
             if instances:
@@ -143,17 +151,26 @@ def _merge(old: list[str] | None, new: Iterable[str]) -> list[str]:
 
 @dataclass
 class Features:
-    """Feature accounting for ``dhome adapters check``."""
+    """Feature accounting for ``dhome adapters check``; binding goes through the SDK's
+    no-collision rule, so the component returned may differ from the one asked for."""
 
     standard: int = 0
     vendor: int = 0
     unmapped: list[Unmapped] = field(default_factory=list)
+    claims: PropertyClaims = field(default_factory=PropertyClaims)
 
-    def mapped(self, capability: str) -> None:
+    def bind(self, feature: str, component: str, capability: str, *props: str) -> str:
+        """One vendor feature -> ``props`` of ``capability`` (no props: an events-only
+        capability such as ``dhi.button``); returns the component it landed in."""
+        if len(props) == 1:
+            comp = self.claims.bind(feature, component, capability, props[0])
+        else:
+            comp = self.claims.bind_all(feature, component, capability, props)
         if capability.startswith("x."):
             self.vendor += 1
         else:
             self.standard += 1
+        return comp
 
     def drop(self, feature: str, reason: str) -> None:
         self.unmapped.append(Unmapped(feature=feature, reason=reason))
@@ -171,6 +188,7 @@ class Features:
             standard=self.standard,
             vendor=self.vendor,
             unmapped=self.unmapped,
+            mapping=self.claims.fates,
         )
 
 

@@ -5,6 +5,7 @@ third-party adapters are found the same way, through the ``dhome.adapters`` entr
 """
 
 from adapters.sdk.adapter import Adapter, AdapterContext, NoConfig, OfflineMapper
+from adapters.sdk.claims import PropertyClaims, collisions
 from adapters.sdk.commands import run_command
 from adapters.sdk.convert import (
     Converter,
@@ -18,7 +19,7 @@ from adapters.sdk.convert import (
 )
 from adapters.sdk.discovery import AdapterLoadError, discover_adapters, load_adapter
 from adapters.sdk.mapping import Row, apply_rows
-from adapters.sdk.report import DeviceMapping, MappingReport, Unmapped, build_report
+from adapters.sdk.report import DeviceMapping, FeatureFate, MappingReport, Unmapped, build_report
 
 __all__ = [
     "Adapter",
@@ -26,15 +27,18 @@ __all__ = [
     "AdapterLoadError",
     "Converter",
     "DeviceMapping",
+    "FeatureFate",
     "MappingReport",
     "NoConfig",
     "OfflineMapper",
+    "PropertyClaims",
     "Row",
     "Unmapped",
     "apply_rows",
     "bool_map",
     "build_report",
     "clamp",
+    "collisions",
     "discover_adapters",
     "enum_map",
     "identity",

@@ -15,6 +15,18 @@ class Unmapped(BaseModel):
     reason: str
 
 
+class FeatureFate(BaseModel):
+    """What one vendor feature became: a DHI property, or (``component`` None) why not.
+    ``reason`` on a mapped feature explains a placement (e.g. moved off a taken property)."""
+
+    model_config = ConfigDict(extra="forbid")
+    feature: str
+    component: str | None = None
+    capability: str | None = None
+    property: str | None = None
+    reason: str | None = None
+
+
 class DeviceMapping(BaseModel):
     """How one vendor device maps: the DHI description plus feature accounting."""
 
@@ -27,6 +39,16 @@ class DeviceMapping(BaseModel):
     standard: int = Field(ge=0, description="features mapped to catalog capabilities")
     vendor: int = Field(ge=0, description="features kept as typed vendor properties")
     unmapped: list[Unmapped] = Field(default_factory=list)
+    mapping: list[FeatureFate] = Field(
+        default_factory=list, description="every bound feature and the DHI property it became"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="read despite a defect of the vendor data (e.g. a null version)"
+    )
+
+    def fates(self) -> list[FeatureFate]:
+        """Bound features, then unmapped ones with their reason (the ``adapters check`` listing)."""
+        return [*self.mapping, *(FeatureFate(feature=u.feature, reason=u.reason) for u in self.unmapped)]
 
     @classmethod
     def unreadable(
@@ -71,6 +93,8 @@ def build_report(adapter: str, mappings: list[DeviceMapping]) -> MappingReport:
                 "components": comps,
                 "capabilities": m.description.capability_ids() if m.description else [],
                 "unmapped": [u.model_dump() for u in m.unmapped],
+                "mapping": [f.model_dump() for f in m.fates()],
+                "warnings": m.warnings,
                 "features": m.features,
                 "standard": m.standard,
                 "vendor": m.vendor,

@@ -51,6 +51,8 @@ class ShellyDevice:
     info: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     status_keys: frozenset[str] = frozenset()
+    #: (status key, field path) -> the component the no-collision rule placed it in
+    placed: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def split_key(key: str) -> tuple[str, int] | None:
@@ -85,6 +87,7 @@ def describe(
     features = Features()
     parts: dict[str, Part] = {}
     buttons: set[int] = set()
+    placed: dict[tuple[str, str], str] = {}
     for key, value in status.items():
         parsed = split_key(key)
         kind = parsed[0] if parsed else key
@@ -102,12 +105,11 @@ def describe(
         label = comp_cfg.get("name") if isinstance(comp_cfg, Mapping) else None
         if kind == "input" and isinstance(comp_cfg, Mapping) and comp_cfg.get("type") == "button":
             # a push button has no lasting state: it reports NotifyEvent pushes
-            comp = _component(kind_row, index, None)
+            comp = features.bind(key, _component(kind_row, index, None), "dhi.button")
             builder.component(comp, label if isinstance(label, str) else None)
             builder.add(comp, "dhi.button", commands=[], events=BUTTON_EVENTS)
             parts[comp] = Part(kind, index)
             buttons.add(index)
-            features.mapped("dhi.button")
             continue
         for path, _ in flatten(value).items():
             row = _ROWS.get((kind, path))
@@ -115,14 +117,16 @@ def describe(
                 if kind_row.strict and path not in IGNORED:
                     features.drop(f"{key}.{path}", "no mapping for this Shelly status field")
                 continue
-            comp = _component(kind_row, index, row.sub)
+            comp = features.bind(
+                f"{key}.{path}", _component(kind_row, index, row.sub), row.capability, row.property
+            )
+            placed[(key, path)] = comp
             builder.component(comp, label if isinstance(label, str) and not row.sub else None)
             parts.setdefault(comp, Part(kind_row.status_of or kind, index))
             if row.vendor is not None:
                 builder.add_vendor(comp, row.capability, row.vendor)
             else:
                 builder.add(comp, row.capability, row.property, commands=commands_of(kind, row.capability))
-            features.mapped(row.capability)
     components = builder.build()
     sys_cfg = config.get("sys") if isinstance(config.get("sys"), Mapping) else {}
     dev_cfg = sys_cfg.get("device") if isinstance(sys_cfg, Mapping) else None
@@ -151,6 +155,7 @@ def describe(
         dict(info),
         dict(config),
         frozenset(status) - {"ts"},
+        placed,
     )
 
 
@@ -184,7 +189,7 @@ def states(device: ShellyDevice, status: Mapping[str, Any]) -> States:
             row = _ROWS.get((kind, path))
             if row is None:
                 continue
-            comp = _component(kind_row, index, row.sub)
+            comp = device.placed.get((key, path)) or _component(kind_row, index, row.sub)
             if comp not in device.parts:
                 continue  # appeared after the description was built
             try:

@@ -29,7 +29,7 @@ from adapters.mqtt.describe import checked
 from adapters.mqtt.shell import MqttAdapterShell
 from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
-from adapters.tasmota.mapping import COMMANDS, CommandRow
+from adapters.tasmota.mapping import COMMANDS, CommandRow, Part
 from adapters.tasmota.model import (
     Decoded,
     DiscoveryConfig,
@@ -291,23 +291,23 @@ class TasmotaAdapter(MqttAdapterShell[TasmotaConfig]):
             raise CommandTimeout(f"{cmd.device}: its topics are not subscribed yet") from None
         async with node.lock:  # Tasmota answers carry no request id: one command at a time
             for row, params in steps:
-                answer = await self._send(
-                    node, row, part.number, params, cmd.timeout or self.config.command_timeout
-                )
+                answer = await self._send(node, row, part, params, cmd.timeout or self.config.command_timeout)
         return answer
 
     async def _send(
-        self, node: _Node, row: CommandRow, number: int, params: dict[str, Any], wait: float
+        self, node: _Node, row: CommandRow, part: Part, params: dict[str, Any], wait: float
     ) -> dict[str, Any]:
         assert node.device is not None and self._conn is not None
-        command = row.tasmota.format(n=number)
-        keys = frozenset(k.format(n=number) for k in row.confirm)
+        names = {"n": part.number, "level": part.level_command, "level_state": part.level_state}
+        command = row.tasmota.format(**names)
+        keys = frozenset(k.format(**names) for k in row.confirm)
+        payload = row.payload(params, part)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         node.waiter = _Waiter(keys, fut)
         topic = node.device.config.topic(CMND, command)
         try:
             async with asyncio.timeout(wait):
-                await self._conn.publish(topic, row.payload(params))
+                await self._conn.publish(topic, payload)
                 answer = await fut
         except TimeoutError:
             raise CommandTimeout(f"no stat/RESULT for {command} from {node.device.description.id}") from None
@@ -318,7 +318,7 @@ class TasmotaAdapter(MqttAdapterShell[TasmotaConfig]):
         if answer.get("Command") == "Unknown":
             raise Unsupported(f"the device does not know the command {command}", field="command")
         if answer.get("Command") == "Error":
-            raise InvalidParams(f"the device refused {command} {row.payload(params)!r}", field="params")
+            raise InvalidParams(f"the device refused {command} {payload!r}", field="params")
         return answer
 
     # ------------------------------------------------------------------ helpers

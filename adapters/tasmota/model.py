@@ -14,7 +14,11 @@ from adapters.mqtt.describe import DescriptionBuilder, Features
 from adapters.sdk.convert import ConversionError
 from adapters.tasmota.mapping import (
     BUTTON_ACTIONS,
+    FAN_SPEEDS,
+    LIGHT_FEATURES,
     LIGHTS,
+    MIREDS,
+    MIREDS_REDUCED,
     ON_OFF,
     RELAY_KINDS,
     SENSOR_FIELDS,
@@ -22,11 +26,14 @@ from adapters.tasmota.mapping import (
     SENSOR_META,
     SHUTTER_DIRECTION,
     STATE_FIELDS,
+    SWITCH_MODES,
     SWITCH_VENDOR,
+    Part,
     SensorRow,
     commands_of,
 )
-from hub.models import DeviceDescription
+from hub.models import DeviceDescription, PropertyDef
+from hub.models.device import PropertyConstraint
 
 _SENSORS: dict[str, SensorRow] = {r.key: r for r in SENSOR_FIELDS}
 _POWER_KEY = re.compile(r"^POWER(\d*)$")
@@ -36,7 +43,7 @@ class DiscoveryConfig(BaseModel):
     """``tasmota/discovery/<MAC>/config`` (discovery version 1). Unknown keys are allowed:
     firmware versions add fields."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     mac: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{12}$")]
     t: Annotated[str, Field(min_length=1, max_length=100)]
@@ -55,9 +62,13 @@ class DiscoveryConfig(BaseModel):
     swn: list[str | None] = Field(default_factory=list)
     btn: list[int] = Field(default_factory=list)
     so: dict[str, int] = Field(default_factory=dict)
-    lk: int = 0
+    lk: int = 1  # RGB and white channels linked (SetOption37 < 128, Tasmota's default)
     lt_st: Annotated[int, Field(ge=0, le=5)] = 0
     sho: list[int] = Field(default_factory=list)
+    if_: int = Field(0, alias="if")  # an iFan (fan speeds 0..3 plus a light)
+    ty: int = 0  # a Tuya MCU device (its dimmer is set with Dimmer3)
+    #: battery powered (Tasmota 13: BatteryPercentage in STATE); a list in some versions
+    bat: int | list[int] = 0
     ver: Annotated[int, Field(ge=1)] = 1
 
     def topic(self, prefix_index: int, suffix: str) -> str:
@@ -85,12 +96,6 @@ def parse_config(data: Any) -> DiscoveryConfig:
     return cfg
 
 
-@dataclass(frozen=True)
-class Part:
-    kind: str  # relay | light | shutter | button | switch
-    number: int  # 1-based Tasmota index (POWER<n>, Shutter<n>, Button<n>, Switch<n>)
-
-
 @dataclass
 class TasmotaDevice:
     native: str
@@ -98,12 +103,11 @@ class TasmotaDevice:
     description: DeviceDescription
     parts: dict[str, Part]  # DHI component -> Tasmota part
     power: dict[int, str]  # POWER index -> DHI component
-    sensor_components: dict[str, str]  # SENSOR object name -> DHI component
+    #: SENSOR feature (``ENERGY.Voltage[1]``, ``TX23.Speed.Avg``) -> component it was bound to
+    sensor_fields: dict[str, str]
+    #: SENSOR key of a switch input (``Switch1`` or its ``swn`` name) -> component
+    switches: dict[str, str] = field(default_factory=dict)
     features: Features = field(default_factory=Features)
-
-    @property
-    def light_component(self) -> str | None:
-        return next((c for c, p in self.parts.items() if p.kind == "light"), None)
 
 
 def component_name(sensor: str) -> str:
@@ -112,96 +116,135 @@ def component_name(sensor: str) -> str:
     return out if out[:1].isalpha() else f"s_{out}"
 
 
+def _light_parts(cfg: DiscoveryConfig, lights: list[int]) -> list[tuple[Part, tuple[str, ...]]]:
+    """The light parts of the relays with ``rl`` = 2, as Home Assistant splits them:
+    SetOption68 makes one single-channel dimmer per PWM channel (``Channel<n>``); an unlinked
+    RGBW/RGBCW light (``lk`` 0) is an RGB light (``Dimmer1``) plus a white or CT light
+    (``Dimmer2``); otherwise the first is one light of subtype ``lt_st`` (a Tuya MCU dimmer
+    is set with ``Dimmer3``); further ones are plain on/off lights."""
+    row = next((r for r in LIGHTS if r.subtype == cfg.lt_st), None)
+    mireds = MIREDS_REDUCED if cfg.so.get("82") == 1 else MIREDS
+    dimmer = ("dhi.on_off", "dhi.level")
+    if not lights:
+        return []
+    if cfg.so.get("68") == 1:
+        return [(Part("light", n, f"Channel{n}", f"Channel{n}"), dimmer) for n in lights]
+    if row is None:
+        return [(Part("light", n), ("dhi.on_off",)) for n in lights]
+    if cfg.lk == 0 and cfg.lt_st >= 4 and len(lights) >= 2:
+        white = ("dhi.on_off", "dhi.level", "dhi.color_temperature") if cfg.lt_st == 5 else dimmer
+        return [
+            (
+                Part("light", lights[0], "Dimmer1", "Dimmer1", mireds),
+                ("dhi.on_off", "dhi.level", "dhi.color"),
+            ),
+            (Part("light", lights[1], "Dimmer2", "Dimmer2", mireds), white),
+            *((Part("light", n), ("dhi.on_off",)) for n in lights[2:]),
+        ]
+    level = "Dimmer3" if cfg.ty == 1 else "Dimmer"
+    first = (Part("light", lights[0], "Dimmer", level, mireds), row.capabilities)
+    return [first, *((Part("light", n), ("dhi.on_off",)) for n in lights[1:])]
+
+
 def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: str) -> TasmotaDevice:
     native = cfg.mac.lower()
     builder = DescriptionBuilder()
     features = Features()
     parts: dict[str, Part] = {}
     power: dict[int, str] = {}
-    relays = [(i + 1, RELAY_KINDS.get(kind)) for i, kind in enumerate(cfg.rl) if kind]
-    light_row = next((r for r in LIGHTS if r.subtype == cfg.lt_st), None)
-    shutter_no = 0
-    for number, kind in relays:
-        label = cfg.fn[number - 1] if number - 1 < len(cfg.fn) else None
+    kinds = {i + 1: RELAY_KINDS.get(kind) for i, kind in enumerate(cfg.rl) if kind}
+    if cfg.if_ == 1 and kinds.get(1) == "light":
+        kinds[1] = "ifan_light"  # iFan: relay 1 is the fan's plain on/off light
+
+    def label(number: int) -> str | None:
+        return cfg.fn[number - 1] if number - 1 < len(cfg.fn) else None
+
+    for number, kind in kinds.items():
         if kind is None:
             features.drop(f"rl[{number - 1}]", f"relay type {cfg.rl[number - 1]} not mapped")
+    shutters = [n for n, k in kinds.items() if k == "shutter" and n % 2 == 1]  # two relays per shutter
+    for shutter_no, number in enumerate(shutters, start=1):
+        options = cfg.sho[shutter_no - 1] if shutter_no - 1 < len(cfg.sho) else 0
+        comp = features.bind(
+            f"Shutter{shutter_no}", f"shutter_{shutter_no}", "dhi.window_covering", "position", "moving"
+        )
+        parts[comp] = Part("shutter", shutter_no, inverted=bool(options & 1))
+        builder.component(comp, label(number))
+        for prop in ("position", "moving"):
+            builder.add(
+                comp, "dhi.window_covering", prop, commands=commands_of("shutter", "dhi.window_covering")
+            )
+    lights = _light_parts(cfg, [n for n, k in kinds.items() if k == "light"])
+    for index, (part, capabilities) in enumerate(lights):
+        comp = "light" if index == 0 else f"light_{index + 1}"
+        for cap in capabilities:
+            feature, *props = LIGHT_FEATURES[cap]
+            comp = features.bind(feature.format(n=part.number, level=part.level_state), comp, cap, *props)
+            builder.add(comp, cap, props[0], commands=commands_of("light", cap))
+            for prop in props[1:]:
+                builder.add(comp, cap, prop)
+            if cap == "dhi.color_temperature":
+                hi, lo = (round(1_000_000 / m) for m in part.mireds)
+                builder.constrain(comp, cap, "color_temperature", PropertyConstraint(minimum=lo, maximum=hi))
+        parts[comp] = part
+        power[part.number] = comp
+        builder.component(comp, label(part.number))
+    for number, kind in kinds.items():
+        if kind not in ("relay", "ifan_light"):
             continue
-        if kind == "shutter":
-            # two relays drive one shutter; Tasmota numbers shutters on their own
-            if number % 2 == 0:
-                continue
-            shutter_no += 1
-            comp = f"shutter_{shutter_no}"
-            parts[comp] = Part("shutter", shutter_no)
-            builder.component(comp, label)
-            for prop in ("position", "moving"):
-                builder.add(
-                    comp, "dhi.window_covering", prop, commands=commands_of("shutter", "dhi.window_covering")
-                )
-            features.mapped("dhi.window_covering")
-            continue
-        if kind == "light" and light_row is not None and "light" not in (p.kind for p in parts.values()):
-            comp = "light"
-            parts[comp] = Part("light", number)
-            power[number] = comp
-            builder.component(comp, label)
-            for cap in light_row.capabilities:
-                light_prop = {
-                    "dhi.on_off": "on",
-                    "dhi.level": "level",
-                    "dhi.color_temperature": "color_temperature",
-                }.get(cap)
-                if cap == "dhi.color":
-                    builder.add(comp, cap, "hue", commands=commands_of("light", cap))
-                    builder.add(comp, cap, "saturation")
-                else:
-                    builder.add(comp, cap, light_prop, commands=commands_of("light", cap))
-                features.mapped(cap)
-            continue
-        comp = f"relay_{number}"
-        parts[comp] = Part("relay", number)
+        wanted = "light" if kind == "ifan_light" else f"relay_{number}"
+        comp = features.bind(f"POWER{number}", wanted, "dhi.on_off", "on")
+        parts[comp] = Part("light" if kind == "ifan_light" else "relay", number)
         power[number] = comp
-        builder.component(comp, label)
+        builder.component(comp, label(number))
         builder.add(comp, "dhi.on_off", "on", commands=commands_of("relay", "dhi.on_off"))
-        features.mapped("dhi.on_off")
+    if cfg.if_ == 1:
+        comp = features.bind("FanSpeed", "fan", "dhi.fan", "mode", "speed_level")
+        parts[comp] = Part("fan", 1)
+        builder.component(comp, cfg.dn)
+        builder.add(comp, "dhi.fan", "mode", commands=[])
+        builder.add(comp, "dhi.fan", "speed_level")
+        builder.constrain(comp, "dhi.fan", "mode", PropertyConstraint(enum=["off", "low", "medium", "high"]))
+        builder.constrain(comp, "dhi.fan", "speed_level", PropertyConstraint(minimum=0, maximum=FAN_SPEEDS))
+    if cfg.bat not in (0, [], [0]):
+        features.bind("BatteryPercentage", "main", "dhi.battery", "percentage")
+        builder.add("main", "dhi.battery", "percentage")
     if cfg.so.get("73") == 1:  # decoupled buttons report SINGLE/DOUBLE/… actions
+        # SetOption13: a button acts at once, so a single press is all it can report
+        events = ["pressed"] if cfg.so.get("13") == 1 else sorted({e for e, _ in BUTTON_ACTIONS.values()})
         for i, present in enumerate(cfg.btn):
             if present:
-                comp = f"button_{i + 1}"
+                comp = features.bind(f"Button{i + 1}", f"button_{i + 1}", "dhi.button")
                 parts[comp] = Part("button", i + 1)
-                builder.add(
-                    comp, "dhi.button", commands=[], events=sorted({e for e, _ in BUTTON_ACTIONS.values()})
-                )
-                features.mapped("dhi.button")
+                builder.add(comp, "dhi.button", commands=[], events=events)
+    switches: dict[str, str] = {}
     for i, mode in enumerate(cfg.swc):
-        if mode >= 0:
-            comp = f"switch_{i + 1}"
-            parts[comp] = Part("switch", i + 1)
-            builder.component(comp, cfg.swn[i] if i < len(cfg.swn) else None)
-            builder.add_vendor(comp, "x.tasmota.switch", SWITCH_VENDOR)
-            features.mapped("x.tasmota.switch")
-    sensor_components: dict[str, str] = {}
-    for name, quantities in (sensors or {}).items():
-        if name in SENSOR_META:
-            continue  # units, time, shutter positions (covered by the shutter parts)
-        if name.startswith("Switch") and isinstance(quantities, str):
-            continue  # switch inputs are parts from 'swc'
-        if not isinstance(quantities, Mapping):
-            features.drop(name, "sensor value is not an object")
+        if mode < 0:
             continue
-        comp = component_name(name)
-        sensor_components[name] = comp
-        for key in quantities:
-            row = _SENSORS.get(key)
-            if row is None:
-                if key not in SENSOR_IGNORED:
-                    features.drop(f"{name}.{key}", "no mapping for this Tasmota sensor quantity")
-                continue
-            if row.vendor is not None:
-                builder.add_vendor(comp, row.capability, row.vendor)
-            else:
-                builder.add(comp, row.capability, row.property, commands=[])
-            features.mapped(row.capability)
+        name: str | None = cfg.swn[i] if i < len(cfg.swn) and cfg.swn[i] else None
+        key = name or f"Switch{i + 1}"  # a SwitchText replaces the key in SENSOR
+        sensor = SWITCH_MODES.get(mode)
+        cap, prop = (sensor.capability, sensor.property) if sensor else ("x.tasmota.switch", "state")
+        comp = features.bind(key, f"switch_{i + 1}", cap, prop)
+        parts[comp] = Part("switch", i + 1)
+        switches[key] = comp
+        switches[f"Switch{i + 1}"] = comp  # firmware without SwitchText support keeps the number
+        builder.component(comp, name)
+        if sensor is None:
+            builder.add_vendor(comp, cap, SWITCH_VENDOR)
+        else:
+            builder.add(comp, cap, prop)
+    sensor_fields: dict[str, str] = {}
+    values, dropped = sensor_values(sensors or {}, switches)
+    for feature, reason in dropped:
+        features.drop(feature, reason)
+    for v in values:
+        placed = features.bind(v.feature, v.component, v.row.capability, v.prop)
+        sensor_fields[v.feature] = placed
+        if v.vendor is not None:
+            builder.add_vendor(placed, v.row.capability, v.vendor)
+        else:
+            builder.add(placed, v.row.capability, v.prop, commands=[])
     # device-level parts every Tasmota has (tele/STATE): not counted as appliance features
     builder.add("main", "dhi.connectivity", "rssi")
     builder.add("main", "dhi.diagnostics", "uptime")
@@ -215,7 +258,117 @@ def describe(cfg: DiscoveryConfig, sensors: Mapping[str, Any] | None, instance: 
         serial=cfg.mac.upper(),
         components=builder.build(),
     )
-    return TasmotaDevice(native, cfg, description, parts, power, sensor_components, features)
+    return TasmotaDevice(native, cfg, description, parts, power, sensor_fields, switches, features)
+
+
+# ---------------------------------------------------------------- the SENSOR walk
+
+_PIN = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<pin>\d+)$")
+_PHASE = re.compile(r"^Phase(?P<n>\d+)$")
+
+
+@dataclass(frozen=True)
+class SensorValue:
+    """One value of a SENSOR message and the DHI property it is meant for."""
+
+    feature: str  # ENERGY.Voltage[1], ANALOG.Temperature1, ANALOG.CTEnergy1.Power, TX23.Speed.Avg
+    component: str  # the component it belongs in (before the no-collision rule)
+    row: SensorRow
+    prop: str
+    vendor: PropertyDef | None
+    value: Any
+
+
+def _row(key: str) -> tuple[SensorRow | None, str | None]:
+    """A quantity key -> its row and, for ``Temperature1`` / ``A0``, the pin (ANALOG)."""
+    row = _SENSORS.get(key)
+    if row is not None:
+        return row, None
+    m = _PIN.match(key)
+    if m is not None and m["base"] in _SENSORS:
+        return _SENSORS[m["base"]], m["pin"]
+    return None, None
+
+
+def sensor_values(
+    sn: Mapping[str, Any], switches: Mapping[str, str] | None = None
+) -> tuple[list[SensorValue], list[tuple[str, str]]]:
+    """Every mappable value of a SENSOR message, and (feature, reason) for the rest. The
+    same walk serves discovery (what to declare) and every live message (what to publish)."""
+    values: list[SensorValue] = []
+    dropped: list[tuple[str, str]] = []
+    for name, quantities in sn.items():
+        if name in SENSOR_META or (switches is not None and name in switches):
+            continue
+        if isinstance(quantities, str) and name.startswith("Switch"):
+            continue  # a switch input without a configured mode
+        if not isinstance(quantities, Mapping):
+            dropped.append((name, "sensor value is not an object"))
+            continue
+        _walk(name, component_name(name), quantities, values, dropped, nested=True)
+    return values, dropped
+
+
+def _walk(
+    prefix: str,
+    comp: str,
+    quantities: Mapping[str, Any],
+    values: list[SensorValue],
+    dropped: list[tuple[str, str]],
+    *,
+    nested: bool,
+) -> None:
+    for key, value in quantities.items():
+        feature = f"{prefix}.{key}"
+        if key in SENSOR_IGNORED:
+            continue
+        row, pin = _row(key)
+        if row is None:
+            if nested and isinstance(value, Mapping):
+                # a sensor inside a sensor (ANALOG.CTEnergy1 {Energy, Power, …}): its own component
+                _walk(feature, f"{comp}_{component_name(key)}", value, values, dropped, nested=False)
+            else:
+                dropped.append((feature, "no mapping for this Tasmota sensor quantity"))
+            continue
+        here = f"{comp}_{pin}" if pin is not None else comp
+        if row.nested:
+            stats = dict(row.nested)
+            items = value.items() if isinstance(value, Mapping) else [(None, value)]
+            for stat, v in items:
+                prop = (
+                    stats.get(stat)
+                    if stat is not None
+                    else next(p for p in stats.values() if p.name == row.property)
+                )
+                if prop is None:
+                    dropped.append((f"{feature}.{stat}", "no mapping for this Tasmota sensor quantity"))
+                    continue
+                values.append(
+                    SensorValue(
+                        feature if stat is None else f"{feature}.{stat}", here, row, prop.name, prop, v
+                    )
+                )
+        elif isinstance(value, list):
+            # one entry per phase (or tariff): each its own component, never one property
+            for i, v in enumerate(value):
+                values.append(
+                    SensorValue(
+                        f"{feature}[{i}]", f"{here}_{row.series}_{i + 1}", row, row.property, row.vendor, v
+                    )
+                )
+        elif isinstance(value, Mapping):
+            for sub, v in value.items():
+                m = _PHASE.match(sub)
+                if m is None:
+                    dropped.append((f"{feature}.{sub}", "expected Phase<n> keys"))
+                    continue
+                values.append(
+                    SensorValue(
+                        f"{feature}.{sub}", f"{here}_phase_{m['n']}", row, row.property, row.vendor, v
+                    )
+                )
+        else:
+            values.append(SensorValue(feature, here, row, row.property, row.vendor, value))
 
 
 # ---------------------------------------------------------------- payload decoding
@@ -241,8 +394,13 @@ def _get(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 def decode_state(device: TasmotaDevice, data: Mapping[str, Any], out: Decoded | None = None) -> Decoded:
-    """``tele/<t>/STATE`` or ``stat/<t>/RESULT``: power, light, wifi, uptime, shutters, buttons."""
+    """``tele/<t>/STATE`` or ``stat/<t>/RESULT``: power, lights, fan, wifi, uptime, battery,
+    shutters, buttons."""
     out = out or Decoded()
+    channels = data.get("Channel")
+    if isinstance(channels, list):
+        # the light state also carries all PWM channels as one list: Channel<n> is entry n
+        data = {**{f"Channel{i + 1}": v for i, v in enumerate(channels)}, **data}
     for key, value in data.items():
         m = _POWER_KEY.match(key)
         if m:
@@ -254,58 +412,65 @@ def decode_state(device: TasmotaDevice, data: Mapping[str, Any], out: Decoded | 
                 out.put(comp, "dhi.on_off", "on", ON_OFF(value))
             except ConversionError as exc:
                 out.errors.append(f"{key}: {exc}")
-    light = device.light_component
     for row in STATE_FIELDS:
-        value = _get(data, row.key)
-        if value is None:
-            continue
-        comp = light if row.target == "light" else "main"
-        if comp is None or not _declares(device, comp, row.capability):
-            continue
-        try:
-            out.put(comp, row.capability, row.property, row.convert(value))
-        except ConversionError as exc:
-            out.errors.append(f"{row.key}: {exc}")
+        targets = (
+            [("main", None)]
+            if row.target == "main"
+            else [(c, p) for c, p in device.parts.items() if p.kind == row.target]
+        )
+        for comp, part in targets:
+            key = row.key.format(level=part.level_state) if part is not None else row.key
+            value = _get(data, key)
+            if (
+                value is None
+                or value in row.skip
+                or not _declares(device, comp, row.capability, row.property)
+            ):
+                continue
+            try:
+                out.put(comp, row.capability, row.property, row.convert(value))
+            except ConversionError as exc:
+                out.errors.append(f"{key}: {exc}")
     _decode_shutters(device, data, out)
     _decode_buttons(device, data, out)
     return out
 
 
 def decode_sensor(device: TasmotaDevice, data: Mapping[str, Any]) -> Decoded:
-    """``tele/<t>/SENSOR``: every known quantity of every sensor object."""
+    """``tele/<t>/SENSOR``: every value the device declared, per phase, pin and sub-sensor."""
     out = Decoded()
     units = {k: data.get(k) for k in ("TempUnit", "PressureUnit")}
+    for key, comp in device.switches.items():
+        if key in data:
+            _decode_switch(device, key, comp, data[key], out)
+    values, _ = sensor_values(data, device.switches)
+    for v in values:
+        placed = device.sensor_fields.get(v.feature)
+        if placed is None:
+            continue  # not in the description (appeared after discovery)
+        row = v.row
+        try:
+            converted = row.convert(v.value) if v.vendor is None or not row.nested else v.value
+            for unit, convert in row.units:
+                if row.unit_key is not None and units.get(row.unit_key) == unit:
+                    converted = convert(converted)
+        except ConversionError as exc:
+            out.errors.append(f"{v.feature}: {exc}")
+            continue
+        out.put(placed, row.capability, v.prop, converted)
     for name, quantities in data.items():
-        if name in SENSOR_META:
+        if name in device.switches or name in SENSOR_META:
             continue
-        comp = device.sensor_components.get(name)
-        if comp is None:
-            if name.startswith("Switch") and isinstance(quantities, str):
-                _decode_switch(device, name, quantities, out)
-            continue
-        if not isinstance(quantities, Mapping):
+        if not isinstance(quantities, Mapping | str):
             out.errors.append(f"{name}: sensor value must be an object, got {type(quantities).__name__}")
-            continue
-        for key, value in quantities.items():
-            row = _SENSORS.get(key)
-            if row is None or not _declares(device, comp, row.capability):
-                continue
-            try:
-                converted = row.convert(value)
-                for unit, convert in row.units:
-                    if row.unit_key is not None and units.get(row.unit_key) == unit:
-                        converted = convert(converted)
-            except ConversionError as exc:
-                out.errors.append(f"{name}.{key}: {exc}")
-                continue
-            out.put(comp, row.capability, row.property, converted)
     _decode_shutters(device, data, out)
     return out
 
 
-def _declares(device: TasmotaDevice, comp: str, capability: str) -> bool:
+def _declares(device: TasmotaDevice, comp: str, capability: str, prop: str | None = None) -> bool:
     c = device.description.component(comp)
-    return c is not None and c.capability(capability) is not None
+    inst = c.capability(capability) if c is not None else None
+    return inst is not None and (prop is None or inst.properties is None or prop in inst.properties)
 
 
 def _decode_shutters(device: TasmotaDevice, data: Mapping[str, Any], out: Decoded) -> None:
@@ -317,9 +482,15 @@ def _decode_shutters(device: TasmotaDevice, data: Mapping[str, Any], out: Decode
             continue
         pos, direction = obj.get("Position"), obj.get("Direction")
         if isinstance(pos, int | float) and not isinstance(pos, bool):
-            out.put(comp, "dhi.window_covering", "position", pos)
+            # an inverted shutter (sho bit 0) counts 0 = open: DHI's 100 = open
+            out.put(comp, "dhi.window_covering", "position", 100 - pos if part.inverted else pos)
         if direction in SHUTTER_DIRECTION:
-            out.put(comp, "dhi.window_covering", "moving", SHUTTER_DIRECTION[direction])
+            out.put(
+                comp,
+                "dhi.window_covering",
+                "moving",
+                SHUTTER_DIRECTION[-direction if part.inverted else direction],
+            )
         elif direction is not None:
             out.errors.append(f"Shutter{part.number}.Direction: expected -1, 0 or 1, got {direction!r}")
 
@@ -337,14 +508,21 @@ def _decode_buttons(device: TasmotaDevice, data: Mapping[str, Any], out: Decoded
             if action != "CLEAR":  # CLEAR ends a HOLD: no DHI event
                 out.errors.append(f"Button{part.number}.Action: unknown action {action!r}")
             continue
+        inst = device.description.component(comp)
+        declared = inst.capability("dhi.button") if inst is not None else None
+        if declared is not None and declared.events is not None and mapped[0] not in declared.events:
+            out.errors.append(f"Button{part.number}.Action: {action} with SetOption13 (single press only)")
+            continue
         out.events.append((comp, "dhi.button", mapped[0], dict(mapped[1])))
 
 
-def _decode_switch(device: TasmotaDevice, name: str, value: str, out: Decoded) -> None:
-    comp = f"switch_{name.removeprefix('Switch')}"
-    if comp not in device.parts:
+def _decode_switch(device: TasmotaDevice, key: str, comp: str, value: Any, out: Decoded) -> None:
+    c = device.description.component(comp)
+    inst = c.capabilities[0] if c is not None and c.capabilities else None
+    if inst is None:
         return
+    prop = inst.properties[0] if inst.properties else "state"
     try:
-        out.put(comp, "x.tasmota.switch", "state", ON_OFF(value))
+        out.put(comp, inst.id, prop, ON_OFF(value))
     except ConversionError as exc:
-        out.errors.append(f"{name}: {exc}")
+        out.errors.append(f"{key}: {exc}")

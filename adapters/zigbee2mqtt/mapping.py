@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.sdk.convert import ConversionError, Converter
-from adapters.sdk.report import DeviceMapping, Unmapped
+from adapters.sdk.report import DeviceMapping, FeatureFate, Unmapped
 from adapters.zigbee2mqtt import naming, units
 from adapters.zigbee2mqtt.actions import KEYPAD, ActionVocabulary, classify_values
 from adapters.zigbee2mqtt.converters import Factory, auto, passthrough
@@ -141,6 +141,8 @@ class DeviceMap:
     standard: int = 0
     vendor: int = 0
     unmapped: list[Unmapped] = field(default_factory=list)
+    #: expose path -> why its standard property was taken (it became a vendor property)
+    taken: dict[str, str] = field(default_factory=dict)
 
     def binding(self, component: str, capability: str, member: str) -> Binding | None:
         for b in self.bindings:
@@ -160,6 +162,16 @@ class DeviceMap:
             standard=self.standard,
             vendor=self.vendor,
             unmapped=self.unmapped,
+            mapping=[
+                FeatureFate(
+                    feature=".".join(b.path),
+                    component=b.component,
+                    capability=b.capability,
+                    property=b.member,
+                    reason=None if b.standard else self.taken.get(".".join(b.path)),
+                )
+                for b in self.bindings
+            ],
         )
 
 
@@ -406,7 +418,12 @@ class _Builder:
         prop = _catalog_props(self.catalog).get(capability, {}).get(member)
         if cap is None or prop is None:
             return False
-        if self.out.binding(component, capability, member) is not None:
+        holder = self.out.binding(component, capability, member)
+        if holder is not None:
+            # the no-collision rule: the property is taken, this expose stays a vendor property
+            self.out.taken.setdefault(
+                ".".join(path), f"{component}/{capability}.{member} already holds {'.'.join(holder.path)}"
+            )
             return False
         if expose.settable and not prop.writable and not self._command_covers(capability, member):
             return False  # the catalog could not carry the write: keep it as a vendor property

@@ -552,6 +552,7 @@ class AlertEngine:
             summary_zh=summary_zh,
             first_seen=now,
             last_seen=now,
+            drill=True if self.hub.drill else None,
         )
         track = _Track(alert, conditions={cond_key} if cond_key else set(), last_sent=now)
         self._open[key] = track

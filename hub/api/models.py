@@ -201,6 +201,9 @@ class Health(ApiModel):
     version: str
     dhi_version: str
     seq: Annotated[int, Field(ge=0)] = Field(description="current event sequence number")
+    drill: bool = Field(
+        default=False, description="the hub runs a drill: its alerts and messages are an exercise (DHI 1.1)"
+    )
 
 
 class TokenRequest(ApiModel):

@@ -34,6 +34,7 @@ async def health(request: web.Request) -> web.Response:
             version=_version(),
             dhi_version=DHI_VERSION,
             seq=hub.bus.seq,
+            drill=hub.drill,
         )
     )
 

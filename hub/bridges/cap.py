@@ -7,6 +7,8 @@ One CAP ``<alert>`` per alert message, built from what the consent filter let ou
   first message (``sender,identifier,sent``).
 * raised → ``msgType`` Alert; updated (repeat, escalation, acknowledgement) → Update;
   cleared → Update with ``responseType`` AllClear and ``urgency`` Past.
+* ``status`` Exercise (with a bilingual ``note``) when the message is a drill's (its ``drill``
+  attribute, DHI 1.1), else Actual: an exercise is never delivered as Actual.
 * ``scope`` Restricted: the resident consented to this receiver only.
 * two ``<info>`` blocks, ``zh-CN`` and ``en-US``; ``category``/``certainty`` per kind below.
 * ``<area>``: the home's administrative-division code (GB/T 2260) as a ``geocode`` when
@@ -87,11 +89,19 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return el
 
 
+EXERCISE_NOTE = "演练，非真实紧急情况 / Drill (exercise), not a real emergency"  # noqa: RUF001 - Chinese punctuation
+
+
+def is_drill(payload: dict[str, Any]) -> bool:
+    """A drill's message: the CloudEvent's ``drill`` attribute or its alert's ``drill`` field."""
+    alert = payload.get("data", {}).get("alert")
+    return bool(payload.get("drill") or (isinstance(alert, dict) and alert.get("drill")))
+
+
 @dataclass(frozen=True)
 class CapContext:
     home: HomeConfig
     sender: str
-    status: str = "Actual"  # "Exercise" when the hub plays a scenario on a scaled clock
 
 
 def render(entry: OutboxEntry, ctx: CapContext) -> bytes:
@@ -113,17 +123,30 @@ def render(entry: OutboxEntry, ctx: CapContext) -> bytes:
     _sub(root, "identifier", entry.message_id)
     _sub(root, "sender", ctx.sender)
     _sub(root, "sent", cap_time(payload["time"], tz))
-    _sub(root, "status", ctx.status)
+    drill = is_drill(payload)
+    _sub(root, "status", "Exercise" if drill else "Actual")
     _sub(root, "msgType", MSG_TYPE[msg_type])
     _sub(root, "source", f"dhome://{ctx.home.id}")
     _sub(root, "scope", "Restricted")
     _sub(root, "restriction", RESTRICTION)
+    if drill:
+        _sub(root, "note", EXERCISE_NOTE)
     if msg_type != "org.dhi.v1.alert.raised":
         first = f"{alert['id']}.raised"
         _sub(root, "references", f"{ctx.sender},{first},{cap_time(alert['first_seen'], tz)}")
     _sub(root, "incidents", str(alert["id"]))
     for language in ("zh-CN", "en-US"):
-        _info(root, language, kind, alert, cleared, sub_granted=lambda f: granted(sub, f), ctx=ctx, tz=tz)
+        _info(
+            root,
+            language,
+            kind,
+            alert,
+            cleared,
+            drill=drill,
+            sub_granted=lambda f: granted(sub, f),
+            ctx=ctx,
+            tz=tz,
+        )
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     return document
 
@@ -135,6 +158,7 @@ def _info(
     alert: dict[str, Any],
     cleared: bool,
     *,
+    drill: bool,
     sub_granted: Any,
     ctx: CapContext,
     tz: ZoneInfo,
@@ -160,6 +184,8 @@ def _info(
         summary = info_row.name_zh if zh else info_row.name_en
     if cleared:
         summary = f"已解除：{summary}" if zh else f"Cleared: {summary}"  # noqa: RUF001
+    if drill:  # a person reading only the headline still sees it is an exercise
+        summary = f"演练：{summary}" if zh else f"Drill: {summary}"  # noqa: RUF001
     _sub(info, "headline", summary)
     if room is not None:
         room_en, room_zh = where(room)

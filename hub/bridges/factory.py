@@ -17,11 +17,9 @@ if TYPE_CHECKING:
 
 def build_bridges(hub: Hub, config: AlertsConfig) -> dict[Transport, Bridge]:
     home = hub.config.home
-    # a hub playing a scenario faster than real time is an exercise, not a real emergency
-    status = "Actual" if hub.clock.speed == 1.0 else "Exercise"
     validator = CapValidator(config.cap.xsd) if config.cap.xsd is not None else None
     cap_http = CapHttpBridge(
-        CapContext(home, config.cap.sender or default_sender(home), status),
+        CapContext(home, config.cap.sender or default_sender(home)),
         timeout=config.outbox.timeout,
         validator=validator,
     )

@@ -88,14 +88,21 @@ def summary_line(adapter: str, file: Path, report: MappingReport) -> dict[str, o
 def _print_table(name: str, file: Path, report: MappingReport) -> None:
     s = report.summary
     table = Table(title=f"{name}: {file.name}")
-    for col in ("device", "capabilities", "unmapped"):
+    for col in ("device", "capabilities", "unmapped", "placed apart"):
         table.add_column(col)
     for d in report.devices:
-        unmapped = ", ".join(f"{u['feature']} ({u['reason']})" for u in d["unmapped"]) or "—"
+        problems = [f"{u['feature']} ({u['reason']})" for u in d["unmapped"]] + [
+            f"warning: {w}" for w in d["warnings"]
+        ]
+        unmapped = ", ".join(problems) or "—"
+        # features the no-collision rule kept off a property another feature already holds
+        moved = [f for f in d["mapping"] if f["component"] is not None and f["reason"]]
+        placed = ", ".join(f"{f['feature']} -> {f['component']} ({f['reason']})" for f in moved) or "—"
         table.add_row(
             f"{escape(d['name'])}\n[dim]{escape(d['id'])}[/]",
             escape(", ".join(d["capabilities"])),
             escape(unmapped),
+            escape(placed),
         )
     console.print(table)
     console.print(

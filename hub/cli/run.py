@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -27,14 +28,19 @@ from hub.outbox import Outbox
 from hub.webapp import install as install_webapp
 from hub.webapp.service import PairingAnnouncer
 
+if TYPE_CHECKING:
+    from hub.simulate import SimulationResult
+
 DEMO_SCENARIO = "normal_day"
 
 
 def build_config(
-    config: Path | None, demo: bool, port: int | None, speed: float | None
+    config: Path | None, demo: bool, port: int | None, speed: float | None, *, drill: bool = False
 ) -> tuple[HubConfig, str]:
     cfg = load_config(config) if config else parse_config({}, "<defaults>")
     source = str(config) if config else "<defaults>"
+    if drill:
+        cfg.drill = True
     if port is not None:
         cfg.api.port = port
     if speed is not None:
@@ -116,7 +122,7 @@ async def _freeze_long_lived(hub: Hub) -> None:
         changes.close()
 
 
-def run(
+def run(  # noqa: PLR0917 - a typer command: one parameter per option
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Hub YAML config file.")] = None,
     data_dir: DataDirOption = None,
     demo: Annotated[
@@ -126,16 +132,32 @@ def run(
     speed: Annotated[
         float | None, typer.Option("--speed", help="Run hub time faster than real time (simulation).")
     ] = None,
+    drill: Annotated[
+        bool,
+        typer.Option(
+            "--drill",
+            help="Run as a drill (演练): every alert, message and audit row is marked as an exercise "
+            "(CAP status Exercise), as the config's 'drill: true' does.",
+        ),
+    ] = False,
 ) -> None:
     """Run the hub. With no config: embedded SQLite under the data dir, no adapters (add --demo)."""
-    cfg, source = build_config(config, demo, port, speed)
+    cfg, source = build_config(config, demo, port, speed, drill=drill)
     setup_logging(cfg.log_level)
     hub = Hub(cfg, data_dir=data_dir or cfg.data_dir or data_dir_or_default(None), config_source=source)
     default_services(hub)
     hub.add_service(PairingAnnouncer(announce))
     console.print(f"[bold]dhome[/] hub [cyan]{cfg.home.id}[/] — data in [green]{hub.storage.path}[/]")
+    if cfg.drill:
+        console.print(
+            "  [bold yellow]演练 / DRILL[/]: alerts and shares are marked as an exercise, not an emergency"
+        )
     console.print(f"  try: [bold]dhome state dump --data-dir {hub.data_dir}[/]   (Ctrl-C stops)")
     asyncio.run(serve(hub, asyncio.Event()))
+
+
+#: real seconds a drill with a test configuration waits for its outbox to deliver
+DELIVERY_WAIT = 30.0
 
 
 def simulate(
@@ -143,35 +165,96 @@ def simulate(
         str, typer.Argument(help="Scenario name in examples/homes/ (e.g. kitchen_fire) or a path.")
     ],
     speed: Annotated[float, typer.Option("--speed", help="Hub seconds per real second.")] = 60.0,
-    data_dir: DataDirOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Run in this directory and keep it; refused when it is a hub's data directory "
+            "(default: a fresh temporary directory, removed afterwards).",
+        ),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary data directory (for dhome audit / state dump).")
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="A test hub config: its subscriptions receive the drill (marked as an exercise). "
+            "Without it nothing leaves the simulation.",
+        ),
+    ] = None,
 ) -> None:
-    """Play a scenario from examples/homes/ in an in-process hub and print what happened.
+    """Play a scenario from examples/homes/ as a drill in its own in-process hub and print what happened.
 
     The hub clock runs SPEED times faster than real time, so a 12-hour scenario with
     --speed 3600 takes 12 seconds. Alerts the scenario expects are checked at the end.
+    The hub never uses a real hub's data directory and, unless --config names a test
+    configuration, loads no subscription and starts no bridge. To feed a scenario into a
+    running hub, set the virtual adapter's 'scenario:' in that hub's config instead.
     """
     from adapters.virtual.errors import ScenarioError
+    from hub.cli.sandbox import simulation_dir
     from hub.simulate import SimulationError
     from hub.simulate import simulate as play
 
     setup_logging("info")
-    target = data_dir_or_default(data_dir)
-    try:
-        result = asyncio.run(play(Path(scenario), speed=speed, data_dir=target, services=alert_services()))
-    except (ScenarioError, SimulationError) as exc:
-        die(str(exc))
+    test_config = load_config(config) if config else None
+    with simulation_dir(data_dir, keep=keep) as target:
+        services, before_stop = _drill_services(test_config)
+        try:
+            result = asyncio.run(
+                play(
+                    Path(scenario), speed=speed, data_dir=target, config=test_config, services=services,
+                    before_stop=before_stop,
+                )
+            )  # fmt: skip
+        except (ScenarioError, SimulationError) as exc:
+            die(str(exc))
+        _report(result)
+        if data_dir is not None or keep:
+            console.print(f"drill data kept in [green]{target}[/]: [bold]dhome audit --data-dir {target}[/]")
+    missing, unexpected = result.missing_alerts(), result.unexpected_alerts()
+    if missing or unexpected:
+        raise typer.Exit(1)
+
+
+def _drill_services(
+    config: HubConfig | None,
+) -> tuple[list[Service], Callable[[Hub], Awaitable[None]] | None]:
+    """Without a test config: the alert engine and a consent filter with no subscription (its
+    audit shows what was withheld). With one: its subscriptions and the outbox, which is given
+    time to deliver before the hub stops."""
+    if config is None:
+        return [ConsentService(), AlertEngine()], None
+    consent = ConsentService()
+    outbox = Outbox(consent)
+
+    async def deliver(hub: Hub) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DELIVERY_WAIT):
+                while True:
+                    await hub.storage.flush()
+                    depth = await outbox.depth()
+                    if not any(states.get("pending") for states in depth.values()):
+                        return
+                    await asyncio.sleep(0.05)
+        console.print(f"[yellow]some drill messages were not delivered within {DELIVERY_WAIT:.0f} s[/]")
+
+    return [consent, outbox, AlertEngine()], deliver
+
+
+def _report(result: SimulationResult) -> None:
     console.print(
-        f"[bold]{escape(result.scenario.name)}[/]: {len(result.messages)} messages, "
+        f"[bold]{escape(result.scenario.name)}[/] [yellow](演练 / drill)[/]: {len(result.messages)} messages, "
         f"{len(result.alerts)} alert(s), hub time {result.started.isoformat()} → {result.ended.isoformat()}"
     )
     for alert in result.alerts:
         console.print(
             f"  alert {alert.kind} ({alert.severity}) room={alert.room} devices={', '.join(alert.devices)}"
         )
-    missing, unexpected = result.missing_alerts(), result.unexpected_alerts()
-    for exp in missing:
+    for exp in result.missing_alerts():
         console.print(f"  [red]expected alert not raised:[/] {exp.kind} room={exp.room}")
-    for alert in unexpected:
+    for alert in result.unexpected_alerts():
         console.print(f"  [yellow]unexpected alert:[/] {alert.kind} room={alert.room}")
-    if missing or unexpected:
-        raise typer.Exit(1)

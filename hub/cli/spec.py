@@ -13,7 +13,7 @@ from rich.table import Table
 from hub.catalog import default_catalog
 from hub.cli.common import console, die, err_console
 from hub.errors import InvalidDocument
-from hub.models import SCHEMAS, DeviceDescription
+from hub.models import DHI_VERSION, SCHEMAS, DeviceDescription
 from hub.td import thing_description
 from hub.validate import load_document, validate
 
@@ -49,7 +49,7 @@ def catalog_cmd(
     cat = default_catalog()
     if as_json:
         out = {
-            "dhi_version": "1.0",
+            "dhi_version": DHI_VERSION,
             "units": [u.model_dump(mode="json", by_alias=True) for u in cat.units.values()],
             "capabilities": [
                 c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in cat.values()

@@ -20,9 +20,10 @@ from hub.models.envelope import MESSAGE_CLASSES, MessageType
 from hub.models.subscription import Consent, Subscription
 
 ALERT_TYPES = frozenset({MessageType.ALERT_RAISED, MessageType.ALERT_UPDATED, MessageType.ALERT_CLEARED})
-#: CloudEvents attributes every shared message keeps (``seq`` is a hub-local cursor: dropped).
-ENVELOPE_KEEP = ("specversion", "id", "source", "type", "time", "datacontenttype", "dataschema")
-ALERT_CORE = frozenset({"id", "kind", "severity", "urgency", "state", "first_seen", "last_seen"})
+#: CloudEvents attributes every shared message keeps (``seq`` is a hub-local cursor: dropped;
+#: ``drill`` always goes along, so a receiver can tell an exercise from an emergency).
+ENVELOPE_KEEP = ("specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "drill")
+ALERT_CORE = frozenset({"id", "kind", "severity", "urgency", "state", "first_seen", "last_seen", "drill"})
 AREA_FIELDS = frozenset({"address", "location"})
 
 

@@ -425,6 +425,8 @@ def _summary(message: dict[str, Any]) -> dict[str, Any]:
         out["kind"] = alert.get("kind")
     elif message.get("subject"):
         out["device"] = message.get("subject")
+    if message.get("drill"):
+        out["drill"] = True  # the audit row of an exercise says so
     return out
 
 

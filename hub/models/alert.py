@@ -68,3 +68,8 @@ class Alert(DhiModel):
     acknowledged_by: str | None = None
     acknowledged_at: Timestamp | None = None
     cleared_at: Timestamp | None = None
+    drill: bool | None = Field(
+        default=None,
+        description="true: raised by a drill (an exercise, CAP status Exercise), not a real emergency; "
+        "absent otherwise (DHI 1.1)",
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-DHI_VERSION = "1.0"
+DHI_VERSION = "1.1"
 #: Base of every ``$id`` in ``spec/interface/schemas``.
 SCHEMA_BASE = "https://dhome.dev/dhi/v1/schemas/"
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from hub.models.common import CapabilityId, DhiModel, Timestamp
+from hub.models.common import DHI_VERSION, CapabilityId, DhiModel, Timestamp
 
 
 class TargetKind(StrEnum):
@@ -27,7 +27,7 @@ class Profile(StrEnum):
 class Claims(DhiModel):
     """What a vendor says its product does; tests for unclaimed features are not-applicable."""
 
-    dhi_version: str = Field(default="1.0", pattern=r"^1\.\d+$")
+    dhi_version: str = Field(default=DHI_VERSION, pattern=r"^1\.\d+$")
     vendor: Annotated[str, Field(min_length=1)]
     product: Annotated[str, Field(min_length=1)]
     version: str | None = None
@@ -73,7 +73,7 @@ class Summary(DhiModel):
 
 
 class Report(DhiModel):
-    dhi_version: str = "1.0"
+    dhi_version: str = DHI_VERSION
     tool: str = "dhome-conformance"
     started: Timestamp
     finished: Timestamp

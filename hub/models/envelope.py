@@ -30,7 +30,7 @@ from hub.models.common import (
 from hub.models.device import DeviceDescription
 
 #: Bump the minor version when a message type or an optional field is added (spec §2.3).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 TYPE_PREFIX = "org.dhi.v1."
 
 
@@ -113,6 +113,11 @@ class _Envelope(DhiModel):
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     seq: Annotated[int, Field(ge=0)] | None = Field(default=None, description="hub-local sequence (cursor)")
+    drill: bool | None = Field(
+        default=None,
+        description="CloudEvents extension attribute: true on every message of a drill (an exercise, "
+        "not a real emergency); absent otherwise (DHI 1.1)",
+    )
 
 
 class StateChangedMessage(_Envelope):
@@ -207,13 +212,14 @@ class StateChange:
     client, a bridge). ``wire_json`` gives the same JSON as the envelope would (tested).
     """
 
-    __slots__ = ("_envelope", "data", "id", "seq", "source", "subject", "time")
+    __slots__ = ("_envelope", "data", "drill", "id", "seq", "source", "subject", "time")
 
     type = MessageType.STATE_CHANGED
 
     def __init__(self, source: str, time: datetime, data: StateChangeData) -> None:
         self.id = new_message_id()
         self.seq: int | None = None
+        self.drill: bool | None = None
         self.source = source
         self.subject = data.device
         self.time = time
@@ -225,7 +231,7 @@ class StateChange:
             d = self.data
             self._envelope = StateChangedMessage(
                 id=self.id, seq=self.seq, source=self.source, subject=self.subject, time=self.time,
-                data=StateChangedData(
+                drill=self.drill, data=StateChangedData(
                     device=d.device, component=d.component, capability=d.capability, property=d.property,
                     value=d.value, previous=d.previous, source=d.source,
                 ),
@@ -246,6 +252,8 @@ class StateChange:
         }  # fmt: skip
         if self.seq is not None:
             doc["seq"] = self.seq
+        if self.drill is not None:
+            doc["drill"] = self.drill
         doc["type"] = self.type.value
         doc["data"] = data
         try:

@@ -139,9 +139,10 @@ async def running_home(
     clock: ManualClock | None = None,
     bridges: dict[Transport, Bridge] | None = None,
     extra: Callable[[Hub], None] | None = None,
+    drill: bool = False,
 ) -> AsyncIterator[TestHome]:
     clock = clock or ManualClock()
-    cfg = HubConfig(home=HomeConfig(**(home or {"id": "flat-12"})), alerts=alerts or {})
+    cfg = HubConfig(home=HomeConfig(**(home or {"id": "flat-12"})), alerts=alerts or {}, drill=drill)
     hub = Hub(cfg, data_dir=data_dir, clock=clock)
     consent = ConsentService()
     hub.add_service(consent)

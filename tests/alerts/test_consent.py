@@ -5,7 +5,6 @@ Deliveries go to a real HTTP receiver that verifies the Standard Webhooks signat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,6 @@ from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 
 FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "max_attempts": 1000}}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 def webhook(url: str, *, consent: Consent | None, **kw: Any) -> SubscriptionRequest:

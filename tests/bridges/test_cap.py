@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,6 +118,19 @@ def test_every_kind_and_message_type_is_valid_cap(
         assert infos[0].findtext("cap:responseType", namespaces=NS) == "AllClear"
 
 
+@pytest.mark.parametrize("fields", [None, ["room"]])
+def test_a_drill_is_an_exercise_and_nothing_else_is(
+    schema: xmlschema.XMLSchema, fields: list[str] | None
+) -> None:
+    """The alert's ``drill`` survives any field grant, and only a drill is ever an Exercise."""
+    for drill, status in ((True, "Exercise"), (None, "Actual")):
+        document = render(entry_for(sample_alert(drill=drill), fields=fields), CTX)
+        schema.validate(document.decode())
+        root = ET.fromstring(document)
+        assert root.findtext("cap:status", namespaces=NS) == status
+        assert (root.find("cap:note", NS) is not None) is bool(drill)
+
+
 def test_area_has_the_division_code_and_the_address_only_when_granted(schema: xmlschema.XMLSchema) -> None:
     full = ET.fromstring(render(entry_for(sample_alert()), CTX))
     area = full.find("cap:info/cap:area", NS)
@@ -192,14 +204,6 @@ def test_runtime_validator_catches_an_invalid_document(shared_fixtures: Path) ->
     assert bad != good
     with pytest.raises(PermanentDeliveryError, match="not valid"):
         validator.check(bad)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 async def test_cap_over_http_through_the_outbox(

@@ -166,6 +166,24 @@ async def test_cap_on_the_uplink(tmp_path: Path, mosquitto: Mosquitto, consumers
     assert root.tag == "{urn:oasis:names:tc:emergency:cap:1.2}alert"
 
 
+async def test_a_drill_on_the_uplink_is_marked(
+    tmp_path: Path, mosquitto: Mosquitto, consumers: list[Consumer]
+) -> None:
+    consumers.append(Consumer(mosquitto, "drill-centre", "dhi/v1/#"))
+    async with running_home(tmp_path, alerts=uplink(mosquitto), drill=True) as home:
+        await home.consent.create(mqtt_request(home, "dhi/v1"), actor="admin")
+        await home.consent.create(mqtt_request(home, "dhi/v1", Transport.CAP_MQTT), actor="admin")
+        home.add(SMOKE)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        await until(lambda: len(consumers[0].messages) >= 2)
+    by_topic = dict(consumers[0].messages)
+    cloud_event = json.loads(by_topic["dhi/v1/flat-12/alerts/smoke"])
+    assert cloud_event["drill"] is True and cloud_event["data"]["alert"]["drill"] is True
+    cap = ET.fromstring(by_topic["dhi/v1/flat-12/cap/smoke"])
+    assert cap.findtext("{urn:oasis:names:tc:emergency:cap:1.2}status") == "Exercise"
+
+
 @given(
     home=st.from_regex(r"[a-z0-9][a-z0-9_\-]{0,20}", fullmatch=True),
     kind=st.sampled_from(["smoke", "fall", "inactivity"]),

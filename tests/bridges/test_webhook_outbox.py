@@ -5,12 +5,10 @@ back (in order, ids stable), and a receiver that never takes a message dead-lett
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
@@ -23,14 +21,6 @@ from hub.outbox import Outbox, backoff
 from tests.alerts.support import GAS, SMOKE, SOS, TestHome, running_home
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
-    r = HttpReceiver()
-    await r.up()
-    yield r
-    await r.down()
 
 
 def request(url: str, home: TestHome) -> SubscriptionRequest:

@@ -29,18 +29,26 @@ times = st.datetimes(
     times,
     st.none() | st.integers(0, 2**40),
     st.none() | st.text(min_size=1, max_size=8),
+    st.sampled_from([None, True]),
 )
 def test_wire_json_is_the_envelope_json(value: object, previous: object, time: datetime, seq: int | None,
-                                        source: str | None) -> None:  # fmt: skip
+                                        source: str | None, drill: bool | None) -> None:  # fmt: skip
     change = StateChange(
         "dhome://home/z:1",
         time,
         StateChangeData("z:1", "main", "dhi.level", "level", value, previous, source),
     )
     change.seq = seq
+    change.drill = drill
     envelope = as_envelope(change)
     assert isinstance(envelope, StateChangedMessage)
-    assert (envelope.id, envelope.seq, envelope.time, envelope.data.value) == (change.id, seq, time, value)
+    assert (envelope.id, envelope.seq, envelope.time, envelope.data.value, envelope.drill) == (
+        change.id,
+        seq,
+        time,
+        value,
+        drill,
+    )
     assert wire_json(change) == envelope.model_dump_json(by_alias=True, exclude_none=True)
     assert orjson.loads(wire_json(change))["time"] == orjson.loads(envelope.model_dump_json())["time"]
     assert as_envelope(change) is envelope  # built once

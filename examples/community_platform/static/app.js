@@ -8,14 +8,14 @@ const TEXT = {
     time: "时间", home: "住户", room: "位置", kind: "类型", severity: "级别", summary: "说明",
     state: "状态", action: "处理", none: "暂无待处理告警", homes: "住户", open: "待处理",
     last: "最近消息", ack: "确认处理", acked: "已确认", failed: "确认失败：",
-    escalated: "已升级 ", repeated: "次",
+    escalated: "已升级 ", repeated: "次", drill: "演练",
   },
   en: {
     staff: "On duty", switch: "中文", offline: "offline", online: "live", alerts: "Open alerts",
     time: "Time", home: "Home", room: "Where", kind: "Kind", severity: "Severity", summary: "Summary",
     state: "State", action: "Action", none: "No open alerts", homes: "Homes", open: "Open",
     last: "Last message", ack: "Acknowledge", acked: "Acknowledged", failed: "Acknowledgement failed: ",
-    escalated: "escalated ", repeated: "×",
+    escalated: "escalated ", repeated: "×", drill: "Drill",
   },
 };
 const KIND = {
@@ -65,7 +65,8 @@ function renderAlerts() {
     });
     row.append(el("td", when(a.last_seen)), el("td", a.home));
     row.append(el("td", a.room ? (lang === "zh" ? ROOM[a.room] || a.room : a.room.replace(/_/g, " ")) : ""));
-    row.append(el("td", pick(KIND, a.kind), { "data-field": "kind" }));
+    // a drill (DHI 1.1 "drill": true) is an exercise: said in the kind cell, where staff look first
+    row.append(el("td", (a.drill ? `[${t("drill")}] ` : "") + pick(KIND, a.kind), { "data-field": "kind" }));
     row.append(el("td", pick(SEVERITY, a.severity)));
     let summary = (lang === "zh" ? a.summary_zh : a.summary) || a.summary || a.summary_zh || "";
     if (a.count > 1) summary += ` (${a.count}${t("repeated")})`;

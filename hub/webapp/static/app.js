@@ -239,7 +239,8 @@ function alertCard(a, told) {
   const summary = document.documentElement.lang === "zh-CN" ? (a.summary_zh || a.summary) : (a.summary || a.summary_zh);
   const active = a.state === "active";
   return h("section", { class: "card" + (active ? " alert-active" : ""), "data-alert": a.id, "aria-label": t("kind." + a.kind, a.kind) },
-    h("h3", {}, t("kind." + a.kind, a.kind), " ", h("span", { class: "badge " + (active ? "danger" : "ok") }, t("state." + a.state, a.state))),
+    h("h3", {}, t("kind." + a.kind, a.kind), " ", h("span", { class: "badge " + (active ? "danger" : "ok") }, t("state." + a.state, a.state)),
+      a.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
     summary ? h("p", {}, summary) : null,
     h("p", { class: "muted" }, fmt("alerts.seen", { first: when(a.first_seen), last: when(a.last_seen), count: a.count }),
       a.room ? " · " + fmt("device.room", { room: a.room }) : ""),
@@ -366,7 +367,8 @@ async function auditTable(names) {
   return h("div", { class: "table-wrap" }, h("table", { id: "audit" },
     h("thead", {}, h("tr", {}, ["alerts.when", "sharing.who", "sharing.action", "alerts.platform"].map((k) => h("th", { scope: "col" }, t(k))))),
     h("tbody", {}, recent.map((e) => h("tr", { "data-action": e.action },
-      h("td", {}, when(e.time)), h("td", {}, actor(e.actor)), h("td", {}, t("audit." + e.action, e.action)),
+      h("td", {}, when(e.time)), h("td", {}, actor(e.actor)), h("td", {}, t("audit." + e.action, e.action),
+        e.detail?.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null),
       h("td", {}, names.get(e.subscription) || e.subscription || ""))))));
 }
 
@@ -545,7 +547,9 @@ window.addEventListener("popstate", render);
 await loadLang();
 session = await loadSession();
 window.dhomeSession = session;
-const cat = await api("GET", "/catalog");
+// a hub running a drill says so on every page: its alerts are an exercise
+const [cat, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/health")]);
+document.getElementById("drill-notice").hidden = !health.drill;
 catalog = new Map(cat.capabilities.map((c) => [c.id, c]));
 connectWs();
 await render();

@@ -57,8 +57,16 @@ class SimulatedTasmota:
             state = "ON" if self.power[n] else "OFF"
             self._result({key: state})
             self.peer.publish_async(f"stat/{self.t}/{key}", state)
-        elif upper == "DIMMER":
+        elif upper in ("DIMMER", "DIMMER3"):  # Dimmer3: a Tuya MCU dimmer, reported as Dimmer
             self.dimmer = int(payload)
             self._result({"POWER": "ON", "Dimmer": self.dimmer})
+        elif upper in ("DIMMER1", "DIMMER2", "CT", "FANSPEED") or upper.startswith("CHANNEL"):
+            # the answer names the command as Tasmota spells it (Dimmer1, Channel3, FanSpeed)
+            key = {"CT": "CT", "FANSPEED": "FanSpeed"}.get(upper, command[:1].upper() + command[1:].lower())
+            self._result({key: int(payload)})
+        elif upper.startswith("SHUTTERPOSITION"):
+            n = upper.removeprefix("SHUTTERPOSITION") or "1"
+            target = int(payload)
+            self._result({f"Shutter{n}": {"Position": target, "Direction": 0, "Target": target, "Tilt": 0}})
         else:
             self._result({"Command": "Unknown"})

@@ -48,11 +48,10 @@ def test_offline_report() -> None:
     assert by_name["Garden"]["components"]["button_2"] == ["dhi.button"]
     assert by_name["Office blinds"]["components"]["shutter_1"] == ["dhi.window_covering"]
     node = by_name["Bedroom climate"]
-    assert node["unmapped"] == [
-        {"feature": "ANALOG.A0", "reason": "no mapping for this Tasmota sensor quantity"}
-    ]
+    assert node["unmapped"] == []
+    assert node["components"]["analog_0"] == ["x.tasmota.analog"]  # pin A0's raw reading
     assert "x.tasmota.distance" in node["components"]["sr04"]
-    assert report["summary"]["devices"] == len(NAMES) and report["summary"]["fully_mapped"] == len(NAMES) - 1
+    assert report["summary"]["devices"] == len(NAMES) and report["summary"]["fully_mapped"] == len(NAMES)
     bad = TasmotaAdapter.map_offline({"mac": "XYZ", "t": "a"})
     assert bad[0].unmapped[0].reason.startswith("discovery config: mac: String should match pattern")
 
@@ -83,8 +82,8 @@ def test_sensor_units_are_converted() -> None:
     e = decode_sensor(pow_r2, fixture("sonoff_pow_r2.tele_sensor.json")).reports
     assert e[("energy", "dhi.energy")] == {"energy": 12.351, "energy_today": 0.417}
     assert e[("energy", "dhi.power")] == {"power": 498, "apparent_power": 512, "reactive_power": 118}
-    switch = decode_sensor(node, {"Switch1": "ON"})
-    assert switch.reports[("switch_1", "x.tasmota.switch")] == {"state": True}
+    switch = decode_sensor(node, {"Window": "ON"})  # swn: the SwitchText is the SENSOR key
+    assert switch.reports[("switch_1", "dhi.contact")] == {"contact": True}  # swc 1: follow = a contact
 
 
 def _running(name: str = "sonoff_4ch") -> tuple[TasmotaAdapter, RecordingContext, str]:
@@ -165,7 +164,8 @@ json_values = st.recursive(
     max_leaves=15,
 )
 keys = st.sampled_from(["POWER", "POWER1", "POWER4", "Dimmer", "CT", "HSBColor", "Wifi", "UptimeSec", "Button1",
-                        "ENERGY", "BME280", "Switch1", "Shutter1", "TempUnit", "Time"])  # fmt: skip
+                        "ENERGY", "BME280", "Switch1", "Shutter1", "TempUnit", "Time", "FanSpeed", "Dimmer1",
+                        "Channel3", "BatteryPercentage", "ANALOG", "TX23", "Window"])  # fmt: skip
 documents = st.dictionaries(keys, json_values, max_size=5)
 
 
