@@ -416,3 +416,12 @@ def test_adapters_check_prints_one_summary_line_per_dump() -> None:
     for line in lines:
         assert line["features"] == line["standard"] + line["vendor"] + line["unmapped"]
         assert line["kept_percent"] >= 95.0, line
+
+
+@pytest.mark.parametrize("path", built_files(), ids=lambda p: p.name)
+def test_no_two_features_share_a_dhi_property(path: Path) -> None:
+    from adapters.sdk import collisions
+
+    for m in map_dump(json.loads(path.read_text()), catalog=CATALOG):
+        assert collisions(m.mapping) == [], m.id
+        assert m.mapping, "every bound feature is listed with what it became"
