@@ -18,6 +18,8 @@ from typing import Any
 from hub.models.conformance import Evidence, Profile, TargetKind
 
 CASE_ID = re.compile(r"^DHI-([A-Z]+)-(\d+)\.(\d+)$")
+#: a numbered rule of the spec, e.g. ``R12.4.3-8`` (rule 8 of §12.4.3, the DHI-MQTT binding)
+RULE_ID = re.compile(r"^R\d+(\.\d+)*-\d+$")
 
 CaseFunc = Callable[[Any], Awaitable[Evidence | None]]
 
@@ -50,6 +52,8 @@ class Case:
     needs: tuple[str, ...] = ()
     tier: Tier = Tier.BASIC
     phase: Phase = Phase.INTERACT
+    #: the numbered spec rules this case checks: a target breaking one of them fails here
+    rules: tuple[str, ...] = ()
 
     @property
     def area(self) -> str:
@@ -96,17 +100,21 @@ def case(
     needs: tuple[str, ...] = (),
     tier: Tier = Tier.BASIC,
     phase: Phase = Phase.INTERACT,
+    rules: tuple[str, ...] = (),
 ) -> Callable[[CaseFunc], CaseFunc]:
     """Register the decorated coroutine function as conformance case ``id``."""
     if not CASE_ID.match(id):
         raise RegistryError(f"case id {id!r} does not match DHI-<AREA>-<n>.<m>")
     if not section.startswith("§"):
         raise RegistryError(f"{id}: section must cite the spec as §N[.M], got {section!r}")
+    for rule in rules:
+        if not RULE_ID.match(rule) or not section.startswith("§" + rule[1:].split("-")[0].split(".")[0]):
+            raise RegistryError(f"{id}: rule {rule!r} is not R<section>-<n> of the spec it cites ({section})")
 
     def register(func: CaseFunc) -> CaseFunc:
         if id in REGISTRY:
             raise RegistryError(f"case id {id} registered twice ({REGISTRY[id].func.__qualname__})")
-        REGISTRY[id] = Case(id, title, section, target, profile, func, needs, tier, phase)
+        REGISTRY[id] = Case(id, title, section, target, profile, func, needs, tier, phase, rules)
         return func
 
     return register
@@ -122,6 +130,11 @@ def cases_for(target: TargetKind) -> list[Case]:
     """The cases of one target in run order (phase, then id)."""
     cases = [c for c in load_all().values() if c.target is target]
     return sorted(cases, key=lambda c: (c.phase, c.sort_key))
+
+
+def citing(rule: str) -> frozenset[str]:
+    """The ids of the cases that check ``rule``: a target breaking it must fail exactly these."""
+    return frozenset(c.id for c in load_all().values() if rule in c.rules)
 
 
 def all_cases() -> list[Case]:

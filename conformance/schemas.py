@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.models import adapter_for
-from hub.validate import json_path, validator
+from hub.validate import json_path
+from hub.validate import schema_problems as json_schema_problems
 
 
 def schema_problems(doc: Any, name: str) -> list[str]:
-    errors = sorted(validator(name).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
-    if errors:
-        return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors[:5]]
+    problems = json_schema_problems(doc, name)
+    if problems:
+        return [str(p) for p in problems[:5]]
     try:
         adapter_for(name).validate_python(doc)
     except ValidationError as exc:

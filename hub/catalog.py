@@ -114,6 +114,25 @@ def check_value(
     _check_value(prop, value, field, constraint)
 
 
+def check_write(
+    prop: PropertyDef, value: Any, field: str, constraint: PropertyConstraint | None = None
+) -> None:
+    """``check_value`` for a value a command writes, plus ``step`` (spec §4.2): it lies on the
+    grid ``minimum + k·step`` (origin 0 without a minimum). Reports are not bound to the grid."""
+    _check_value(prop, value, field, constraint)
+    step = constraint.step if constraint and constraint.step else prop.step
+    if step and prop.type in (ValueType.INTEGER, ValueType.NUMBER) and value is not None:
+        lo = constraint.minimum if constraint and constraint.minimum is not None else prop.minimum
+        k = (value - (lo or 0)) / step
+        if not math.isclose(k, round(k), rel_tol=0, abs_tol=1e-9 * max(1.0, abs(k))):
+            origin = _fmt(lo) if lo is not None else "0"
+            raise OutOfRange(
+                f"{field}: {value} is not on the step grid {origin} + k·{_fmt(step)}",
+                field=field,
+                expected=f"{origin} + k·{_fmt(step)}" + (f" {prop.unit}" if prop.unit else ""),
+            )
+
+
 #: finite bounds for "no bound": an infinite float lies outside them, like check_value says
 _MAX = sys.float_info.max
 ValueCheck = Callable[[Any], bool]

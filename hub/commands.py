@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hub.catalog import Catalog, check_params, check_value
+from hub.catalog import Catalog, check_params, check_write
 from hub.context import resolve_capability
 from hub.errors import (
     AdapterError,
@@ -79,7 +79,7 @@ def validate_command(cmd: CommandRequest, registry: Registry, catalog: Catalog) 
                 )
             if not prop.writable:
                 raise NotWritable(f"{cmd.capability}.{name} is read-only", field=f"params.{name}")
-            check_value(prop, value, f"params.{name}", (inst.constraints or {}).get(name))
+            check_write(prop, value, f"params.{name}", (inst.constraints or {}).get(name))
     else:
         command = definition.command(cmd.command)
         if command is None or (inst.commands is not None and cmd.command not in inst.commands):

@@ -31,6 +31,10 @@ class HomeConfig(_Section):
     timezone: str = "Asia/Shanghai"
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    #: people to call during an alarm, ``[{name, phone}]`` (checked as ``hub.api.models.ContactSetting``)
+    contacts: list[dict[str, str]] = Field(default_factory=list)
+    #: the resident's names for room ids (``{living_room: 客厅}``)
+    room_names: dict[str, str] = Field(default_factory=dict)
 
 
 class ApiConfig(_Section):

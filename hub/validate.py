@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError as ValidationError_
 from pydantic import ValidationError
 from referencing import Registry, Resource
 
 from hub.catalog import Catalog, check_params, check_value, default_catalog
 from hub.errors import HubError
 from hub.models import SCHEMA_BASE, SCHEMAS, adapter_for
+from hub.models.common import is_rfc3339
 from hub.registry import check_description
 from hub.specdata import spec_dir
 
@@ -53,12 +55,37 @@ def _registry() -> Registry[Any]:
     return Registry().with_resources(resources)
 
 
+#: the ``format`` keywords the schemas use, enforced (JSON Schema 2020-12 only annotates them
+#: by default; spec §2.4 makes them rules). One checker per format, nothing else is asserted.
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("date-time")(is_rfc3339)
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
     if name not in SCHEMAS:
         raise KeyError(name)
     schema = _registry().contents(f"{SCHEMA_BASE}{name}.schema.json")
-    return Draft202012Validator(schema, registry=_registry())
+    return Draft202012Validator(schema, registry=_registry(), format_checker=FORMATS)
+
+
+def _reason(err: ValidationError_) -> str:
+    """The error's own message, or — for an ``anyOf``/``oneOf`` where every branch but one
+    fails only on the value's type (a nullable field) — that one branch's reason: "'1700000000'
+    is not a 'date-time'" rather than "is not valid under any of the given schemas"."""
+    branches: dict[Any, list[ValidationError_]] = {}
+    for c in err.context or ():
+        branches.setdefault(c.relative_schema_path[0], []).append(c)
+    near = [errs for errs in branches.values() if any(c.validator != "type" for c in errs)]
+    return near[0][0].message if len(near) == 1 else err.message
+
+
+def schema_problems(doc: Any, name: str) -> list[Problem]:
+    """Every JSON Schema problem of ``doc`` as schema ``name`` (formats enforced), in path order."""
+    errors = sorted(
+        validator(name).iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message)
+    )
+    return [Problem(json_path(e.absolute_path), _reason(e)) for e in errors]
 
 
 # Shape-based detection: first rule whose keys are all present wins.
@@ -119,12 +146,7 @@ def validate(doc: Any, type_: str | None = None, catalog: Catalog | None = None)
         ]
     if name not in SCHEMAS:
         return name, [Problem("$", f"unknown type {name!r}; expected one of: {', '.join(SCHEMAS)}")]
-    problems = [
-        Problem(json_path(e.absolute_path), e.message)
-        for e in sorted(
-            validator(name).iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message)
-        )
-    ]
+    problems = schema_problems(doc, name)
     if problems:
         return name, problems
     try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -38,6 +39,7 @@ from hub.models import (
 )
 from hub.models.common import DEVICE_ID
 from hub.models.device import CapabilityInstance
+from hub.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
 
 _NATIVE = re.compile(r"^[^\s/#+]+$")
 _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
@@ -46,6 +48,8 @@ _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
 class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
     name: ClassVar[str] = "dhi_mqtt"
     config_model: ClassVar[type[BaseModel]] = DhiMqttConfig
+    #: the rate limit's clock (seconds; tests replace it to make time stand still)
+    monotonic: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, config: DhiMqttConfig) -> None:
         super().__init__(config)
@@ -53,6 +57,18 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         self._devices: dict[str, DeviceDescription] = {}  # native id -> description as registered
         self._early: dict[str, dict[str, MqttMessage]] = {}  # native id -> topic -> held message
         self._pending: dict[tuple[str, str], asyncio.Future[CommandResult]] = {}
+        self._buckets: dict[str, TokenBucket] = {}  # native id -> its state/event rate (R12.2-4)
+        self._routes = tuple(
+            (kind, self._guarded(kind, handler))
+            for kind, handler in (
+                # results first: a command must never be published before its answer can be heard
+                (Kind.RESULT, self._on_result),
+                (Kind.DESC, self._on_desc),
+                (Kind.AVAIL, self._on_avail),
+                (Kind.STATE, self._on_state),
+                (Kind.EVENT, self._on_event),
+            )
+        )
 
     def __repr__(self) -> str:
         return f"<DhiMqttAdapter {self.config.prefix}/{self._home or '?'} devices={len(self._devices)}>"
@@ -72,14 +88,51 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
                 return
 
     def _handlers(self) -> tuple[tuple[Kind, MessageCallback], ...]:
-        # results first: a command must never be published before its answer can be heard
-        return (
-            (Kind.RESULT, self._on_result),
-            (Kind.DESC, self._on_desc),
-            (Kind.AVAIL, self._on_avail),
-            (Kind.STATE, self._on_state),
-            (Kind.EVENT, self._on_event),
+        return self._routes
+
+    def _guarded(self, kind: Kind, handler: MessageCallback) -> MessageCallback:
+        """``handler`` behind the binding's limits: a payload over its size limit (R12.2-3) is
+        rejected unread; a live state/event beyond the device's rate (R12.2-4) is dropped."""
+        limit = payload_limit(kind.value)
+        rated = kind.value in RATE_LIMITED
+
+        def guarded(msg: MqttMessage) -> None:
+            if len(msg.payload) > limit:
+                self._invalid(
+                    msg,
+                    Invalid(
+                        f"payload of {len(msg.payload)} bytes exceeds the limit of {limit} bytes",
+                        expected=f"at most {limit} bytes (BINDING R12.2-3)",
+                    ),
+                )
+                return
+            # the broker's retained replay after a (re)subscribe is not the device's pace
+            if rated and not msg.retain and not self._within_rate(msg):
+                return
+            handler(msg)
+
+        return guarded
+
+    def _within_rate(self, msg: MqttMessage) -> bool:
+        levels = msg.topic.split("/")
+        at = len(self.config.prefix.split("/")) + 1
+        native = levels[at] if len(levels) > at else ""
+        if native not in self._devices:
+            return True  # held or refused by the handler; only registered devices have a bucket
+        bucket = self._buckets.get(native)
+        if bucket is None:
+            bucket = self._buckets[native] = TokenBucket()
+        if bucket.take(self.monotonic()):
+            return True
+        self._invalid(
+            msg,
+            Invalid(
+                f"rate limit: more than {RATE_BURST} state/event messages at once or "
+                f"{RATE_PER_SECOND:g} per second on average; message dropped",
+                expected="BINDING R12.2-4",
+            ),
         )
+        return False
 
     def _subscriptions(self) -> Iterable[tuple[str, MessageCallback]]:
         for kind, handler in self._handlers():
@@ -143,6 +196,7 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         device_id = self._device_id(native)
         if not msg.payload:
             # an empty retained desc clears the device (BINDING §3.1)
+            self._buckets.pop(native, None)
             if self._devices.pop(native, None) is not None:
                 ctx.remove_device(device_id)
             self._early.pop(native, None)

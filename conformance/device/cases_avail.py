@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from conformance.device.cases_cmd import probe
 from conformance.device.context import DeviceContext
-from conformance.outcome import Failed, Warned, passed, require
+from conformance.device.session import Will
+from conformance.outcome import Errored, Warned, passed, require
 from conformance.registry import Phase, case
 from hub.models.conformance import Evidence, TargetKind
 
@@ -20,18 +21,21 @@ _TAKEN = "takeover_mark"
 
 
 @case("DHI-AVAIL-1.1", "The retained availability is exactly 'online' while the device runs",
-      section="§12.3.4", target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
+      section="§12.3.4", target=DEVICE, phase=Phase.OBSERVE, rules=("R12.3.4-2",))  # fmt: skip
 async def online_retained(ctx: DeviceContext) -> Evidence:
     seen = ctx.session.retained("avail")
-    require(seen is not None, "no retained …/avail", expected="online (retained)", got=None)
+    live = ctx.session.latest("avail")
+    require(seen is not None, "R12.3.4-2: the broker holds no retained …/avail while the device runs",
+            expected="online (retained)", got="a live, not retained, …/avail" if live else "nothing")  # fmt: skip
     assert seen is not None
-    require(seen.payload == b"online", "the retained availability is not 'online'", expected="online",
-            got=seen.shown())  # fmt: skip
-    return passed("avail = online (retained)")
+    require(seen.payload == b"online", f"R12.3.4-1/2: the retained availability is {seen.shown()!r}, not 'online'",
+            expected="online", got=seen.shown())  # fmt: skip
+    return passed("R12.3.4-2: the broker holds avail = 'online' (retained)")
 
 
 async def _take_over(ctx: DeviceContext) -> int:
-    """Drop the device's connection once per run; returns the seq before the take-over."""
+    """Drop the device's connection once per run; returns the seq before the take-over (the
+    Will the broker published is kept in ``ctx.notes['will']``)."""
     if _TAKEN in ctx.notes:
         return int(ctx.notes[_TAKEN])
     client_id = ctx.options.client_id
@@ -41,45 +45,57 @@ async def _take_over(ctx: DeviceContext) -> int:
     mark = ctx.session.last_seq
     ctx.notes[_TAKEN] = mark
     ctx.notes["takeover_at"] = ctx.session.now()
-    if not await ctx.session.take_over(client_id, ctx.options.answer_timeout):
-        raise Failed(f"could not connect as client id {client_id!r} to drop the device's connection")
+    will = await ctx.session.take_over(client_id, ctx.options.answer_timeout)
+    if will is None:
+        raise Errored(f"could not connect as client id {client_id!r} to drop the device's connection")
+    ctx.notes["will"] = will
     return mark
 
 
-@case("DHI-AVAIL-1.2", "When the device vanishes, its Last Will publishes 'offline' on …/avail",
-      section="§12.3.4", target=DEVICE, phase=Phase.DISRUPT)  # fmt: skip
+@case("DHI-AVAIL-1.2", "When the device vanishes, its Last Will publishes 'offline' on …/avail, QoS 1, retained",
+      section="§12.1", target=DEVICE, phase=Phase.DISRUPT, rules=("R12.1-2",))  # fmt: skip
 async def last_will(ctx: DeviceContext) -> Evidence:
-    mark = await _take_over(ctx)
-    seen = await ctx.session.wait(lambda m: m.sub == "avail" and m.payload == b"offline", ctx.options.answer_timeout,
-                                  after=mark)  # fmt: skip
-    require(seen is not None, "the broker published no 'offline' when the device's connection was dropped: "
-            "no Last Will registered", expected="Last Will: …/avail = offline, QoS 1, retained",
-            got=[m.shown() for m in ctx.session.messages if m.seq > mark and m.sub == "avail"])  # fmt: skip
-    return passed("Last Will 'offline' published on take-over")
+    await _take_over(ctx)
+    will: Will = ctx.notes["will"]
+    expected = "Last Will: …/avail = offline, QoS 1, retained"
+    got = None if will.payload is None else {"payload": will.payload.decode("utf-8", "backslashreplace"),
+                                             "qos": will.qos, "retained": will.retain}  # fmt: skip
+    require(will.payload is not None, "R12.1-2: the broker published nothing on …/avail when the device's "
+            "connection was dropped: no Last Will registered", expected=expected, got=got)  # fmt: skip
+    wrong = [
+        what
+        for what, bad in (
+            (f"its payload is {got and got['payload']!r}, not 'offline'", will.payload != b"offline"),
+            ("it is not retained: a hub subscribing later still sees 'online'", not will.retain),
+            (f"it came with QoS {will.qos}, not 1", will.qos != 1),
+        )
+        if bad
+    ]
+    require(not wrong, "R12.1-2: the Last Will is wrong: " + "; ".join(wrong), expected=expected, got=got)
+    return passed("R12.1-2: Last Will 'offline' published on take-over, QoS 1, retained", got=got)
 
 
 @case("DHI-AVAIL-1.3", "After losing its connection the device reconnects, is 'online' and answers commands",
-      section="§12.1", target=DEVICE, phase=Phase.DISRUPT)  # fmt: skip
+      section="§12.1", target=DEVICE, phase=Phase.DISRUPT, rules=("R12.1-6",))  # fmt: skip
 async def reconnects(ctx: DeviceContext) -> Evidence:
     mark = await _take_over(ctx)
     timeout = ctx.options.reconnect_timeout
     back = await ctx.session.wait(lambda m: m.sub == "avail" and m.payload == b"online", timeout, after=mark)
-    require(back is not None, f"the device did not publish 'online' again within {timeout:g} s",
-            expected="…/avail = online after reconnecting")  # fmt: skip
+    require(back is not None, f"R12.1-6: the device did not publish 'online' again within {timeout:g} s of "
+            "losing its connection", expected="…/avail = online after reconnecting")  # fmt: skip
     answer = await probe(ctx)
-    require(answer.result is not None, "back online but not subscribed to …/cmd again: a command got no answer",
-            sent=answer.sent, expected="a cmd/result")  # fmt: skip
+    require(answer.result is not None, "R12.1-6: back online but not subscribed to …/cmd again: a command got "
+            "no answer", sent=answer.sent, expected="a cmd/result")  # fmt: skip
     assert back is not None
     took = back.at - float(ctx.notes.get("takeover_at", back.at))
-    return passed(f"online again after {took:.1f} s and answering commands")
+    return passed(f"R12.1-6: online again after {took:.1f} s and answering commands")
 
 
 @case("DHI-AVAIL-1.4", "Every availability payload is exactly 'online' or 'offline'", section="§12.3.4",
-      target=DEVICE, phase=Phase.SWEEP)  # fmt: skip
+      target=DEVICE, phase=Phase.SWEEP, rules=("R12.3.4-1",))  # fmt: skip
 async def avail_payloads(ctx: DeviceContext) -> Evidence:
     seen = [m for m in ctx.session.messages if m.sub == "avail"]
     bad = [m.shown() for m in seen if m.payload.decode("utf-8", "replace") not in AVAILABILITY]
-    require(
-        not bad, "availability payloads other than online/offline", expected=list(AVAILABILITY), got=bad[:5]
-    )
-    return passed(f"{len(seen)} availability messages")
+    require(not bad, f"R12.3.4-1: {len(bad)} availability payload(s) other than online/offline, e.g. {bad[0]!r}"
+            if bad else "", expected=list(AVAILABILITY), got=bad[:5])  # fmt: skip
+    return passed(f"R12.3.4-1: {len(seen)} availability payloads, each 'online' or 'offline'")

@@ -21,52 +21,57 @@ PROFILE_CATEGORIES: dict[Profile, frozenset[str]] = {
 }
 
 
-@case("DHI-DESC-1.1", "A retained device description is published on …/desc", section="§12.3.1",
-      target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
+@case("DHI-DESC-1.1", "A retained device description is published on …/desc", section="§12.1",
+      target=DEVICE, phase=Phase.OBSERVE, rules=("R12.1-4",))  # fmt: skip
 async def desc_retained(ctx: DeviceContext) -> Evidence:
     topic = f"{ctx.session.base}/desc"
     seen = ctx.session.retained("desc")
     if seen is None:
         live = ctx.session.latest("desc")
         raise Failed(
-            "no retained description: a hub that subscribes later never learns the device",
+            "R12.1-4: no retained description: a hub that subscribes later never learns the device",
             expected=f"a retained JSON description on {topic}",
             got="a live, not retained, description" if live else "nothing",
         )
-    require(bool(seen.payload), "the retained description is empty (a removed device)", got="")
-    return passed(f"retained description on {topic} ({len(seen.payload)} bytes)")
+    require(bool(seen.payload), "R12.1-4: the retained description is empty (a removed device)", got="")
+    return passed(f"R12.1-4: retained description on {topic} ({len(seen.payload)} bytes)")
 
 
 @case("DHI-DESC-1.2", "The description's id names the device of its topic", section="§12.3.1",
-      target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
+      target=DEVICE, phase=Phase.OBSERVE, rules=("R12.3.1-1",))  # fmt: skip
 async def desc_id_matches(ctx: DeviceContext) -> Evidence:
     desc = ctx.require_desc()
     scheme, _, native = desc.id.partition(":")
     device = ctx.session.device
     require(
         native == device,
-        f"id {desc.id!r} does not name the device of the topic; a hub rejects the description",
+        f"R12.3.1-1: id {desc.id!r} does not name the device of the topic; a hub rejects the description",
         expected=f"<scheme>:{device}",
         got=desc.id,
     )
-    return passed(f"id {desc.id} (scheme {scheme!r})")
+    return passed(f"R12.3.1-1: id {desc.id} (scheme {scheme!r}) names the device {device!r}")
 
 
 @case("DHI-DESC-1.3", "Every capability is in the catalog or a vendor capability with a definition, "
-      "and lists only its real members", section="§3.3", target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
+      "and lists only its real members", section="§12.3.1", target=DEVICE, phase=Phase.OBSERVE,
+      rules=("R12.3.1-2",))  # fmt: skip
 async def desc_capabilities(ctx: DeviceContext) -> Evidence:
     desc = ctx.require_desc()
     try:
         check_description(desc, ctx.catalog)
     except HubError as exc:
         raise Failed(
-            exc.message, expected=exc.expected or "catalog capabilities and members", got=exc.field
+            f"R12.3.1-2: {exc.message}",
+            expected=exc.expected or "catalog capabilities and members",
+            got=exc.field,
         ) from None
-    return passed(f"{len(desc.capability_ids())} capabilities: " + ", ".join(desc.capability_ids()))
+    return passed(
+        f"R12.3.1-2: {len(desc.capability_ids())} capabilities: " + ", ".join(desc.capability_ids())
+    )
 
 
 @case("DHI-UNIT-1.1", "Units are DHI units (UCUM symbols of units.yaml) and constraints stay inside "
-      "the catalog range", section="§4.3", target=DEVICE, phase=Phase.OBSERVE)  # fmt: skip
+      "the catalog range", section="§12.3.1", target=DEVICE, phase=Phase.OBSERVE, rules=("R12.3.1-3",))  # fmt: skip
 async def desc_units(ctx: DeviceContext) -> Evidence:
     problems = []
     checked = 0
@@ -94,11 +99,11 @@ async def desc_units(ctx: DeviceContext) -> Evidence:
                 )
     if problems:
         raise Failed(
-            "; ".join(problems),
+            "R12.3.1-3: " + "; ".join(problems),
             expected="units from spec/interface/units.yaml: " + ", ".join(sorted(ctx.catalog.units)),
             got=problems,
         )
-    return passed(f"{checked} units/constraints checked")
+    return passed(f"R12.3.1-3: {checked} units/constraints checked, all DHI units inside the catalog ranges")
 
 
 @case("DHI-CLAIM-1.1", "Every claimed capability is in the device's description", section="§10.2",

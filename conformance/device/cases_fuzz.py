@@ -29,7 +29,7 @@ from conformance.fuzz import (
 from conformance.outcome import Failed, NotApplicable, passed
 from conformance.registry import Phase, Tier, case
 from conformance.schemas import schema_problems
-from hub.catalog import check_params, check_value
+from hub.catalog import check_params, check_write
 from hub.errors import ERRORS, HubError
 from hub.models.catalog import PropertyDef, ValueType
 from hub.models.conformance import Evidence, TargetKind
@@ -56,7 +56,7 @@ def request_problem(ctx: DeviceContext, req: Any) -> str | None:
             for name, value in params.items():
                 if name not in writable:
                     return f"{name} is not writable"
-                check_value(writable[name], value, f"params.{name}", inst.constraint(name))
+                check_write(writable[name], value, f"params.{name}", inst.constraint(name))
         else:
             cmd = next((c for c in inst.commands() if c.name == req["command"]), None)
             if cmd is None:
@@ -174,20 +174,20 @@ def malformed_requests(ctx: DeviceContext) -> dict[str, st.SearchStrategy[dict[s
     return {name: s.map(lambda r: {**r, "id": ctx.session.new_id("fuzz")}) for name, s in families.items()}
 
 
-def _report(run: FuzzRun, what: str) -> Evidence:
+def _report(run: FuzzRun, what: str, rule: str, expected: str, fine: str) -> Evidence:
     worst = run.minimal()
     if worst is not None:
         raise Failed(
-            f"{worst.reason} (minimal failing {what} of {run.tried} tried)",
+            f"{rule}: {worst.reason} (minimal failing {what} of {run.tried} tried)",
             sent=worst.example,
-            expected="an error result with a §6.4 code, and the device keeps answering",
+            expected=expected,
             got=worst.got,
         )
-    return passed(f"{run.tried} generated {what}s answered with errors")
+    return passed(f"{rule}: {run.tried} generated {what}s {fine}")
 
 
 @case("DHI-FUZZ-1.1", "Generated malformed and boundary requests are all answered with errors",
-      section="§6.3", target=DEVICE, tier=Tier.FUZZ, phase=Phase.FUZZ)  # fmt: skip
+      section="§12.4.1", target=DEVICE, tier=Tier.FUZZ, phase=Phase.FUZZ, rules=("R12.4.1-2",))  # fmt: skip
 async def fuzz_requests(ctx: DeviceContext) -> Evidence:
     loop = asyncio.get_running_loop()
     timeout = min(ctx.options.answer_timeout, 2.0)
@@ -218,7 +218,8 @@ async def fuzz_requests(ctx: DeviceContext) -> Evidence:
         if run.dead is not None:
             total.dead = FuzzFailure(run.dead.example, f"{name}: {run.dead.reason}")
             break
-    return _report(total, "request")
+    return _report(total, "request", "R12.4.1-2", "an error result with a §6.4 code, and the device keeps "
+                   "answering", "answered with errors carrying §6.4 codes")  # fmt: skip
 
 
 def garbage() -> st.SearchStrategy[bytes]:
@@ -232,8 +233,8 @@ def garbage() -> st.SearchStrategy[bytes]:
     )
 
 
-@case("DHI-FUZZ-1.2", "Garbage on …/cmd (not JSON, not an object) never crashes the device or is accepted",
-      section="§12.4.3", target=DEVICE, tier=Tier.FUZZ, phase=Phase.FUZZ)  # fmt: skip
+@case("DHI-FUZZ-1.2", "Garbage on …/cmd (not JSON, not an object) is dropped: no answer, no crash",
+      section="§12.4.3", target=DEVICE, tier=Tier.FUZZ, phase=Phase.FUZZ, rules=("R12.4.3-1",))  # fmt: skip
 async def fuzz_garbage(ctx: DeviceContext) -> Evidence:
     ctx.require_desc()
     loop = asyncio.get_running_loop()
@@ -250,9 +251,10 @@ async def fuzz_garbage(ctx: DeviceContext) -> Evidence:
         others, alive = blocking(loop, send_then_probe(payload), 2 * timeout + 5)
         if alive.result is None:
             raise TargetDead("the device stopped answering after this payload (crashed?)")
-        accepted = [r for r in others if r and r.get("status") == "ok"]
-        if accepted:
-            return ("silent acceptance of a malformed payload", accepted)
+        if others:
+            accepted = any(r and r.get("status") == "ok" for r in others)
+            return ("garbage was accepted (answered ok)" if accepted else "garbage was answered; it must be dropped",
+                    others)  # fmt: skip
         return None
 
     run = await asyncio.to_thread(
@@ -261,4 +263,5 @@ async def fuzz_garbage(ctx: DeviceContext) -> Evidence:
     for f in [run.dead, *run.failures]:
         if f is not None and isinstance(f.example, bytes):
             object.__setattr__(f, "example", f.example.decode("utf-8", "backslashreplace"))
-    return _report(run, "payload")
+    return _report(run, "payload", "R12.4.3-1", "no answer at all, and the device keeps answering valid "
+                   "requests", "dropped without an answer; the device kept answering")  # fmt: skip

@@ -73,22 +73,28 @@ class DeviceContext:
 
     # ------------------------------------------------------------ the description
     def load_desc(self) -> None:
+        """Read the description; when it cannot be used, ``desc_problem`` names the case that
+        judges why (missing: DESC-1.1, not JSON: MSG-1.1, invalid: MSG-1.2) and the cause."""
         seen = self.session.retained("desc") or self.session.latest("desc")
         if seen is None or not seen.payload:
-            self.desc_problem = "the device has no description on …/desc"
+            self.desc_problem = "the device has no description on …/desc (see DHI-DESC-1.1)"
             return
         doc = seen.json()
         if doc is None:
-            self.desc_problem = "the description is not a JSON object"
+            self.desc_problem = "the description is not a JSON object (see DHI-MSG-1.1)"
             return
         try:
             self.desc = DeviceDescription.model_validate(doc)
         except ValidationError as exc:
-            self.desc_problem = f"the description is not a valid DHI device: {exc.errors()[0]['msg']}"
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(document)"
+            self.desc_problem = (
+                f"the description is not a valid DHI device, {where}: {err['msg']} (see DHI-MSG-1.2)"
+            )
 
     def require_desc(self) -> DeviceDescription:
         if self.desc is None:
-            raise Errored(f"needs a readable description (see DHI-DESC-1.1): {self.desc_problem}")
+            raise Errored(f"needs a readable description: {self.desc_problem}")
         return self.desc
 
     def definition(self, inst: CapabilityInstance) -> CapabilityDef | None:

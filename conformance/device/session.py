@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from adapters.mqtt import BrokerSettings, MqttConnection, MqttMessage, PayloadError, decode_json_object
 
@@ -86,6 +87,8 @@ class DeviceSession:
         self._conn: MqttConnection | None = None
         #: what the broker stores for the device, as a hub subscribing after start-up sees it
         self.snapshot: dict[str, Seen] | None = None
+        #: (id, when, timeout) of every request with a string id, to watch for late repeats
+        self.sent: list[tuple[str, float, float]] = []
         self._loop = asyncio.get_running_loop()
 
     # ------------------------------------------------------------ lifecycle
@@ -184,6 +187,10 @@ class DeviceSession:
         mark = self.last_seq
         raw = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         await self.conn.publish(f"{self.base}/cmd", raw, qos=1)
+        if isinstance(payload, dict) and isinstance(payload.get("id"), str):
+            timeout = payload.get("timeout")
+            wait = float(timeout) if isinstance(timeout, int | float) and 0 < timeout <= 300 else 0.0
+            self.sent.append((payload["id"], self._loop.time(), wait))
         return mark
 
     async def request(self, cmd: dict[str, Any], timeout: float) -> Answer:
@@ -215,14 +222,27 @@ class DeviceSession:
         unsubscribe()
         return got
 
-    async def take_over(self, client_id: str, timeout: float = 10.0) -> bool:
+    async def take_over(self, client_id: str, timeout: float = 10.0) -> Will | None:
         """Connect with the device's client id: the broker drops the device's connection as if
-        it had vanished and publishes its Last Will. Returns once our CONNACK came (True)."""
-        return await asyncio.to_thread(_take_over, self.settings, client_id, timeout)
+        it had vanished and publishes its Last Will. None when the take-over connection was
+        refused; else the first ``…/avail`` message that followed, as published (its retain
+        flag and QoS are those of the Will: an MQTT 5 watcher asks for retain-as-published)."""
+        return await asyncio.to_thread(
+            _take_over_watched, self.settings, f"{self.base}/avail", client_id, timeout
+        )
 
 
-def _take_over(settings: BrokerSettings, client_id: str, timeout: float) -> bool:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
+@dataclass(frozen=True)
+class Will:
+    """What the broker published on ``…/avail`` when the device's connection was dropped."""
+
+    payload: bytes | None  # None: nothing within the timeout
+    qos: int = 0
+    retain: bool = False
+
+
+def _client(settings: BrokerSettings, client_id: str, protocol: MQTTProtocolVersion) -> paho.Client:
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
     user, password = settings.credentials()
     if user is not None:
         client.username_pw_set(user, password)
@@ -230,6 +250,40 @@ def _take_over(settings: BrokerSettings, client_id: str, timeout: float) -> bool
         client.tls_set_context(
             ssl.create_default_context(cafile=str(settings.tls_ca) if settings.tls_ca else None)
         )
+    return client
+
+
+def _take_over_watched(settings: BrokerSettings, topic: str, client_id: str, timeout: float) -> Will | None:
+    watcher = _client(settings, f"dhi-conformance-will-{secrets.token_hex(4)}", paho.MQTTv5)
+    got: list[paho.MQTTMessage] = []
+    subscribed = threading.Event()
+    watcher.on_message = lambda c, u, msg: got.append(msg)
+    watcher.on_subscribe = lambda *args: subscribed.set()
+    # retain handling 2: no replay of the stored copy; retain-as-published: the Will's own flag
+    options = SubscribeOptions(qos=1, retainAsPublished=True, retainHandling=2)
+    watcher.on_connect = lambda c, *args: c.subscribe(topic, options=options)
+    try:
+        watcher.connect(settings.host, settings.port, keepalive=10)
+    except OSError:
+        return None
+    watcher.loop_start()
+    try:
+        if not subscribed.wait(timeout) or not _take_over(settings, client_id, timeout):
+            return None
+        deadline = time.monotonic() + timeout
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+    if not got:
+        return Will(None)
+    first = got[0]
+    return Will(bytes(first.payload), first.qos, bool(first.retain))
+
+
+def _take_over(settings: BrokerSettings, client_id: str, timeout: float) -> bool:
+    client = _client(settings, client_id, paho.MQTTv311)
     acked = threading.Event()
     client.on_connect = lambda *args: acked.set()
     try:

@@ -98,11 +98,14 @@ SMOKE_ALARM = Product(
             ),
             definition=siren_definition(),
         ),
+        # the status LED can only be switched: the catalog's mode, brightness … are left out
+        Capability("dhi.indicator_light", (Prop("on", "boolean", writable=True),)),
     ),
     initial={
         "dhi.smoke_alarm": {"smoke": False, "test_in_progress": False, "muted": False},
         "dhi.battery": {"percentage": 87.0, "low": False},
         "x.acme.siren": {"volume": 85, "sounding": False},
+        "dhi.indicator_light": {"on": True},
     },
 )
 

@@ -261,6 +261,21 @@ class InactivityWindowSetting(_StrictApiModel):
     max_quiet_minutes: QuietMinutes
 
 
+#: a number a phone can dial: digits, an optional leading +, spaces or dashes between groups
+PHONE = r"^\+?[0-9][0-9 -]{1,22}[0-9]$"
+#: a room id as devices carry it (``living_room``)
+ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class ContactSetting(_StrictApiModel):
+    """Somebody the resident wants one tap away during an alarm (family, the community centre)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="who it is, as the resident says it"
+    )
+    phone: Annotated[str, Field(pattern=PHONE)] = Field(description="the number to call")
+
+
 class HomeSettings(_StrictApiModel):
     """What a resident may change without editing the config file; stored in the hub's database,
     it overrides the config file's values from the next start on."""
@@ -279,6 +294,13 @@ class HomeSettings(_StrictApiModel):
     door_open_minutes: DoorMinutes = Field(description="a door open this long raises door_open")
     night_start: LocalTime = Field(description="start of the hours when activity is unusual")
     night_end: LocalTime = Field(description="end of the hours when activity is unusual")
+    contacts: Annotated[list[ContactSetting], Field(max_length=8)] = Field(
+        default_factory=list, description="people to call during an alarm, in the order shown"
+    )
+    room_names: Annotated[
+        dict[Annotated[str, Field(pattern=ROOM_ID)], Annotated[str, Field(min_length=1, max_length=40)]],
+        Field(max_length=64),
+    ] = Field(default_factory=dict, description="the resident's name for each room id (「奶奶的房间」)")
 
 
 #: every model above that appears in openapi.yaml, in the order it is written there
@@ -311,5 +333,6 @@ API_MODELS: list[type[BaseModel]] = [
     TokenCreated,
     TokenList,
     InactivityWindowSetting,
+    ContactSetting,
     HomeSettings,
 ]

@@ -22,7 +22,7 @@ from hub.alerts.config import InactivityWindow, RulesConfig
 from hub.alerts.engine import AlertEngine
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, read_model
-from hub.api.models import HomeSettings, InactivityWindowSetting
+from hub.api.models import ContactSetting, HomeSettings, InactivityWindowSetting
 from hub.consent.audit import INSERT as AUDIT_INSERT
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ def current(hub: Hub) -> HomeSettings:
         door_open_minutes=_minutes(rules.door_open.max_open),
         night_start=_hm(rules.night_activity.start),
         night_end=_hm(rules.night_activity.end),
+        contacts=[ContactSetting.model_validate(c) for c in home.contacts],
+        room_names=dict(home.room_names),
     )
 
 
@@ -106,6 +108,8 @@ def apply(hub: Hub, settings: HomeSettings) -> None:
     home.name = settings.name
     home.address = settings.address
     home.division_code = settings.division_code
+    home.contacts = [c.model_dump() for c in settings.contacts]
+    home.room_names = dict(settings.room_names)
     rules = merged_rules(_rules(hub), settings)
     hub.config.alerts.rules = rules
     for engine in _engines(hub):

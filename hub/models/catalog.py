@@ -79,6 +79,10 @@ class PropertyDef(_Strict):
     maximum: float | None = None
     step: float | None = Field(default=None, gt=0)
     enum: list[str] | None = Field(default=None, min_length=1)
+    enum_labels: dict[str, Labels] | None = Field(
+        default=None,
+        description="what each enum value reads as to a person, per value (every value labelled)",
+    )
     max_length: int | None = Field(default=None, ge=0)
     access: Annotated[list[Access], Field(min_length=1)]
     nullable: bool = False
@@ -92,6 +96,8 @@ class PropertyDef(_Strict):
             raise ValueError("an enum property needs a non-empty 'enum' list")
         if self.type is not ValueType.ENUM and self.enum:
             raise ValueError("'enum' is only allowed on enum properties")
+        if self.enum_labels is not None and set(self.enum_labels) != set(self.enum or ()):
+            raise ValueError("enum_labels must label exactly the values of 'enum'")
         numeric = self.type in (ValueType.INTEGER, ValueType.NUMBER)
         if not numeric and any(v is not None for v in (self.minimum, self.maximum, self.step)):
             raise ValueError("minimum/maximum/step are only allowed on integer/number properties")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 DHI_VERSION = "1.1"
 #: Base of every ``$id`` in ``spec/interface/schemas``.
@@ -29,7 +30,37 @@ CapabilityId = Annotated[
 ]
 MEMBER_NAME = r"^[a-z][a-z0-9_]*$"
 MemberName = Annotated[str, Field(pattern=MEMBER_NAME, max_length=64)]
-Timestamp = AwareDatetime
+#: RFC 3339 §5.6 ``date-time`` as spec §5.1 profiles it: full date, ``T``, full time with
+#: seconds, fraction optional, offset ``Z`` or ``±hh:mm``; ``T``/``Z`` upper case (RFC 3339
+#: lets a spec require it) and no leap second 60 (few languages can hold it). Looser ISO 8601
+#: forms (``+0800``, a space, no seconds, an epoch number in a string) are refused: receivers
+#: in other languages read them differently or not at all.
+RFC3339 = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+
+
+def is_rfc3339(value: object) -> bool:
+    """True for an RFC 3339 ``date-time`` string (spec §5.1) that names a real day (no 30
+    February): the format checker of the schemas' ``format: date-time`` and of the models."""
+    if not isinstance(value, str) or RFC3339.match(value) is None:
+        return False
+    try:
+        datetime.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def _rfc3339_only(value: Any) -> Any:
+    if isinstance(value, str) and not is_rfc3339(value):
+        raise ValueError("not an RFC 3339 date-time (e.g. 2026-03-01T08:15:00Z or …+08:00)")
+    return value
+
+
+#: a point in time on the wire: RFC 3339 with an offset; datetimes built in code pass as they are
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 JsonValue = Any
 
 
@@ -41,6 +72,7 @@ SEMANTIC_RULES: tuple[str, ...] = (
     "duplicate event name",
     "minimum is greater than maximum",
     "access flags repeat",
+    "enum_labels must label exactly the values of 'enum'",
     "definition.id must equal the capability id",
     "capability listed twice in component",
     "component ids must be unique",

@@ -40,6 +40,11 @@ NEW: dict[str, Any] = {
     "door_open_minutes": 20,
     "night_start": "01:00",
     "night_end": "04:30",
+    "contacts": [
+        {"name": "女儿小红", "phone": "138 0013 8000"},
+        {"name": "阳光社区服务中心", "phone": "010-6478-0000"},
+    ],
+    "room_names": {"bedroom": "奶奶的卧室"},
 }
 
 
@@ -66,6 +71,8 @@ async def test_get_shows_the_config_files_values(api_hub: Harness, http: aiohttp
         "door_open_minutes": 15,
         "night_start": "00:00",
         "night_end": "05:00",
+        "contacts": [],
+        "room_names": {},
     }
 
 
@@ -75,6 +82,8 @@ async def test_put_replaces_the_settings_live(api_hub: Harness, http: aiohttp.Cl
     assert await _get(http, api_hub, api_hub.tokens[Scope.READ]) == NEW
     home = api_hub.hub.config.home
     assert (home.name, home.address, home.division_code) == (NEW["name"], NEW["address"], "110105")
+    assert home.contacts[0] == {"name": "女儿小红", "phone": "138 0013 8000"}
+    assert home.room_names == {"bedroom": "奶奶的卧室"}
     assert home.id == "home"  # not a setting: the id names the home to every receiver
     rules = api_hub.hub.config.alerts.rules
     assert rules.door_open.max_open == timedelta(minutes=20)
@@ -109,6 +118,9 @@ async def test_put_replaces_the_settings_live(api_hub: Harness, http: aiohttp.Cl
             "body.inactivity_windows[0].max_quiet_minutes",
         ),
         ({"timezone": "UTC"}, "body.timezone"),
+        ({"contacts": [{"name": "女儿", "phone": "call me"}]}, "body.contacts[0].phone"),
+        ({"contacts": [{"name": "", "phone": "13800138000"}]}, "body.contacts[0].name"),
+        ({"room_names": {"bedroom": ""}}, "body.room_names.bedroom"),
     ],
 )
 async def test_invalid_settings_name_the_field_and_change_nothing(

@@ -33,7 +33,7 @@ def test_a_drill_hub_shows_itself_and_its_alerts_as_a_drill(tmp_path: Path) -> N
             expect(card.first.locator("[data-drill]")).to_have_text("演练")
             assert serious_violations(page) == []
             page.click("nav a[href='/sharing']")  # the audit: the withheld fall is a drill's
-            expect(page.locator("#audit tr[data-action='share.withheld'] [data-drill]").first).to_be_visible()
+            expect(page.locator("#audit li[data-action='share.withheld'] [data-drill]").first).to_be_visible()
             page.click("#lang")  # English: the same, translated
             expect(page.locator("#drill-notice")).to_contain_text("Drill")
     finally:

@@ -1,44 +1,43 @@
-// A small SVG line chart of one numeric property over the last 24 hours (no library, no build).
-const NS = "http://www.w3.org/2000/svg";
-const W = 600, H = 180, PAD = 36;
+// One measured property over 24 hours or 7 days, drawn by uPlot (vendor/uplot, MIT, from npm).
+// Axis text is large (15 px canvas font), times on a 24-hour clock, the value's unit on the axis.
+import uPlot from "/static/vendor/uplot/uPlot.esm.js";
+import { h, lang } from "/static/lib.js";
 
-function el(tag, attrs, text) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
+const FONT = "15px 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif";
+const INK = "#1f1f1f";
+
+function timeLabel(seconds, span) {
+  const d = new Date(seconds * 1000);
+  if (span > 2 * 86400) return d.toLocaleDateString(lang, { month: "numeric", day: "numeric" });
+  return d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
-// points: [{time: ISO string, value: number}], title: accessible name of the chart
-export function lineChart(points, title, from, to) {
-  const svg = el("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
-  svg.append(el("title", {}, title));
-  const t0 = from.getTime(), t1 = to.getTime();
-  const values = points.map((p) => p.value);
-  let lo = Math.min(...values), hi = Math.max(...values);
-  if (!isFinite(lo)) { lo = 0; hi = 1; }
-  if (hi === lo) { hi += 1; lo -= 1; }
-  const x = (t) => PAD + ((t - t0) / (t1 - t0)) * (W - 2 * PAD);
-  const y = (v) => H - PAD + 12 - ((v - lo) / (hi - lo)) * (H - 2 * PAD);
-  svg.append(el("text", { x: 2, y: y(hi) + 4 }, fmtNum(hi)), el("text", { x: 2, y: y(lo) + 4 }, fmtNum(lo)));
-  svg.append(el("line", { x1: PAD, x2: W - PAD, y1: H - 20, y2: H - 20, stroke: "#8a8a8a" }));
-  for (let i = 0; i <= 4; i++) {
-    const t = t0 + ((t1 - t0) * i) / 4;
-    const label = new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    svg.append(el("text", { x: x(t) - 16, y: H - 4 }, label));
-  }
-  // a step line: a sensor's value holds until the next report
-  const coords = [];
-  let prev = null;
-  for (const p of points) {
-    const t = Math.max(t0, new Date(p.time).getTime());
-    if (prev !== null) coords.push(`${x(t)},${y(prev)}`);
-    coords.push(`${x(t)},${y(p.value)}`);
-    prev = p.value;
-  }
-  if (prev !== null) coords.push(`${x(t1)},${y(prev)}`);
-  svg.append(el("polyline", { points: coords.join(" ") }));
-  return svg;
+// points: [{time, value}] oldest first; a sensor's value holds until its next report (stepped)
+export function lineChart(points, { title, unit, from, to }) {
+  const box = h("figure", { class: "chart", role: "img", "aria-label": title });
+  const xs = points.map((p) => Math.max(from.getTime(), new Date(p.time).getTime()) / 1000);
+  const ys = points.map((p) => p.value);
+  if (ys.length) { xs.push(to.getTime() / 1000); ys.push(ys[ys.length - 1]); }
+  const span = (to - from) / 1000;
+  const draw = () => {
+    box.replaceChildren();
+    const width = Math.max(280, box.clientWidth || 320);
+    const opts = {
+      width, height: 220, legend: { show: false }, cursor: { show: false },
+      scales: { x: { time: true, range: () => [from.getTime() / 1000, to.getTime() / 1000] },
+        y: { range: (u, lo, hi) => (lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.1, hi + (hi - lo) * 0.1]) } },
+      axes: [
+        { stroke: INK, font: FONT, size: 40, space: width < 500 ? 90 : 110, grid: { stroke: "#d0d0d0" },
+          values: (u, splits) => splits.map((s) => timeLabel(s, span)) },
+        { stroke: INK, font: FONT, size: 64, grid: { stroke: "#d0d0d0" },
+          values: (u, splits) => splits.map((v) => new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(v) + (unit ? unit : "")) },
+      ],
+      series: [{}, { stroke: "#0a4a94", width: 3, paths: uPlot.paths.stepped({ align: 1 }), points: { show: ys.length < 60, size: 10, fill: "#0a4a94" } }],
+    };
+    new uPlot(opts, [xs, ys], box);
+  };
+  // drawn once it has a width; again when the screen turns
+  requestAnimationFrame(draw);
+  new ResizeObserver(() => { if (box.isConnected && Math.abs((box.firstChild?.clientWidth || 0) - box.clientWidth) > 20) draw(); }).observe(box);
+  return box;
 }
-
-function fmtNum(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1); }

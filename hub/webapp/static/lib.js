@@ -8,6 +8,7 @@ export async function loadLang() {
   strings = await res.json();
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
   const sw = document.getElementById("lang");
   if (sw) {
     const other = lang === "zh-CN" ? "en" : "zh-CN";
@@ -23,13 +24,34 @@ export function t(key, fallback) {
   return v === undefined ? (fallback ?? key) : v;
 }
 
+// "smoke — Kitchen" -> "Smoke — Kitchen" (Chinese has no case: unchanged)
+export function sentenceCase(text) { return text ? text[0].toUpperCase() + text.slice(1) : text; }
+
 export function fmt(key, vars) {
   return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
 }
 
+// dates in the app's language, always on a 24-hour clock ("3月5日 14:02" / "5 Mar, 14:02")
 export function when(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(lang, { year: sameYear ? undefined : "numeric", month: "short",
+    day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
+export function clock(iso) {
+  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
+// "3 分钟前" / "3 minutes ago"
+export function ago(iso) {
+  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  if (s < 60) return rtf.format(0, "second");
+  if (s < 3600) return rtf.format(-Math.floor(s / 60), "minute");
+  if (s < 86400) return rtf.format(-Math.floor(s / 3600), "hour");
+  return rtf.format(-Math.floor(s / 86400), "day");
 }
 
 // h("p", {class: "x"}, "text", child): a tiny element builder; text is never parsed as HTML

@@ -242,3 +242,47 @@ def test_fuzz_never_crashes_and_counts_invalid(suffix: str, payload: bytes) -> N
         assert payload == b"", payload
     for inv in ctx.invalid:
         assert inv.reason and inv.source == f"{BASE}/lamp-1/{suffix}"
+
+
+# ---------------------------------------------------------------- limits (BINDING R12.2-3, R12.2-4)
+
+
+def test_a_payload_over_its_size_limit_is_rejected_unread() -> None:
+    adapter, ctx = make()
+    adapter.handle(msg("desc", description(), retain=True))
+    huge = {"component": "main", "capability": "dhi.on_off", "properties": {"on": True}, "x": "a" * 70_000}
+    adapter.handle(msg("state/main/dhi.on_off", huge, retain=True))
+    assert len(ctx.invalid) == 1 and "exceeds the limit of 65536 bytes" in ctx.invalid[0].reason
+    assert ctx.state_of(LAMP, "dhi.on_off") != {"on": True}
+
+
+def test_live_state_beyond_the_rate_limit_is_dropped_and_counted_but_retained_replay_is_not() -> None:
+    adapter, ctx = make()
+    now = [0.0]
+    adapter.monotonic = lambda: now[0]  # type: ignore[method-assign]
+    adapter.handle(msg("desc", description(), retain=True))
+    for i in range(150):  # all at one instant: the burst of 100, then nothing left
+        body = {"component": "main", "capability": "dhi.on_off", "properties": {"on": i % 2 == 0}}
+        adapter.handle(msg("state/main/dhi.on_off", body))
+    dropped = [r for r in ctx.invalid if "rate limit" in r.reason]
+    assert len(dropped) == 50
+    now[0] = 1.0  # a second later, 10 more have refilled
+    for _ in range(12):
+        adapter.handle(
+            msg(
+                "state/main/dhi.on_off",
+                {"component": "main", "capability": "dhi.on_off", "properties": {"on": True}},
+            )
+        )
+    dropped = [r for r in ctx.invalid if "rate limit" in r.reason]
+    assert len(dropped) == 52
+    assert len(ctx.invalid) == len(dropped)
+    adapter.handle(state("main", "dhi.on_off", {"on": True}))  # a replay after the hub reconnects
+    assert len(ctx.invalid) == len(dropped)
+    # another device has its own bucket
+    adapter.handle(msg("desc", description(native="lamp-2"), retain=True, device="lamp-2"))
+    adapter.handle(
+        msg("state/main/dhi.on_off", {"component": "main", "capability": "dhi.on_off", "properties": {"on": True}},
+            device="lamp-2")
+    )  # fmt: skip
+    assert len(ctx.invalid) == len(dropped)
