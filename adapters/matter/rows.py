@@ -491,49 +491,35 @@ def _alarm_event(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
 SMOKE, CO = 0x01, 0x02
 _ALL_CLEAR: Final = simple_event(0x0A, "cleared")
 
+
+def _alarm_row(capability: str, state_attr: int, alarm_event: int, name: str, **predicates: Any) -> Row:
+    """The alarm that carries the device-wide attributes (mute, self-test, faults, end of
+    service): the smoke alarm, or on a CO-only device the CO alarm."""
+    return Row(
+        capability,
+        0x005C,
+        props=(
+            Prop(state_attr, name, cv.nonzero()),
+            Prop(state_attr, "severity", SEVERITY),
+            Prop(0x0004, "muted", cv.nonzero()),
+            Prop(0x0005, "test_in_progress", cv.BOOL),
+            Prop(0x0006, "hardware_fault", cv.BOOL),
+            Prop(0x0007, "end_of_service", cv.nonzero()),
+        ),
+        commands=(Cmd("self_test", "SelfTestRequest", 0x00),),
+        events=(
+            Evt(alarm_event, ("alarm",), _alarm_event),
+            simple_event(0x03, "hardware_fault"),
+            simple_event(0x05, "self_test_complete"),
+            _ALL_CLEAR,
+        ),
+        **predicates,
+    )
+
+
 SMOKE_CO_ROWS: Final = [
-    Row(
-        "dhi.smoke_alarm",
-        0x005C,
-        props=(
-            Prop(0x0001, "smoke", cv.nonzero()),
-            Prop(0x0001, "severity", SEVERITY),
-            Prop(0x0004, "muted", cv.nonzero()),
-            Prop(0x0005, "test_in_progress", cv.BOOL),
-            Prop(0x0006, "hardware_fault", cv.BOOL),
-            Prop(0x0007, "end_of_service", cv.nonzero()),
-        ),
-        commands=(Cmd("self_test", "SelfTestRequest", 0x00),),
-        events=(
-            Evt(0x00, ("alarm",), _alarm_event),
-            simple_event(0x03, "hardware_fault"),
-            simple_event(0x05, "self_test_complete"),
-            _ALL_CLEAR,
-        ),
-        features=SMOKE,
-    ),
-    Row(
-        "dhi.co_alarm",
-        0x005C,
-        # a CO-only alarm: test, faults, end of service and self-test belong to the CO alarm
-        props=(
-            Prop(0x0002, "carbon_monoxide", cv.nonzero()),
-            Prop(0x0002, "severity", SEVERITY),
-            Prop(0x0004, "muted", cv.nonzero()),
-            Prop(0x0005, "test_in_progress", cv.BOOL),
-            Prop(0x0006, "hardware_fault", cv.BOOL),
-            Prop(0x0007, "end_of_service", cv.nonzero()),
-        ),
-        commands=(Cmd("self_test", "SelfTestRequest", 0x00),),
-        events=(
-            Evt(0x01, ("alarm",), _alarm_event),
-            simple_event(0x03, "hardware_fault"),
-            simple_event(0x05, "self_test_complete"),
-            _ALL_CLEAR,
-        ),
-        features=CO,
-        not_features=SMOKE,
-    ),
+    _alarm_row("dhi.smoke_alarm", 0x0001, 0x00, "smoke", features=SMOKE),
+    _alarm_row("dhi.co_alarm", 0x0002, 0x01, "carbon_monoxide", features=CO, not_features=SMOKE),
     Row(
         "dhi.co_alarm",
         0x005C,
