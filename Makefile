@@ -33,6 +33,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # axe-core for the accessibility checks of the resident web app (pinned by package-lock.json)
 tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
@@ -49,7 +50,7 @@ bench: install matter-server
 	$(BIN)/python -m bench
 
 schemas: install
-	$(BIN)/python -m hub.models.export spec/interface/schemas
+	$(BIN)/python -m dhi.models.export spec/interface/schemas
 
 clean:
 	rm -rf $(VENV) $(MATTER_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache

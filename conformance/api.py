@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.claims import load_claims
 from conformance.runner import ProgressSink, RunOptions
-from hub.models.conformance import Claims, Report, TargetKind
+from dhi.models.conformance import Claims, Report, TargetKind
 
 
 def _claims(claims: Claims | Path | str, target: TargetKind) -> Claims:

@@ -11,7 +11,7 @@ from itertools import groupby
 from pathlib import Path
 
 from conformance.registry import Tier, all_cases
-from hub.models.conformance import TargetKind
+from dhi.models.conformance import TargetKind
 
 PAGE = Path(__file__).resolve().parent.parent / "spec" / "interface" / "conformance.md"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.models.conformance import Claims, TargetKind
-from hub.validate import DocumentError, load_document, validate
+from dhi.models.conformance import Claims, TargetKind
+from dhi.validate import DocumentError, load_document, validate
 
 
 class ClaimsError(Exception):

@@ -23,7 +23,7 @@ from conformance.progress import RichProgress
 from conformance.registry import all_cases
 from conformance.report import write_reports
 from conformance.runner import exit_code
-from hub.models.conformance import Report, ResultStatus, TargetKind
+from dhi.models.conformance import Report, ResultStatus, TargetKind
 
 app = typer.Typer(help="DHI v1 conformance suite: devices, adapter plugins and hubs.", no_args_is_help=True)
 out = Console(soft_wrap=True)  # never break a path or test id across lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.models.conformance import Evidence, ResultStatus
+from dhi.models.conformance import Evidence, ResultStatus
 
 
 class Outcome(Exception):

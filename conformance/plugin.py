@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from hub.models.conformance import Report
+    from dhi.models.conformance import Report
 
 
 class ConformanceFixture:
@@ -58,7 +58,7 @@ class ConformanceFixture:
     @staticmethod
     def assert_conforms(report: Report, *, allow_warnings: bool = True) -> None:
         """Fail the test with every failed (or unevaluable) id and its evidence."""
-        from hub.models.conformance import ResultStatus
+        from dhi.models.conformance import ResultStatus
 
         bad = {ResultStatus.FAIL, ResultStatus.ERROR} | (set() if allow_warnings else {ResultStatus.WARNING})
         lines = []

@@ -15,7 +15,7 @@ from rich.progress import (
 from rich.text import Text
 
 from conformance.registry import Case
-from hub.models.conformance import ResultStatus, TestResult
+from dhi.models.conformance import ResultStatus, TestResult
 
 _STYLE = {
     ResultStatus.PASS: "green",

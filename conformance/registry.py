@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from hub.models.conformance import Evidence, Profile, TargetKind
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 CASE_ID = re.compile(r"^DHI-([A-Z]+)-(\d+)\.(\d+)$")
 #: a numbered rule of the spec, e.g. ``R12.4.3-8`` (rule 8 of §12.4.3, the DHI-MQTT binding)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from conformance.outcome import Outcome
 from conformance.registry import Case, Tier
-from hub.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, Summary, TestResult
+from dhi.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, Summary, TestResult
 
 log = logging.getLogger("dhome.conformance")
 
@@ -138,10 +138,6 @@ def build_report(
         results=results,
         summary=summarize(results),
     )
-
-
-def failed_ids(report: Report) -> list[str]:
-    return [r.id for r in report.results if r.status is ResultStatus.FAIL]
 
 
 def exit_code(report: Report) -> int:

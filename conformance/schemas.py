@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.models import adapter_for
-from hub.validate import json_path
-from hub.validate import schema_problems as json_schema_problems
+from dhi.models import adapter_for
+from dhi.validate import json_path
+from dhi.validate import schema_problems as json_schema_problems
 
 
 def schema_problems(doc: Any, name: str) -> list[str]:

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dhi.models.envelope import MessageType, as_envelope
 from hub.bus import Subscription
-from hub.models.envelope import MessageType, as_envelope
 
 if TYPE_CHECKING:
     from hub.core import Hub

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hub.models.envelope import MessageType, as_envelope
+from dhi.models.envelope import MessageType, as_envelope
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,6 @@ class EventBus:
 
     def subscribers(self) -> list[Subscription]:
         return list(self._subs)
-
-    def dropped_total(self) -> int:
-        return sum(s.dropped for s in self._subs)
 
 
 ALL_TYPES = frozenset(t.value for t in MessageType)

@@ -29,17 +29,3 @@ class Clock:
 
     def __repr__(self) -> str:
         return f"Clock(now={self.now().isoformat()}, speed={self.speed})"
-
-
-_last_formatted: tuple[datetime | None, str] = (None, "")
-
-
-def isoformat(t: datetime) -> str:
-    """``t.isoformat()``, remembered for the last datetime *object*: one state report stamps
-    all its properties, their history rows and event-log rows with the same object."""
-    global _last_formatted
-    last, text = _last_formatted
-    if t is not last:
-        text = t.isoformat()
-        _last_formatted = (t, text)
-    return text

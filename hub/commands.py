@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hub.catalog import Catalog, check_params, check_write
-from hub.context import resolve_capability
-from hub.errors import (
+from dhi.catalog import Catalog, check_params, check_write
+from dhi.checks import resolve_capability
+from dhi.errors import (
     AdapterError,
     CommandTimeout,
     DeviceUnavailable,
@@ -28,8 +28,8 @@ from hub.errors import (
     UnknownDevice,
     UnknownProperty,
 )
-from hub.models import CommandRequest, CommandResult, CommandStatus
-from hub.models.command import SET_COMMAND
+from dhi.models import CommandRequest, CommandResult, CommandStatus
+from dhi.models.command import SET_COMMAND
 from hub.registry import DeviceRecord, Registry
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dhi.errors import ConfigError
+from dhi.models.common import DIVISION_CODE, HOME_ID
+from dhi.validate import format_loc
 from hub.alerts.config import AlertsConfig
-from hub.errors import ConfigError
-from hub.models.common import DIVISION_CODE, HOME_ID
 
 DEFAULT_PORT = 8470
 
@@ -103,13 +104,6 @@ class HubConfig(_Section):
                 )
             seen.add(entry.instance)
         return v
-
-
-def format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def describe_validation_error(source: str, exc: ValidationError, prefix: str = "") -> str:

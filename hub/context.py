@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.catalog import Catalog, ValueCheck, check_params, check_value, value_check
-from hub.errors import HubError, InvalidDocument
-from hub.models import DeviceDescription
-from hub.models.catalog import CapabilityDef, PropertyDef
-from hub.models.device import CapabilityInstance, PropertyConstraint
-from hub.models.envelope import (
+from dhi.catalog import Catalog
+from dhi.checks import ReportableProperties, check_device_id, check_event_report, resolve_capability
+from dhi.errors import HubError
+from dhi.models import DeviceDescription
+from dhi.models.envelope import (
     EventOccurredData,
     EventOccurredMessage,
     StateChange,
@@ -49,75 +48,6 @@ class _RateLimitedLog:
             self._last[key] = now
         else:
             self._suppressed[key] = self._suppressed.get(key, 0) + 1
-
-
-def resolve_capability(
-    desc: DeviceDescription, component: str, capability: str, catalog: Catalog
-) -> tuple[CapabilityInstance, CapabilityDef]:
-    comp = desc.component(component)
-    if comp is None:
-        raise InvalidDocument(f"device {desc.id} has no component {component!r}", field="component")
-    inst = comp.capability(capability)
-    if inst is None:
-        raise InvalidDocument(
-            f"component {component!r} of {desc.id} has no capability {capability!r}", field="capability"
-        )
-    definition = inst.definition if inst.definition is not None else catalog.get(capability)
-    if definition is None:
-        raise InvalidDocument(f"capability {capability!r} is not in the catalog", field="capability")
-    return inst, definition
-
-
-class ReportableProperties:
-    """The properties one capability instance may report, each with its definition and the
-    device's narrowed constraints: resolved once per device description, not per report."""
-
-    __slots__ = ("capability", "props")
-
-    def __init__(self, inst: CapabilityInstance, definition: CapabilityDef) -> None:
-        self.capability = definition.id
-        constraints = inst.constraints or {}
-        self.props: dict[str, tuple[ValueCheck, PropertyDef, PropertyConstraint | None]] = {
-            p.name: (value_check(p, constraints.get(p.name)), p, constraints.get(p.name))
-            for p in definition.properties
-            if inst.properties is None or p.name in inst.properties
-        }
-
-    def check(self, properties: dict[str, Any]) -> None:
-        """Raise the precise ``HubError`` unless every property is declared and its value valid."""
-        for name, value in properties.items():
-            entry = self.props.get(name)
-            if entry is None:
-                raise InvalidDocument(
-                    f"{self.capability} has no property {name!r}", field=f"properties.{name}"
-                )
-            accepts, prop, constraint = entry
-            if not accepts(value):
-                check_value(prop, value, f"properties.{name}", constraint)
-
-
-def check_state_report(
-    desc: DeviceDescription, component: str, capability: str, properties: dict[str, Any], catalog: Catalog
-) -> None:
-    """Raise the precise ``HubError`` unless every property is declared and its value valid."""
-    ReportableProperties(*resolve_capability(desc, component, capability, catalog)).check(properties)
-
-
-def check_event_report(
-    desc: DeviceDescription,
-    component: str,
-    capability: str,
-    event: str,
-    payload: dict[str, Any],
-    *,
-    catalog: Catalog,
-) -> None:
-    """Raise the precise ``HubError`` unless the event is declared and its payload valid."""
-    inst, definition = resolve_capability(desc, component, capability, catalog)
-    ev = definition.event(event)
-    if ev is None or (inst.events is not None and event not in inst.events):
-        raise InvalidDocument(f"{capability} has no event {event!r}", field="event")
-    check_params(ev.payload, payload, "payload")
 
 
 class HubAdapterContext:
@@ -165,10 +95,7 @@ class HubAdapterContext:
     # ---------------------------------------------------------- publishing
     def publish_device(self, description: DeviceDescription) -> bool:
         try:
-            if not description.id.startswith(f"{self._adapter}:"):
-                raise InvalidDocument(
-                    f"device id {description.id!r} must start with '{self._adapter}:'", field="id"
-                )
+            check_device_id(description.id, self._adapter)
             self._hub.registry.upsert(description, self._adapter)
         except HubError as exc:
             self._invalid(exc.code, f"device {description.id}: {exc.message}")

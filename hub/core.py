@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from adapters.sdk.discovery import AdapterLoadError, load_adapter
+from dhi.catalog import Catalog, default_catalog
+from dhi.errors import ConfigError
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.envelope import wire_json
+from dhi.timefmt import isoformat
 from hub.bus import EventBus
-from hub.catalog import Catalog, default_catalog
-from hub.clock import Clock, isoformat
+from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
-from hub.errors import ConfigError
 from hub.metrics import Metrics
-from hub.models import CommandRequest, CommandResult
-from hub.models.envelope import wire_json
 from hub.registry import Registry
 from hub.services import AlertService, SubscriptionService
 from hub.state import StateStore
@@ -165,7 +167,7 @@ class Hub:
         return await self.dispatcher.execute(cmd)
 
     def _command_done(self, cmd: CommandRequest, result: CommandResult, adapter: str, seconds: float) -> None:
-        from hub.models.envelope import CommandResultData, CommandResultMessage, source_for
+        from dhi.models.envelope import CommandResultData, CommandResultMessage, source_for
 
         self.metrics.command_latency.labels(adapter, result.status.value).observe(seconds)
         self.bus.publish(
@@ -188,6 +190,22 @@ class Hub:
                 wire_json(msg),
             ),
         )
+
+    async def stored_events(
+        self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()
+    ) -> list[str]:
+        """The event log after ``since`` (oldest first, at most ``limit``): each message's wire
+        JSON as stored, optionally only of these types / devices. The one query of the log."""
+        sql = "SELECT message FROM events WHERE seq > ?"
+        params: list[Any] = [since]
+        for column, values in (("type", sorted(types)), ("device", sorted(devices))):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params.extend(values)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        await self.storage.flush()
+        return [raw for (raw,) in await self.storage.fetchall(sql, params)]
 
     async def _maintenance(self) -> None:
         """Retention: prune history and the event log (real time, hourly)."""

@@ -15,14 +15,13 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 if TYPE_CHECKING:
-    from hub.api.server import ApiService
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
@@ -126,12 +125,22 @@ def instance_name(label: str) -> str:
     return raw.decode("utf-8", errors="ignore").strip() or "dhome"
 
 
+class Listening(Protocol):
+    """What mDNS needs of the API it announces (``hub.api.server.ApiService``): where it listens."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
 class MdnsService:
     """Advertises the hub's API; add it after the ``ApiService`` it announces."""
 
     name = "mdns"
 
-    def __init__(self, api: ApiService, *, interfaces: Sequence[str] | None = None) -> None:
+    def __init__(self, api: Listening, *, interfaces: Sequence[str] | None = None) -> None:
         self._api = api
         self._interfaces = list(interfaces) if interfaces is not None else None
         self._zc: AsyncZeroconf | None = None

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,12 +24,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 
 from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
-from hub.bridges import Bridge, OutboxEntry, PermanentDeliveryError
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import consent_problem
 from hub.consent.service import ConsentService
-from hub.models.subscription import Transport
+from hub.delivery import Bridge, BridgeFactory, OutboxEntry, PermanentDeliveryError, build_bridges
 from hub.storage import Statement
 
 if TYPE_CHECKING:
@@ -68,13 +68,14 @@ class Outbox:
         consent: ConsentService,
         *,
         config: AlertsConfig | None = None,
-        bridges: dict[Transport, Bridge] | None = None,
+        bridges: Mapping[str, Bridge] | BridgeFactory = build_bridges,
         rng: random.Random | None = None,
     ) -> None:
         self._consent = consent
         self._given_config = config
         self.config = (config or AlertsConfig()).outbox
-        self._bridges = bridges
+        self._bridge_source = bridges
+        self._bridges: Mapping[str, Bridge] = {}
         self._rng = rng or random.Random()
         self._hub: Hub | None = None
         self._workers: dict[str, _Worker] = {}
@@ -98,10 +99,9 @@ class Outbox:
         self._hub = hub
         full = self._given_config or alerts_config(hub.config.alerts)
         self.config = full.outbox
-        if self._bridges is None:
-            from hub.bridges.factory import build_bridges
-
-            self._bridges = build_bridges(hub, full)
+        # a factory (default: the installed bridge plugins) builds them once the config is known
+        source = self._bridge_source
+        self._bridges = source(hub, full) if callable(source) else source
         r = hub.metrics.registry
         self.delivered_total = Counter(
             "dhome_outbox_delivered", "Messages delivered to a receiver", ["subscription"], registry=r
@@ -135,7 +135,7 @@ class Outbox:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for bridge in (self._bridges or {}).values():
+        for bridge in self._bridges.values():
             try:
                 await bridge.close()
             except Exception as exc:
@@ -219,11 +219,11 @@ class Outbox:
             await self.refresh_metrics()
             return
         transport = active.subscription.transport
-        bridge = (self._bridges or {}).get(transport)
+        bridge = self._bridges.get(transport)
         entry = OutboxEntry(seq, active.subscription, active.secret, message_id, payload, attempts)
         try:
             if bridge is None:
-                raise PermanentDeliveryError(f"no bridge for transport {transport.value}")
+                raise PermanentDeliveryError(f"no bridge for transport {transport}")
             await bridge.send(entry)
         except asyncio.CancelledError:
             raise
@@ -239,11 +239,11 @@ class Outbox:
                 ),
                 audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
                             message_id=message_id,
-                            detail={"receiver": active.subscription.receiver.name, "transport": transport.value,
+                            detail={"receiver": active.subscription.receiver.name, "transport": transport,
                                     "attempts": attempts + 1, **_drill(payload)}),
             ]
         )  # fmt: skip
-        hub.metrics.messages_out.labels(transport.value).inc()
+        hub.metrics.messages_out.labels(transport).inc()
         if self.delivered_total is not None:
             self.delivered_total.labels(sub_id).inc()
         await self.refresh_metrics()

@@ -8,12 +8,11 @@ from datetime import datetime
 
 import orjson
 
-from hub.bus import EventBus
-from hub.catalog import Catalog
-from hub.clock import Clock
-from hub.errors import InvalidDocument
-from hub.models import DeviceDescription
-from hub.models.envelope import (
+from dhi.catalog import Catalog
+from dhi.checks import check_description
+from dhi.errors import InvalidDocument
+from dhi.models import DeviceDescription
+from dhi.models.envelope import (
     DeviceAddedMessage,
     DeviceAvailabilityData,
     DeviceAvailabilityMessage,
@@ -23,6 +22,8 @@ from hub.models.envelope import (
     DeviceUpdatedMessage,
     source_for,
 )
+from hub.bus import EventBus
+from hub.clock import Clock
 from hub.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -39,38 +40,6 @@ class DeviceRecord:
     @property
     def id(self) -> str:
         return self.description.id
-
-
-def check_description(desc: DeviceDescription, catalog: Catalog) -> None:
-    """Every capability must be in the catalog (or carry a vendor definition) and name real members."""
-    for comp in desc.components:
-        for i, inst in enumerate(comp.capabilities):
-            where = f"components[{comp.id}].capabilities[{i}]"
-            definition = inst.definition if inst.definition is not None else catalog.get(inst.id)
-            if definition is None:
-                raise InvalidDocument(
-                    f"{where}.id: capability {inst.id!r} is not in the DHI v1 catalog",
-                    field=f"{where}.id",
-                    expected="a catalog capability id (dhome spec catalog) or x.<vendor>.<name> with a definition",
-                )
-            for kind, names, lookup in (
-                ("properties", inst.properties, definition.property),
-                ("commands", inst.commands, definition.command),
-                ("events", inst.events, definition.event),
-            ):
-                for name in names or ():
-                    if lookup(name) is None:
-                        raise InvalidDocument(
-                            f"{where}.{kind}: {name!r} is not a {kind[:-1] if kind != 'properties' else 'property'}"
-                            f" of {inst.id}",
-                            field=f"{where}.{kind}",
-                        )
-            for name in inst.constraints or {}:
-                if definition.property(name) is None:
-                    raise InvalidDocument(
-                        f"{where}.constraints: {name!r} is not a property of {inst.id}",
-                        field=f"{where}.constraints.{name}",
-                    )
 
 
 class Registry:

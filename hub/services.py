@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from hub.models import Alert, Subscription, SubscriptionRequest
-from hub.models.alert import AlertState
+from dhi.models import Alert, Subscription, SubscriptionRequest
+from dhi.models.alert import AlertState
 
 
 class AlertService(Protocol):
@@ -18,7 +18,7 @@ class AlertService(Protocol):
     def get_alert(self, alert_id: str) -> Alert | None: ...
 
     async def acknowledge(self, alert_id: str, by: str) -> Alert:
-        """Raise ``hub.errors.NotFound`` for an unknown id; acknowledging twice is idempotent."""
+        """Raise ``dhi.errors.NotFound`` for an unknown id; acknowledging twice is idempotent."""
         ...
 
     async def clear(self, alert_id: str, by: str) -> Alert: ...

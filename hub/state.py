@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from hub.clock import isoformat
+from dhi.timefmt import isoformat
 from hub.storage import Storage
 
 Key = tuple[str, str, str, str]  # device, component, capability, property

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from dhi.models import CommandRequest, CommandResult
 from hub.context import HubAdapterContext
-from hub.models import CommandRequest, CommandResult
 
 if TYPE_CHECKING:
     from hub.core import Hub

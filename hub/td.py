@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from hub.catalog import Catalog
-from hub.models import DeviceDescription
-from hub.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
-from hub.models.device import CapabilityInstance, PropertyConstraint
+from dhi.catalog import Catalog
+from dhi.models import DeviceDescription
+from dhi.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
+from dhi.models.device import CapabilityInstance, PropertyConstraint
 
 TD_CONTEXT = "https://www.w3.org/2022/wot/td/v1.1"
 DHI_NS = "https://dhome.dev/dhi/v1#"

@@ -17,19 +17,20 @@ from pydantic import BaseModel
 
 from adapters.dhi_mqtt.config import DhiMqttConfig
 from adapters.dhi_mqtt.mapping import AVAILABILITY, Kind, device_filter, topic
-from adapters.dhi_mqtt.validate import Invalid, check_description, check_event, check_state, parse, shown
-from adapters.mqtt import (
+from adapters.dhi_mqtt.validate import Invalid, parse, shown
+from adapters.sdk import AdapterContext, DeviceMapping, PropertyClaims, Unmapped
+from adapters.sdk.mqtt import (
     MessageCallback,
     MqttError,
     MqttMessage,
     encode_json,
     matches,
 )
-from adapters.mqtt.shell import MqttAdapterShell
-from adapters.sdk import AdapterContext, DeviceMapping, PropertyClaims, Unmapped
-from hub.catalog import Catalog, default_catalog
-from hub.errors import AdapterError, CommandTimeout, Conflict, HubError, UnknownDevice
-from hub.models import (
+from adapters.sdk.mqtt.shell import MqttAdapterShell
+from dhi.catalog import Catalog, default_catalog
+from dhi.checks import check_description, check_event_report, check_state_report
+from dhi.errors import AdapterError, CommandTimeout, Conflict, HubError, UnknownDevice
+from dhi.models import (
     CommandRequest,
     CommandResult,
     CommandStatus,
@@ -37,9 +38,9 @@ from hub.models import (
     EventReport,
     StateReport,
 )
-from hub.models.common import DEVICE_ID
-from hub.models.device import CapabilityInstance
-from hub.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
+from dhi.models.common import DEVICE_ID
+from dhi.models.device import CapabilityInstance
+from dhi.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
 
 _NATIVE = re.compile(r"^[^\s/#+]+$")
 _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
@@ -212,7 +213,7 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
                 )
             check_description(desc, ctx.catalog)
             desc = self._localise(desc)
-        except Invalid as exc:
+        except (Invalid, HubError) as exc:
             self._invalid(msg, exc)
             return
         if not ctx.publish_device(desc):
@@ -240,8 +241,8 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
                     field="component" if report.component != component else "capability",
                     expected=f"{component!r}/{capability!r} as in the topic",
                 )
-            check_state(report, desc, ctx.catalog)
-        except Invalid as exc:
+            check_state_report(desc, report.component, report.capability, report.properties, ctx.catalog)
+        except (Invalid, HubError) as exc:
             self._invalid(msg, exc)
             return
         ctx.publish_state(
@@ -266,8 +267,10 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         ctx = self._require_ctx()
         try:
             report = parse(EventReport, msg.payload)
-            check_event(report, desc, ctx.catalog)
-        except Invalid as exc:
+            check_event_report(
+                desc, report.component, report.capability, report.event, report.payload, catalog=ctx.catalog
+            )
+        except (Invalid, HubError) as exc:
             self._invalid(msg, exc)
             return
         ctx.publish_event(
@@ -381,7 +384,9 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         else:
             self._on_state(msg)
 
-    def _invalid(self, msg: MqttMessage, exc: Invalid) -> None:
+    def _invalid(self, msg: MqttMessage, exc: Invalid | HubError) -> None:
+        if isinstance(exc, HubError):
+            exc = Invalid.from_hub(exc)
         self._require_ctx().report_invalid(str(exc), source=msg.topic, payload=shown(msg.payload))
 
     # ------------------------------------------------------------------ offline check

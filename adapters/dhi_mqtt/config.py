@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.mqtt import BrokerSettings
-from hub.models.common import HOME_ID
+from adapters.sdk.mqtt import BrokerSettings
+from dhi.models.common import HOME_ID
 
 
 class DhiMqttConfig(BaseModel):

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from hub.models import CommandRequest, CommandResult, DeviceDescription, EventReport, StateReport
+from dhi.models import CommandRequest, CommandResult, DeviceDescription, EventReport, StateReport
 
 
 class Kind(StrEnum):

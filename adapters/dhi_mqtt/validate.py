@@ -1,4 +1,7 @@
-"""Checking DHI-MQTT payloads against the DHI models and the catalog, with precise reasons.
+"""Parsing DHI-MQTT payloads into the DHI models, with precise reasons.
+
+What a description or report must satisfy is decided by ``dhi.checks`` (the one checker the
+hub, conformance and test doubles share); this module only reads the bytes.
 
 Every failure is an ``Invalid`` naming the field (a JSON path inside the payload) and what
 was expected, so ``ctx.report_invalid`` tells a device maker exactly what to fix.
@@ -10,12 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.mqtt import PayloadError, decode_json_object
-from hub.catalog import Catalog, check_params, check_value
-from hub.errors import HubError
-from hub.models import DeviceDescription, EventReport, StateReport
-from hub.models.catalog import CapabilityDef
-from hub.models.device import CapabilityInstance
+from adapters.sdk.mqtt import PayloadError, decode_json_object
+from dhi.errors import HubError
 
 _MAX_ERRORS = 3
 
@@ -74,102 +73,6 @@ def parse[M: BaseModel](model: type[M], payload: bytes) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise describe(exc) from None
-
-
-def definition_of(inst: CapabilityInstance, catalog: Catalog) -> CapabilityDef | None:
-    return inst.definition if inst.definition is not None else catalog.get(inst.id)
-
-
-def resolve(
-    desc: DeviceDescription, component: str, capability: str, catalog: Catalog
-) -> tuple[CapabilityInstance, CapabilityDef]:
-    comp = desc.component(component)
-    if comp is None:
-        raise Invalid(
-            f"the device has no component {component!r}",
-            field="component",
-            expected="one of " + ", ".join(repr(c.id) for c in desc.components),
-        )
-    inst = comp.capability(capability)
-    if inst is None:
-        raise Invalid(
-            f"component {component!r} has no capability {capability!r}",
-            field="capability",
-            expected="one of " + ", ".join(repr(c.id) for c in comp.capabilities),
-        )
-    definition = definition_of(inst, catalog)
-    if definition is None:  # check_description refuses such devices; kept for safety
-        raise Invalid(f"capability {capability!r} is not in the catalog", field="capability")
-    return inst, definition
-
-
-def check_description(desc: DeviceDescription, catalog: Catalog) -> None:
-    """Every capability known (catalog or vendor definition), every listed member real."""
-    for comp in desc.components:
-        for i, inst in enumerate(comp.capabilities):
-            where = f"components[{desc.components.index(comp)}].capabilities[{i}]"
-            definition = definition_of(inst, catalog)
-            if definition is None:
-                raise Invalid(
-                    f"capability {inst.id!r} is not in the DHI v1 catalog",
-                    field=f"{where}.id",
-                    expected="a catalog capability id or x.<vendor>.<name> with a definition",
-                )
-            members: tuple[tuple[str, list[str] | None, list[str]], ...] = (
-                ("properties", inst.properties, [p.name for p in definition.properties]),
-                ("commands", inst.commands, [c.name for c in definition.commands]),
-                ("events", inst.events, [e.name for e in definition.events]),
-            )
-            for kind, listed, known in members:
-                for j, name in enumerate(listed or ()):
-                    if name not in known:
-                        raise Invalid(
-                            f"{name!r} is not one of the {kind} of {inst.id}",
-                            field=f"{where}.{kind}[{j}]",
-                            expected="one of " + ", ".join(known) if known else f"no {kind}",
-                        )
-            for name in inst.constraints or {}:
-                if definition.property(name) is None:
-                    raise Invalid(
-                        f"constraint on unknown property {name!r}",
-                        field=f"{where}.constraints.{name}",
-                        expected="one of " + ", ".join(p.name for p in definition.properties),
-                    )
-
-
-def check_state(report: StateReport, desc: DeviceDescription, catalog: Catalog) -> None:
-    inst, definition = resolve(desc, report.component, report.capability, catalog)
-    for name, value in report.properties.items():
-        prop = definition.property(name)
-        if prop is None or (inst.properties is not None and name not in inst.properties):
-            allowed = [
-                p.name for p in definition.properties if inst.properties is None or p.name in inst.properties
-            ]
-            raise Invalid(
-                f"{report.capability} has no property {name!r} on this device",
-                field=f"properties.{name}",
-                expected="one of " + ", ".join(allowed),
-            )
-        try:
-            check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
-        except HubError as exc:
-            raise Invalid.from_hub(exc) from None
-
-
-def check_event(report: EventReport, desc: DeviceDescription, catalog: Catalog) -> None:
-    inst, definition = resolve(desc, report.component, report.capability, catalog)
-    ev = definition.event(report.event)
-    if ev is None or (inst.events is not None and report.event not in inst.events):
-        allowed = [e.name for e in definition.events if inst.events is None or e.name in inst.events]
-        raise Invalid(
-            f"{report.capability} has no event {report.event!r} on this device",
-            field="event",
-            expected="one of " + ", ".join(allowed) if allowed else "no events",
-        )
-    try:
-        check_params(ev.payload, report.payload, "payload")
-    except HubError as exc:
-        raise Invalid.from_hub(exc) from None
 
 
 def shown(payload: bytes, limit: int = 200) -> Any:

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.homie.mapping import STATES
 from adapters.homie.model import HomieDevice, PropMap, decode_value, describe, encode_value, parse_description
-from adapters.mqtt import (
+from adapters.sdk import DeviceMapping
+from adapters.sdk.commands import run_command
+from adapters.sdk.mqtt import (
     BrokerSettings,
     MessageCallback,
     MqttError,
@@ -23,11 +25,9 @@ from adapters.mqtt import (
     PayloadError,
     decode_json,
 )
-from adapters.mqtt.describe import checked
-from adapters.mqtt.shell import MqttAdapterShell
-from adapters.sdk import DeviceMapping
-from adapters.sdk.commands import run_command
-from hub.errors import (
+from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.shell import MqttAdapterShell
+from dhi.errors import (
     AdapterError,
     CommandTimeout,
     InvalidParams,
@@ -35,8 +35,8 @@ from hub.errors import (
     UnknownDevice,
     Unsupported,
 )
-from hub.models import CommandRequest, CommandResult
-from hub.models.command import SET_COMMAND
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.command import SET_COMMAND
 
 _MAX_HELD = 256  # messages held per device while its $description is missing
 

@@ -11,12 +11,12 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.homie.mapping import CHANNELS, DATATYPES, NOT_MEASURED, SEMANTICS, UNIT_BY_HOMIE, SemanticRow
-from adapters.mqtt import PayloadError
-from adapters.mqtt.describe import DescriptionBuilder, Features, vendor_property
 from adapters.sdk import Converter, bool_map, identity, linear
 from adapters.sdk.convert import ConversionError
-from hub.models import DeviceDescription
-from hub.models.catalog import ValueType
+from adapters.sdk.mqtt import PayloadError
+from adapters.sdk.mqtt.describe import DescriptionBuilder, Features, vendor_property
+from dhi.models import DeviceDescription
+from dhi.models.catalog import ValueType
 
 HOMIE_ID = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 Datatype = Literal["integer", "float", "boolean", "string", "enum", "color", "datetime", "duration", "json"]

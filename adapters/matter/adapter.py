@@ -25,7 +25,7 @@ from adapters.matter.schema import Cmd, Via, ViaBool, Write
 from adapters.sdk.adapter import AdapterContext
 from adapters.sdk.convert import ConversionError
 from adapters.sdk.report import DeviceMapping
-from hub.errors import (
+from dhi.errors import (
     AdapterError,
     CommandTimeout,
     DeviceUnavailable,
@@ -37,8 +37,8 @@ from hub.errors import (
     UnknownDevice,
     UnknownProperty,
 )
-from hub.models import CommandRequest, CommandResult, DeviceDescription
-from hub.models.command import SET_COMMAND, CommandStatus
+from dhi.models import CommandRequest, CommandResult, DeviceDescription
+from dhi.models.command import SET_COMMAND, CommandStatus
 
 
 class MatterConfig(BaseModel):
@@ -110,7 +110,7 @@ class MatterAdapter:
 
     @classmethod
     def map_offline(cls, data: Any) -> list[DeviceMapping]:
-        from hub.catalog import CatalogLoadError, default_catalog
+        from dhi.catalog import CatalogLoadError, default_catalog
 
         try:
             catalog = default_catalog()

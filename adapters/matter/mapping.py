@@ -40,11 +40,11 @@ from adapters.matter.vendor import vendor_row
 from adapters.sdk.claims import PropertyClaims
 from adapters.sdk.convert import ConversionError, Converter
 from adapters.sdk.report import DeviceMapping, Unmapped
-from hub.catalog import Catalog, check_value
-from hub.errors import HubError
-from hub.models import Component, DeviceDescription
-from hub.models.catalog import PropertyDef
-from hub.models.device import CapabilityInstance
+from dhi.catalog import Catalog, check_value
+from dhi.errors import HubError
+from dhi.models import Component, DeviceDescription
+from dhi.models.catalog import PropertyDef
+from dhi.models.device import CapabilityInstance
 
 NAME_MAX = 200
 

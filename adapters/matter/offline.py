@@ -12,7 +12,7 @@ from typing import Any
 from adapters.matter.mapping import map_node
 from adapters.matter.node import NodeFormatError, parse_node, unwrap
 from adapters.sdk.report import DeviceMapping, Unmapped
-from hub.catalog import Catalog
+from dhi.catalog import Catalog
 
 
 def map_dump(data: Any, *, prefix: str = "matter", catalog: Catalog | None = None) -> list[DeviceMapping]:

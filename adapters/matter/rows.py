@@ -17,7 +17,7 @@ from adapters.matter.node import Endpoint
 from adapters.matter.rows_extra import EXTRA_ROWS, PUMP_LEVEL_ROWS
 from adapters.matter.schema import OMIT, WRITE, Arg, Cmd, Evt, Prop, Row, Via, ViaBool, simple_event
 from adapters.sdk.convert import ConversionError, Converter
-from hub.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
+from dhi.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
 
 # ---------------------------------------------------------------- device types (Device Library)
 ROOT_NODE: Final = 0x0016

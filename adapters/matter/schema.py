@@ -19,7 +19,7 @@ from typing import Any, Final
 from adapters.matter.convert import INT
 from adapters.matter.node import Endpoint
 from adapters.sdk.convert import Converter
-from hub.models.catalog import CapabilityDef
+from dhi.models.catalog import CapabilityDef
 
 
 class _Missing:

@@ -28,7 +28,7 @@ from adapters.matter import convert as cv
 from adapters.matter.node import Endpoint
 from adapters.matter.schema import WRITE, Prop, Row
 from adapters.sdk.convert import ConversionError, Converter
-from hub.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
+from dhi.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
 
 DATAMODEL: Final = Path(__file__).with_name("datamodel.json")
 

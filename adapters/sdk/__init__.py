@@ -18,7 +18,7 @@ from adapters.sdk.convert import (
     scale,
 )
 from adapters.sdk.discovery import AdapterLoadError, discover_adapters, load_adapter
-from adapters.sdk.mapping import Row, apply_rows
+from adapters.sdk.mapping import Row
 from adapters.sdk.report import DeviceMapping, FeatureFate, MappingReport, Unmapped, build_report
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "PropertyClaims",
     "Row",
     "Unmapped",
-    "apply_rows",
     "bool_map",
     "build_report",
     "clamp",

@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict
 
 from adapters.sdk.report import DeviceMapping
-from hub.catalog import Catalog
-from hub.models import CommandRequest, CommandResult, DeviceDescription
+from dhi.catalog import Catalog
+from dhi.models import CommandRequest, CommandResult, DeviceDescription
 
 
 class NoConfig(BaseModel):

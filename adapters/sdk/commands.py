@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hub.errors import HubError
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from dhi.errors import HubError
+from dhi.models import CommandRequest, CommandResult, CommandStatus
 
 Handler = Callable[[CommandRequest], Awaitable[dict[str, Any] | None]]
 

@@ -1,12 +1,18 @@
-"""Declarative mapping rows: one vendor feature -> one DHI capability property."""
+"""A declarative mapping row for the simple case: one vendor key -> one DHI capability property.
+
+An adapter whose vendor features are plain keys (the example ``dhome_acme``) uses ``Row``
+as is; a protocol whose features need more to be found (a Matter cluster/attribute path,
+Zigbee2MQTT exposes) declares its own small frozen row type next to its matcher. Either way,
+``mapping_rows()`` returns rows with ``source``, ``capability``, ``property`` and a ``convert``
+that conformance case DHI-ADP-4.2 runs both ways (CONTRIBUTING.md, "a new adapter").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from adapters.sdk.convert import ConversionError, Converter, identity
+from adapters.sdk.convert import Converter, identity
 
 
 @dataclass(frozen=True)
@@ -25,30 +31,3 @@ class Row:
 
     def from_hub(self, value: Any) -> Any:
         return self.convert.back(value)
-
-
-@dataclass
-class Applied:
-    """Result of applying rows to one vendor payload, grouped for ``publish_state``."""
-
-    states: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-
-
-def apply_rows(rows: Iterable[Row], payload: Mapping[str, Any]) -> Applied:
-    """Convert every row whose source key is present; bad values become errors, not crashes."""
-    out = Applied()
-    used: set[str] = set()
-    for row in rows:
-        if row.source not in payload:
-            continue
-        used.add(row.source)
-        try:
-            value = row.to_hub(payload[row.source])
-        except ConversionError as exc:
-            out.errors.append(f"{row.source}: {exc}")
-            continue
-        out.states.setdefault((row.component, row.capability), {})[row.property] = value
-    out.unmatched = [k for k in payload if k not in used]
-    return out

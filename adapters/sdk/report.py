@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.models import DeviceDescription
+from dhi.models import DeviceDescription
 
 
 class Unmapped(BaseModel):

@@ -17,7 +17,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.mqtt import (
+from adapters.sdk import AdapterContext, DeviceMapping
+from adapters.sdk.commands import run_command
+from adapters.sdk.mqtt import (
     BrokerSettings,
     MessageCallback,
     MqttConnection,
@@ -25,16 +27,14 @@ from adapters.mqtt import (
     MqttMessage,
     PayloadError,
 )
-from adapters.mqtt.describe import checked
-from adapters.mqtt.shell import MqttAdapterShell
-from adapters.sdk import AdapterContext, DeviceMapping
-from adapters.sdk.commands import run_command
+from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.shell import MqttAdapterShell
 from adapters.shelly.mapping import COMMANDS, rpc_error
 from adapters.shelly.model import ShellyDevice, describe, event, states
 from adapters.shelly.rpc import Notification, RpcClient, RpcError, parse_notification
-from hub.errors import AdapterError, CommandTimeout, UnknownDevice, Unsupported
-from hub.models import CommandRequest, CommandResult
-from hub.models.command import SET_COMMAND
+from dhi.errors import AdapterError, CommandTimeout, UnknownDevice, Unsupported
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.command import SET_COMMAND
 
 
 class ShellyConfig(BaseModel):

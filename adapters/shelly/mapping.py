@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.mqtt.describe import vendor_property
 from adapters.sdk import Converter, enum_map, identity, scale
-from hub.errors import AdapterError, CommandTimeout, DeviceUnavailable, HubError, InvalidParams, Unsupported
-from hub.models import PropertyDef
-from hub.models.catalog import ValueType
+from adapters.sdk.mqtt.describe import vendor_property
+from dhi.errors import AdapterError, CommandTimeout, DeviceUnavailable, HubError, InvalidParams, Unsupported
+from dhi.models import PropertyDef
+from dhi.models.catalog import ValueType
 
 #: Wh (Shelly's energy counters) -> kWh
 WH_TO_KWH = scale(0.001)

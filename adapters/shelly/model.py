@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.mqtt import PayloadError
-from adapters.mqtt.describe import DescriptionBuilder, Features, flatten
 from adapters.sdk.convert import ConversionError
+from adapters.sdk.mqtt import PayloadError
+from adapters.sdk.mqtt.describe import DescriptionBuilder, Features, flatten
 from adapters.shelly.mapping import (
     BUTTON_EVENTS,
     EVENTS,
@@ -25,8 +25,8 @@ from adapters.shelly.mapping import (
     KindRow,
     commands_of,
 )
-from hub.models import DeviceDescription
-from hub.models.common import DEVICE_ID
+from dhi.models import DeviceDescription
+from dhi.models.common import DEVICE_ID
 
 _KEY = re.compile(r"^(?P<kind>[a-z][a-z0-9_]*)(?::(?P<id>\d{1,5}))?$")
 _ROWS: dict[tuple[str, str], FieldRow] = {(r.kind, r.path): r for r in FIELDS}

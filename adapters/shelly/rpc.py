@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.mqtt import (
+from adapters.sdk.mqtt import (
     MqttConnection,
     MqttMessage,
     PayloadError,

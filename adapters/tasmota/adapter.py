@@ -14,7 +14,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.mqtt import (
+from adapters.sdk import AdapterContext, DeviceMapping
+from adapters.sdk.commands import run_command
+from adapters.sdk.mqtt import (
     BrokerSettings,
     MessageCallback,
     MqttConnection,
@@ -25,10 +27,8 @@ from adapters.mqtt import (
     decode_json,
     decode_json_object,
 )
-from adapters.mqtt.describe import checked
-from adapters.mqtt.shell import MqttAdapterShell
-from adapters.sdk import AdapterContext, DeviceMapping
-from adapters.sdk.commands import run_command
+from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.shell import MqttAdapterShell
 from adapters.tasmota.mapping import COMMANDS, CommandRow, Part
 from adapters.tasmota.model import (
     Decoded,
@@ -39,9 +39,9 @@ from adapters.tasmota.model import (
     describe,
     parse_config,
 )
-from hub.errors import AdapterError, CommandTimeout, InvalidParams, UnknownDevice, Unsupported
-from hub.models import CommandRequest, CommandResult
-from hub.models.command import SET_COMMAND
+from dhi.errors import AdapterError, CommandTimeout, InvalidParams, UnknownDevice, Unsupported
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.command import SET_COMMAND
 
 TELE, STAT, CMND = 2, 1, 0  # indexes into the discovery config's ``tp``
 

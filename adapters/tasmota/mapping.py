@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.mqtt.describe import vendor_property
 from adapters.sdk import Converter, bool_map, enum_map, identity, kelvin_from_mireds, scale
 from adapters.sdk.convert import ConversionError
-from hub.models import PropertyDef
-from hub.models.catalog import ValueType
+from adapters.sdk.mqtt.describe import vendor_property
+from dhi.models import PropertyDef
+from dhi.models.catalog import ValueType
 
 ON_OFF = bool_map("ON", "OFF")
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.mqtt import PayloadError, is_safe_segment
-from adapters.mqtt.describe import DescriptionBuilder, Features
 from adapters.sdk.convert import ConversionError
+from adapters.sdk.mqtt import PayloadError, is_safe_segment
+from adapters.sdk.mqtt.describe import DescriptionBuilder, Features
 from adapters.tasmota.mapping import (
     BUTTON_ACTIONS,
     FAN_SPEEDS,
@@ -32,8 +32,8 @@ from adapters.tasmota.mapping import (
     SensorRow,
     commands_of,
 )
-from hub.models import DeviceDescription, PropertyDef
-from hub.models.device import PropertyConstraint
+from dhi.models import DeviceDescription, PropertyDef
+from dhi.models.device import PropertyConstraint
 
 _SENSORS: dict[str, SensorRow] = {r.key: r for r in SENSOR_FIELDS}
 _POWER_KEY = re.compile(r"^POWER(\d*)$")

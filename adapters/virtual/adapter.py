@@ -17,9 +17,9 @@ from adapters.virtual.effects import plan_command
 from adapters.virtual.home import DeviceTemplate, Home, definition_of, load_home, resolve_home
 from adapters.virtual.player import play
 from adapters.virtual.scenario import FireEvent, Scenario, SetAvailable, SetState, Step, load_scenario
-from hub.errors import DeviceUnavailable, HubError, UnknownCapability, UnknownComponent, UnknownDevice
-from hub.models import CapabilityInstance, CommandRequest, CommandResult, CommandStatus
-from hub.models.catalog import CapabilityDef
+from dhi.errors import DeviceUnavailable, HubError, UnknownCapability, UnknownComponent, UnknownDevice
+from dhi.models import CapabilityInstance, CommandRequest, CommandResult, CommandStatus
+from dhi.models.catalog import CapabilityDef
 
 DEFAULT_HOME = "demo"
 #: ids published last time, so devices dropped from the home file are removed from the hub

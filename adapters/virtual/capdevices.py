@@ -4,9 +4,9 @@ DHI v1 can be exercised: its TD generated, its commands sent, its conformance te
 from __future__ import annotations
 
 from adapters.virtual.home import DeviceTemplate, initial_state
-from hub.catalog import Catalog
-from hub.models import CapabilityInstance, Component
-from hub.models.catalog import CapabilityDef
+from dhi.catalog import Catalog
+from dhi.models import CapabilityInstance, Component
+from dhi.models.catalog import CapabilityDef
 
 PREFIX = "cap-"
 MANUFACTURER = "dhome"

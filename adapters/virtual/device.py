@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.virtual.home import DeviceTemplate, StateKey
-from hub.models import DeviceDescription
+from dhi.models import DeviceDescription
 
 
 @dataclass

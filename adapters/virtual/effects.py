@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from hub.catalog import check_value
-from hub.errors import NotWritable, UnknownProperty, Unsupported
-from hub.models.catalog import CapabilityDef, PropertyDef
-from hub.models.command import SET_COMMAND
-from hub.models.device import CapabilityInstance, PropertyConstraint
+from dhi.catalog import check_value
+from dhi.errors import NotWritable, UnknownProperty, Unsupported
+from dhi.models.catalog import CapabilityDef, PropertyDef
+from dhi.models.command import SET_COMMAND
+from dhi.models.device import CapabilityInstance, PropertyConstraint
 
 
 class _Skip:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from hub.config import format_loc
+from dhi.validate import format_loc
 
 
 @dataclass(frozen=True)

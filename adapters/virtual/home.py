@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.virtual.errors import HomeError, Problem, load_yaml, problems_from_validation
 from adapters.virtual.values import NoValidValue, initial_value
-from hub.catalog import Catalog, check_value
-from hub.errors import HubError
-from hub.models import CapabilityInstance, Component, DeviceDescription
-from hub.models.catalog import CapabilityDef
-from hub.models.common import COMPONENT_ID
-from hub.registry import check_description
+from dhi.catalog import Catalog, check_value
+from dhi.checks import check_description
+from dhi.errors import HubError
+from dhi.models import CapabilityInstance, Component, DeviceDescription
+from dhi.models.catalog import CapabilityDef
+from dhi.models.common import COMPONENT_ID
 
 NATIVE_ID = r"^[a-z0-9][a-z0-9_\-]*$"
 ROOM_ID = r"^[a-z][a-z0-9_]*$"

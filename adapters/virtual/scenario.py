@@ -38,9 +38,9 @@ from pydantic import (
 from adapters.virtual.errors import HomeError, Problem, ScenarioError, load_yaml, problems_from_validation
 from adapters.virtual.home import Home, definition_of, load_home, resolve_home
 from adapters.virtual.timing import TimeFormatError, check_at, parse_duration, resolve_at
-from hub.catalog import Catalog, check_params, check_value
-from hub.errors import HubError
-from hub.models.alert import AlertKind
+from dhi.catalog import Catalog, check_params, check_value
+from dhi.errors import HubError
+from dhi.models.alert import AlertKind
 
 SCENARIO_DIR = Path("examples") / "homes"
 

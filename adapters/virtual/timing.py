@@ -16,9 +16,8 @@ import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
-_CLOCK = r"(?P<h>\d{1,4}):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?"
-_COMPACT = r"(?=\d)(?:(?P<cd>\d{1,4})d)?(?:(?P<ch>\d{1,5})h)?(?:(?P<cm>\d{1,6})m)?(?:(?P<cs>\d{1,7})s)?"
-_DURATION = re.compile(rf"^(?:{_CLOCK}|{_COMPACT})$")
+from dhi.timefmt import parse_duration_text
+
 _TIME_OF_DAY = re.compile(r"^(?P<h>[01]\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?$")
 
 OFFSET_HELP = "'+HH:MM[:SS]' or '+1d2h30m' (offset from start), or 'HH:MM[:SS]' (local time of day)"
@@ -46,15 +45,10 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def _duration(text: str) -> timedelta:
-    m = _DURATION.match(text)
-    if m is None or not text:
+    parsed = parse_duration_text(text)
+    if parsed is None:
         raise TimeFormatError(f"{text!r} is not a duration: expected {DURATION_HELP}")
-    g = {k: int(v) for k, v in m.groupdict().items() if v is not None}
-    if "h" in g or "m" in g:
-        return timedelta(hours=g.get("h", 0), minutes=g.get("m", 0), seconds=g.get("s", 0))
-    return timedelta(
-        days=g.get("cd", 0), hours=g.get("ch", 0), minutes=g.get("cm", 0), seconds=g.get("cs", 0)
-    )
+    return parsed
 
 
 def parse_offset(value: Any) -> timedelta:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hub.catalog import check_value
-from hub.errors import HubError
-from hub.models.catalog import PropertyDef, ValueType
-from hub.models.device import PropertyConstraint
+from dhi.catalog import check_value
+from dhi.errors import HubError
+from dhi.models.catalog import PropertyDef, ValueType
+from dhi.models.device import PropertyConstraint
 
 #: Typical values of specific properties, where the name alone is ambiguous (a battery's
 #: voltage is not the mains voltage) or the generic choice would mean an alarm or nonsense.

@@ -7,7 +7,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from adapters.mqtt import (
+from adapters.sdk.adapter import AdapterContext
+from adapters.sdk.mqtt import (
     BrokerSettings,
     MqttConnection,
     MqttError,
@@ -17,15 +18,14 @@ from adapters.mqtt import (
     encode_json,
     shared_connection,
 )
-from adapters.mqtt.topics import validate_topic
-from adapters.sdk.adapter import AdapterContext
+from adapters.sdk.mqtt.topics import validate_topic
 from adapters.sdk.report import DeviceMapping
 from adapters.zigbee2mqtt.bridge import Bridge, wait_for
 from adapters.zigbee2mqtt.commands import build_set_payload
 from adapters.zigbee2mqtt.mapping import VENDOR
 from adapters.zigbee2mqtt.offline import map_offline
-from hub.errors import AdapterError, HubError, UnknownDevice
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from dhi.errors import AdapterError, HubError, UnknownDevice
+from dhi.models import CommandRequest, CommandResult, CommandStatus
 
 
 class Zigbee2MqttConfig(BaseModel):

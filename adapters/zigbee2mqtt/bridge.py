@@ -25,15 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.mqtt.payload import PayloadError, decode_json, decode_text, json_type
 from adapters.sdk.adapter import AdapterContext
 from adapters.sdk.convert import ConversionError
+from adapters.sdk.mqtt.payload import PayloadError, decode_json, decode_text, json_type
 from adapters.zigbee2mqtt import actions
 from adapters.zigbee2mqtt.exposes import BridgeDevice, parse_devices
 from adapters.zigbee2mqtt.mapping import Binding, DeviceMap, map_device
-from hub.catalog import check_value
-from hub.errors import HubError
-from hub.models import DeviceDescription
+from dhi.catalog import check_value
+from dhi.errors import HubError
+from dhi.models import DeviceDescription
 
 #: Sub-topics of a device that are not its state.
 _COMMAND_SUFFIXES = ("/set", "/get")

@@ -14,8 +14,8 @@ from adapters.sdk.convert import ConversionError
 from adapters.zigbee2mqtt.exposes import Expose
 from adapters.zigbee2mqtt.mapping import Binding, DeviceMap
 from adapters.zigbee2mqtt.rows import COMMAND_ROWS
-from hub.catalog import Catalog, check_params, check_value
-from hub.errors import (
+from dhi.catalog import Catalog, check_params, check_value
+from dhi.errors import (
     HubError,
     InvalidParams,
     NotWritable,
@@ -25,8 +25,8 @@ from hub.errors import (
     UnknownProperty,
     Unsupported,
 )
-from hub.models import CommandRequest
-from hub.models.command import SET_COMMAND
+from dhi.models import CommandRequest
+from dhi.models.command import SET_COMMAND
 
 
 def nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:

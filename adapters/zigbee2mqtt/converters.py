@@ -15,7 +15,7 @@ from typing import Any
 from adapters.sdk.convert import ConversionError, Converter, enum_map, identity
 from adapters.zigbee2mqtt import units
 from adapters.zigbee2mqtt.exposes import Expose
-from hub.models.catalog import PropertyDef, ValueType
+from dhi.models.catalog import PropertyDef, ValueType
 
 #: (expose, catalog property, units known to the catalog) -> converter, or None if unfit
 Factory = Callable[[Expose, PropertyDef, Collection[str]], Converter | None]

@@ -44,10 +44,10 @@ from adapters.zigbee2mqtt.rowtypes import (
     TransitionRow,
 )
 from adapters.zigbee2mqtt.vendor import VendorError, access_of, human, labels, vendor_property
-from hub.catalog import Catalog, ValueCheck, value_check
-from hub.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
-from hub.models.catalog import ValueType
-from hub.models.device import PropertyConstraint
+from dhi.catalog import Catalog, ValueCheck, value_check
+from dhi.models import CapabilityDef, CapabilityInstance, Component, DeviceDescription, PropertyDef
+from dhi.models.catalog import ValueType
+from dhi.models.device import PropertyConstraint
 
 VENDOR = "zigbee2mqtt"
 _ADAPTER_NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -73,7 +73,7 @@ class Binding:
     expose: Expose
     #: the device's own narrower range/members of a catalog property
     constraint: PropertyConstraint | None = None
-    #: ``hub.catalog.value_check`` of ``prop`` and ``constraint`` (made once, run per report)
+    #: ``dhi.catalog.value_check`` of ``prop`` and ``constraint`` (made once, run per report)
     accepts: ValueCheck = field(init=False, repr=False, compare=False)
 
     #: the rows of ``TRANSITION_ROWS`` that watch this property (events on change)

@@ -7,7 +7,7 @@ from typing import Any
 from adapters.sdk.report import DeviceMapping
 from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.mapping import VENDOR, map_device
-from hub.catalog import Catalog, default_catalog
+from dhi.catalog import Catalog, default_catalog
 
 
 def map_offline(data: Any, catalog: Catalog | None = None, adapter: str = VENDOR) -> list[DeviceMapping]:

@@ -21,8 +21,8 @@ from adapters.zigbee2mqtt.converters import (
     with_null_preset,
 )
 from adapters.zigbee2mqtt.exposes import AccessBit, Expose, parse_exposes
-from hub.models import PropertyDef
-from hub.models.catalog import Access, Labels, ValueType
+from dhi.models import PropertyDef
+from dhi.models.catalog import Access, Labels, ValueType
 
 
 def access_of(bits: int) -> list[Access]:

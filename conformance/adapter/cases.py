@@ -16,12 +16,12 @@ from conformance.device.context import Instance, params_example, valid_other
 from conformance.fuzz import run_property
 from conformance.outcome import Errored, Failed, NotApplicable, Warned, passed, require
 from conformance.registry import Phase, case
-from hub.catalog import check_value
-from hub.errors import ERRORS, HubError
-from hub.models import CommandRequest, CommandResult, DeviceDescription
-from hub.models.catalog import ValueType
-from hub.models.conformance import Evidence, TargetKind
-from hub.registry import check_description
+from dhi.catalog import check_value
+from dhi.checks import check_description
+from dhi.errors import ERRORS, HubError
+from dhi.models import CommandRequest, CommandResult, DeviceDescription
+from dhi.models.catalog import ValueType
+from dhi.models.conformance import Evidence, TargetKind
 
 ADAPTER = TargetKind.ADAPTER
 NOT_NOW = frozenset({"unsupported", "adapter_error", "device_unavailable"})

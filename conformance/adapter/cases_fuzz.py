@@ -12,9 +12,9 @@ from conformance.adapter.target import AdapterRun
 from conformance.fuzz import JSON_SCALARS, JSON_VALUES, FuzzRun, TargetDead, blocking, run_property
 from conformance.outcome import Failed, NotApplicable, passed
 from conformance.registry import Phase, Tier, case
-from hub.errors import ERRORS
-from hub.models.catalog import ValueType
-from hub.models.conformance import Evidence, TargetKind
+from dhi.errors import ERRORS
+from dhi.models.catalog import ValueType
+from dhi.models.conformance import Evidence, TargetKind
 
 ADAPTER = TargetKind.ADAPTER
 #: what ``dhome adapters check`` reports as "not data this adapter understands"

@@ -1,5 +1,5 @@
-"""The hub side of an adapter under test: an ``AdapterContext`` that checks every report the way
-the hub does (hub/context.py) and records it, plus a monitor of event-loop stalls."""
+"""The hub side of an adapter under test: an ``AdapterContext`` that checks every report with the
+one checker the hub uses (``dhi.checks``) and records it, plus a monitor of event-loop stalls."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.catalog import Catalog, check_params, check_value
-from hub.context import resolve_capability
-from hub.errors import HubError, InvalidDocument
-from hub.models import DeviceDescription
-from hub.registry import check_description
+from dhi.catalog import Catalog
+from dhi.checks import check_description, check_device_id, check_event_report, check_state_report
+from dhi.errors import HubError, InvalidDocument
+from dhi.models import DeviceDescription
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,7 @@ class CheckingContext:
 
     def publish_device(self, description: DeviceDescription) -> bool:
         try:
-            if not description.id.startswith(f"{self._adapter}:"):
-                raise InvalidDocument(
-                    f"device id {description.id!r} must start with '{self._adapter}:'", field="id"
-                )
+            check_device_id(description.id, self._adapter)
             check_description(description, self._catalog)
         except HubError as exc:
             return self._refuse(f"device {description.id}", exc)
@@ -113,14 +109,7 @@ class CheckingContext:
         if desc is None:
             return self._refuse(what, InvalidDocument("unknown device"))
         try:
-            inst, definition = resolve_capability(desc, component, capability, self._catalog)
-            for name, value in properties.items():
-                prop = definition.property(name)
-                if prop is None or (inst.properties is not None and name not in inst.properties):
-                    raise InvalidDocument(
-                        f"{capability} has no property {name!r}", field=f"properties.{name}"
-                    )
-                check_value(prop, value, f"properties.{name}", (inst.constraints or {}).get(name))
+            check_state_report(desc, component, capability, properties, self._catalog)
         except HubError as exc:
             return self._refuse(what, exc)
         self.states.append(StateSeen(device_id, component, capability, dict(properties)))
@@ -135,11 +124,7 @@ class CheckingContext:
         if desc is None:
             return self._refuse(what, InvalidDocument("unknown device"))
         try:
-            inst, definition = resolve_capability(desc, component, capability, self._catalog)
-            ev = definition.event(event)
-            if ev is None or (inst.events is not None and event not in inst.events):
-                raise InvalidDocument(f"{capability} has no event {event!r}", field="event")
-            check_params(ev.payload, payload or {}, "payload")
+            check_event_report(desc, component, capability, event, payload or {}, catalog=self._catalog)
         except HubError as exc:
             return self._refuse(what, exc)
         self.events.append(EventSeen(device_id, component, capability, event, dict(payload or {})))

@@ -26,9 +26,9 @@ from conformance.adapter.harness import CheckingContext, LoopMonitor
 from conformance.outcome import Errored
 from conformance.registry import cases_for
 from conformance.runner import ProgressSink, RunOptions, build_report, run_cases
-from hub.catalog import Catalog, default_catalog
-from hub.models.conformance import Claims, Report, TargetKind
-from hub.validate import DocumentError, load_document
+from dhi.catalog import Catalog, default_catalog
+from dhi.models.conformance import Claims, Report, TargetKind
+from dhi.validate import DocumentError, load_document
 
 RECORDED_SUFFIXES = (".json", ".yaml", ".yml")
 

@@ -13,7 +13,7 @@ from conformance.device.context import DeviceContext
 from conformance.device.session import Will
 from conformance.outcome import Errored, Warned, passed, require
 from conformance.registry import Phase, case
-from hub.models.conformance import Evidence, TargetKind
+from dhi.models.conformance import Evidence, TargetKind
 
 DEVICE = TargetKind.DEVICE
 AVAILABILITY = ("online", "offline")

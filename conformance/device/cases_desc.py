@@ -5,10 +5,10 @@ from __future__ import annotations
 from conformance.device.context import DeviceContext
 from conformance.outcome import Errored, Failed, passed, require
 from conformance.registry import Phase, case
-from hub.errors import HubError
-from hub.models.catalog import ValueType
-from hub.models.conformance import Evidence, Profile, TargetKind
-from hub.registry import check_description
+from dhi.checks import check_description
+from dhi.errors import HubError
+from dhi.models.catalog import ValueType
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 DEVICE = TargetKind.DEVICE
 

@@ -29,10 +29,10 @@ from conformance.fuzz import (
 from conformance.outcome import Failed, NotApplicable, passed
 from conformance.registry import Phase, Tier, case
 from conformance.schemas import schema_problems
-from hub.catalog import check_params, check_write
-from hub.errors import ERRORS, HubError
-from hub.models.catalog import PropertyDef, ValueType
-from hub.models.conformance import Evidence, TargetKind
+from dhi.catalog import check_params, check_write
+from dhi.errors import ERRORS, HubError
+from dhi.models.catalog import PropertyDef, ValueType
+from dhi.models.conformance import Evidence, TargetKind
 
 DEVICE = TargetKind.DEVICE
 REQUEST_KEYS = ("id", "device", "component", "capability", "command", "params", "timeout")

@@ -10,11 +10,11 @@ from conformance.device.context import DeviceContext, Instance
 from conformance.device.session import Seen
 from conformance.outcome import Errored, Failed, NotApplicable, Warned, passed, require
 from conformance.registry import Phase, case
-from hub.catalog import check_params, check_value
-from hub.errors import HubError, OutOfRange
-from hub.models import EventReport, StateReport
-from hub.models.catalog import Access, PropertyDef
-from hub.models.conformance import Evidence, Profile, TargetKind
+from dhi.catalog import check_params, check_value
+from dhi.errors import HubError, OutOfRange
+from dhi.models import EventReport, StateReport
+from dhi.models.catalog import Access, PropertyDef
+from dhi.models.conformance import Evidence, Profile, TargetKind
 
 DEVICE = TargetKind.DEVICE
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.mqtt import PayloadError, decode_json_object
+from adapters.sdk.mqtt import PayloadError, decode_json_object
 from conformance.device.context import DeviceContext
 from conformance.outcome import passed, require
 from conformance.registry import Phase, case
 from conformance.schemas import schema_problems
-from hub.models.conformance import Evidence, TargetKind
-from hub.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
+from dhi.models.conformance import Evidence, TargetKind
+from dhi.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
 
 DEVICE = TargetKind.DEVICE
 

@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from conformance.device.session import Answer, DeviceSession, Seen
-from conformance.outcome import Errored, NotApplicable
-from hub.catalog import Catalog
-from hub.models import DeviceDescription
-from hub.models.catalog import Access, CapabilityDef, CommandDef, PropertyDef, ValueType
-from hub.models.conformance import Claims
-from hub.models.device import CapabilityInstance, PropertyConstraint
+from conformance.outcome import Errored, NotApplicable, Warned
+from dhi.catalog import Catalog
+from dhi.models import DeviceDescription
+from dhi.models.catalog import Access, CapabilityDef, CommandDef, PropertyDef, ValueType
+from dhi.models.conformance import Claims
+from dhi.models.device import CapabilityInstance, PropertyConstraint
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class DeviceContext:
     def first(self, what: str, pred: Any) -> Instance:
         found = next((i for i in self.instances() if pred(i)), None)
         if found is None:
-            raise NotApplicable(f"the device has no {what}")
+            raise NotApplicable(f"the description declares no {what}")
         return found
 
     # ------------------------------------------------------------ state
@@ -183,7 +183,9 @@ def valid_other(prop: PropertyDef, c: PropertyConstraint | None, current: Any) -
         return int(pick) if prop.type is ValueType.INTEGER else float(pick)
     if prop.type is ValueType.STRING:
         return "dhi-conformance" if current != "dhi-conformance" else "dhi"
-    raise NotApplicable(f"no simple valid value for the {prop.type.value} property {prop.name}")
+    # the suite's limit, not the device's: a warning, never "not applicable"
+    raise Warned(f"not verified: this suite cannot build a valid value for the {prop.type.value} property "
+                 f"{prop.name}")  # fmt: skip
 
 
 def params_example(schema: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """The tester's side of the broker: record everything below the device's topics, send commands.
 
-One MQTT connection (the shared ``adapters.mqtt`` layer) subscribes to ``<base>/#`` and keeps
+One MQTT connection (the shared ``adapters.sdk.mqtt`` layer) subscribes to ``<base>/#`` and keeps
 every message with its QoS and retain flag, so cases can look at the retained replay, live
 traffic and, at the end, at everything the device published during the run.
 """
@@ -22,7 +22,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from adapters.mqtt import BrokerSettings, MqttConnection, MqttMessage, PayloadError, decode_json_object
+from adapters.sdk.mqtt import BrokerSettings, MqttConnection, MqttMessage, PayloadError, decode_json_object
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from conformance.device.context import DeviceContext, DeviceOptions
 from conformance.device.session import DeviceSession
 from conformance.registry import cases_for
 from conformance.runner import ProgressSink, RunOptions, build_report, run_cases
-from hub.catalog import Catalog, default_catalog
-from hub.models.conformance import Claims, Report, TargetKind
+from dhi.catalog import Catalog, default_catalog
+from dhi.models.conformance import Claims, Report, TargetKind
 
 
 async def run_device(

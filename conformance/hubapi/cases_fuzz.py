@@ -14,7 +14,7 @@ from conformance.hubapi.cases_ws import recv_until
 from conformance.hubapi.target import HubRun
 from conformance.outcome import Failed, passed
 from conformance.registry import Phase, Tier, case
-from hub.models.conformance import Evidence, TargetKind
+from dhi.models.conformance import Evidence, TargetKind
 
 HUB = TargetKind.HUB
 KEYS = ("id", "component", "capability", "command", "params", "timeout", "device")

@@ -12,9 +12,9 @@ from conformance.hubapi.target import PROBLEM_JSON, HubRun, Reply
 from conformance.outcome import Failed, NotApplicable, passed, require
 from conformance.registry import Phase, case
 from conformance.schemas import schema_problems
-from hub.models import DeviceDescription
-from hub.models.catalog import Access
-from hub.models.conformance import Evidence, TargetKind
+from dhi.models import DeviceDescription
+from dhi.models.catalog import Access
+from dhi.models.conformance import Evidence, TargetKind
 
 HUB = TargetKind.HUB
 TD_CONTEXT = "https://www.w3.org/2022/wot/td/v1.1"

@@ -13,7 +13,7 @@ from conformance.hubapi.cases_rest import writable_target
 from conformance.hubapi.target import HubRun
 from conformance.outcome import Failed, passed, require
 from conformance.registry import case
-from hub.models.conformance import Evidence, TargetKind
+from dhi.models.conformance import Evidence, TargetKind
 
 HUB = TargetKind.HUB
 POLICY_VIOLATION = 1008

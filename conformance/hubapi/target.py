@@ -13,8 +13,8 @@ import aiohttp
 from conformance.outcome import Errored
 from conformance.registry import cases_for
 from conformance.runner import ProgressSink, RunOptions, build_report, run_cases
-from hub.catalog import Catalog, default_catalog
-from hub.models.conformance import Claims, Report, TargetKind
+from dhi.catalog import Catalog, default_catalog
+from dhi.models.conformance import Claims, Report, TargetKind
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from conformance.report.html import render_html
 from conformance.report.json_report import ReportInvalid, report_json
 from conformance.report.junit import render_junit
-from hub.models.conformance import Report
+from dhi.models.conformance import Report
 
 JSON_NAME = "conformance-report.json"
 JUNIT_NAME = "conformance-junit.xml"

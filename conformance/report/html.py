@@ -10,7 +10,7 @@ import json
 from html import escape
 from typing import Any
 
-from hub.models.conformance import Report, ResultStatus, TestResult
+from dhi.models.conformance import Report, ResultStatus, TestResult
 
 _COLOURS = {
     ResultStatus.PASS: "#1a7f37",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.models.conformance import Report
-from hub.validate import validate
+from dhi.models.conformance import Report
+from dhi.validate import validate
 
 
 class ReportInvalid(Exception):

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from hub.models.conformance import Evidence, Report, ResultStatus
+from dhi.models.conformance import Evidence, Report, ResultStatus
 
 #: characters XML 1.0 cannot carry at all (a target may send any of them)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

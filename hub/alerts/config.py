@@ -31,12 +31,12 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from adapters.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.settings import BrokerSettings
+from dhi.models.alert import Severity
+from dhi.models.subscription import SubscriptionRequest
 from hub.alerts.durations import Duration, TimeOfDay
-from hub.models.alert import Severity
-from hub.models.subscription import SubscriptionRequest
 
 SUBSCRIPTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 
@@ -67,7 +67,15 @@ class OfflineRule(RuleConfig):
     )
 
 
-class HeatRule(RuleConfig):
+class ThresholdRule(RuleConfig):
+    """A numeric reading at or above ``threshold`` is the condition; it ends below
+    ``threshold - hysteresis`` (no flapping around the limit). Subclasses set units and bounds."""
+
+    threshold: float
+    hysteresis: Annotated[float, Field(ge=0)] = 0
+
+
+class HeatRule(ThresholdRule):
     """Abnormal heat from any room temperature sensor: the way fixed-temperature heat detectors
     work (they respond at 57 °C), for homes whose kitchens cannot have a smoke alarm."""
 
@@ -141,6 +149,35 @@ class RulesConfig(_Section):
     door_open: DoorOpenRule = Field(default_factory=DoorOpenRule)
     device_offline: OfflineRule = Field(default_factory=OfflineRule)
     low_battery: LowBatteryRule = Field(default_factory=LowBatteryRule)
+
+    # Kinds added after these fields (one rule module each, hub/alerts/rules) are configured
+    # under their kind id too; their section is validated by the rule's own config model.
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _registered_rules(self) -> RulesConfig:
+        from hub.alerts.rules import rules  # the rule modules import this module
+
+        configs = {rule.kind.value: rule.config for rule in rules().values()}
+        if self.__pydantic_extra__ is None:
+            self.__pydantic_extra__ = {}
+        extra = self.__pydantic_extra__
+        for key, value in extra.items():
+            model = configs.get(key)
+            if model is None:
+                raise ValueError(f"{key!r} is not an alert rule (expected one of {', '.join(configs)})")
+            try:
+                extra[key] = model.model_validate(value)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(
+                    f"{key}.{where}: {first['msg']}" if where else f"{key}: {first['msg']}"
+                ) from None
+        for key, model in configs.items():
+            if key not in type(self).model_fields and key not in extra:
+                extra[key] = model()
+        return self
 
     def for_kind(self, kind: str) -> RuleConfig:
         rule = getattr(self, kind, None)

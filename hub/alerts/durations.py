@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_COMPACT = re.compile(r"^(?=\d)(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?$")
-_CLOCK = re.compile(r"^(\d{1,4}):([0-5]\d)(?::([0-5]\d))?$")
+from dhi.timefmt import parse_duration_text
+
 _TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 DURATION_HELP = "seconds (90), '10m', '12h', '1d2h30m' or 'HH:MM[:SS]'"
@@ -34,11 +34,9 @@ def parse_duration(value: Any) -> timedelta:
     if not isinstance(value, str):
         raise ValueError(f"expected a duration: {DURATION_HELP}")
     text = value.strip()
-    if m := _COMPACT.match(text):
-        d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-        return timedelta(days=d, hours=h, minutes=mi, seconds=s)
-    if m := _CLOCK.match(text):
-        return timedelta(hours=int(m[1]), minutes=int(m[2]), seconds=int(m[3] or 0))
+    parsed = parse_duration_text(text)
+    if parsed is not None:
+        return parsed
     raise ValueError(f"{text!r} is not a duration: expected {DURATION_HELP}")
 
 

@@ -24,15 +24,9 @@ from zoneinfo import ZoneInfo
 import orjson
 from prometheus_client import Counter
 
-from hub.alerts import signals
-from hub.alerts.config import AlertsConfig, RulesConfig, alerts_config
-from hub.alerts.durations import format_duration
-from hub.alerts.kinds import KIND_INFO, Scope, where
-from hub.alerts.schedule import in_window, inactivity_due, local_time
-from hub.bus import Filter, Subscription, SubscriptionClosed
-from hub.errors import NotFound
-from hub.models.alert import Alert, AlertKind, AlertState
-from hub.models.envelope import (
+from dhi.errors import NotFound
+from dhi.models.alert import Alert, AlertKind, AlertState
+from dhi.models.envelope import (
     AlertClearedMessage,
     AlertData,
     AlertRaisedMessage,
@@ -43,6 +37,13 @@ from hub.models.envelope import (
     StateChangeData,
     source_for,
 )
+from hub.alerts import signals
+from hub.alerts.config import AlertsConfig, RulesConfig, ThresholdRule, alerts_config
+from hub.alerts.durations import format_duration
+from hub.alerts.kinds import KIND_INFO, where
+from hub.alerts.rule import AlertRule, Scope, changed
+from hub.alerts.schedule import in_window, inactivity_due, local_time
+from hub.bus import Filter, Subscription, SubscriptionClosed
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -365,27 +366,28 @@ class AlertEngine:
                 await self._activate(AlertKind.LOW_BATTERY, rec, cond_key, now, initial=initial)
             else:
                 await self._deactivate(AlertKind.LOW_BATTERY, rec, cond_key, now)
-        if (capability, prop) == signals.HEAT_READING:
-            await self._on_heat(rec, cond_key, value, now, initial=initial)
+        for rule in signals.thresholds_for(capability, prop):
+            await self._on_threshold(rule, rec, cond_key, value, now, initial=initial)
         door = signals.door_for_property(capability, prop)
         if door is not None:
             await self._on_door(rec, door.is_open(value), now, initial=initial)
         act = signals.activity_for_property(capability, prop)
         if act is not None and not initial and act.active(value):
-            if act.active is signals.changed and previous is None:
+            if act.active is changed and previous is None:
                 return  # the device's first report is its initial state, not somebody acting
             await self._on_activity(room, now)
 
-    async def _on_heat(
-        self, rec: DeviceRecord, cond_key: str, value: Any, now: datetime, *, initial: bool
+    async def _on_threshold(
+        self, rule: AlertRule, rec: DeviceRecord, cond_key: str, value: Any, now: datetime, *, initial: bool
     ) -> None:
         if not isinstance(value, int | float) or isinstance(value, bool):
             return  # null: the sensor does not know; that neither starts nor ends the condition
-        rule = self.config.rules.heat
-        if value >= rule.threshold:
-            await self._activate(AlertKind.HEAT, rec, cond_key, now, initial=initial)
-        elif value < rule.threshold - rule.hysteresis:
-            await self._deactivate(AlertKind.HEAT, rec, cond_key, now)
+        config = self.config.rules.for_kind(rule.kind.value)
+        assert isinstance(config, ThresholdRule)  # register() refuses a threshold rule without one
+        if value >= config.threshold:
+            await self._activate(rule.kind, rec, cond_key, now, initial=initial)
+        elif value < config.threshold - config.hysteresis:
+            await self._deactivate(rule.kind, rec, cond_key, now)
 
     async def _on_event(self, rec: DeviceRecord, capability: str, event: str, now: datetime) -> None:
         for trig in signals.triggers_for_event(capability, event):

@@ -1,5 +1,6 @@
-"""What each alert kind is: default severity and urgency (CAP 1.2 scale), whether it latches,
-and its name and summary in English and Simplified Chinese. One row per kind.
+"""What each alert kind is, as the hub uses it: its names, summary, severity and urgency come
+from the interface (spec/interface/alerts.yaml); whether it latches and what one alert covers
+are the hub's own (its rule module in ``hub/alerts/rules``).
 
 A *latching* alert stays until someone acknowledges it, even when the condition has already
 gone away (as a fire panel keeps an alarm until it is reset): the staff must learn that it
@@ -9,17 +10,12 @@ happened. A non-latching alert clears by itself when the condition ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from hub.models.alert import AlertKind, Severity, Urgency
-
-
-class Scope(StrEnum):
-    """What one alert covers: repeats within the scope update it instead of raising another."""
-
-    ROOM = "room"  # two smoke detectors in one kitchen are one fire
-    DEVICE = "device"  # each offline or low-battery device needs its own fix
-    HOME = "home"  # inactivity is about the resident, not a sensor
+from dhi.alertkinds import default_alert_kinds
+from dhi.models.alert import AlertKind, Severity, Urgency
+from dhi.models.alertkinds import AlertKindDef
+from hub.alerts.rule import Scope
+from hub.alerts.rules import rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,38 +32,22 @@ class KindInfo:
     summary_zh: str
 
 
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(AlertKind.SMOKE, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Smoke alarm", "烟雾报警", "Smoke detected in {where}", "{where}检测到烟雾"),
-    KindInfo(AlertKind.HEAT, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Heat alarm", "高温报警", "Abnormal heat in {where}", "{where}温度异常升高"),
-    KindInfo(AlertKind.CO, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Carbon monoxide alarm", "一氧化碳报警", "Carbon monoxide detected in {where}",
-             "{where}检测到一氧化碳"),
-    KindInfo(AlertKind.GAS_LEAK, Severity.EXTREME, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Gas leak", "燃气泄漏", "Gas leak detected in {where}", "{where}检测到燃气泄漏"),
-    KindInfo(AlertKind.WATER_LEAK, Severity.MODERATE, Urgency.EXPECTED, True, Scope.ROOM,
-             "Water leak", "漏水", "Water leak detected in {where}", "{where}检测到漏水"),
-    KindInfo(AlertKind.SOS, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Emergency call", "紧急呼叫", "Emergency button pressed in {where}", "{where}按下了紧急呼叫按钮"),
-    KindInfo(AlertKind.FALL, Severity.SEVERE, Urgency.IMMEDIATE, True, Scope.ROOM,
-             "Fall detected", "跌倒", "A fall was detected in {where}", "{where}检测到有人跌倒"),
-    KindInfo(AlertKind.INACTIVITY, Severity.SEVERE, Urgency.EXPECTED, True, Scope.HOME,
-             "No activity", "长时间无活动", "No activity at home for {quiet}", "家中已{quiet}无活动"),
-    KindInfo(AlertKind.NIGHT_ACTIVITY, Severity.MODERATE, Urgency.EXPECTED, True, Scope.HOME,
-             "Abnormal night activity", "夜间异常活动", "Unusual activity at night in {where}",
-             "{where}夜间活动异常"),
-    KindInfo(AlertKind.DOOR_OPEN, Severity.MINOR, Urgency.EXPECTED, False, Scope.DEVICE,
-             "Door left open", "门未关", "Door left open in {where}", "{where}的门长时间未关"),
-    KindInfo(AlertKind.DEVICE_OFFLINE, Severity.MODERATE, Urgency.EXPECTED, False, Scope.DEVICE,
-             "Safety device offline", "安全设备离线", "A safety device in {where} is offline",
-             "{where}的安全设备已离线"),
-    KindInfo(AlertKind.LOW_BATTERY, Severity.MINOR, Urgency.FUTURE, False, Scope.DEVICE,
-             "Low battery on a safety device", "安全设备电量低", "A safety device in {where} needs a new battery",
-             "{where}的安全设备电量低、需要更换电池"),
-    KindInfo(AlertKind.TAMPER, Severity.MODERATE, Urgency.EXPECTED, True, Scope.DEVICE,
-             "Tampering", "设备被拆动", "A safety device in {where} was tampered with", "{where}的安全设备被拆动"),
-)  # fmt: skip
+def _info(kind: AlertKind, definition: AlertKindDef) -> KindInfo:
+    detection = rules()[kind]
+    return KindInfo(
+        kind,
+        definition.cap.severity,
+        definition.cap.urgency,
+        detection.latching,
+        detection.scope,
+        definition.label.en,
+        definition.label.zh_cn,
+        definition.summary.en,
+        definition.summary.zh_cn,
+    )
+
+
+KINDS: tuple[KindInfo, ...] = tuple(_info(AlertKind(k.id), k) for k in default_alert_kinds().values())
 
 KIND_INFO: dict[AlertKind, KindInfo] = {row.kind: row for row in KINDS}
 

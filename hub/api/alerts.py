@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dhi.errors import NotFound, ServiceUnavailable
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, q_int, q_str
 from hub.api.models import AlertList, AlertStateValue
-from hub.errors import NotFound, ServiceUnavailable
 from hub.services import AlertService
 
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from dhi.errors import InvalidParams, NotFound
 from hub.api.models import Scope, TokenInfo
-from hub.errors import InvalidParams, NotFound
 from hub.storage import Storage
 
 TOKEN_PREFIX = "dhk_"

@@ -10,6 +10,10 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from dhi.checks import resolve_capability
+from dhi.errors import InvalidDocument, InvalidParams, NotFound, UnknownDevice
+from dhi.models import CommandRequest, CommandResult, CommandStatus
+from dhi.models.command import SET_COMMAND
 from hub.api.context import api
 from hub.api.http import (
     json_response,
@@ -31,10 +35,6 @@ from hub.api.models import (
     PropertyState,
 )
 from hub.api.problems import from_error_info
-from hub.context import resolve_capability
-from hub.errors import InvalidDocument, InvalidParams, NotFound, UnknownDevice
-from hub.models import CommandRequest, CommandResult, CommandStatus
-from hub.models.command import SET_COMMAND
 from hub.registry import DeviceRecord
 from hub.td import thing_description
 

@@ -9,10 +9,10 @@ import orjson
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from dhi.models import Message
 from hub.api.context import api
 from hub.api.http import json_response, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
-from hub.models import Message
 
 log = logging.getLogger(__name__)
 MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
@@ -36,17 +36,7 @@ def stored_messages(raws: list[str]) -> list[Any]:
 async def query_events(
     request: web.Request, since: int, limit: int, types: list[str], devices: list[str]
 ) -> list[Any]:
-    sql = "SELECT message FROM events WHERE seq > ?"
-    params: list[Any] = [since]
-    for column, values in (("type", types), ("device", devices)):
-        if values:
-            sql += f" AND {column} IN ({','.join('?' * len(values))})"
-            params.extend(values)
-    sql += " ORDER BY seq LIMIT ?"
-    params.append(limit)
-    storage = api(request).hub.storage
-    await storage.flush()
-    return stored_messages([raw for (raw,) in await storage.fetchall(sql, params)])
+    return stored_messages(await api(request).hub.stored_events(since, limit, types, devices))
 
 
 async def list_events(request: web.Request) -> web.Response:

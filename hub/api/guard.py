@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from dhi.errors import Forbidden, HubError, RateLimited, Unauthorized
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import PRINCIPAL, ApiContext, api
 from hub.api.models import Scope
 from hub.api.problems import from_error
-from hub.errors import Forbidden, HubError, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, RootModel, ValidationError
 
-from hub.errors import BadRequest, InvalidDocument, UnsupportedMediaType
+from dhi.errors import BadRequest, InvalidDocument, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 

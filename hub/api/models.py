@@ -1,7 +1,7 @@
 """Bodies of the hub API that exist only on the API (pages, views, tokens, health).
 
 Everything the rest of DHI shares (devices, messages, commands, alerts, subscriptions) comes
-from ``hub.models``; these wrap them. The ``components.schemas`` block of
+from ``dhi.models``; these wrap them. The ``components.schemas`` block of
 ``spec/interface/openapi.yaml`` is generated from this module (``python -m hub.api.specgen``)
 and a test keeps the two equal.
 """
@@ -22,7 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
-from hub.models import (
+from dhi.models import (
     Alert,
     AlertState,
     CapabilityDef,
@@ -32,7 +32,7 @@ from hub.models import (
     Subscription,
     UnitDef,
 )
-from hub.models.common import DIVISION_CODE, CapabilityId, ComponentId, DeviceId, MemberName
+from dhi.models.common import DIVISION_CODE, CapabilityId, ComponentId, DeviceId, MemberName
 from hub.supervisor import SlotState
 
 

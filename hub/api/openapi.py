@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from hub.specdata import spec_dir
+from dhi.specdata import spec_dir
 
 OPENAPI_FILE = "openapi.yaml"
 

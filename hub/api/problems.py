@@ -1,6 +1,6 @@
 """RFC 9457 problem details: every API error is ``application/problem+json``.
 
-Domain errors (``hub.errors.HubError``) carry their own status and stable ``code``; aiohttp's
+Domain errors (``dhi.errors.HubError``) carry their own status and stable ``code``; aiohttp's
 own HTTP errors (unknown route, wrong method, body too large) are mapped here; anything else
 is a bug, logged with its traceback and answered with a 500 that reveals nothing.
 """
@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from hub.errors import (
+from dhi.errors import (
     ERRORS,
     BadRequest,
     HubError,
@@ -26,8 +26,8 @@ from hub.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
-from hub.models import ErrorInfo, Problem
-from hub.models.problem import InvalidParam
+from dhi.models import ErrorInfo, Problem
+from dhi.models.problem import InvalidParam
 
 log = logging.getLogger(__name__)
 

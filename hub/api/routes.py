@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from dhi.errors import BadRequest
 from hub.api import admin, alerts, devices, events, settings, subscriptions, system, ws
 from hub.api.guard import guarded
 from hub.api.models import Scope
 from hub.api.openapi import bundle, load_spec
-from hub.errors import BadRequest
 
 BASE = "/api/v1"
 
@@ -41,6 +41,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/metrics", system.metrics, R),
     Endpoint("GET", "/catalog", system.catalog, R),
     Endpoint("GET", "/catalog/{capability}", system.catalog_capability, R),
+    Endpoint("GET", "/alert-kinds", system.alert_kinds, R),
     Endpoint("GET", "/devices", devices.list_devices, R),
     Endpoint("GET", DEV, devices.get_device, R),
     Endpoint("GET", DEV + "/state", devices.get_state, R),

@@ -18,12 +18,12 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from hub import meta
 from hub.alerts.config import InactivityWindow, RulesConfig
 from hub.alerts.engine import AlertEngine
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, read_model
 from hub.api.models import ContactSetting, HomeSettings, InactivityWindowSetting
-from hub.consent.audit import INSERT as AUDIT_INSERT
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 META_KEY = "settings"
 #: the audit action of a save (``hub.consent.audit.AuditAction`` covers sharing only)
 AUDIT_ACTION = "settings.updated"
-UPSERT = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
 def _hm(t: time) -> str:
@@ -117,11 +116,11 @@ def apply(hub: Hub, settings: HomeSettings) -> None:
 
 
 async def stored(hub: Hub) -> HomeSettings | None:
-    row = await hub.storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_KEY,))
-    if row is None:
+    document = await meta.read(hub.storage, META_KEY)
+    if document is None:
         return None
     try:
-        return HomeSettings.model_validate_json(row[0])
+        return HomeSettings.model_validate_json(document)
     except ValidationError as exc:
         # a row from a newer or broken dhome must not stop the hub: the config file still holds
         log.warning("stored settings ignored (the config file's values apply): %s", exc)
@@ -151,9 +150,14 @@ async def put_settings(request: web.Request) -> web.Response:
     hub = api(request).hub
     detail = {"changes": _changes(current(hub), body)}
     document = orjson.dumps(body.model_dump(mode="json")).decode()
-    audit_row = (hub.clock.now().isoformat(), request[PRINCIPAL].actor, AUDIT_ACTION, None, None)
-    await hub.storage.transaction(
-        [(UPSERT, (META_KEY, document)), (AUDIT_INSERT, (*audit_row, orjson.dumps(detail).decode()))]
+    await meta.write_audited(
+        hub.storage,
+        META_KEY,
+        document,
+        time=hub.clock.now(),
+        actor=request[PRINCIPAL].actor,
+        action=AUDIT_ACTION,
+        detail=detail,
     )
     apply(hub, body)
     return json_response(current(hub))

@@ -19,11 +19,11 @@ import yaml
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from dhi.models import SCHEMAS
+from dhi.models.envelope import MESSAGE_CLASSES
+from dhi.specdata import spec_dir
 from hub.api.models import API_MODELS
 from hub.api.wsproto import WS_MODELS
-from hub.models import SCHEMAS
-from hub.models.envelope import MESSAGE_CLASSES
-from hub.specdata import spec_dir
 
 LOCAL = "#/components/schemas/"
 BEGIN = "# BEGIN GENERATED"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dhi.errors import NotFound, ServiceUnavailable
+from dhi.models import SubscriptionRequest
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, q_int, read_model
 from hub.api.models import Delivery, DeliveryList, SubscriptionList
-from hub.errors import NotFound, ServiceUnavailable
-from hub.models import SubscriptionRequest
 from hub.services import SubscriptionService
 
 

@@ -1,4 +1,4 @@
-"""Health, the OpenAPI document, Prometheus metrics and the capability catalog."""
+"""Health, the OpenAPI document, Prometheus metrics, the capability catalog and the alert kinds."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from dhi.alertkinds import default_alert_kinds
+from dhi.errors import NotFound
+from dhi.models import DHI_VERSION
 from hub.api.context import api
 from hub.api.http import json_response
 from hub.api.models import CatalogView, Health
 from hub.api.openapi import served_document
-from hub.errors import NotFound
-from hub.models import DHI_VERSION
 from hub.supervisor import SlotState
 
 
@@ -59,3 +60,9 @@ async def catalog_capability(request: web.Request) -> web.Response:
     if cap is None:
         raise NotFound(f"capability {cap_id!r} is not in the catalog", field="capability")
     return json_response(cap)
+
+
+async def alert_kinds(request: web.Request) -> web.Response:
+    """What each alert kind is (spec/interface/alerts.yaml): labels, summary, advice, numbers to
+    call, class (safety / care / notice) and CAP mapping — the web app and platforms read this."""
+    return json_response(default_alert_kinds().document)

@@ -20,6 +20,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
+from dhi.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
 from hub.api.events import stored_messages
@@ -42,7 +43,6 @@ from hub.api.wsproto import (
     UnsubscribeRequest,
 )
 from hub.bus import Filter, Overflow, Subscription, SubscriptionClosed
-from hub.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class WsConnection:
         await self._send_model(Subscribed(id=req.id, seq=bus.seq))
         last = 0
         if req.since is not None:
-            replay = await self._replay(req, flt)
+            replay = await self._replay(req, req.since, flt)
             if replay is None:
                 return
             for msg in replay:
@@ -300,20 +300,10 @@ class WsConnection:
                 last = msg.seq
         stream.task = asyncio.create_task(self._pump(req.id, sub, last), name=f"dhome-ws-{self.id}-{req.id}")
 
-    async def _replay(self, req: SubscribeRequest, flt: Filter) -> list[Any] | None:
+    async def _replay(self, req: SubscribeRequest, since: int, flt: Filter) -> list[Any] | None:
         """Stored messages after ``since`` matching the filter; ``None`` (and an error) if too many."""
         limit = self._ctx.settings.ws_replay_max
-        storage = self._ctx.hub.storage
-        sql = "SELECT message FROM events WHERE seq > ?"
-        params: list[Any] = [req.since]
-        for column, values in (("type", flt.types), ("device", flt.devices)):
-            if values:
-                sql += f" AND {column} IN ({','.join('?' * len(values))})"
-                params.extend(sorted(values))
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit + 1)
-        await storage.flush()
-        rows = await storage.fetchall(sql, params)
+        rows = await self._ctx.hub.stored_events(since, limit + 1, flt.types or (), flt.devices or ())
         if len(rows) > limit:
             self._end_stream(req.id)
             await self._error(
@@ -324,7 +314,7 @@ class WsConnection:
                 ),
             )
             return None
-        return [m for m in stored_messages([raw for (raw,) in rows]) if flt.matches(m)]
+        return [m for m in stored_messages(rows) if flt.matches(m)]
 
     async def _pump(self, sub_id: str, sub: Subscription, skip_upto: int) -> None:
         try:

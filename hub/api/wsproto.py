@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from dhi.models import CommandRequest, CommandResult, ErrorInfo, Message, MessageType
+from dhi.models.common import CapabilityId, DeviceId
 from hub.api.models import ApiModel, Scope
-from hub.models import CommandRequest, CommandResult, ErrorInfo, Message, MessageType
-from hub.models.common import CapabilityId, DeviceId
 
 REQUEST_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 RequestId = Annotated[str, Field(pattern=REQUEST_ID)]

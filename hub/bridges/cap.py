@@ -24,15 +24,22 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from dhi.alertkinds import default_alert_kinds
+from dhi.errors import InvalidParams
+from dhi.models.alert import AlertKind
+from dhi.models.subscription import SubscriptionRequest
+from hub.alerts.config import AlertsConfig
 from hub.alerts.kinds import KIND_INFO, where
-from hub.bridges import OutboxEntry, PermanentDeliveryError
-from hub.bridges.webhook import WebhookBridge, post_signed, signed_headers
+from hub.bridges.webhook import WebhookBridge, check_http_endpoint, post_signed, signed_headers
 from hub.config import HomeConfig
-from hub.consent.filter import granted
-from hub.models.alert import AlertKind
+from hub.consent.filter import ALERT_TYPES, granted
+from hub.delivery import OutboxEntry, PermanentDeliveryError
+
+if TYPE_CHECKING:
+    from hub.core import Hub
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CONTENT_TYPE = "application/cap+xml; charset=utf-8"
@@ -47,20 +54,10 @@ class CapKind:
     certainty: str
 
 
-CAP_KINDS: tuple[CapKind, ...] = (
-    CapKind(AlertKind.SMOKE, "Fire", "Observed"),
-    CapKind(AlertKind.HEAT, "Fire", "Likely"),
-    CapKind(AlertKind.CO, "Safety", "Observed"),
-    CapKind(AlertKind.GAS_LEAK, "Safety", "Observed"),
-    CapKind(AlertKind.WATER_LEAK, "Safety", "Observed"),
-    CapKind(AlertKind.SOS, "Rescue", "Observed"),
-    CapKind(AlertKind.FALL, "Health", "Observed"),
-    CapKind(AlertKind.INACTIVITY, "Health", "Likely"),
-    CapKind(AlertKind.NIGHT_ACTIVITY, "Health", "Possible"),
-    CapKind(AlertKind.DOOR_OPEN, "Security", "Observed"),
-    CapKind(AlertKind.DEVICE_OFFLINE, "Infra", "Observed"),
-    CapKind(AlertKind.LOW_BATTERY, "Infra", "Observed"),
-    CapKind(AlertKind.TAMPER, "Security", "Observed"),
+#: the CAP mapping of each kind is interface data (spec/interface/alerts.yaml)
+CAP_KINDS: tuple[CapKind, ...] = tuple(
+    CapKind(AlertKind(k.id), k.cap.category.value, k.cap.certainty.value)
+    for k in default_alert_kinds().values()
 )
 CAP_KIND: dict[AlertKind, CapKind] = {row.kind: row for row in CAP_KINDS}
 
@@ -255,3 +252,37 @@ class CapHttpBridge:
 
     async def close(self) -> None:
         await self._webhook.close()
+
+
+def check_alerts_only(request: SubscriptionRequest) -> None:
+    non_alert = [
+        m for m in request.message_types if m not in ALERT_TYPES and not m.startswith("org.dhi.v1.alert.")
+    ]
+    if non_alert:
+        raise InvalidParams(f"CAP carries alerts only, not {', '.join(non_alert)}", field="message_types")
+
+
+def cap_http_bridge(hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> CapHttpBridge:
+    """The hub's one CAP renderer and HTTP sender (the CAP-over-MQTT bridge renders with it)."""
+    bridge = shared.get("cap_http")
+    if not isinstance(bridge, CapHttpBridge):
+        home = hub.config.home
+        validator = CapValidator(config.cap.xsd) if config.cap.xsd is not None else None
+        bridge = CapHttpBridge(
+            CapContext(home, config.cap.sender or default_sender(home)),
+            timeout=config.outbox.timeout,
+            validator=validator,
+        )
+        shared["cap_http"] = bridge
+    return bridge
+
+
+class CapHttpType:
+    """``transport: cap_http`` (entry point ``dhome.bridges``): CAP 1.2 XML POSTed to a URL."""
+
+    def check(self, request: SubscriptionRequest, config: AlertsConfig, *, has_secret: bool) -> None:
+        check_http_endpoint(request)
+        check_alerts_only(request)
+
+    def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> CapHttpBridge:
+        return cap_http_bridge(hub, config, shared)

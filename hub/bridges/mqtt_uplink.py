@@ -18,15 +18,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from adapters.mqtt.connection import MqttConnection
-from adapters.mqtt.errors import MqttError
-from adapters.mqtt.settings import BrokerSettings
-from hub.bridges import DeliveryError, OutboxEntry
-from hub.bridges.cap import CapHttpBridge
+from adapters.sdk.mqtt.connection import MqttConnection
+from adapters.sdk.mqtt.errors import MqttError
+from adapters.sdk.mqtt.settings import BrokerSettings
+from dhi.errors import InvalidParams
+from dhi.models.subscription import SubscriptionRequest
+from hub.alerts.config import AlertsConfig
+from hub.bridges.cap import CapHttpBridge, cap_http_bridge, check_alerts_only
 from hub.bridges.webhook import body_of
+from hub.delivery import DeliveryError, OutboxEntry
+
+if TYPE_CHECKING:
+    from hub.core import Hub
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +128,52 @@ class CapMqttBridge:
 
     async def close(self) -> None:
         await self._conns.close()
+
+
+def check_mqtt_endpoint(request: SubscriptionRequest, config: AlertsConfig) -> None:
+    parts = urlsplit(request.endpoint)
+    if parts.scheme in ("mqtt", "mqtts"):
+        if not parts.hostname:
+            raise InvalidParams("MQTT endpoint URL needs a host", field="endpoint")
+    elif parts.scheme:
+        raise InvalidParams(
+            "MQTT endpoint must be mqtt(s)://host[:port][/prefix] or a topic prefix", field="endpoint"
+        )
+    elif config.uplink.broker is None:
+        raise InvalidParams(
+            "MQTT endpoint is a topic prefix but no uplink broker is configured (alerts.uplink.broker)",
+            field="endpoint",
+            expected="mqtt://host:port/prefix",
+        )
+    if any(c in request.endpoint.split("://")[-1] for c in "+#"):
+        raise InvalidParams("MQTT endpoint must not contain wildcards", field="endpoint")
+
+
+def _connections(config: AlertsConfig, shared: dict[str, Any]) -> UplinkConnections:
+    conns = shared.get("uplink")
+    if not isinstance(conns, UplinkConnections):
+        conns = shared["uplink"] = UplinkConnections(config.uplink.broker)
+    return conns
+
+
+class MqttType:
+    """``transport: mqtt`` (entry point ``dhome.bridges``): CloudEvents on the MQTT uplink."""
+
+    def check(self, request: SubscriptionRequest, config: AlertsConfig, *, has_secret: bool) -> None:
+        check_mqtt_endpoint(request, config)
+
+    def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> MqttUplinkBridge:
+        return MqttUplinkBridge(hub.config.home.id, _connections(config, shared))
+
+
+class CapMqttType:
+    """``transport: cap_mqtt`` (entry point ``dhome.bridges``): CAP 1.2 XML on the MQTT uplink."""
+
+    def check(self, request: SubscriptionRequest, config: AlertsConfig, *, has_secret: bool) -> None:
+        check_mqtt_endpoint(request, config)
+        check_alerts_only(request)
+
+    def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> CapMqttBridge:
+        return CapMqttBridge(
+            hub.config.home.id, _connections(config, shared), cap_http_bridge(hub, config, shared)
+        )

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from standardwebhooks.webhooks import Webhook
 
-from hub.bridges import DeliveryError, OutboxEntry, PermanentDeliveryError
+from dhi.errors import InvalidParams
+from dhi.models.subscription import SubscriptionRequest
+from hub.alerts.config import AlertsConfig
+from hub.delivery import DeliveryError, OutboxEntry, PermanentDeliveryError
+
+if TYPE_CHECKING:
+    from hub.core import Hub
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 USER_AGENT = "dhome-webhook/1"
@@ -82,3 +90,29 @@ async def post_signed(
         raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
         raise DeliveryError(f"{url}: no answer in time") from exc
+
+
+def check_http_endpoint(request: SubscriptionRequest) -> None:
+    parts = urlsplit(request.endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParams(
+            f"{request.transport} endpoint must be an http(s) URL",
+            field="endpoint",
+            expected="https://host/path",
+        )
+
+
+class WebhookType:
+    """``transport: webhook`` (entry point ``dhome.bridges``): signed CloudEvents to a URL."""
+
+    def check(self, request: SubscriptionRequest, config: AlertsConfig, *, has_secret: bool) -> None:
+        check_http_endpoint(request)
+        if request.secret is None and not has_secret:
+            raise InvalidParams(
+                "a webhook subscription needs a signing secret",
+                field="secret",
+                expected="whsec_ + base64 of 24..64 random bytes (Standard Webhooks)",
+            )
+
+    def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> WebhookBridge:
+        return WebhookBridge(timeout=config.outbox.timeout)

@@ -13,8 +13,8 @@ from rich.table import Table
 from adapters.sdk import build_report, discover_adapters, load_adapter
 from adapters.sdk.adapter import OfflineMapper
 from adapters.sdk.report import MappingReport
+from dhi.validate import load_document
 from hub.cli.common import console, die
-from hub.validate import load_document
 
 app = typer.Typer(help="Installed adapters and offline mapping reports.", no_args_is_help=True)
 

@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from hub.errors import HubError
-from hub.validate import DocumentError
+from dhi.errors import HubError
+from dhi.validate import DocumentError
 
 # soft_wrap: a line (a path, an error) is never broken at the terminal width, so
 # output stays greppable whatever COLUMNS is and however long the path.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from dhi.models.envelope import MessageType
 from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
@@ -23,13 +24,12 @@ from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.consent import ConsentService
 from hub.core import Hub, Service
 from hub.discovery import MdnsService
-from hub.models.envelope import MessageType
 from hub.outbox import Outbox
 from hub.webapp import install as install_webapp
 from hub.webapp.service import PairingAnnouncer
 
 if TYPE_CHECKING:
-    from hub.simulate import SimulationResult
+    from hub.cli.simulate import SimulationResult
 
 DEMO_SCENARIO = "normal_day"
 
@@ -196,8 +196,8 @@ def simulate(
     """
     from adapters.virtual.errors import ScenarioError
     from hub.cli.sandbox import simulation_dir
-    from hub.simulate import SimulationError
-    from hub.simulate import simulate as play
+    from hub.cli.simulate import SimulationError
+    from hub.cli.simulate import simulate as play
 
     setup_logging("info")
     test_config = load_config(config) if config else None

@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from dhi.errors import ConfigError
 from hub.core import DB_NAME
-from hub.errors import ConfigError
 
 #: written into every directory a simulation uses, so it can be told from a hub's
 MARKER = "SIMULATION"

@@ -10,12 +10,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
+from dhi.errors import InvalidDocument
+from dhi.models import DHI_VERSION, SCHEMAS, DeviceDescription
+from dhi.validate import load_document, validate
 from hub.cli.common import console, die, err_console
-from hub.errors import InvalidDocument
-from hub.models import DHI_VERSION, SCHEMAS, DeviceDescription
 from hub.td import thing_description
-from hub.validate import load_document, validate
 
 app = typer.Typer(help="The DHI v1 interface: validate documents, list capabilities, export WoT TDs.",
                   no_args_is_help=True)  # fmt: skip

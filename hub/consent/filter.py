@@ -15,9 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from hub.models.alert import Alert
-from hub.models.envelope import MESSAGE_CLASSES, MessageType
-from hub.models.subscription import Consent, Subscription
+from dhi.models.alert import Alert
+from dhi.models.envelope import MESSAGE_CLASSES, MessageType
+from dhi.models.subscription import Consent, Subscription
 
 ALERT_TYPES = frozenset({MessageType.ALERT_RAISED, MessageType.ALERT_UPDATED, MessageType.ALERT_CLEARED})
 #: CloudEvents attributes every shared message keeps (``seq`` is a hub-local cursor: dropped;

@@ -21,22 +21,20 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dhi.errors import InvalidParams, NotFound
+from dhi.models.envelope import as_envelope
+from dhi.models.subscription import Consent, Subscription, SubscriptionRequest
 from hub.alerts.config import AlertsConfig, ConfiguredSubscription, alerts_config
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.consent.filter import ALERT_TYPES, Verdict, decide, unknown_fields
-from hub.errors import InvalidParams, NotFound
-from hub.models.envelope import as_envelope
-from hub.models.subscription import Consent, Subscription, SubscriptionRequest, Transport
+from hub.delivery import bridge_types
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
 
-CAP_TRANSPORTS = frozenset({Transport.CAP_HTTP, Transport.CAP_MQTT})
-HTTP_TRANSPORTS = frozenset({Transport.WEBHOOK, Transport.CAP_HTTP})
-MQTT_TRANSPORTS = frozenset({Transport.MQTT, Transport.CAP_MQTT})
 OUTBOX_INSERT = (
     "INSERT OR IGNORE INTO outbox (subscription, message_id, payload, state, attempts, next_attempt, created) "
     "VALUES (?,?,?,'pending',0,?,?)"
@@ -272,50 +270,17 @@ class ConsentService:
     # ------------------------------------------------------------------ internals
 
     def _validate(self, request: SubscriptionRequest, has_secret: bool) -> None:
-        t = request.transport
-        if t in HTTP_TRANSPORTS:
-            parts = urlsplit(request.endpoint)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidParams(
-                    f"{t.value} endpoint must be an http(s) URL",
-                    field="endpoint",
-                    expected="https://host/path",
-                )
-        if t is Transport.WEBHOOK and request.secret is None and not has_secret:
+        bridges = bridge_types()
+        bridge = bridges.get(request.transport)
+        if bridge is None:
             raise InvalidParams(
-                "a webhook subscription needs a signing secret",
-                field="secret",
-                expected="whsec_ + base64 of 24..64 random bytes (Standard Webhooks)",
+                f"no bridge for transport {request.transport!r} is installed",
+                field="transport",
+                expected="one of " + ", ".join(sorted(bridges)),
             )
         if request.secret is not None:
             check_secret(request.secret)
-        if t in MQTT_TRANSPORTS:
-            parts = urlsplit(request.endpoint)
-            if parts.scheme in ("mqtt", "mqtts"):
-                if not parts.hostname:
-                    raise InvalidParams("MQTT endpoint URL needs a host", field="endpoint")
-            elif parts.scheme:
-                raise InvalidParams(
-                    "MQTT endpoint must be mqtt(s)://host[:port][/prefix] or a topic prefix", field="endpoint"
-                )
-            elif self.config.uplink.broker is None:
-                raise InvalidParams(
-                    "MQTT endpoint is a topic prefix but no uplink broker is configured (alerts.uplink.broker)",
-                    field="endpoint",
-                    expected="mqtt://host:port/prefix",
-                )
-            if any(c in request.endpoint.split("://")[-1] for c in "+#"):
-                raise InvalidParams("MQTT endpoint must not contain wildcards", field="endpoint")
-        if t in CAP_TRANSPORTS:
-            non_alert = [
-                m
-                for m in request.message_types
-                if m not in ALERT_TYPES and not m.startswith("org.dhi.v1.alert.")
-            ]
-            if non_alert:
-                raise InvalidParams(
-                    f"CAP carries alerts only, not {', '.join(non_alert)}", field="message_types"
-                )
+        bridge.check(request, self.config, has_secret=has_secret)  # its endpoint, secret and settings
         unknown = unknown_fields(request.fields)
         if unknown:
             raise InvalidParams(f"unknown fields: {', '.join(unknown)}", field="fields")
@@ -346,7 +311,7 @@ class ConsentService:
         detail = {
             "receiver": sub.receiver.name,
             "receiver_kind": sub.receiver.kind.value,
-            "transport": sub.transport.value,
+            "transport": sub.transport,
             "endpoint": _safe_endpoint(sub.endpoint),
             "alert_kinds": [k.value for k in sub.alert_kinds],
             "message_types": sub.message_types,

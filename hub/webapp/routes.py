@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from dhi.errors import Forbidden, InvalidParams, RateLimited, Unauthorized
 from hub.api.auth import Principal
 from hub.api.context import API, ApiContext
 from hub.api.http import json_response, read_json
 from hub.api.problems import from_error
-from hub.errors import Forbidden, InvalidParams, RateLimited, Unauthorized
 from hub.webapp.pairing import PairingCodes
 from hub.webapp.session import (
     SESSION_PREFIX,

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from dhi.errors import Forbidden
 from hub.api.problems import from_error
 from hub.api.routes import BASE
-from hub.errors import Forbidden
 
 COOKIE = "dhome_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -25,7 +25,7 @@ from adapters.tasmota.mapping import SENSOR_FIELDS
 from adapters.tasmota.model import decode_sensor, describe, parse_config, sensor_values
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import map_device
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 
 CATALOG = default_catalog()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

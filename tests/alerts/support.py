@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dhi.models import CapabilityInstance, Component, DeviceDescription
+from dhi.models.subscription import Transport
 from hub.alerts.engine import AlertEngine
-from hub.bridges import Bridge
 from hub.clock import Clock
 from hub.config import HomeConfig, HubConfig
 from hub.consent import ConsentService
 from hub.context import HubAdapterContext
 from hub.core import Hub
-from hub.models import CapabilityInstance, Component, DeviceDescription
-from hub.models.subscription import Transport
+from hub.delivery import Bridge
 from hub.outbox import Outbox
 
 ADAPTER = "test"

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from dhi.models.subscription import Receiver, SubscriptionRequest, Transport
 from hub.cli.audit import audit
-from hub.models.subscription import Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import SMOKE, running_home
 from tests.bridges.receiver import SECRET
 

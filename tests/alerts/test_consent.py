@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from dhi.errors import InvalidParams
+from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from hub.consent.audit import AuditAction
-from hub.errors import InvalidParams
-from hub.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import GAS, MOTION, SMOKE, TestHome, running_home
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import NotFound
-from hub.models.alert import AlertKind, AlertState, Severity
-from hub.models.envelope import MessageType
+from dhi.errors import NotFound
+from dhi.models.alert import AlertKind, AlertState, Severity
+from dhi.models.envelope import MessageType
 from tests.alerts.support import (
     DOOR,
     FALL,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hub.alerts.engine import AlertEngine
+from hub.cli.simulate import simulate
 from hub.consent import ConsentService
 from hub.outbox import Outbox
-from hub.simulate import simulate
 
 pytestmark = pytest.mark.slow
 

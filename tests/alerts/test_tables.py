@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from dhi.catalog import default_catalog
+from dhi.models.alert import AlertKind
 from hub.alerts import signals
 from hub.alerts.config import AlertsConfig
 from hub.alerts.kinds import KIND_INFO, KINDS
 from hub.bridges.cap import CAP_KIND
-from hub.catalog import default_catalog
-from hub.models.alert import AlertKind
 
 ROWS = [*signals.TRIGGERS, *signals.ACTIVITY, *signals.DOORS]
 

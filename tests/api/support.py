@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.sdk import AdapterContext, NoConfig
+from dhi.models import CommandRequest, CommandResult, DeviceDescription
 from hub.api.context import ApiSettings
 from hub.api.models import Scope
 from hub.api.server import ApiService
 from hub.config import AdapterEntry, HubConfig
 from hub.core import Hub
-from hub.models import CommandRequest, CommandResult, DeviceDescription
 
 LAMP = "probe:lamp"
 SMOKE = "probe:smoke"

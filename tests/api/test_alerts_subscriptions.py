@@ -10,11 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from dhi.models import MessageType
 from hub.alerts.engine import AlertEngine
 from hub.api.models import Scope
 from hub.bus import Filter
 from hub.consent import ConsentService
-from hub.models import MessageType
 from tests.api.support import SMOKE, Harness, probe_ctx, running_hub
 
 WEBHOOK = {

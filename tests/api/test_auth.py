@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dhi.errors import InvalidParams, NotFound
 from hub.api.auth import IMPLIES, FailureLimiter, TokenStore, bearer_token, effective, parse_scopes
 from hub.api.context import ApiSettings
 from hub.api.models import Scope
 from hub.api.openapi import load_spec
-from hub.errors import InvalidParams, NotFound
 from tests.api.support import LAMP, Harness, running_hub
 
 PATH_VALUES = {

@@ -248,6 +248,11 @@ async def test_catalog_and_adapters(api_hub: Harness, http: aiohttp.ClientSessio
     assert "Cel" in {u["symbol"] for u in cat["units"]}
     on_off = await get(http, api_hub, "/catalog/dhi.on_off")
     assert on_off["label"]["zh-CN"]
+    kinds = await get(http, api_hub, "/alert-kinds")
+    smoke = next(k for k in kinds["kinds"] if k["id"] == "smoke")
+    assert smoke["class"] == "safety" and smoke["call"] == ["119"] and smoke["label"]["zh-CN"] == "烟雾报警"
+    assert smoke["advice"]["zh-CN"] and smoke["cap"]["category"] == "Fire"
+    assert {n["number"] for n in kinds["numbers"]} == {"110", "119", "120"}
     async with http.get(api_hub.url + "/catalog/dhi.teleport", headers=api_hub.auth(Scope.READ)) as r:
         assert r.status == 404
     adapters = await get(http, api_hub, "/adapters", Scope.ADMIN)

@@ -16,14 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from dhi.models.alert import AlertKind
+from dhi.models.subscription import Transport
 from hub.api.models import DIVISION_CODE, HomeSettings, Scope
 from hub.api.server import ApiService
 from hub.bridges.cap import CAP_NS, CapHttpBridge
-from hub.bridges.factory import build_bridges
 from hub.config import HomeConfig
 from hub.core import Hub
-from hub.models.alert import AlertKind
-from hub.models.subscription import Transport
+from hub.delivery import build_bridges
 from tests.alerts.support import MOTION, TestHome, running_home
 from tests.api.support import TEST_SETTINGS, Harness
 from tests.api.support import running_hub as running_api_hub

@@ -8,11 +8,11 @@ import pytest
 from openapi_spec_validator import validate
 from pydantic import BaseModel
 
+from dhi.specdata import spec_dir
 from hub.api import specgen
 from hub.api.openapi import BundleError, bundle, load_spec
 from hub.api.routes import ENDPOINTS
 from hub.api.wsproto import CLIENT_MESSAGE, SERVER_MESSAGE, WS_MODELS
-from hub.specdata import spec_dir
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 

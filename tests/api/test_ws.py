@@ -14,9 +14,9 @@ import aiohttp
 import orjson
 import pytest
 
+from dhi.models import MessageType
 from hub.api.models import Scope
 from hub.bus import Overflow
-from hub.models import MessageType
 from tests.api.support import LAMP, THERMO, Harness, hub_config, probe_ctx, running_hub
 
 STATE = MessageType.STATE_CHANGED.value

@@ -14,13 +14,13 @@ import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.bridges import OutboxEntry, PermanentDeliveryError
+from dhi.models.alert import Alert, AlertKind, AlertState, Severity, Urgency
+from dhi.models.envelope import AlertClearedMessage, AlertData, AlertRaisedMessage, AlertUpdatedMessage
+from dhi.models.subscription import Consent, Receiver, Subscription, SubscriptionRequest, Transport
 from hub.bridges.cap import CAP_KIND, CAP_NS, CapContext, CapValidator, render
 from hub.config import HomeConfig
 from hub.consent.filter import project
-from hub.models.alert import Alert, AlertKind, AlertState, Severity, Urgency
-from hub.models.envelope import AlertClearedMessage, AlertData, AlertRaisedMessage, AlertUpdatedMessage
-from hub.models.subscription import Consent, Receiver, Subscription, SubscriptionRequest, Transport
+from hub.delivery import OutboxEntry, PermanentDeliveryError
 from tests.alerts.support import SMOKE, running_home
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver

@@ -20,8 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from hub.bridges.mqtt_uplink import DEFAULT_PREFIX, split_endpoint, topic_for
-from hub.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import GAS, SMOKE, SOS, TestHome, running_home
 from tests.support.mosquitto import Mosquitto
 

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
+from dhi.models.subscription import Consent, Receiver, Subscription, SubscriptionRequest, Transport
 from hub.alerts.config import OutboxConfig
-from hub.bridges import OutboxEntry
 from hub.bridges.webhook import CONTENT_TYPE, body_of, signed_headers
-from hub.models.subscription import Consent, Receiver, Subscription, SubscriptionRequest, Transport
+from hub.delivery import OutboxEntry
 from hub.outbox import Outbox, backoff
 from tests.alerts.support import GAS, SMOKE, SOS, TestHome, running_home
 from tests.bridges.receiver import SECRET

@@ -167,7 +167,7 @@ class FloodsState(Reference):
     def run(self, cap: Capability, command: str, params: dict[str, Any]) -> dict[str, Any] | None:
         result = super().run(cap, command, params)
         if command == "set":
-            for _ in range(60):  # re-reports the same state in a tight loop
+            for _ in range(150):  # re-reports the same state in a tight loop
                 self.publish_state(cap, self.state[cap.id])
         return result
 
@@ -436,7 +436,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(("R12.2-2",), "'+0800' offset in state times", CompactOffset),
     Mutant(("R12.2-2",), "ok result carrying an error object", OkWithError),
     Mutant(("R12.2-3",), "a 70 kB state report", HugeBattery),
-    Mutant(("R12.2-4",), "60 state reports per set", FloodsState),
+    Mutant(("R12.2-4",), "150 state reports per set", FloodsState),
     Mutant(("R12.3.1-1",), "description id names another device", WrongDescId),
     Mutant(("R12.3.1-2",), "description lists a member the capability lacks", ListsUnknownMember),
     Mutant(("R12.3.1-3",), "vendor unit not UCUM", NonUcumUnit),

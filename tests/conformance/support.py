@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.models.conformance import Report, ResultStatus
+from dhi.models.conformance import Report, ResultStatus
 
 REPO = Path(__file__).resolve().parents[2]
 CLAIMS = REPO / "examples" / "vendor_device" / "claims"

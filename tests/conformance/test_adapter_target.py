@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from conformance import run_adapter_target
-from hub.models import CommandRequest, CommandResult
-from hub.models.conformance import ResultStatus
+from dhi.models import CommandRequest, CommandResult
+from dhi.models.conformance import ResultStatus
 from tests.conformance.support import REPO, describe, ids_with
 
 EXAMPLE = REPO / "examples" / "custom_adapter"

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conformance import run_device_target
+from dhi.models.conformance import Report, ResultStatus
 from examples.vendor_device import SmartPlug, SmokeAlarm, VendorDevice
-from hub.models.conformance import Report, ResultStatus
 from tests.conformance.mutants import IgnoresTimeout
 from tests.conformance.support import PLUG_CLAIMS, SMOKE_CLAIMS, describe, ids_with
 from tests.support.mosquitto import Mosquitto

@@ -18,8 +18,8 @@ from conformance.outcome import Failed
 from conformance.registry import CASE_ID, REGISTRY, Case, RegistryError, Tier, all_cases, case
 from conformance.report import render_html, render_junit, report_json, write_reports
 from conformance.runner import RunOptions, applicability, build_report, exit_code, run_case
-from hub.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, TargetKind, TestResult
-from hub.specdata import schema_path
+from dhi.models.conformance import Claims, Evidence, Profile, Report, ResultStatus, TargetKind, TestResult
+from dhi.specdata import schema_path
 from tests.conformance.support import SMOKE_CLAIMS
 
 

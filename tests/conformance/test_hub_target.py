@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conformance import run_hub_target
+from dhi.models.conformance import Claims, ResultStatus, TargetKind
 from hub.api.models import Scope
-from hub.models.conformance import Claims, ResultStatus, TargetKind
 from tests.api.support import running_hub
 from tests.conformance.noauth_proxy import noauth_proxy
 from tests.conformance.support import describe, ids_with

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from conformance import run_device_target
 from conformance.registry import Phase, Tier, cases_for, citing
-from hub.models.conformance import Report, ResultStatus, TargetKind
+from dhi.models.conformance import Report, ResultStatus, TargetKind
 from tests.conformance.mutants import GAPS, MUTANTS, README, Mutant, Reference, binding_rules, render
 from tests.conformance.support import SMOKE_CLAIMS, describe, ids_with
 from tests.support.mosquitto import Mosquitto, find_mosquitto

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from adapters.virtual.scenario import load_scenario
+from dhi.catalog import default_catalog
 from hub.api.auth import TokenStore, parse_scopes
-from hub.catalog import default_catalog
 from hub.clock import Clock
 from hub.storage import Storage
 

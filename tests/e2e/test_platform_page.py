@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
+from dhi.models.alert import AlertState
+from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from hub.api.auth import TokenStore
 from hub.api.models import Scope
 from hub.api.server import ApiService
 from hub.core import Hub
-from hub.models.alert import AlertState
-from hub.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import SMOKE, running_home
 from tests.e2e.procs import SECRET, Platform, free_port
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dhi.models.envelope import MessageType
 from hub.bus import Filter, Overflow, SubscriptionClosed
 from hub.core import Hub
-from hub.models.envelope import MessageType
 
 
 async def test_slow_subscriber_does_not_block_ingestion(toy_hub: Hub) -> None:
@@ -64,7 +64,7 @@ async def test_sequence_numbers_are_monotonic_and_persisted(toy_hub: Hub) -> Non
 async def test_raw_subscribers_get_records_others_envelopes(toy_hub: Hub) -> None:
     """The hub's own hot-path consumers read ``StateChange`` records; every other subscriber
     and tap gets the validated envelope — the same message, built once."""
-    from hub.models.envelope import StateChange, StateChangedMessage
+    from dhi.models.envelope import StateChange, StateChangedMessage
 
     ctx = toy_hub.supervisor.slots["toy"].ctx
     assert ctx is not None

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
+from dhi.errors import HubError
+from dhi.models import CommandRequest
 from hub.commands import validate_command
 from hub.core import Hub
-from hub.errors import HubError
-from hub.models import CommandRequest
 
 CASES: list[tuple[dict[str, Any], str, str | None]] = [
     ({"device": "toy:nope", "capability": "dhi.on_off", "command": "toggle"}, "unknown_device", "device"),

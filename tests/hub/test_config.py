@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dhi.errors import ConfigError
 from hub.config import load_config
-from hub.errors import ConfigError
 
 BAD: dict[str, tuple[str, str]] = {
     "yaml-syntax": ("home: {id: [unclosed\n", ":1:"),

@@ -22,14 +22,14 @@ import pytest
 import xmlschema
 import yaml
 
+from dhi.errors import ConfigError
+from dhi.models.envelope import MessageType, wire_json
+from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from hub.api.models import Scope
 from hub.bridges.cap import CAP_NS, EXERCISE_NOTE
 from hub.cli.run import build_config
 from hub.cli.sandbox import MARKER, hub_contents, simulation_dir
 from hub.core import DB_NAME
-from hub.errors import ConfigError
-from hub.models.envelope import MessageType, wire_json
-from hub.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from tests.alerts.support import SMOKE, running_home
 from tests.api.support import hub_config, running_hub
 from tests.bridges.receiver import SECRET

@@ -22,7 +22,7 @@ MODULE = """
 from typing import ClassVar
 from pydantic import BaseModel
 
-from hub.models import CommandResult, DeviceDescription
+from dhi.models import CommandResult, DeviceDescription
 
 
 class Config(BaseModel):

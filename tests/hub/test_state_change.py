@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.models.envelope import StateChange, StateChangeData, StateChangedMessage, as_envelope, wire_json
+from dhi.models.envelope import StateChange, StateChangeData, StateChangedMessage, as_envelope, wire_json
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)

@@ -32,7 +32,7 @@ async def test_registry_and_state_are_back_after_restart(make_hub: HubFactory) -
         await hub.supervisor.wait_running("toy")
         await asyncio.sleep(0.1)
         result = await hub.execute(
-            __import__("hub.models", fromlist=["CommandRequest"]).CommandRequest(
+            __import__("dhi.models", fromlist=["CommandRequest"]).CommandRequest(
                 id="x", device="toy:lamp2", capability="dhi.on_off", command="on"
             )
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from dhi.models.envelope import MessageType
 from hub.bus import Filter
-from hub.models.envelope import MessageType
 from tests.hub.conftest import HubFactory
 
 

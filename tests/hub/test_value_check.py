@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.catalog import _undecided, check_value, default_catalog, value_check
-from hub.errors import HubError
-from hub.models.catalog import PropertyDef
-from hub.models.device import PropertyConstraint
+from dhi.catalog import _undecided, check_value, default_catalog, value_check
+from dhi.errors import HubError
+from dhi.models.catalog import PropertyDef
+from dhi.models.device import PropertyConstraint
 
 ALL_PROPS = [p for cap in default_catalog().values() for p in cap.properties]
 #: one property per distinct shape (type, members, range, length, schema, nullability)

@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from adapters.sdk import AdapterContext
-from hub.models import CommandRequest, CommandResult, CommandStatus, DeviceDescription
+from dhi.models import CommandRequest, CommandResult, CommandStatus, DeviceDescription
 
 
 class ToyConfig(BaseModel):

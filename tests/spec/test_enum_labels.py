@@ -3,7 +3,7 @@ labels, never the raw value)."""
 
 from __future__ import annotations
 
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 
 
 def test_every_enum_value_of_every_property_has_both_labels() -> None:

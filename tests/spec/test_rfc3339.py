@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hub.models import StateReport
-from hub.models.common import is_rfc3339
-from hub.validate import validate
+from dhi.models import StateReport
+from dhi.models.common import is_rfc3339
+from dhi.validate import validate
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 INSTANTS = st.datetimes(

@@ -12,10 +12,10 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from hub.models import SCHEMA_BASE, SCHEMAS, adapter_for
-from hub.models.common import SEMANTIC_RULES
-from hub.models.export import render, schema_for
-from hub.specdata import spec_dir
+from dhi.models import SCHEMA_BASE, SCHEMAS, adapter_for
+from dhi.models.common import SEMANTIC_RULES
+from dhi.models.export import render, schema_for
+from dhi.specdata import spec_dir
 
 SCHEMA_DIR = spec_dir() / "schemas"
 NAMES = sorted(SCHEMAS)
@@ -23,7 +23,7 @@ NAMES = sorted(SCHEMAS)
 
 def test_every_model_has_a_committed_schema_and_nothing_else() -> None:
     on_disk = {p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json")}
-    assert on_disk == set(SCHEMAS), "run `make schemas` after changing hub/models"
+    assert on_disk == set(SCHEMAS), "run `make schemas` after changing dhi/models"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from hub.catalog import default_catalog
-from hub.errors import ERRORS
-from hub.models import DeviceDescription
-from hub.specdata import spec_dir
+from dhi.catalog import default_catalog
+from dhi.errors import ERRORS
+from dhi.models import DeviceDescription
+from dhi.specdata import spec_dir
+from dhi.validate import validate
 from hub.td import thing_description
-from hub.validate import validate
 
 EXAMPLES = spec_dir() / "examples"
 INVALID = EXAMPLES / "invalid"

@@ -2,7 +2,7 @@
 unit and fuzz tests that drive an adapter directly; integration tests use a real ``Hub``.
 
 It records what the adapter publishes and checks every report the way ``HubAdapterContext``
-does, with the hub's own validators: a device id must start with ``<adapter>:`` and its
+does, with the one checker of ``dhi.checks`` the hub uses: a device id must start with ``<adapter>:`` and its
 description pass ``check_description``; a state, event or availability report must name a
 published device and pass ``check_state_report`` / ``check_event_report``; removing a device
 that was never published is refused. A refused report is kept in ``rejected`` (and ``False``
@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hub.catalog import Catalog, default_catalog
-from hub.context import check_event_report, check_state_report
-from hub.errors import HubError, InvalidDocument
-from hub.models import DeviceDescription
-from hub.registry import check_description
+from dhi.catalog import Catalog, default_catalog
+from dhi.checks import check_description, check_device_id, check_event_report, check_state_report
+from dhi.errors import HubError
+from dhi.models import DeviceDescription
 
 
 class StateReport(NamedTuple):
@@ -85,8 +84,7 @@ class RecordingContext:
 
     def publish_device(self, description: DeviceDescription) -> bool:
         try:
-            if not description.id.startswith(f"{self.adapter}:"):
-                raise InvalidDocument(f"device id {description.id!r} must start with '{self.adapter}:'")
+            check_device_id(description.id, self.adapter)
             check_description(description, self.catalog)
         except HubError as exc:
             self.rejected.append(f"device {description.id}: {exc.message}")

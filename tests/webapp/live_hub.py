@@ -15,9 +15,9 @@ from aiohttp import web
 
 from adapters.virtual.adapter import VirtualAdapter
 from adapters.virtual.scenario import FireEvent, SetState, Step, load_scenario
+from dhi.catalog import default_catalog
 from hub.api.models import Scope
 from hub.api.server import ApiService
-from hub.catalog import default_catalog
 from hub.config import HubConfig
 from hub.core import Hub
 from hub.webapp import install

@@ -244,7 +244,7 @@ def test_sharing_is_changed_and_granted_in_plain_words(stack: Stack) -> None:
         share.get_by_label("烟雾").uncheck()
         share.locator("#s-community-until").fill("2027-06-30")
         share.get_by_role("button", name="保存").click()
-        expect(share).to_contain_text("有效期到 2027-06-30")
+        expect(share).to_contain_text("有效期到 2027年6月30日")
         expect(share.locator("p.plain")).to_contain_text(re.compile("不会收到.*烟雾"))
         [sub] = stack.api("GET", "/subscriptions")["items"]
         assert sorted(sub["alert_kinds"]) == ["fall", "sos"]
@@ -261,6 +261,11 @@ def test_sharing_is_changed_and_granted_in_plain_words(stack: Stack) -> None:
         expect(page.locator("p.plain", has_text="街道民政科 会收到")).to_contain_text("跌倒")
         names = {s["receiver"]["name"]: s for s in stack.api("GET", "/subscriptions")["items"]}
         assert names["街道民政科"]["receiver"]["kind"] == "government"
+        # only the details ticked by default go along: the room and the description, not the address
+        assert names["街道民政科"]["fields"] == ["room", "summary", "summary_zh"]
+        expect(page.locator("p.plain", has_text="街道民政科 会收到")).to_contain_text(
+            re.compile("不会收到.*住址和位置")
+        )
         assert sorted(names["街道民政科"]["alert_kinds"]) == ["fall", "smoke", "sos"]
         expect(page.locator("#audit li[data-action='subscription.created']").first).to_be_visible()
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 from tests.webapp.browser import AXE, PHONE, chromium, screenshot, sign_in
 from tests.webapp.live_hub import LiveHub, scenario_steps, smoke_clears
 

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from dhi.errors import InvalidParams
 from hub.api.models import Scope
 from hub.clock import Clock
 from hub.core import DB_NAME
-from hub.errors import InvalidParams
 from hub.storage import Storage
 from hub.webapp.pairing import DIGITS, PairingCodes, display, normalise
 from hub.webapp.routes import PairRequest

@@ -143,9 +143,9 @@ function tile(e, s, openAlerts) {
   const onOff = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.on_off").map((x) => [c.id, x]))[0];
   const level = d.components.flatMap((c) => c.capabilities.filter((x) => x.id === "dhi.level").map((x) => [c.id, x]))[0];
   return h("section", { class: "tile" + (danger ? " danger" : "") + (safety ? " safety" : ""), "aria-label": deviceName(d), "data-device": d.id },
-    h("a", { class: "tile-name", href: `/devices/${encodeURIComponent(d.id)}` }, deviceName(d)),
+    h("a", { class: "tile-name", href: `/devices/${encodeURIComponent(d.id)}` }, deviceName(d, Boolean(d.room))),
     danger ? h("p", { class: "tile-danger" }, t("home.danger")) : null,
-    h("div", {}, flags(e.available, s)),
+    h("div", { class: "tile-flags" }, flags(e.available, s)),
     onOff ? null : h("dl", { class: "tile-values" }, keyValues(d, s).flatMap(([comp, cap, prop, value]) => [
       h("dt", {}, propLabel(cap, prop)), h("dd", { "data-prop": propKey(d.id, comp, cap, prop) }, show(value, cap, prop))])),
     onOff ? toggle(d.id, onOff[0], "dhi.on_off", "on", s?.components?.[onOff[0]]?.["dhi.on_off"]?.on?.value, t("toggle.power")) : null,
@@ -253,7 +253,10 @@ function control(devId, comp, cap, prop, def, current) {
       status.textContent = t("device.done");
       status.className = "muted";
     } catch (err) {
-      status.textContent = fmt("device.failed", { detail: errorText(err) });
+      // a refused value is explained with the property's own range, in words and units
+      const range = err instanceof ApiError && err.status === 422 && def.minimum != null && def.maximum != null;
+      status.textContent = range ? fmt("device.range", { name: propLabel(cap, prop), min: show(def.minimum, cap, prop), max: show(def.maximum, cap, prop) })
+        : fmt("device.failed", { detail: errorText(err) });
       status.className = "error";
     }
   };
@@ -426,13 +429,28 @@ async function alertsPage() {
 // ---------------------------------------------------------------- Sharing
 const list = (items) => items.join(t("list.sep"));
 
+// what a platform may learn besides the kind, severity and times of an alert, in groups a
+// resident understands; each group is the API's field names it stands for (subscription.fields)
+const DETAILS = {
+  room: ["room"], address: ["address", "location"], summary: ["summary", "summary_zh"],
+  devices: ["devices"], handling: ["acknowledged_by", "acknowledged_at", "cleared_at"],
+};
+const detailsOf = (fields) => Object.keys(DETAILS).filter((g) => fields == null || DETAILS[g].every((f) => fields.includes(f)));
+
+function day(iso) {
+  return new Date(iso).toLocaleDateString(lang, { year: "numeric", month: "long", day: "numeric" });
+}
+
 function sentence(s) {
   const kinds = s.alert_kinds.length ? s.alert_kinds : ALERT_KINDS;
+  const shown = detailsOf(s.fields);
+  const hidden = Object.keys(DETAILS).filter((g) => !shown.includes(g));
   const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map(emergency.kindName);
   const parts = [fmt("sharing.receives", { name: s.receiver.name, what: list(kinds.map(emergency.kindName)) })];
-  parts.push(fmt("sharing.not", { what: list([...not, t("sharing.camera"), t("sharing.location")]) }));
+  if (shown.length) parts.push(fmt("sharing.with", { what: list(shown.map((g) => t("detail." + g))) }));
+  parts.push(fmt("sharing.not", { what: list([...not, ...hidden.map((g) => t("detail." + g)), t("sharing.camera")]) }));
   if (s.from_escalation > 0) parts.push(fmt("sharing.escalation", { level: s.from_escalation }));
-  parts.push(s.consent?.expires ? fmt("sharing.until", { date: s.consent.expires.slice(0, 10) }) : t("sharing.noend"));
+  parts.push(s.consent?.expires ? fmt("sharing.until", { date: day(s.consent.expires) }) : t("sharing.noend"));
   return parts.join(t("sentence.sep"));
 }
 
@@ -440,6 +458,18 @@ function kindsField(prefix, chosen) {
   return h("fieldset", {}, h("legend", {}, t("sharing.kinds")),
     ALERT_KINDS.map((k) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: prefix + "-kind", value: k, checked: chosen.includes(k) }), emergency.kindName(k))));
+}
+
+function detailsField(prefix, fields) {
+  const on = detailsOf(fields);
+  return h("fieldset", {}, h("legend", {}, t("sharing.details")),
+    Object.keys(DETAILS).map((g) => h("label", { class: "check" },
+      h("input", { type: "checkbox", name: prefix + "-detail", value: g, checked: on.includes(g) }), t("detail." + g))));
+}
+
+// the chosen groups as the API's field list: only what was ticked is ever sent
+function fieldsFrom(form, prefix) {
+  return checked(form, prefix + "-detail").flatMap((g) => DETAILS[g]);
 }
 
 function checked(form, name) { return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value); }
@@ -458,13 +488,14 @@ function subCard(s) {
   const prefix = "s-" + s.id.replace(/[^a-zA-Z0-9_-]/g, "_");
   const form = h("form", { class: "edit", hidden: true },
     kindsField(prefix, s.alert_kinds),
+    detailsField(prefix, s.fields),
     h("label", { for: prefix + "-until" }, t("sharing.untillabel")),
     h("input", { id: prefix + "-until", type: "date", lang, value: s.consent?.expires?.slice(0, 10) || "" }),
     h("button", { type: "submit", class: "primary" }, t("sharing.save")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = { receiver: s.receiver, transport: s.transport, endpoint: s.endpoint, alert_kinds: checked(form, prefix + "-kind"),
-      message_types: s.message_types, fields: s.fields ?? undefined, consent: consentFrom(form, prefix) };
+      message_types: s.message_types, fields: fieldsFrom(form, prefix), consent: consentFrom(form, prefix) };
     if (s.from_escalation) body.from_escalation = s.from_escalation;
     try { await api("PUT", `/subscriptions/${encodeURIComponent(s.id)}`, body); await render(); } catch (err) { showError(err); }
   });
@@ -491,6 +522,7 @@ function grantForm() {
     h("label", { for: "new-endpoint" }, t("sharing.endpoint")), h("input", { id: "new-endpoint", type: "url", required: true }),
     h("label", { for: "new-secret" }, t("sharing.secret")), h("input", { id: "new-secret", autocomplete: "off" }),
     kindsField(p, ["fall", "smoke", "sos"]),
+    detailsField(p, ["room", "summary", "summary_zh"]),
     h("label", { for: "new-until" }, t("sharing.untillabel")), h("input", { id: "new-until", type: "date", lang }),
     h("button", { type: "submit", class: "primary" }, t("sharing.grant")));
   form.addEventListener("submit", async (ev) => {
@@ -498,7 +530,7 @@ function grantForm() {
     const secret = form.querySelector("#new-secret").value.trim();
     const body = { receiver: { name: form.querySelector("#new-name").value, kind: form.querySelector("#new-kind").value },
       transport: "webhook", endpoint: form.querySelector("#new-endpoint").value, secret: secret || undefined,
-      alert_kinds: checked(form, p + "-kind"), consent: consentFrom(form, p) };
+      alert_kinds: checked(form, p + "-kind"), fields: fieldsFrom(form, p), consent: consentFrom(form, p) };
     try { await api("POST", "/subscriptions", body); await render(); } catch (err) { showError(err); }
   });
   return h("details", { class: "card", id: "grant-box" }, h("summary", {}, t("sharing.new")), form);

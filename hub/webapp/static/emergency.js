@@ -1,7 +1,7 @@
 // The emergency state that follows the resident on every page: one banner, the nav badge, the
 // flashing title, the alarm tone and vibration, a system notification. Fed by the app's one
 // WebSocket (lib.js); every alert message makes it re-read the open alerts from the API.
-import { ago, api, clock, fmt, h, lang, onMessage, sentenceCase, t, when } from "/static/lib.js";
+import { ago, api, clock, fmt, h, lang, onMessage, onReconnect, sentenceCase, t, when } from "/static/lib.js";
 import { actor, capDef, roomName } from "/static/labels.js";
 
 // safety and care alerts take over the screen; the rest (low battery, offline, door open,
@@ -213,5 +213,6 @@ export function start() {
     pending = setTimeout(() => refresh().catch(() => {}), 100);
   });
   setInterval(() => { if (open.length) update(); }, 60_000); // "3 分钟前" moves on
+  onReconnect(() => refresh().catch(() => {})); // whatever happened while the connection was down
   return refresh();
 }

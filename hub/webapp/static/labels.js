@@ -76,10 +76,11 @@ const NOUNS = [["smoke alarm", "烟雾报警器"], ["co alarm", "一氧化碳报
   ["thermometer", "温湿度计"], ["thermostat", "温控器"], ["blind", "窗帘"], ["camera", "摄像头"]];
 
 // a device's name for people: an ASCII vendor name reads as room + what it is on a Chinese page
-export function deviceName(d) {
+export function deviceName(d, inRoom = false) {
   if (lang === "en" || /[^\x00-\x7f]/.test(d.name)) return d.name;
   const lower = d.name.toLowerCase();
   const noun = NOUNS.find(([en]) => lower.includes(en))?.[1];
   const cap = d.components?.flatMap((c) => c.capabilities.map((x) => x.id)).find((id) => catalog.has(id));
-  return (d.room ? roomName(d.room) : "") + (noun || (cap ? capLabel(cap) : t("device.generic")));
+  // under its room's heading a device needs no room in its name
+  return (d.room && !inRoom ? roomName(d.room) : "") + (noun || (cap ? capLabel(cap) : t("device.generic")));
 }

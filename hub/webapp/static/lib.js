@@ -108,6 +108,8 @@ export async function api(method, path, body) {
 const listeners = new Set();
 let lastSeq = 0;
 export function onMessage(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+const reconnected = new Set();
+export function onReconnect(fn) { reconnected.add(fn); return () => reconnected.delete(fn); }
 
 export function connectWs() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -119,11 +121,18 @@ export function connectWs() {
       if (lastSeq) sub.since = lastSeq;
       ws.send(JSON.stringify(sub));
     } else if (msg.type === "subscribed") {
+      if (document.body.dataset.live === "0") for (const fn of reconnected) fn(); // back after a gap
       document.body.dataset.live = "1";
+      document.getElementById("link-down")?.setAttribute("hidden", "");
     } else if (msg.type === "event") {
       if (msg.message.seq) lastSeq = Math.max(lastSeq, msg.message.seq);
       for (const fn of listeners) fn(msg.message);
     }
   };
-  ws.onclose = () => { document.body.dataset.live = "0"; setTimeout(connectWs, 3000); };
+  ws.onclose = () => {
+    // alarms arrive over this connection: say so while it is down
+    if (document.body.dataset.live === "1") document.getElementById("link-down")?.removeAttribute("hidden");
+    document.body.dataset.live = "0";
+    setTimeout(connectWs, 3000);
+  };
 }

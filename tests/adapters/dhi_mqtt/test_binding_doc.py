@@ -6,9 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from adapters.dhi_mqtt.validate import check_description, check_event, check_state
-from hub.catalog import default_catalog
-from hub.models import CommandRequest, CommandResult, DeviceDescription, EventReport, StateReport
+from dhi.catalog import default_catalog
+from dhi.checks import check_description, check_event_report, check_state_report
+from dhi.models import CommandRequest, CommandResult, DeviceDescription, EventReport, StateReport
 
 BINDING = Path(__file__).resolve().parents[3] / "adapters" / "dhi_mqtt" / "BINDING.md"
 
@@ -24,8 +24,10 @@ def test_every_example_is_a_valid_document() -> None:
     catalog = default_catalog()
     desc = DeviceDescription.model_validate(docs[0])
     check_description(desc, catalog)
-    check_state(StateReport.model_validate(docs[1]), desc, catalog)
-    check_event(EventReport.model_validate(docs[2]), desc, catalog)
+    state = StateReport.model_validate(docs[1])
+    check_state_report(desc, state.component, state.capability, state.properties, catalog)
+    event = EventReport.model_validate(docs[2])
+    check_event_report(desc, event.component, event.capability, event.event, event.payload, catalog=catalog)
     for doc in docs[3:5]:
         req = CommandRequest.model_validate(doc)
         assert desc.components[0].capability(req.capability) is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.dhi_mqtt import DhiMqttAdapter
-from hub.models import CommandRequest
+from dhi.models import CommandRequest
 from tests.adapters.dhi_mqtt.device import SimulatedDevice
 from tests.adapters.mqtt.helpers import (
     availability_log,

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.dhi_mqtt import DhiMqttAdapter, DhiMqttConfig
-from adapters.mqtt import MqttMessage
 from adapters.sdk import build_report
+from adapters.sdk.mqtt import MqttMessage
 from tests.adapters.dhi_mqtt.device import description
 from tests.support.recording import RecordingContext
 

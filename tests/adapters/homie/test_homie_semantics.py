@@ -10,8 +10,8 @@ import pytest
 
 from adapters.homie import HomieAdapter, HomieConfig
 from adapters.homie.model import describe, parse_description
-from adapters.mqtt import MqttMessage
 from adapters.sdk import collisions
+from adapters.sdk.mqtt import MqttMessage
 from tests.adapters.homie.device import description
 from tests.support.recording import RecordingContext
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.homie import HomieAdapter
-from hub.models import CommandRequest
+from dhi.models import CommandRequest
 from tests.adapters.homie.device import SimulatedHomie
 from tests.adapters.mqtt.helpers import broker_config, eventually, invalid_count, running_hub, state_value
 from tests.support.mosquitto import Mosquitto, MqttPeer

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from adapters.homie import HomieAdapter, HomieConfig
 from adapters.homie.model import decode_value, describe, encode_value, parse_description, parse_format
-from adapters.mqtt import MqttMessage, PayloadError
 from adapters.sdk import build_report
+from adapters.sdk.mqtt import MqttMessage, PayloadError
 from tests.adapters.homie.device import FIXTURES, description
 from tests.support.recording import RecordingContext
 

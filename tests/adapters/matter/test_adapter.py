@@ -15,7 +15,7 @@ from adapters.matter import MatterAdapter, MatterConfig
 from adapters.matter.connection import Backoff, MatterClient, MatterConnection
 from adapters.matter.node import normalize_node
 from adapters.matter.protocol import UnsupportedSchema
-from hub.models import CommandRequest
+from dhi.models import CommandRequest
 from tests.adapters.matter.fake_server import SILENT, FakeMatterServer
 from tests.adapters.matter.support import load
 from tests.support.recording import RecordingContext

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from adapters.matter.rows import ROWS
 from adapters.matter.schema import Row
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 
 CATALOG = default_catalog()
 

@@ -19,7 +19,7 @@ from matter_server.common.helpers.util import dataclass_from_dict, parse_value
 from adapters.matter.rows import ROWS
 from adapters.matter.schema import Cmd, Prop, Row, Write
 from adapters.sdk.convert import ConversionError
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 
 CATALOG = default_catalog()
 

@@ -15,7 +15,7 @@ from adapters.matter.node import Endpoint
 from adapters.matter.rows import OPEN_PERCENT, ROWS
 from adapters.matter.schema import Prop, Row
 from adapters.sdk.convert import ConversionError
-from hub.catalog import check_value, default_catalog
+from dhi.catalog import check_value, default_catalog
 
 CATALOG = default_catalog()
 LOOKUP = catalog_lookup(CATALOG)

@@ -23,8 +23,8 @@ from adapters.matter.node import Node, parse_node, unwrap
 from adapters.matter.offline import map_dump
 from adapters.matter.schema import Write
 from adapters.sdk import build_report
-from hub.catalog import check_value, default_catalog
-from hub.registry import check_description
+from dhi.catalog import check_value, default_catalog
+from dhi.checks import check_description
 from tests.adapters.matter.support import node_files
 
 CATALOG = default_catalog()

@@ -18,8 +18,8 @@ from adapters.matter.node import NodeFormatError, parse_node, unwrap
 from adapters.matter.offline import map_dump
 from adapters.matter.rows import LISTED_CLUSTERS, ROWS, UTILITY_DEVICE_TYPES, _latched
 from adapters.sdk import build_report
-from hub.catalog import check_value, default_catalog
-from hub.registry import check_description
+from dhi.catalog import check_value, default_catalog
+from dhi.checks import check_description
 from tests.adapters.matter.support import load, node_files
 
 CATALOG = default_catalog()

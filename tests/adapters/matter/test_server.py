@@ -17,10 +17,10 @@ import pytest
 
 from adapters.matter import MatterAdapter
 from adapters.matter.protocol import Command
+from dhi.models import CommandRequest
 from hub.bus import Filter, Subscription
 from hub.config import AdapterEntry, HubConfig
 from hub.core import Hub
-from hub.models import CommandRequest
 from tests.adapters.matter.support import BUILT, load, load_built, node_files
 from tests.support.matter_server import MatterServer, import_nodes, server_command
 

@@ -7,9 +7,9 @@ from pydantic import BaseModel
 
 from adapters.dhi_mqtt import DhiMqttAdapter
 from adapters.homie import HomieAdapter
-from adapters.mqtt import BrokerSettings
 from adapters.sdk import OfflineMapper
 from adapters.sdk.discovery import validate_adapter_class
+from adapters.sdk.mqtt import BrokerSettings
 from adapters.shelly import ShellyAdapter
 from adapters.tasmota import TasmotaAdapter
 

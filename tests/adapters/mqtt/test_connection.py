@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from adapters.mqtt import (
+from adapters.sdk.mqtt import (
     BrokerSettings,
     MqttClosed,
     MqttConnectError,
@@ -23,7 +23,7 @@ from adapters.mqtt import (
     MqttRefused,
     shared_connection,
 )
-from adapters.mqtt.shared import shared_count
+from adapters.sdk.mqtt.shared import shared_count
 from tests.support.mosquitto import Mosquitto, MqttPeer, TlsFiles, find_mosquitto, make_tls_files
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from adapters.mqtt.connection import _Client
+from adapters.sdk.mqtt.connection import _Client
 
 
 def varint(n: int) -> bytes:

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from adapters.mqtt import BrokerSettings, PayloadError, decode_json, decode_json_object
-from adapters.mqtt.topics import TopicError, matches, validate_filter, validate_topic
+from adapters.sdk.mqtt import BrokerSettings, PayloadError, decode_json, decode_json_object
+from adapters.sdk.mqtt.topics import TopicError, matches, validate_filter, validate_topic
 
 level = st.sampled_from(["a", "b", "$sys", "", "c d"])
 topics = st.lists(level, min_size=1, max_size=5).map("/".join).filter(bool)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.sdk import DeviceMapping, FeatureFate, PropertyClaims, Unmapped, build_report, collisions
-from hub.models.common import COMPONENT_ID
+from dhi.models.common import COMPONENT_ID
 
 
 def test_second_feature_gets_its_own_component_with_the_reason() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.shelly import ShellyAdapter
-from hub.models import CommandRequest
+from dhi.models import CommandRequest
 from tests.adapters.mqtt.helpers import (
     availability_log,
     broker_config,

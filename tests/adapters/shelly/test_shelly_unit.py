@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.mqtt import MqttMessage
 from adapters.sdk import build_report
+from adapters.sdk.mqtt import MqttMessage
 from adapters.shelly import ShellyAdapter, ShellyConfig
 from adapters.shelly.mapping import rpc_error
 from adapters.shelly.model import describe, states
@@ -201,7 +201,7 @@ async def test_fuzz_notifications_never_crash(shared_fixtures: Path, payload: by
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=120) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_fuzz_rpc_replies_never_crash(payload: bytes) -> None:
-    from adapters.mqtt import PayloadError
+    from adapters.sdk.mqtt import PayloadError
     from adapters.shelly.rpc import parse_reply
 
     try:

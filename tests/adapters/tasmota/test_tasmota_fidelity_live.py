@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.tasmota import TasmotaAdapter
-from hub.models import CommandRequest
+from dhi.models import CommandRequest
 from tests.adapters.mqtt.helpers import broker_config, eventually, invalid_count, running_hub, state_value
 from tests.adapters.tasmota.device import SimulatedTasmota, fixture
 from tests.support.mosquitto import Mosquitto, MqttPeer

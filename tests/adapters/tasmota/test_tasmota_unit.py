@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.mqtt import MqttMessage
 from adapters.sdk import build_report
+from adapters.sdk.mqtt import MqttMessage
 from adapters.tasmota import TasmotaAdapter, TasmotaConfig
 from adapters.tasmota.model import decode_sensor, decode_state, describe, parse_config
 from tests.adapters.tasmota.device import FIXTURES, fixture

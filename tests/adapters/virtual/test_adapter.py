@@ -16,12 +16,12 @@ from adapters.virtual.capdevices import native_id_for
 from adapters.virtual.effects import EFFECT_INDEX
 from adapters.virtual.home import load_home, resolve_home
 from adapters.virtual.values import example_for_schema
-from hub.catalog import check_params, check_value, default_catalog
+from dhi.catalog import check_params, check_value, default_catalog
+from dhi.errors import HubError
+from dhi.models import CommandRequest, CommandStatus
+from dhi.models.catalog import PropertyDef, ValueType
+from dhi.validate import validate
 from hub.core import Hub
-from hub.errors import HubError
-from hub.models import CommandRequest, CommandStatus
-from hub.models.catalog import PropertyDef, ValueType
-from hub.validate import validate
 from tests.adapters.virtual.support import drain, running_hub, state_filter, value_of
 
 CATALOG = default_catalog()

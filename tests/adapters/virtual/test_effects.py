@@ -28,10 +28,10 @@ from adapters.virtual.effects import (
     Toggle,
     plan_command,
 )
-from hub.catalog import check_params, check_value, default_catalog
-from hub.errors import HubError, NotWritable, UnknownProperty, Unsupported
-from hub.models import CapabilityInstance
-from hub.models.catalog import CapabilityDef
+from dhi.catalog import check_params, check_value, default_catalog
+from dhi.errors import HubError, NotWritable, UnknownProperty, Unsupported
+from dhi.models import CapabilityInstance
+from dhi.models.catalog import CapabilityDef
 
 CATALOG = default_catalog()
 COMMANDS = [(cap.id, cmd.name) for cap in (CATALOG[c] for c in sorted(CATALOG)) for cmd in cap.commands]

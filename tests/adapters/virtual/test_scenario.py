@@ -20,8 +20,8 @@ from adapters.virtual.scenario import (
     find_scenario,
     load_scenario,
 )
-from hub.catalog import default_catalog
-from hub.simulate import simulate
+from dhi.catalog import default_catalog
+from hub.cli.simulate import simulate
 
 CATALOG = default_catalog()
 

@@ -1,4 +1,4 @@
-"""Scenarios played by ``hub.simulate`` at high speed: every scripted change, in order, at its time."""
+"""Scenarios played by ``hub.cli.simulate`` at high speed: every scripted change, in order, at its time."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from adapters.virtual.scenario import (
     available_scenarios,
     load_scenario,
 )
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
+from dhi.models.alert import AlertKind
+from hub.cli.simulate import HeldClock, SimulationResult, simulate, simulation_config
 from hub.clock import Clock
 from hub.config import AdapterEntry, HomeConfig, HubConfig
-from hub.models.alert import AlertKind
-from hub.simulate import HeldClock, SimulationResult, simulate, simulation_config
 from tests.adapters.virtual.support import drain, running_hub
 
 CATALOG = default_catalog()
@@ -188,7 +188,7 @@ def test_night_wander_happens_at_three_in_the_morning() -> None:
 
 
 def fake_alert(kind: str, room: str | None, device: str, at: datetime) -> Any:
-    from hub.models import Alert
+    from dhi.models import Alert
 
     return Alert(
         id=f"a-{kind}", kind=kind, severity="Severe", home="demo", room=room, devices=[device],

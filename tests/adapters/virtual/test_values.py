@@ -17,10 +17,10 @@ from adapters.virtual.values import (
     example_for_schema,
     initial_value,
 )
-from hub.catalog import check_params, check_value, default_catalog
-from hub.errors import HubError
-from hub.models.catalog import PropertyDef
-from hub.models.device import PropertyConstraint
+from dhi.catalog import check_params, check_value, default_catalog
+from dhi.errors import HubError
+from dhi.models.catalog import PropertyDef
+from dhi.models.device import PropertyConstraint
 
 CATALOG = default_catalog()
 NAMES = sorted({*TYPICAL_BY_NAME, "level", "temperature", "state", "x"})

@@ -30,7 +30,7 @@ from adapters.zigbee2mqtt.bridge import Bridge
 from adapters.zigbee2mqtt.exposes import parse_devices
 from adapters.zigbee2mqtt.mapping import map_device
 from adapters.zigbee2mqtt.offline import map_offline
-from hub.catalog import default_catalog
+from dhi.catalog import default_catalog
 from tests.support.recording import RecordingContext
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 from adapters.zigbee2mqtt.commands import build_set_payload
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import DeviceMap, map_device
-from hub.catalog import default_catalog
-from hub.errors import HubError
-from hub.models import CommandRequest
+from dhi.catalog import default_catalog
+from dhi.errors import HubError
+from dhi.models import CommandRequest
 from tests.adapters.zigbee2mqtt.support import load_devices
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from adapters.mqtt import Protocol
+from adapters.sdk.mqtt import Protocol
 from adapters.zigbee2mqtt import Zigbee2MqttAdapter
 from adapters.zigbee2mqtt.adapter import Zigbee2MqttConfig
+from dhi.models import CommandRequest
 from hub.core import Hub
-from hub.models import CommandRequest
 from tests.adapters.mqtt.helpers import broker_config, eventually, invalid_count, running_hub
 from tests.adapters.zigbee2mqtt.support import load_devices
 from tests.support.mosquitto import Mosquitto, MqttPeer, PeerMessage

@@ -14,9 +14,9 @@ from adapters.zigbee2mqtt import units
 from adapters.zigbee2mqtt.actions import LOCK_ERRORS, LOCK_SOURCES, classify_values, lock_event
 from adapters.zigbee2mqtt.exposes import BridgeDevice
 from adapters.zigbee2mqtt.mapping import Binding, DeviceMap, map_device
-from hub.catalog import check_value, default_catalog
-from hub.models.catalog import Access, ValueType
-from hub.registry import check_description
+from dhi.catalog import check_value, default_catalog
+from dhi.checks import check_description
+from dhi.models.catalog import Access, ValueType
 
 CATALOG = default_catalog()
 KNOWN_UNITS = sorted({s for row in units.UNIT_TABLE for s in row.spellings})

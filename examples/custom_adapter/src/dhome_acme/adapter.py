@@ -11,10 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from adapters.sdk import AdapterContext, Row
 from adapters.sdk.convert import ConversionError
 from adapters.sdk.report import DeviceMapping
-from dhome_acme.mapping import ROWS, VENDOR_DEFINITIONS, describe, devices_of, row_for, to_hub
-from dhome_acme.simulator import DEMO, AcmeSimulator
-from hub.catalog import check_value
-from hub.errors import (
+from dhi.catalog import check_value
+from dhi.errors import (
     AdapterError,
     HubError,
     InvalidParams,
@@ -24,7 +22,9 @@ from hub.errors import (
     UnknownDevice,
     UnknownProperty,
 )
-from hub.models import CommandRequest, CommandResult, CommandStatus
+from dhi.models import CommandRequest, CommandResult, CommandStatus
+from dhome_acme.mapping import ROWS, VENDOR_DEFINITIONS, describe, devices_of, row_for, to_hub
+from dhome_acme.simulator import DEMO, AcmeSimulator
 
 #: command -> (capability, the property it writes, the value or None for "from params")
 COMMANDS: dict[tuple[str, str], tuple[str, Any]] = {

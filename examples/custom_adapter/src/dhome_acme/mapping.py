@@ -6,8 +6,8 @@ from typing import Any
 
 from adapters.sdk import Row, bool_map, identity, kelvin_from_mireds, linear, scale
 from adapters.sdk.report import DeviceMapping, Unmapped
-from hub.models import CapabilityInstance, Component, DeviceDescription
-from hub.models.catalog import CapabilityDef
+from dhi.models import CapabilityInstance, Component, DeviceDescription
+from dhi.models.catalog import CapabilityDef
 
 LED = CapabilityDef.model_validate(
     {

@@ -1,0 +1,809 @@
+"""One MQTT connection driven by the asyncio loop (paho-mqtt 2.x, no extra thread).
+
+paho does the protocol; this module does the I/O scheduling (paho's external-loop socket
+callbacks -> ``loop.add_reader``/``add_writer``), turns paho callbacks into futures keyed by
+message id, reconnects with exponential backoff and jitter, and re-subscribes every filter
+after each reconnect (sessions are clean, so the broker re-sends retained messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import itertools
+import logging
+import random
+import secrets
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from adapters.sdk.mqtt.errors import (
+    MqttClosed,
+    MqttConnectError,
+    MqttError,
+    MqttPublishError,
+    MqttRefused,
+    MqttSubscribeError,
+    MqttTimeout,
+)
+from adapters.sdk.mqtt.settings import BrokerSettings, Protocol
+from adapters.sdk.mqtt.topics import matches, validate_filter, validate_topic
+
+
+@dataclass(frozen=True, slots=True)
+class MqttMessage:
+    """A received message. ``retain`` is True only for stored messages the broker replays
+    because of a (re)subscribe; live messages arrive with ``retain=False`` (MQTT 3.1.1 and 5
+    alike, since we never ask for retain-as-published)."""
+
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+
+
+MessageCallback = Callable[[MqttMessage], Awaitable[None] | None]
+ConnectionListener = Callable[[bool], None]
+Unsubscribe = Callable[[], None]
+
+# CONNACK reasons that mean "these settings will never work" (MQTT 5 §3.2.2.2; paho maps the
+# 3.1.1 return codes 1, 2, 4, 5 onto 132, 133, 134, 135).
+_FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
+_MISC_INTERVAL = 1.0
+_MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
+_MAX_PACKETS_PER_WAKEUP = 2000
+
+
+@dataclass(eq=False)
+class _Handler:
+    callback: MessageCallback
+
+
+@dataclass(eq=False)
+class _Subscription:
+    pattern: str
+    qos: int
+    sub_id: int
+    handlers: list[_Handler] = field(default_factory=list)
+
+
+class _Client(paho.Client):
+    """paho's client with a TLS set-up that closes the socket when the handshake fails
+    (paho 2.2 leaks it; the host name is checked by the SSL context itself), and buffered
+    reads: paho asks the socket for one header byte at a time, i.e. 3 or 4 ``recv`` system
+    calls per message; here one ``recv`` fetches everything the kernel holds."""
+
+    _READ_CHUNK = 256 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+
+    def buffered(self) -> bool:
+        """Bytes are waiting in our buffer, where the selector cannot see them."""
+        return self._rpos < len(self._rbuf)
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            chunk = super()._sock_recv(max(bufsize, self._READ_CHUNK))
+            if len(chunk) <= bufsize:
+                return chunk  # includes b"" (connection closed): paho handles it
+            self._rbuf, self._rpos = chunk, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start : self._rpos]
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0  # bytes of a dead connection must not leak into the next
+        super()._sock_close()
+
+    def take_publishes(self, v5: bool, limit: int) -> list[_Publish]:
+        """The QoS 0 PUBLISH packets complete at the head of the read buffer (at most
+        ``limit``), parsed here and consumed, so paho never sees them.
+
+        A message stream is almost all QoS 0 PUBLISH, and paho's generic packet reader costs
+        more per message than everything a subscriber does with it. Anything else — another
+        packet type, QoS 1/2, an MQTT 5 property other than subscription identifiers, a
+        packet not yet complete, paho halfway through a packet — stops the scan and is left
+        to paho, in order."""
+        if self._in_packet["command"] != 0:
+            return []
+        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
+        out: list[_Publish] = []
+        while pos < end and len(out) < limit:
+            first = buf[pos]
+            if first & 0xF6 != 0x30:  # PUBLISH, QoS 0 (DUP and RETAIN may be set)
+                break
+            head = _varint(buf, pos + 1, end)
+            if head is None:
+                break  # remaining length incomplete (or malformed: paho says so)
+            length, i = head
+            stop = i + length
+            if stop > end or length < 2:
+                break
+            topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+            if topic_end > stop:
+                break
+            sub_ids: list[int] = []
+            body = topic_end
+            if v5:
+                parsed = _v5_properties(buf, topic_end, stop)
+                if parsed is None:
+                    break
+                body, sub_ids = parsed
+            out.append(_Publish(buf[i + 2 : topic_end], buf[body:stop], bool(first & 1), sub_ids))
+            pos = stop
+        if out:
+            self._rpos = pos
+            self._last_bytes_received = time.monotonic()  # paho's keepalive bookkeeping
+        return out
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        assert self._ssl_context is not None
+        ssl_sock = self._ssl_context.wrap_socket(
+            tcp_sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        try:
+            ssl_sock.settimeout(self._connect_timeout)
+            ssl_sock.do_handshake()
+        except BaseException:
+            ssl_sock.close()
+            raise
+        return ssl_sock
+
+
+@dataclass(slots=True)
+class _Publish:
+    topic: bytes
+    payload: bytes
+    retain: bool
+    sub_ids: list[int]
+
+
+def _varint(buf: bytes, i: int, end: int) -> tuple[int, int] | None:
+    """(value, next index) of an MQTT variable byte integer, None if incomplete/too long."""
+    value, shift = 0, 0
+    while i < end and shift <= 21:
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+    return None
+
+
+_SUBSCRIPTION_IDENTIFIER = 0x0B
+
+
+def _v5_properties(buf: bytes, i: int, end: int) -> tuple[int, list[int]] | None:
+    """(payload start, subscription identifiers) of an MQTT 5 PUBLISH whose properties are
+    only subscription identifiers; None for anything else (paho reads that packet)."""
+    head = _varint(buf, i, end)
+    if head is None:
+        return None
+    size, i = head
+    stop = i + size
+    if stop > end:
+        return None
+    ids: list[int] = []
+    while i < stop:
+        if buf[i] != _SUBSCRIPTION_IDENTIFIER:
+            return None
+        sub_id = _varint(buf, i + 1, stop)
+        if sub_id is None:
+            return None
+        ids.append(sub_id[0])
+        i = sub_id[1]
+    return stop, ids
+
+
+class MqttConnection:
+    """``async with MqttConnection(settings) as conn:`` connects (retrying until
+    ``connect_timeout``), keeps the connection up until the block ends and closes it."""
+
+    def __init__(self, settings: BrokerSettings, *, logger: logging.Logger | None = None) -> None:
+        self.settings = settings
+        self.client_id = settings.client_id or f"dhome-{secrets.token_hex(6)}"
+        self.connects = 0  # successful CONNACKs so far (observability)
+        self.read_directly = 0  # QoS 0 messages read past paho (observability)
+        self._log = logger or logging.getLogger("dhome.mqtt")
+        self._v5 = settings.protocol is Protocol.MQTT5
+        self._client: paho.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._fd: int | None = None
+        self._writing = False
+        self._connected = False
+        self._closed = False
+        self._lost = asyncio.Event()
+        self._up = asyncio.Event()
+        self._connack: asyncio.Future[ReasonCode] | None = None
+        self._connecting: asyncio.Future[Any] | None = None
+        self._subs: dict[str, _Subscription] = {}
+        self._by_sub_id: dict[int, str] = {}
+        self._matching: dict[str, list[str]] = {}  # topic -> filters it matches (3.1.1)
+        self._sub_ids = itertools.count(1)
+        self._pending_pub: dict[int, asyncio.Future[None]] = {}
+        self._pending_sub: dict[int, asyncio.Future[list[ReasonCode] | None]] = {}
+        self._listeners: list[ConnectionListener] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._misc: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("connected" if self._connected else "disconnected")
+        return f"<MqttConnection {self.settings.safe_url()} client_id={self.client_id!r} {state}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect; retry until ``connect_timeout``; a refused CONNECT fails at once."""
+        if self._client is not None:
+            raise RuntimeError("MqttConnection.open() called twice")
+        loop = self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._client = self._make_client()
+        self._misc = loop.create_task(self._misc_loop(), name=f"mqtt-misc {self.client_id}")
+        deadline = loop.time() + self.settings.connect_timeout
+        attempt = 0
+        while True:
+            try:
+                await self._connect_once(max(deadline - loop.time(), 0.1))
+                break
+            except MqttRefused:
+                await self.close()
+                raise
+            except (OSError, MqttError, TimeoutError) as exc:
+                delay = self._backoff(attempt)
+                attempt += 1
+                if loop.time() + delay >= deadline:
+                    await self.close()
+                    raise MqttConnectError(
+                        f"cannot connect to {self.settings.safe_url()} within "
+                        f"{self.settings.connect_timeout}s: {exc}"
+                    ) from exc
+                await asyncio.sleep(delay)
+        self._supervisor = loop.create_task(self._supervise(), name=f"mqtt-supervisor {self.client_id}")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        was_connected = self._connected
+        for task in (self._supervisor, self._misc):
+            if task is not None:
+                task.cancel()
+        for task in (self._supervisor, self._misc):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._connecting is not None:
+            # a connect running in the executor cannot be cancelled: let it finish, then close
+            await asyncio.wait([self._connecting])
+            if not self._connecting.cancelled():
+                self._connecting.exception()  # its OSError, if any, no longer matters
+            self._connecting = None
+        client = self._client
+        if client is not None:
+            if self._connected:
+                client.disconnect()
+                client.loop_write()  # writes DISCONNECT; paho then closes the socket
+            if client.socket() is not None:
+                client._sock_close()  # no public call closes a half-open socket
+        self._unregister_io()
+        self._connected = False
+        self._up.clear()
+        pending: list[asyncio.Future[Any]] = [*self._pending_pub.values(), *self._pending_sub.values()]
+        for fut in pending:
+            if not fut.done():
+                fut.set_exception(MqttClosed("connection closed"))
+                fut.exception()  # mark retrieved: nobody may be waiting any more
+        self._pending_pub.clear()
+        self._pending_sub.clear()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+        if was_connected:
+            self._notify(False)
+        self._subs.clear()
+        self._matching.clear()
+        self._by_sub_id.clear()
+        self._listeners.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Return once connected (immediately if already); ``TimeoutError`` otherwise."""
+        self._ensure_open()
+        async with asyncio.timeout(timeout):
+            await self._up.wait()
+
+    def on_connection_change(self, listener: ConnectionListener) -> Unsubscribe:
+        """Call ``listener(True)`` after every (re)connect — subscriptions already re-sent —
+        and ``listener(False)`` when the connection is lost or closed."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    # ------------------------------------------------------------------ pub/sub
+
+    async def subscribe(self, pattern: str, callback: MessageCallback, *, qos: int = 1) -> Unsubscribe:
+        """Call ``callback(message)`` for every message whose topic matches ``pattern``
+        (``+``/``#`` wildcards). Returns once the broker acknowledged the subscription (or
+        at once while disconnected: it is sent on connect). Retained messages are replayed
+        to every handler of the filter, so handlers must treat them as idempotent state.
+        A callback may be a coroutine function; it then runs as a task. Exceptions in
+        callbacks are logged, never propagated."""
+        validate_filter(pattern)
+        if qos not in (0, 1, 2):
+            raise ValueError(f"qos must be 0, 1 or 2, got {qos}")
+        self._ensure_open()
+        sub = self._subs.get(pattern)
+        if sub is None:
+            sub = _Subscription(pattern, qos, next(self._sub_ids))
+            self._subs[pattern] = sub
+            self._matching.clear()
+            self._by_sub_id[sub.sub_id] = pattern
+        sub.qos = max(sub.qos, qos)
+        handler = _Handler(callback)
+        sub.handlers.append(handler)
+        if self._connected:
+            try:
+                await self._subscribe_and_wait(sub)
+            except BaseException:
+                self._remove_handler(pattern, handler)
+                raise
+
+        def unsubscribe() -> None:
+            self._remove_handler(pattern, handler)
+
+        return unsubscribe
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str | None = b"",
+        qos: int = 1,
+        retain: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Publish; for QoS 1/2 return once the broker acknowledged (PUBACK/PUBCOMP).
+        While disconnected QoS 1/2 messages are queued and sent on reconnect (up to
+        ``max_queued``); QoS 0 fails with ``MqttPublishError``."""
+        validate_topic(topic)
+        if qos not in (0, 1, 2):
+            raise ValueError(f"qos must be 0, 1 or 2, got {qos}")
+        client = self._ensure_open()
+        info = client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            raise MqttPublishError(
+                f"publish to {topic!r}: {self.settings.max_queued} messages already wait for the broker"
+            )
+        if qos == 0:
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                raise MqttPublishError(f"publish to {topic!r}: not connected ({paho.error_string(info.rc)})")
+            return
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise MqttPublishError(f"publish to {topic!r}: {paho.error_string(info.rc)}")
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._pending_pub[info.mid] = fut
+        wait = timeout if timeout is not None else self.settings.publish_timeout
+        try:
+            async with asyncio.timeout(wait):
+                await fut
+        except TimeoutError:
+            raise MqttTimeout(f"publish to {topic!r}: no acknowledgement within {wait}s") from None
+        finally:
+            if self._pending_pub.get(info.mid) is fut:
+                del self._pending_pub[info.mid]
+
+    # ------------------------------------------------------------------ internals: connecting
+
+    def _make_client(self) -> paho.Client:
+        s = self.settings
+        client = _Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
+            clean_session=None if self._v5 else True,
+            reconnect_on_failure=False,
+        )
+        client.suppress_exceptions = True
+        client.connect_timeout = s.connect_timeout
+        client.max_queued_messages_set(s.max_queued)
+        user, password = s.credentials()
+        if user is not None:
+            client.username_pw_set(user, password)
+        if s.tls:
+            client.tls_set_context(self._ssl_context())
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_socket_open = self._on_socket_change
+        client.on_socket_register_write = self._on_socket_change
+        client.on_socket_unregister_write = self._on_socket_change
+        client.on_socket_close = self._on_socket_close
+        if self._v5:
+            # clean start every time: subscriptions are ours to restore, not the broker's
+            client.connect_async(s.host, s.port, s.keepalive, clean_start=True)
+        else:
+            client.connect_async(s.host, s.port, s.keepalive)
+        return client
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        s = self.settings
+        ctx = ssl.create_default_context(cafile=str(s.tls_ca) if s.tls_ca else None)
+        if s.tls_cert is not None:
+            ctx.load_cert_chain(str(s.tls_cert), str(s.tls_key) if s.tls_key else None)
+        if s.tls_insecure:
+            ctx.check_hostname = False
+        return ctx
+
+    async def _connect_once(self, ack_within: float) -> None:
+        client, loop = self._client, self._loop
+        assert client is not None and loop is not None
+        self._unregister_io()
+        self._lost.clear()
+        self._connack = loop.create_future()
+        # paho's connect is blocking (DNS, TCP, TLS handshake): run it off the loop
+        connecting = self._connecting = loop.run_in_executor(None, client.reconnect)
+        try:
+            rc = await asyncio.shield(connecting)
+        finally:
+            if connecting.done():  # else close() must still wait for it before closing the socket
+                self._connecting = None
+        if self._closed:
+            raise MqttClosed("connection closed while connecting")
+        self._sync_io()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            raise MqttConnectError(f"CONNECT not sent: {paho.error_string(rc)}")
+        try:
+            async with asyncio.timeout(ack_within):
+                reason = await self._connack
+        except TimeoutError:
+            self._drop_socket()
+            raise MqttConnectError(
+                f"no CONNACK from {self.settings.safe_url()} within {ack_within:.1f}s"
+            ) from None
+        if reason.is_failure:
+            self._drop_socket()
+            msg = f"broker {self.settings.safe_url()} refused the connection: {reason}"
+            if reason.value in _FATAL_CONNACK:
+                raise MqttRefused(msg)
+            raise MqttConnectError(msg)
+        self._connected = True
+        self.connects += 1
+        self._up.set()
+        self._log.info("connected to %s as %s", self.settings.safe_url(), self.client_id)
+        self._notify(True)
+
+    async def _supervise(self) -> None:
+        """After a loss: wait, reconnect with exponential backoff + jitter, forever."""
+        while True:
+            await self._lost.wait()
+            attempt = 0
+            while True:
+                delay = self._backoff(attempt)
+                attempt += 1
+                await asyncio.sleep(delay)
+                try:
+                    await self._connect_once(self.settings.connect_timeout)
+                    break
+                except (OSError, MqttError, TimeoutError) as exc:
+                    log = self._log.error if isinstance(exc, MqttRefused) else self._log.warning
+                    log("reconnect to %s failed (attempt %d): %s", self.settings.safe_url(), attempt, exc)
+
+    def _backoff(self, attempt: int) -> float:
+        s = self.settings
+        ceiling = min(s.reconnect_max_delay, s.reconnect_min_delay * 2 ** min(attempt, 30))
+        return float(ceiling * random.uniform(0.5, 1.0))  # jitter spreads reconnect storms
+
+    async def _misc_loop(self) -> None:
+        """paho's keepalive bookkeeping (PINGREQ, dead-connection detection)."""
+        while True:
+            await asyncio.sleep(_MISC_INTERVAL)
+            if self._client is not None and self._client.socket() is not None:
+                self._client.loop_misc()
+                self._sync_io()
+
+    def _drop_socket(self) -> None:
+        client = self._client
+        if client is not None and client.socket() is not None:
+            client._sock_close()
+        self._unregister_io()
+
+    # ------------------------------------------------------------------ internals: I/O
+
+    def _in_loop_thread(self) -> bool:
+        return threading.get_ident() == self._loop_thread
+
+    def _on_socket_change(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        if self._in_loop_thread():
+            self._sync_io()
+        elif self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._sync_io)
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        if self._in_loop_thread():
+            self._unregister_io()
+
+    def _sync_io(self) -> None:
+        """Make the loop watch exactly what paho needs: read always, write when queued."""
+        client, loop = self._client, self._loop
+        if client is None or loop is None or loop.is_closed():
+            return
+        sock = client.socket()
+        if sock is None:
+            self._unregister_io()
+            return
+        fd = sock.fileno()
+        if fd != self._fd:
+            self._unregister_io()
+            self._fd = fd
+            loop.add_reader(fd, self._on_readable)
+        want = client.want_write()
+        if want and not self._writing:
+            loop.add_writer(fd, self._on_writable)
+            self._writing = True
+        elif not want and self._writing:
+            loop.remove_writer(fd)
+            self._writing = False
+
+    def _unregister_io(self) -> None:
+        if self._fd is not None and self._loop is not None and not self._loop.is_closed():
+            if self._writing:
+                self._loop.remove_writer(self._fd)
+            self._loop.remove_reader(self._fd)
+        self._fd = None
+        self._writing = False
+
+    def _on_readable(self) -> None:
+        client = self._client
+        assert isinstance(client, _Client)
+        # One wake-up handles every packet already read: QoS 0 PUBLISH packets straight from
+        # the read buffer, anything else by paho (one packet per loop_read, which also reads
+        # the socket once the buffer is empty); bounded so a flood cannot starve the loop.
+        budget = _MAX_PACKETS_PER_WAKEUP
+        while budget > 0:
+            fast = client.take_publishes(self._v5, budget)
+            for publish in fast:
+                self._deliver_publish(publish)
+            self.read_directly += len(fast)
+            budget -= len(fast) + 1
+            rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            # TLS: decrypted bytes can also wait inside the SSL object
+            sock = client.socket()
+            if not client.buffered() and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                break
+        else:
+            # bytes left in our buffer: come back on the next loop turn, the selector won't say so
+            assert self._loop is not None
+            self._loop.call_soon(self._resume_read)
+        self._sync_io()
+
+    def _resume_read(self) -> None:
+        if (
+            isinstance(self._client, _Client)
+            and self._client.socket() is not None
+            and self._client.buffered()
+        ):
+            self._on_readable()
+
+    def _on_writable(self) -> None:
+        client = self._client
+        assert client is not None
+        client.loop_write()
+        self._sync_io()
+
+    # ------------------------------------------------------------------ internals: paho callbacks
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if not reason.is_failure:
+            # re-subscribe right here: paho re-sends queued publishes after this callback,
+            # and our own queued messages should reach our own subscriptions
+            for sub in self._subs.values():
+                self._send_subscribe(sub)
+        fut = self._connack
+        if fut is not None and not fut.done():
+            fut.set_result(reason)
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if not self._in_loop_thread():
+            return
+        was_connected, self._connected = self._connected, False
+        self._up.clear()
+        self._lost.set()
+        fut = self._connack
+        if fut is not None and not fut.done():
+            fut.set_exception(MqttConnectError(f"connection closed before CONNACK ({reason})"))
+        for sub_fut in self._pending_sub.values():
+            if not sub_fut.done():
+                sub_fut.set_result(None)  # the filter is re-sent on reconnect
+        self._pending_sub.clear()
+        if was_connected and not self._closed:
+            self._log.warning("connection to %s lost: %s", self.settings.safe_url(), reason)
+            self._notify(False)
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            self._log.warning("dropped a message whose topic is not UTF-8: %r", msg._topic)
+            return
+        ids = getattr(msg.properties, "SubscriptionIdentifier", None) if msg.properties is not None else None
+        id_list = (ids if isinstance(ids, list) else [ids]) if ids else []
+        self._deliver(MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain)), id_list)
+
+    def _deliver_publish(self, publish: _Publish) -> None:
+        try:
+            topic = publish.topic.decode()
+        except UnicodeDecodeError:
+            self._log.warning("dropped a message whose topic is not UTF-8: %r", publish.topic)
+            return
+        self._deliver(MqttMessage(topic, publish.payload, 0, publish.retain), publish.sub_ids)
+
+    def _deliver(self, message: MqttMessage, sub_ids: list[int]) -> None:
+        for pattern in self._filters_for(message.topic, sub_ids):
+            sub = self._subs.get(pattern)
+            if sub is None:
+                continue
+            for handler in list(sub.handlers):
+                self._call(handler, message)
+
+    def _filters_for(self, topic: str, sub_ids: list[int]) -> list[str]:
+        # MQTT 5: the broker names the matching subscriptions, so overlapping filters
+        # each get the message exactly once; 3.1.1 falls back to matching the topic.
+        if sub_ids:
+            return [self._by_sub_id[i] for i in sub_ids if i in self._by_sub_id]
+        found = self._matching.get(topic)
+        if found is None:
+            if len(self._matching) >= _MATCH_CACHE:
+                self._matching.clear()
+            found = self._matching[topic] = [p for p in self._subs if matches(p, topic)]
+        return found
+
+    def _call(self, handler: _Handler, message: MqttMessage) -> None:
+        try:
+            result = handler.callback(message)
+        except Exception:
+            self._log.exception("handler for %s failed", message.topic)
+            return
+        if inspect.isawaitable(result):
+            assert self._loop is not None
+            task = self._loop.create_task(_await(result), name=f"mqtt-handler {message.topic}")
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("message handler failed", exc_info=task.exception())
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
+    ) -> None:
+        fut = self._pending_pub.pop(mid, None)
+        if fut is None or fut.done():
+            return
+        if reason.is_failure:
+            fut.set_exception(MqttPublishError(f"broker rejected the publish: {reason}"))
+        else:
+            fut.set_result(None)
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, codes: list[ReasonCode], props: Any
+    ) -> None:
+        fut = self._pending_sub.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(list(codes))
+        elif any(c.is_failure for c in codes):
+            self._log.error("broker refused a re-subscription: %s", ", ".join(str(c) for c in codes))
+
+    # ------------------------------------------------------------------ internals: subscriptions
+
+    def _send_subscribe(self, sub: _Subscription) -> int | None:
+        client = self._client
+        assert client is not None
+        if self._v5:
+            props = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+            props.SubscriptionIdentifier = sub.sub_id
+            rc, mid = client.subscribe(sub.pattern, qos=sub.qos, properties=props)
+        else:
+            rc, mid = client.subscribe(sub.pattern, qos=sub.qos)
+        return mid if rc == MQTTErrorCode.MQTT_ERR_SUCCESS else None
+
+    async def _subscribe_and_wait(self, sub: _Subscription) -> None:
+        mid = self._send_subscribe(sub)
+        if mid is None:
+            return  # not connected after all: sent on connect
+        assert self._loop is not None
+        fut: asyncio.Future[list[ReasonCode] | None] = self._loop.create_future()
+        self._pending_sub[mid] = fut
+        wait = self.settings.publish_timeout
+        try:
+            async with asyncio.timeout(wait):
+                codes = await fut
+        except TimeoutError:
+            raise MqttTimeout(f"subscribe to {sub.pattern!r}: no SUBACK within {wait}s") from None
+        finally:
+            self._pending_sub.pop(mid, None)
+        if codes is not None and any(c.is_failure for c in codes):
+            raise MqttSubscribeError(f"broker refused the subscription to {sub.pattern!r}: {codes[0]}")
+
+    def _remove_handler(self, pattern: str, handler: _Handler) -> None:
+        sub = self._subs.get(pattern)
+        if sub is None or handler not in sub.handlers:
+            return
+        sub.handlers.remove(handler)
+        if sub.handlers:
+            return
+        del self._subs[pattern]
+        self._matching.clear()
+        self._by_sub_id.pop(sub.sub_id, None)
+        if self._connected and self._client is not None:
+            self._client.unsubscribe(pattern)
+
+    # ------------------------------------------------------------------ internals: misc
+
+    def _ensure_open(self) -> paho.Client:
+        if self._closed:
+            raise MqttClosed(f"{self!r} is closed")
+        if self._client is None:
+            raise MqttClosed(f"{self!r} is not open: use 'async with'")
+        return self._client
+
+    def _notify(self, up: bool) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(up)
+            except Exception:
+                self._log.exception("connection listener failed")
+
+
+async def _await(result: Awaitable[None]) -> None:
+    await result

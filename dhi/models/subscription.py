@@ -1,0 +1,110 @@
+"""Subscriptions: the resident's recorded consent to share data with a platform (DHI v1 §9)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, model_validator
+
+from dhi.models.alert import AlertKind
+from dhi.models.common import DhiModel, Timestamp
+
+
+class ReceiverKind(StrEnum):
+    COMMUNITY = "community"
+    PROPERTY = "property"
+    EMERGENCY = "emergency"
+    GOVERNMENT = "government"
+    CARE = "care"
+    FAMILY = "family"
+    OTHER = "other"
+
+
+class Transport(StrEnum):
+    """The transports of the built-in bridges. A subscription's ``transport`` names any bridge
+    installed in the hub (``dhome.bridges`` entry points); the hub refuses one it has not."""
+
+    WEBHOOK = "webhook"
+    MQTT = "mqtt"
+    CAP_HTTP = "cap_http"
+    CAP_MQTT = "cap_mqtt"
+
+
+#: a bridge's name: lower-case letters, digits, underscores
+TransportName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="the bridge that delivers: webhook, mqtt, cap_http, cap_mqtt or an installed plugin",
+        examples=["webhook"],
+    ),
+]
+
+
+class Receiver(DhiModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: ReceiverKind = ReceiverKind.OTHER
+    contact: str | None = None
+
+
+class Consent(DhiModel):
+    """Who granted the share and when; without it nothing is sent."""
+
+    granted_by: Annotated[str, Field(min_length=1)]
+    granted_at: Timestamp
+    expires: Timestamp | None = None
+    withdrawn_at: Timestamp | None = None
+
+
+class SubscriptionRequest(DhiModel):
+    """What a client posts to create a subscription (the secret is write-only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["alert_kinds"], "properties": {"alert_kinds": {"minItems": 1}}},
+                {"required": ["message_types"], "properties": {"message_types": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    receiver: Receiver
+    transport: TransportName
+    endpoint: Annotated[str, Field(min_length=1, max_length=2000, description="URL or MQTT topic prefix")]
+    secret: str | None = Field(default=None, description="whsec_… signing secret for webhooks")
+    alert_kinds: list[AlertKind] = Field(default_factory=list)
+    message_types: list[str] = Field(
+        default_factory=list, description="envelope types, e.g. org.dhi.v1.alert.raised"
+    )
+    fields: list[str] | None = Field(
+        default=None, description="data fields the receiver may get; absent = all"
+    )
+    from_escalation: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=0,
+        description="alert messages reach this receiver only once an unacknowledged alert has "
+        "escalated to this level (0: from the start). The next link of a care chain: family first, "
+        "the community centre if nobody answers.",
+    )
+    consent: Consent | None = None
+
+    @model_validator(mode="after")
+    def _something_to_share(self) -> SubscriptionRequest:
+        if not self.alert_kinds and not self.message_types:
+            raise ValueError("a subscription must name alert_kinds or message_types")
+        return self
+
+
+class Subscription(DhiModel):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    receiver: Receiver
+    transport: TransportName
+    endpoint: str
+    alert_kinds: list[AlertKind] = Field(default_factory=list)
+    message_types: list[str] = Field(default_factory=list)
+    fields: list[str] | None = None
+    from_escalation: Annotated[int, Field(ge=0, le=10)] = 0
+    consent: Consent | None = None
+    created: Timestamp
+    has_secret: bool = False
