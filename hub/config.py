@@ -38,12 +38,26 @@ class HomeConfig(_Section):
     room_names: dict[str, str] = Field(default_factory=dict)
 
 
+class TlsConfig(_Section):
+    """HTTPS for the API and the web app (session cookies are then ``Secure``)."""
+
+    cert: Path = Field(description="PEM certificate chain of the hub")
+    key: Path = Field(description="PEM private key (keep it 0600)")
+
+
 class ApiConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
     cors_origins: list[str] = Field(default_factory=list)
     ws_queue: Annotated[int, Field(ge=1)] = 1000
+    tls: TlsConfig | None = None
+    base_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/?$")] | None = Field(
+        default=None,
+        description="how clients reach the hub, e.g. https://hub.home.arpa:8480; used for links the hub "
+        "hands out (Thing Description forms). Default: the address the connection came in on, never the "
+        "Host header",
+    )
 
 
 class StorageConfig(_Section):

@@ -42,6 +42,9 @@ class _RateLimitedLog:
 
     def warning(self, key: str, msg: str) -> None:
         now = _time.monotonic()
+        if len(self._last) > 10_000:  # keys may name devices: bounded memory
+            self._last.clear()
+            self._suppressed.clear()
         if now - self._last.get(key, -1e9) >= self._interval:
             extra = self._suppressed.pop(key, 0)
             self._log.warning("%s%s", msg, f" (+{extra} similar suppressed)" if extra else "")
@@ -133,7 +136,9 @@ class HubAdapterContext:
         except HubError as exc:
             self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
             return False
-        when = _utc(time) if time is not None else hub.clock.now()
+        when = self._when(time, device_id, "state")
+        if when is None:
+            return False
         self._state_in.inc()
         adapter, source = self._adapter, None
         for name, value in properties.items():
@@ -178,12 +183,15 @@ class HubAdapterContext:
         except HubError as exc:
             self._invalid(exc.code, f"event of {device_id} {component}/{capability}: {exc.message}")
             return False
+        when = self._when(time, device_id, "event")
+        if when is None:
+            return False
         hub.metrics.messages_in.labels(self._adapter, "event").inc()
         hub.bus.publish(
             EventOccurredMessage(
                 source=source_for(self.home, device_id),
                 subject=device_id,
-                time=_utc(time) if time is not None else self.now(),
+                time=when,
                 data=EventOccurredData(
                     device=device_id, component=component, capability=capability, event=event, payload=payload
                 ),
@@ -202,15 +210,33 @@ class HubAdapterContext:
             device_id, available, reason, time=_utc(time) if time is not None else None
         )
 
+    def _when(self, time: datetime | None, device_id: str, what: str) -> datetime | None:
+        """The report's time in UTC (the hub's now when it has none); ``None`` and counted as
+        invalid when it has no UTC equivalent (e.g. year 1 at +23:59)."""
+        if time is None:
+            return self._hub.clock.now()
+        try:
+            return _utc(time)
+        except OverflowError:
+            self._invalid(
+                "invalid_params",
+                f"{what} of {device_id}: time {time.isoformat()} is out of range",
+                key=device_id,
+            )
+            return None
+
+    async def settled(self) -> None:
+        await self._hub.settled()
+
     def report_invalid(self, reason: str, *, source: str | None = None, payload: Any = None) -> None:
         where = f" from {source}" if source else ""
         shown = repr(payload)[:200] if payload is not None else ""
         self._invalid("vendor_payload", f"invalid vendor message{where}: {reason} {shown}".rstrip())
 
-    def _invalid(self, code: str, message: str) -> None:
+    def _invalid(self, code: str, message: str, *, key: str = "") -> None:
         self.invalid_count += 1
         self._hub.metrics.invalid.labels(self._adapter, code).inc()
-        self._ratelog.warning(code, message)
+        self._ratelog.warning(f"{code}:{key}", message)
 
     # ---------------------------------------------------------- tasks
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:

@@ -22,6 +22,7 @@ from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
 from hub.metrics import Metrics
+from hub.private import private_dir
 from hub.registry import Registry
 from hub.services import AlertService, SubscriptionService
 from hub.state import StateStore
@@ -106,9 +107,18 @@ class Hub:
             raise RuntimeError("services must be added before the hub starts")
         self.services.append(service)
 
+    async def settled(self) -> None:
+        """Returns once every service that acts on bus messages has handled what was published
+        so far (``caught_up``) and every queued write is committed."""
+        for service in self.services:
+            caught_up = getattr(service, "caught_up", None)
+            if caught_up is not None:
+                await caught_up()
+        await self.storage.flush()
+
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         await self.storage.open()
         await self.registry.load()
         await self.state.load()

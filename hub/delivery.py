@@ -46,6 +46,11 @@ class PermanentDeliveryError(DeliveryError):
     the entry goes to the dead letters at once."""
 
 
+class ReceiverGone(PermanentDeliveryError):
+    """The receiver asked the sender to stop (HTTP 410 Gone): the entry is a dead letter and
+    the subscription is disabled until the resident confirms it again."""
+
+
 class Bridge(Protocol):
     async def send(self, entry: OutboxEntry) -> None: ...
 

@@ -1,5 +1,8 @@
 """The durable outbox: what the consent filter queued, delivered at least once, in order per
-subscription, with exponential backoff and jitter, and dead-lettered after a limit.
+subscription, with exponential backoff and jitter, and dead-lettered only after retrying for
+``give_up_after`` (24 h by default; per subscription). Dead letters stay visible (API, CLI,
+metrics, web app) and can be resent. A receiver answering 410 Gone disables its subscription
+until the resident confirms it again.
 
 Every entry is a row of the SQLite ``outbox`` table from the moment it is queued; a worker
 per subscription sends the oldest pending row and only then the next one (a failing head
@@ -23,20 +26,26 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+from dhi.models.subscription import Subscription
 from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
 from hub.consent import audit
 from hub.consent.audit import AuditAction
-from hub.consent.filter import consent_problem
+from hub.consent.filter import Verdict, recheck
 from hub.consent.service import ConsentService
-from hub.delivery import Bridge, BridgeFactory, OutboxEntry, PermanentDeliveryError, build_bridges
-from hub.storage import Statement
+from hub.delivery import (
+    Bridge,
+    BridgeFactory,
+    OutboxEntry,
+    PermanentDeliveryError,
+    ReceiverGone,
+    build_bridges,
+)
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
 
-STATES = ("pending", "delivered", "dead", "cancelled")
 #: How often an idle worker looks again even without a wake-up (real seconds).
 IDLE_POLL = 5.0
 
@@ -52,6 +61,17 @@ def backoff(attempt: int, config: OutboxConfig, rng: random.Random | None = None
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The oldest pending entry of a subscription, as read for one attempt."""
+
+    seq: int
+    message_id: str
+    payload: dict[str, Any]
+    attempts: int
+    failed_since: datetime | None
 
 
 @dataclass
@@ -181,9 +201,15 @@ class Outbox:
     async def _step(self, sub_id: str, worker: _Worker) -> None:
         storage = self.hub.storage
         worker.wake.clear()
+        active = self._consent.active(sub_id)
+        if active is not None and active.subscription.disabled is not None:
+            # the receiver said 410 Gone: the queue waits for the resident's confirmation
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
+            return
         await storage.flush()  # rows the consent filter queued a moment ago
         row = await storage.fetchone(
-            "SELECT seq, message_id, payload, attempts, next_attempt FROM outbox "
+            "SELECT seq, message_id, payload, attempts, next_attempt, first_failed FROM outbox "
             "WHERE subscription = ? AND state = 'pending' ORDER BY seq LIMIT 1",
             (sub_id,),
         )
@@ -191,36 +217,46 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
             return
-        seq, message_id, payload, attempts, next_attempt = row
+        seq, message_id, payload, attempts, next_attempt, first_failed = row
         wait = (datetime.fromisoformat(next_attempt) - _utcnow()).total_seconds()
         if wait > 0:
-            # whatever queued meanwhile waits behind this entry: order per subscription is kept
-            await asyncio.sleep(wait)
+            # whatever queued meanwhile waits behind this entry: order per subscription is kept;
+            # a consent change or a resend wakes the worker to look again
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.wake.wait(), wait)
             return
-        await self._attempt(sub_id, seq, message_id, json.loads(payload), attempts)
+        failed_since = datetime.fromisoformat(first_failed) if first_failed else None
+        await self._attempt(sub_id, _Head(seq, message_id, json.loads(payload), attempts, failed_since))
 
-    async def _attempt(
-        self, sub_id: str, seq: int, message_id: str, payload: dict[str, Any], attempts: int
-    ) -> None:
+    async def _attempt(self, sub_id: str, head: _Head) -> None:
         hub = self.hub
         active = self._consent.active(sub_id)
         now_hub = hub.clock.now()
         if active is None:
             return
-        problem = consent_problem(active.subscription.consent, now_hub)
-        if problem is not None:
+        seq, message_id = head.seq, head.message_id
+        # the subscription as it is now: a PUT since queueing may have narrowed it
+        decision = recheck(active.subscription, head.payload, now_hub)
+        if decision.verdict is not Verdict.SHARE:
+            action = (
+                AuditAction.SHARE_CANCELLED
+                if decision.verdict is Verdict.REFUSE
+                else AuditAction.SHARE_WITHHELD
+            )
             await hub.storage.transaction(
                 [
-                    ("UPDATE outbox SET state = 'cancelled', last_error = ? WHERE seq = ?", (problem, seq)),
-                    audit.entry(now_hub, "outbox", AuditAction.SHARE_CANCELLED, subscription=sub_id,
-                                message_id=message_id, detail={"reason": problem}),
+                    ("UPDATE outbox SET state = 'cancelled', last_error = ? WHERE seq = ?", (decision.reason, seq)),
+                    audit.entry(now_hub, "outbox", action, subscription=sub_id,
+                                message_id=message_id, detail={"reason": decision.reason}),
                 ]
             )  # fmt: skip
             await self.refresh_metrics()
             return
         transport = active.subscription.transport
         bridge = self._bridges.get(transport)
-        entry = OutboxEntry(seq, active.subscription, active.secret, message_id, payload, attempts)
+        entry = OutboxEntry(
+            seq, active.subscription, active.secret, message_id, decision.payload or {}, head.attempts
+        )
         try:
             if bridge is None:
                 raise PermanentDeliveryError(f"no bridge for transport {transport}")
@@ -228,8 +264,9 @@ class Outbox:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            await self._failed(sub_id, seq, message_id, attempts + 1, exc)
+            await self._failed(active.subscription, head, exc)
             return
+        attempts = head.attempts
         await hub.storage.transaction(
             [
                 (
@@ -240,7 +277,7 @@ class Outbox:
                 audit.entry(now_hub, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub_id,
                             message_id=message_id,
                             detail={"receiver": active.subscription.receiver.name, "transport": transport,
-                                    "attempts": attempts + 1, **_drill(payload)}),
+                                    "attempts": attempts + 1, **_drill(head.payload)}),
             ]
         )  # fmt: skip
         hub.metrics.messages_out.labels(transport).inc()
@@ -248,13 +285,29 @@ class Outbox:
             self.delivered_total.labels(sub_id).inc()
         await self.refresh_metrics()
 
-    async def _failed(self, sub_id: str, seq: int, message_id: str, attempts: int, exc: Exception) -> None:
+    def give_up_after(self, sub: Subscription) -> timedelta:
+        if sub.give_up_after is not None:
+            return timedelta(seconds=sub.give_up_after)
+        return self.config.give_up_after
+
+    def _dead(self, sub: Subscription, attempts: int, since: datetime, exc: Exception) -> bool:
+        if isinstance(exc, PermanentDeliveryError):
+            return True
+        if self.config.max_attempts is not None and attempts >= self.config.max_attempts:
+            return True
+        return _utcnow() - since >= self.give_up_after(sub)
+
+    async def _failed(self, sub: Subscription, head: _Head, exc: Exception) -> None:
         hub = self.hub
+        sub_id, seq, message_id, attempts = sub.id, head.seq, head.message_id, head.attempts + 1
+        since = head.failed_since or _utcnow()
         error = f"{type(exc).__name__}: {exc}"[:500]
         if self.failed_total is not None:
             self.failed_total.labels(sub_id).inc()
-        if isinstance(exc, PermanentDeliveryError) or attempts >= self.config.max_attempts:
+        if self._dead(sub, attempts, since, exc):
             log.error("outbox: %s to %s given up after %d attempts: %s", message_id, sub_id, attempts, error)
+            if isinstance(exc, ReceiverGone):  # first: once the dead letter shows, so does the reason
+                await self._consent.disable(sub_id, error, actor="outbox")
             await hub.storage.transaction(
                 [
                     ("UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE seq = ?",
@@ -276,45 +329,12 @@ class Outbox:
                 error,
             )
             await hub.storage.execute(
-                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt = ? WHERE seq = ?",
-                (attempts, error, (_utcnow() + timedelta(seconds=delay)).isoformat(), seq),
+                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt = ?, first_failed = ? WHERE seq = ?",
+                (attempts, error, (_utcnow() + timedelta(seconds=delay)).isoformat(), since.isoformat(), seq),
             )
         await self.refresh_metrics()
 
     # ------------------------------------------------------------------ dead letters, metrics
-
-    async def dead_letters(self, sub_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        rows = await self.hub.storage.fetchall(
-            "SELECT seq, subscription, message_id, attempts, last_error, created FROM outbox "
-            "WHERE state = 'dead' AND (? IS NULL OR subscription = ?) ORDER BY seq LIMIT ?",
-            (sub_id, sub_id, limit),
-        )
-        keys = ("seq", "subscription", "message_id", "attempts", "last_error", "created")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    async def requeue_dead(self, sub_id: str, actor: str) -> int:
-        """Give the dead letters of a subscription another round of attempts."""
-        hub = self.hub
-        rows = await hub.storage.fetchall(
-            "SELECT seq, message_id FROM outbox WHERE subscription = ? AND state = 'dead'", (sub_id,)
-        )
-        if not rows:
-            return 0
-        now = _utcnow().isoformat()
-        statements: list[Statement] = [
-            ("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ? WHERE seq = ?", (now, seq))
-            for seq, _ in rows
-        ]
-        statements += [
-            audit.entry(
-                hub.clock.now(), actor, AuditAction.SHARE_REQUEUED, subscription=sub_id, message_id=mid
-            )
-            for _, mid in rows
-        ]
-        await hub.storage.transaction(statements)
-        self.notify(sub_id)
-        await self.refresh_metrics()
-        return len(rows)
 
     async def depth(self) -> dict[str, dict[str, int]]:
         """``{subscription: {state: count}}`` for pending and dead entries."""

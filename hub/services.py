@@ -37,8 +37,15 @@ class SubscriptionService(Protocol):
         """Withdraw consent and stop delivery; raise ``NotFound`` for an unknown id."""
         ...
 
-    async def deliveries(self, sub_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Outbox entries of this subscription (state, attempts, last error)."""
+    async def deliveries(
+        self, sub_id: str, limit: int = 100, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Outbox entries of this subscription (state, attempts, last error), newest first."""
+        ...
+
+    async def retry(self, sub_id: str, actor: str, message_id: str | None = None) -> int:
+        """Resend dead letters (one, or all of the subscription); how many were requeued.
+        ``NotFound`` for an unknown delivery, ``Conflict`` for one that is not dead."""
         ...
 
     async def audit(self, limit: int = 100, since: int | None = None) -> list[dict[str, Any]]: ...

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from hub.private import private_dir, private_file
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -75,6 +77,10 @@ MIGRATIONS: list[str] = [
     DROP INDEX history_device_time;
     CREATE INDEX history_device_seq ON history (device, seq);
     """,
+    # 3: a failed delivery is retried for a span of real time from its first failure
+    """
+    ALTER TABLE outbox ADD COLUMN first_failed TEXT;
+    """,
 ]
 
 
@@ -120,13 +126,14 @@ class Storage:
 
     # ------------------------------------------------------------ lifecycle
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         await self._run(self._open_sync)
         self._flusher = asyncio.create_task(self._flush_loop(), name="dhome-storage-flush")
         self._checkpointer = _Checkpointer(self.path, self._checkpoint_interval)
         self._checkpointer.start()
 
     def _open_sync(self) -> None:
+        private_file(self.path)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

@@ -88,6 +88,12 @@ class AdapterContext(Protocol):
         """Run a long-lived task as part of this adapter; its failure is an adapter crash."""
         ...
 
+    async def settled(self) -> None:
+        """Returns once everything published so far is handled and durable (alerts raised and
+        stored, shares queued): a QoS 1 message is acknowledged to its broker only after this,
+        so the broker redelivers what a crash interrupted (spec §12)."""
+        ...
+
 
 @runtime_checkable
 class Adapter(Protocol):

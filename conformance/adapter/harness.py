@@ -115,6 +115,9 @@ class CheckingContext:
         self.states.append(StateSeen(device_id, component, capability, dict(properties)))
         return True
 
+    async def settled(self) -> None:
+        """Everything is handled as it is published here: nothing to wait for."""
+
     def publish_event(
         self, device_id: str, capability: str, event: str, payload: dict[str, Any] | None = None, *,
         component: str = "main", time: datetime | None = None,

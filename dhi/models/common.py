@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 DHI_VERSION = "1.1"
 #: Base of every ``$id`` in ``spec/interface/schemas``.
@@ -54,13 +54,28 @@ def is_rfc3339(value: object) -> bool:
 
 
 def _rfc3339_only(value: Any) -> Any:
-    if isinstance(value, str) and not is_rfc3339(value):
+    if isinstance(value, datetime):
+        return value
+    # pydantic would read a number as Unix time: -1 became 1969
+    if not isinstance(value, str):
+        raise ValueError("a time must be an RFC 3339 string with an offset, e.g. 2026-01-01T08:00:00+08:00")
+    if not is_rfc3339(value):
         raise ValueError("not an RFC 3339 date-time (e.g. 2026-03-01T08:15:00Z or …+08:00)")
     return value
 
 
-#: a point in time on the wire: RFC 3339 with an offset; datetimes built in code pass as they are
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+def _representable(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+23:59 parses, but is before year 1 in UTC: every later use would fail
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range: it is not between years 1 and 9999 in UTC") from None
+    return value
+
+
+#: a point in time on the wire: RFC 3339 with an offset, with a UTC equivalent; datetimes built
+#: in code pass as they are
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_representable)]
 JsonValue = Any
 
 

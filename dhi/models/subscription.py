@@ -58,6 +58,17 @@ class Consent(DhiModel):
     withdrawn_at: Timestamp | None = None
 
 
+#: longest a subscription may ask failed deliveries to be retried (30 days)
+MAX_GIVE_UP_AFTER = 30 * 86400
+
+
+class Disabled(DhiModel):
+    """Why the hub stopped sending to this receiver until the resident confirms it again."""
+
+    at: Timestamp
+    reason: Annotated[str, Field(min_length=1)]
+
+
 class SubscriptionRequest(DhiModel):
     """What a client posts to create a subscription (the secret is write-only)."""
 
@@ -87,6 +98,11 @@ class SubscriptionRequest(DhiModel):
         "escalated to this level (0: from the start). The next link of a care chain: family first, "
         "the community centre if nobody answers.",
     )
+    give_up_after: Annotated[int, Field(ge=1, le=MAX_GIVE_UP_AFTER)] | None = Field(
+        default=None,
+        description="seconds a failed delivery is retried (backoff capped at a few minutes) before it "
+        "becomes a dead letter; absent: the hub's alerts.outbox.give_up_after (24 h)",
+    )
     consent: Consent | None = None
 
     @model_validator(mode="after")
@@ -105,6 +121,12 @@ class Subscription(DhiModel):
     message_types: list[str] = Field(default_factory=list)
     fields: list[str] | None = None
     from_escalation: Annotated[int, Field(ge=0, le=10)] = 0
+    give_up_after: Annotated[int, Field(ge=1, le=MAX_GIVE_UP_AFTER)] | None = None
     consent: Consent | None = None
     created: Timestamp
     has_secret: bool = False
+    disabled: Disabled | None = Field(
+        default=None,
+        description="set when the receiver answered 410 Gone: nothing is sent (new messages are refused "
+        "and audited) until the resident confirms the subscription again with PUT",
+    )

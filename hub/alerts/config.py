@@ -13,7 +13,7 @@ alerts:
     night_activity: {start: "00:00", end: "05:00", exit_rooms: [entrance]}
     heat: {threshold: 57, hysteresis: 5}   # °C, any room temperature sensor
   escalation: {after: {Extreme: "2m", Severe: "5m"}, max_level: 3}
-  outbox: {max_attempts: 12}
+  outbox: {give_up_after: "36h"}
   subscriptions:
     - id: community
       receiver: {name: 阳光社区服务中心, kind: community}
@@ -208,11 +208,21 @@ class EscalationConfig(_Section):
 
 
 class OutboxConfig(_Section):
-    """Delivery retries (real time, not hub time: receivers live in the real world)."""
+    """Delivery retries (real time, not hub time: receivers live in the real world).
+
+    A failed delivery is retried after base_delay, doubling up to max_delay (a safety alert
+    never waits long after a short outage), for ``give_up_after`` from its first failure
+    (a day, as Standard Webhooks senders do; a subscription may ask for another span). Only
+    then is it a dead letter, which the resident sees and can resend."""
 
     base_delay: Annotated[float, Field(gt=0, le=3600)] = 1.0
     max_delay: Annotated[float, Field(gt=0, le=86400)] = 300.0
-    max_attempts: Annotated[int, Field(ge=1, le=1000)] = 15
+    give_up_after: Duration = Field(
+        default=timedelta(hours=24), description="how long a failed delivery is retried before it is dead"
+    )
+    max_attempts: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="also give up after this many attempts (default: no limit but the time)"
+    )
     timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
 
     @model_validator(mode="after")

@@ -110,6 +110,8 @@ class AlertEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._busy = False  # a batch taken off the queue is being handled
+        self._batch_done = asyncio.Event()
         self.raised_total: Counter | None = None
 
     def __repr__(self) -> str:
@@ -140,6 +142,7 @@ class AlertEngine:
     async def stop(self) -> None:
         if self._sub is not None:
             self._sub.close("hub stopping")
+        self._batch_done.set()  # nobody waits for a consumer that is gone
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -268,6 +271,7 @@ class AlertEngine:
                 msg = await sub.get()
             except SubscriptionClosed:
                 return
+            self._busy = True
             before = self._timer_inputs()
             async with self._lock:
                 # everything already queued, in one turn of the lock (bounded: an API call
@@ -280,8 +284,17 @@ class AlertEngine:
                         log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
                     handled += 1
                     msg = sub.get_nowait() if handled < _BATCH else None
+            self._busy = sub.depth > 0
+            self._batch_done.set()
             if self._timer_inputs() != before:
                 self._wake.set()
+
+    async def caught_up(self) -> None:
+        """Returns once every message published so far is handled: what it raised is persisted
+        (the MQTT adapters acknowledge a QoS 1 message only after this, spec §12)."""
+        while self._sub is not None and not self._sub.closed and (self._busy or self._sub.depth > 0):
+            self._batch_done.clear()
+            await self._batch_done.wait()
 
     def _timer_inputs(self) -> tuple[int, int, int, int, int, bool]:
         """What decides whether a new, earlier deadline may exist. Waking the timer loop
@@ -473,6 +486,8 @@ class AlertEngine:
             return
         if cond_key is not None and cond_key in track.conditions:
             return  # the same condition re-reported: nothing new
+        if cond_key is None and rec.id in track.alert.devices and now <= track.alert.last_seen:
+            return  # an event already counted (a broker's redelivery after a crash) or an older one
         if initial and rec.id in track.alert.devices and cond_key is not None:
             track.conditions.add(cond_key)  # after a restart: the condition this alert was raised for
             track.restored = False

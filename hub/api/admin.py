@@ -31,7 +31,7 @@ async def create_token(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    return json_response(await api(request).tokens.revoke(request.match_info["id"]))
+    return json_response(await api(request).revoke_token(request.match_info["id"]))
 
 
 async def list_audit(request: web.Request) -> web.Response:

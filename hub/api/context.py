@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ from aiohttp import web
 
 from hub.api.auth import FailureLimiter, Principal, TokenStore
 from hub.api.metrics import ApiMetrics
+from hub.api.models import TokenInfo
+from hub.api.wsproto import CloseCode
 
 if TYPE_CHECKING:
     from hub.api.ws import WsConnection
@@ -29,6 +32,8 @@ class ApiSettings:
     ws_close_timeout: float = 2.0
     #: commands one WebSocket may have in flight
     ws_max_commands: int = 32
+    #: subscriptions one WebSocket may hold at once (each is a bus subscriber with its queue)
+    ws_max_subscriptions: int = 256
     #: most stored messages a subscribe with ``since`` replays
     ws_replay_max: int = 10_000
     #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
@@ -69,6 +74,32 @@ class ApiContext:
     ws_queue: int
     sockets: set[WsConnection] = field(default_factory=set)
     frames: FrameCache = field(default_factory=FrameCache)
+    #: ``https`` when the API serves TLS
+    scheme: str = "http"
+    #: ``api.base_url``: how clients reach the hub (None: the address a connection came in on)
+    base_url: str | None = None
+
+    def public_base(self, request: web.Request) -> str:
+        """The hub's origin for links it hands out: the configured base URL, else the local
+        address of this connection. Never the Host header, which any client can set."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        sock = request.transport.get_extra_info("sockname") if request.transport else None
+        if not sock:
+            return f"{self.scheme}://localhost"
+        host = str(sock[0])
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{sock[1]}"
+
+    async def revoke_token(self, token_id: str) -> TokenInfo:
+        """Revoke a token (also a web-app session's) and close every WebSocket that uses it, at
+        once: code 1008, reason "the token was revoked"."""
+        info = await self.tokens.revoke(token_id)
+        users = [c for c in self.sockets if c.principal is not None and c.principal.token_id == token_id]
+        await asyncio.gather(
+            *(c.drop("the token was revoked", "revoked", CloseCode.POLICY) for c in users),
+            return_exceptions=True,
+        )
+        return info
 
 
 API: web.AppKey[ApiContext] = web.AppKey("dhome_api", ApiContext)

@@ -198,13 +198,8 @@ async def get_td(request: web.Request) -> web.Response:
 
 
 def _api_base(request: web.Request) -> str:
-    """The API root as this client reached it (so the TD's forms work from where it stands)."""
-    try:
-        origin = str(request.url.origin())
-    except ValueError:
-        sock = request.transport.get_extra_info("sockname") if request.transport else None
-        origin = f"http://{sock[0]}:{sock[1]}" if sock else "http://localhost"
-    return origin + "/api/v1/"
+    """The API root for the TD's forms (``api.base_url``, else the address this connection reached)."""
+    return api(request).public_base(request) + "/api/v1/"
 
 
 async def get_history(request: web.Request) -> web.Response:

@@ -38,6 +38,9 @@ class ApiMetrics:
         self.ws_dropped = Counter(
             "dhome_ws_dropped", "WebSocket clients disconnected by the hub", ["reason"], registry=r
         )
+        self.malformed = Counter(
+            "dhome_api_malformed_requests", "HTTP requests the parser refused (answered 400)", registry=r
+        )
         self._hub = hub
         self._seen_drops: dict[int, int] = {}
 

@@ -160,6 +160,12 @@ class DeliveryList(ApiModel):
     items: list[Delivery]
 
 
+class RetryResult(ApiModel):
+    """Dead letters given a new round of delivery attempts."""
+
+    requeued: Annotated[int, Field(ge=0)]
+
+
 class AuditEntry(ApiModel):
     seq: Annotated[int, Field(ge=0)]
     time: str
@@ -322,6 +328,7 @@ API_MODELS: list[type[BaseModel]] = [
     SubscriptionList,
     Delivery,
     DeliveryList,
+    RetryResult,
     AuditEntry,
     AuditPage,
     CatalogView,

@@ -61,6 +61,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PUT", "/subscriptions/{id}", subscriptions.update_subscription, A),
     Endpoint("DELETE", "/subscriptions/{id}", subscriptions.delete_subscription, A),
     Endpoint("GET", "/subscriptions/{id}/deliveries", subscriptions.list_deliveries, R),
+    Endpoint("POST", "/subscriptions/{id}/deliveries/retry", subscriptions.retry_deliveries, A),
+    Endpoint("POST", "/subscriptions/{id}/deliveries/{message_id}/retry", subscriptions.retry_delivery, A),
     Endpoint("GET", "/audit", admin.list_audit, A),
     Endpoint("GET", "/adapters", admin.list_adapters, A),
     Endpoint("GET", "/settings", settings.get_settings, R),

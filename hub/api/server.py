@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from dhi.errors import ConfigError
+from hub.api import malformed
 from hub.api.auth import FailureLimiter, TokenStore
 from hub.api.context import API, ApiContext, ApiSettings
 from hub.api.cors import cors_middleware
@@ -22,6 +25,7 @@ from hub.api.metrics import ApiMetrics
 from hub.api.problems import problem_middleware
 from hub.api.routes import BASE, add_routes
 from hub.api.settings import restore
+from hub.config import TlsConfig
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -44,6 +48,17 @@ def make_app(ctx: ApiContext, cors_origins: list[str]) -> web.Application:
     return app
 
 
+def tls_context(tls: TlsConfig | None) -> ssl.SSLContext | None:
+    if tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(tls.cert, tls.key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"api.tls: cannot load {tls.cert} / {tls.key}: {exc}", field="api.tls") from None
+    return context
+
+
 class ApiService:
     name = "api"
 
@@ -63,6 +78,8 @@ class ApiService:
         self._ctx: ApiContext | None = None
         self.host = ""
         self.port = 0
+        self.scheme = "http"
+        self._unfilter: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"ApiService({self.url if self.port else 'not running'})"
@@ -71,7 +88,7 @@ class ApiService:
     def url(self) -> str:
         """Base URL of the API (``http://host:port/api/v1``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{BASE}"
+        return f"{self.scheme}://{host}:{self.port}{BASE}"
 
     @property
     def context(self) -> ApiContext:
@@ -94,7 +111,12 @@ class ApiService:
             limiter=FailureLimiter(s.auth_fail_limit, s.auth_fail_window),
             metrics=ApiMetrics.of(hub),
             ws_queue=cfg.ws_queue,
+            scheme="https" if cfg.tls else "http",
+            base_url=cfg.base_url,
         )
+        self.scheme = self._ctx.scheme
+        metrics = self._ctx.metrics
+        self._unfilter = malformed.install(metrics.malformed.inc)
         app = make_app(self._ctx, cfg.cors_origins)
         for extend in self.extensions:
             extend(app)
@@ -108,7 +130,12 @@ class ApiService:
         )
         await self._runner.setup()
         host = self._host or cfg.host
-        site = web.TCPSite(self._runner, host, self._port if self._port is not None else cfg.port)
+        site = web.TCPSite(
+            self._runner,
+            host,
+            self._port if self._port is not None else cfg.port,
+            ssl_context=tls_context(cfg.tls),
+        )
         await site.start()
         addresses = self._runner.addresses
         bound = addresses[0] if addresses else (host, cfg.port)
@@ -123,4 +150,7 @@ class ApiService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._unfilter is not None:
+            self._unfilter()
+            self._unfilter = None
         self.port = 0

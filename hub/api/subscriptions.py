@@ -8,7 +8,8 @@ from dhi.errors import NotFound, ServiceUnavailable
 from dhi.models import SubscriptionRequest
 from hub.api.context import PRINCIPAL, api
 from hub.api.http import json_response, q_int, read_model
-from hub.api.models import Delivery, DeliveryList, SubscriptionList
+from hub.api.models import Delivery, DeliveryList, RetryResult, SubscriptionList
+from hub.consent.deliveries import check_state
 from hub.services import SubscriptionService
 
 
@@ -62,6 +63,26 @@ async def list_deliveries(request: web.Request) -> web.Response:
     service = _service(request)
     sub_id = request.match_info["id"]
     limit = q_int(request, "limit", 100, 1, 1000)
+    state = request.query.get("status")
+    check_state(state)
     _existing(service, sub_id)
-    rows = await service.deliveries(sub_id, limit)
+    rows = await service.deliveries(sub_id, limit, state)
     return json_response(DeliveryList(items=[Delivery.model_validate(r) for r in rows]))
+
+
+async def retry_delivery(request: web.Request) -> web.Response:
+    """Resend one dead letter now (audited ``share.requeued``)."""
+    service = _service(request)
+    sub_id, message_id = request.match_info["id"], request.match_info["message_id"]
+    _existing(service, sub_id)
+    n = await service.retry(sub_id, request[PRINCIPAL].actor, message_id)
+    return json_response(RetryResult(requeued=n), status=202)
+
+
+async def retry_deliveries(request: web.Request) -> web.Response:
+    """Resend every dead letter of the subscription now."""
+    service = _service(request)
+    sub_id = request.match_info["id"]
+    _existing(service, sub_id)
+    n = await service.retry(sub_id, request[PRINCIPAL].actor)
+    return json_response(RetryResult(requeued=n), status=202)

@@ -176,8 +176,9 @@ class WsConnection:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.abort()
 
-    async def drop(self, reason: str, label: str) -> None:
-        """Disconnect a client that cannot keep up; never waits on the client for long."""
+    async def drop(self, reason: str, label: str, code: CloseCode = CloseCode.TRY_AGAIN_LATER) -> None:
+        """Disconnect a client (too slow, or its token revoked): from this moment nothing more
+        is sent or accepted; never waits on the client for long."""
         if self.dropped is not None:
             return
         self.dropped = reason
@@ -189,7 +190,7 @@ class WsConnection:
         for task in self._commands:
             if task is not current:
                 task.cancel()
-        await self._close(CloseCode.TRY_AGAIN_LATER, reason)
+        await self._close(code, reason)
         if self._transport is not None:
             # whatever the client did not read is thrown away, not kept in memory
             self._transport.abort()
@@ -276,6 +277,17 @@ class WsConnection:
         if req.id in self._streams:
             await self._error(
                 req.id, Conflict(f"subscription {req.id!r} exists; unsubscribe first", field="id")
+            )
+            return
+        cap = self._ctx.settings.ws_max_subscriptions
+        if len(self._streams) >= cap:
+            await self._error(
+                req.id,
+                Conflict(
+                    f"this connection already has {cap} subscriptions, the most one connection may hold; "
+                    "unsubscribe first or combine filters",
+                    field="id",
+                ),
             )
             return
         f = req.filter

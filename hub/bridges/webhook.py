@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from dhi.errors import InvalidParams
 from dhi.models.subscription import SubscriptionRequest
 from hub.alerts.config import AlertsConfig
-from hub.delivery import DeliveryError, OutboxEntry, PermanentDeliveryError
+from hub.delivery import DeliveryError, OutboxEntry, PermanentDeliveryError, ReceiverGone
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -84,7 +84,7 @@ async def post_signed(
             text = (await resp.text(errors="replace"))[:200]
             message = f"{url} answered {resp.status} {resp.reason}: {text}".rstrip(": ")
             if resp.status == GONE:
-                raise PermanentDeliveryError(message)
+                raise ReceiverGone(message)
             raise DeliveryError(message)
     except aiohttp.ClientError as exc:
         raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from exc

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from conformance.cli import app as conformance_app
-from hub.cli import adapters, audit, discover, pair, run, spec, state, token
+from hub.cli import adapters, audit, discover, outbox, pair, run, spec, state, token
 from hub.cli.common import fail_cleanly
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(spec.app, name="spec")
 app.add_typer(state.app, name="state")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(token.app, name="token")
+app.add_typer(outbox.app, name="outbox")
 app.add_typer(conformance_app, name="conformance")
 app.command("audit")(audit.audit)
 app.command("discover")(discover.discover)

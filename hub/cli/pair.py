@@ -14,6 +14,7 @@ from hub.api.auth import parse_scopes
 from hub.api.models import Scope
 from hub.cli.common import DataDirOption, console, data_dir_or_default
 from hub.core import DB_NAME
+from hub.private import private_dir
 from hub.storage import Storage
 from hub.webapp.pairing import TTL, PairingCodes, display
 from hub.webapp.routes import wall_clock
@@ -51,7 +52,7 @@ def pair(
     """Print a one-time pairing code (10 minutes, single use) to sign in to the web app."""
     scopes = parse_scopes(scope)
     target = data_dir_or_default(data_dir)
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(target)
     code, expires = asyncio.run(issue_code(target, scopes))
     if as_json:
         print(json.dumps({"code": code, "expires": expires.isoformat(), "scopes": [s.value for s in scopes]}))

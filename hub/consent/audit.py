@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     SUBSCRIPTION_CREATED = "subscription.created"
     SUBSCRIPTION_UPDATED = "subscription.updated"
     SUBSCRIPTION_WITHDRAWN = "subscription.withdrawn"
+    #: the receiver answered 410 Gone: nothing is sent until the resident confirms it again
+    SUBSCRIPTION_DISABLED = "subscription.disabled"
     CONSENT_GRANTED = "consent.granted"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     #: passed the consent filter and queued in the outbox (detail: the fields shared)

@@ -68,6 +68,10 @@ def in_scope(sub: Subscription, message: dict[str, Any]) -> bool:
     kind = alert.get("kind")
     if is_alert and alert.get("escalation", 0) < sub.from_escalation:
         return False  # a later link of the chain: only once nobody earlier has answered
+    return _wanted(sub, msg_type, is_alert, kind)
+
+
+def _wanted(sub: Subscription, msg_type: str, is_alert: bool, kind: Any) -> bool:
     if _type_matches(sub.message_types, msg_type):
         return not (is_alert and sub.alert_kinds and kind not in sub.alert_kinds)
     return is_alert and kind in sub.alert_kinds
@@ -113,13 +117,38 @@ def _home_source(source: str) -> str:
     return "dhome://" + rest.split("/", 1)[0]
 
 
+def sharing_problem(sub: Subscription, now: datetime) -> str | None:
+    """Why nothing may go to this receiver at ``now``: consent, or the receiver gone (410)."""
+    if sub.disabled is not None:
+        return f"receiver disabled at {sub.disabled.at.isoformat()}: {sub.disabled.reason}"
+    return consent_problem(sub.consent, now)
+
+
 def decide(sub: Subscription, message: dict[str, Any], now: datetime) -> Decision:
     if not in_scope(sub, message):
         return Decision(Verdict.IGNORE)
-    problem = consent_problem(sub.consent, now)
+    problem = sharing_problem(sub, now)
     if problem is not None:
         return Decision(Verdict.REFUSE, problem)
     return Decision(Verdict.SHARE, payload=project(message, sub.fields))
+
+
+def recheck(sub: Subscription, payload: dict[str, Any], now: datetime) -> Decision:
+    """A queued, undelivered message against the subscription as it is *now* (after a PUT):
+    refused when consent no longer allows sharing, withheld when its type or kind is no longer
+    subscribed, else the payload with only the fields still granted. The escalation level was
+    checked when it was queued (and may not be among the granted fields). A disabled receiver
+    keeps its queue: the resident's confirmation resumes it."""
+    problem = consent_problem(sub.consent, now)
+    if problem is not None:
+        return Decision(Verdict.REFUSE, problem)
+    msg_type = payload.get("type", "")
+    is_alert = msg_type in ALERT_TYPES
+    kind = payload.get("data", {}).get("alert", {}).get("kind") if is_alert else None
+    if not _wanted(sub, msg_type, is_alert, kind):
+        what = f"alert kind {kind}" if is_alert else f"message type {msg_type}"
+        return Decision(Verdict.IGNORE, f"{what} is no longer consented")
+    return Decision(Verdict.SHARE, payload=project(payload, sub.fields))
 
 
 def granted(sub: Subscription, name: str) -> bool:

@@ -10,31 +10,38 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from dhi.errors import InvalidParams, NotFound
+from dhi.errors import Conflict, InvalidParams, NotFound
 from dhi.models.envelope import as_envelope
-from dhi.models.subscription import Consent, Subscription, SubscriptionRequest
+from dhi.models.subscription import Consent, Disabled, Subscription, SubscriptionRequest
 from hub.alerts.config import AlertsConfig, ConfiguredSubscription, alerts_config
-from hub.consent import audit
+from hub.consent import audit, deliveries
 from hub.consent.audit import AuditAction
-from hub.consent.filter import ALERT_TYPES, Verdict, decide, unknown_fields
+from hub.consent.filter import ALERT_TYPES, Verdict, decide, recheck, unknown_fields
 from hub.delivery import bridge_types
+from hub.storage import Statement
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
 
+#: ``meta`` key of the digest of a config-file subscription entry as last applied
+CONFIG_DIGEST_KEY = "subscription-config:"
+META_UPSERT = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 OUTBOX_INSERT = (
     "INSERT OR IGNORE INTO outbox (subscription, message_id, payload, state, attempts, next_attempt, created) "
     "VALUES (?,?,?,'pending',0,?,?)"
@@ -239,29 +246,53 @@ class ConsentService:
         await hub.storage.transaction(statements)
         self._changed(sub_id)
 
-    async def deliveries(self, sub_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = await self.hub.storage.fetchall(
-            "SELECT seq, message_id, state, attempts, next_attempt, last_error, created, delivered, payload "
-            "FROM outbox WHERE subscription = ? ORDER BY seq DESC LIMIT ?",
-            (sub_id, limit),
-        )
-        out = []
-        for seq, message_id, state, attempts, next_attempt, last_error, created, delivered, payload in rows:
-            body = json.loads(payload)
-            out.append(
-                {
-                    "seq": seq,
-                    "message_id": message_id,
-                    "type": body.get("type"),
-                    "state": state,
-                    "attempts": attempts,
-                    "next_attempt": next_attempt if state == "pending" else None,
-                    "last_error": last_error,
-                    "created": created,
-                    "delivered": delivered,
-                }
+    async def deliveries(
+        self, sub_id: str, limit: int = 100, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        await self.hub.storage.flush()
+        sql, params = deliveries.select(subscription=sub_id, state=state, limit=limit)
+        return [deliveries.row_to_dict(r) for r in await self.hub.storage.fetchall(sql, params)]
+
+    async def retry(self, sub_id: str, actor: str, message_id: str | None = None) -> int:
+        """Resend dead letters of a subscription (one, or all): a new round of attempts now."""
+        if sub_id not in self._subs:
+            raise NotFound(f"no subscription {sub_id!r}", field="id")
+        hub = self.hub
+        rows = await hub.storage.fetchall(*deliveries.dead_query(sub_id, message_id))
+        if message_id is not None and not rows:
+            known = await hub.storage.fetchone(*deliveries.select(subscription=sub_id, message_id=message_id))
+            if known is None:
+                raise NotFound(f"no delivery {message_id!r} for subscription {sub_id!r}", field="message_id")
+            raise Conflict(
+                f"delivery {message_id!r} is {known[4]}, not dead: only dead letters are resent",
+                field="message_id",
             )
-        return out
+        if rows:
+            await hub.storage.transaction(
+                deliveries.requeue([tuple(r) for r in rows], actor, hub.clock.now(), _utc_now())
+            )
+            self._changed(sub_id)
+        return len(rows)
+
+    async def disable(self, sub_id: str, reason: str, actor: str) -> None:
+        """The receiver asked to stop (410 Gone): nothing is sent until the resident confirms
+        the subscription again (any PUT); what was queued stays queued."""
+        active = self._subs.get(sub_id)
+        if active is None or active.subscription.disabled is not None:
+            return
+        hub = self.hub
+        now = hub.clock.now()
+        sub = active.subscription.model_copy(update={"disabled": Disabled(at=now, reason=reason)})
+        log.warning("consent: subscription %s disabled: %s", sub_id, reason)
+        await hub.storage.transaction(
+            [
+                ("UPDATE subscriptions SET body = ? WHERE id = ?", (orjson.dumps(sub.to_json()).decode(), sub_id)),
+                audit.entry(now, actor, AuditAction.SUBSCRIPTION_DISABLED, subscription=sub_id,
+                            detail={"receiver": sub.receiver.name, "reason": reason}),
+            ]
+        )  # fmt: skip
+        self._subs[sub_id] = ActiveSubscription(sub, active.secret)
+        self._changed(sub_id)
 
     async def audit(self, limit: int = 100, since: int | None = None) -> list[dict[str, Any]]:
         sql, params = audit.select(since=since, limit=limit)
@@ -289,7 +320,13 @@ class ConsentService:
             raise InvalidParams("consent expires before it is granted", field="consent.expires")
 
     async def _put(
-        self, sub_id: str, request: SubscriptionRequest, actor: str, *, existing: ActiveSubscription | None
+        self,
+        sub_id: str,
+        request: SubscriptionRequest,
+        actor: str,
+        *,
+        existing: ActiveSubscription | None,
+        extra: Sequence[Statement] = (),
     ) -> Subscription:
         self._validate(request, has_secret=existing is not None and existing.secret is not None)
         hub = self.hub
@@ -304,6 +341,7 @@ class ConsentService:
             message_types=request.message_types,
             fields=request.fields,
             from_escalation=request.from_escalation,
+            give_up_after=request.give_up_after,
             consent=request.consent,
             created=existing.subscription.created if existing else now,
             has_secret=secret is not None,
@@ -318,7 +356,7 @@ class ConsentService:
             "fields": sub.fields,
         }
         action = AuditAction.SUBSCRIPTION_UPDATED if existing else AuditAction.SUBSCRIPTION_CREATED
-        statements = [
+        statements: list[Statement] = [
             (
                 "INSERT INTO subscriptions (id, body, secret, created, deleted) VALUES (?,?,?,?,NULL) "
                 "ON CONFLICT(id) DO UPDATE SET body=excluded.body, secret=excluded.secret, deleted=NULL",
@@ -338,23 +376,79 @@ class ConsentService:
             statements.append(
                 audit.entry(now, actor, AuditAction.CONSENT_WITHDRAWN, subscription=sub_id, detail={})
             )
+        statements += extra
+        if existing is not None:
+            statements += await self._recheck_queued(sub, actor, now)
         await hub.storage.transaction(statements)
         self._subs[sub_id] = ActiveSubscription(sub, secret)
         self._subs_changed()
         self._changed(sub_id)
         return sub
 
+    async def _recheck_queued(self, sub: Subscription, actor: str, now: datetime) -> list[Statement]:
+        """A consent change reaches what is queued and not yet delivered, at once: kinds no
+        longer consented are withheld, fields no longer granted are removed before sending."""
+        storage = self.hub.storage
+        await storage.flush()
+        rows = await storage.fetchall(
+            "SELECT seq, message_id, payload FROM outbox WHERE subscription = ? AND state = 'pending'",
+            (sub.id,),
+        )
+        out: list[Statement] = []
+        for seq, message_id, raw in rows:
+            payload = json.loads(raw)
+            decision = recheck(sub, payload, now)
+            if decision.verdict is Verdict.SHARE:
+                if decision.payload != payload:
+                    out.append(
+                        ("UPDATE outbox SET payload = ? WHERE seq = ? AND state = 'pending'",
+                         (json.dumps(decision.payload, ensure_ascii=False), seq))
+                    )  # fmt: skip
+                continue
+            action = (
+                AuditAction.SHARE_CANCELLED
+                if decision.verdict is Verdict.REFUSE
+                else AuditAction.SHARE_WITHHELD
+            )
+            out += [
+                ("UPDATE outbox SET state = 'cancelled', last_error = ? WHERE seq = ? AND state = 'pending'",
+                 (decision.reason, seq)),
+                audit.entry(now, actor, action, subscription=sub.id, message_id=message_id,
+                            detail={**_summary(payload), "reason": decision.reason}),
+            ]  # fmt: skip
+        return out
+
     async def _apply_configured(self, configured: ConfiguredSubscription) -> None:
+        """The config file *seeds* a subscription: an entry is applied when it is new or its text
+        changed since it was last applied. An unchanged entry never overrides what the resident
+        decided through the API or the web app since (a withdrawal stays withdrawn, a PUT stays)."""
         request = SubscriptionRequest.model_validate(configured.model_dump(exclude={"id"}))
+        storage = self.hub.storage
+        key = CONFIG_DIGEST_KEY + configured.id
+        digest = hashlib.sha256(
+            orjson.dumps(configured.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+        seen = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        remember = [(META_UPSERT, (key, digest))]
+        if seen is not None and seen[0] == digest:
+            return  # applied before and unchanged: the stored decision stands
         existing = self._subs.get(configured.id)
-        if existing is not None and _as_request(existing) == request:
+        row = await storage.fetchone("SELECT deleted FROM subscriptions WHERE id = ?", (configured.id,))
+        if seen is None and row is not None and (row[0] is not None or existing is not None):
+            # stored by a hub that did not record digests yet: the stored decision stands too
+            await storage.transaction(remember)
             return
-        row = await self.hub.storage.fetchone("SELECT id FROM subscriptions WHERE id = ?", (configured.id,))
-        if existing is None and row is not None:
-            # withdrawn through the API earlier: the config file still declares it, so it comes back
-            log.warning("consent: subscription %s from the config file is active again", configured.id)
+        if existing is not None and _as_request(existing) == request:
+            await storage.transaction(remember)
+            return
+        if row is not None and row[0] is not None:
+            log.warning(
+                "consent: subscription %s was withdrawn, and its entry in the config file changed since: "
+                "the changed entry is a new decision and applies",
+                configured.id,
+            )
         try:
-            await self._put(configured.id, request, "config", existing=existing)
+            await self._put(configured.id, request, "config", existing=existing, extra=remember)
         except InvalidParams as exc:
             raise InvalidParams(
                 f"alerts.subscriptions[{configured.id}]: {exc.message}",
@@ -378,6 +472,7 @@ def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
         message_types=sub.message_types,
         fields=sub.fields,
         from_escalation=sub.from_escalation,
+        give_up_after=sub.give_up_after,
         consent=sub.consent,
     )
 
@@ -405,7 +500,9 @@ def _safe_endpoint(endpoint: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _utc_now_iso() -> str:
-    from datetime import UTC
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    return datetime.now(UTC).isoformat()
+
+def _utc_now_iso() -> str:
+    return _utc_now().isoformat()

@@ -25,6 +25,7 @@ from hub.webapp.session import (
     clear_cookie,
     csrf_ok,
     csrf_token,
+    same_origin,
     session_middleware,
     session_secret,
     set_cookie,
@@ -96,6 +97,10 @@ async def signin_page(request: web.Request) -> web.StreamResponse:
 async def create_session(request: web.Request) -> web.StreamResponse:
     """Redeem a pairing code: the browser gets a session cookie and its CSRF token."""
     ctx = request.app[API]
+    if not same_origin(request, strict=True):
+        # another site's page must not redeem codes in the resident's browser, nor burn the
+        # address's failed-attempt budget with wrong ones
+        return from_error(Forbidden("sign-in is only accepted from the hub's own sign-in page"), request)
     address = request.remote or "-"
     retry = ctx.limiter.retry_after(address)
     if retry is not None:
@@ -114,7 +119,7 @@ async def create_session(request: web.Request) -> web.StreamResponse:
         {"token_id": info.id, "name": info.name, "scopes": list(info.scopes), "csrf": csrf_token(secret)},
         status=201,
     )
-    set_cookie(response, secret)
+    set_cookie(response, secret, secure=ctx.scheme == "https")
     return response
 
 
@@ -137,7 +142,7 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
         secret, principal = found
         if not csrf_ok(request, secret):
             return from_error(Forbidden("signing out needs the X-CSRF-Token header"), request)
-        await ctx.tokens.revoke(principal.token_id)
+        await ctx.revoke_token(principal.token_id)
     response = web.Response(status=204)
     clear_cookie(response)
     return response

@@ -39,7 +39,11 @@ def csrf_ok(request: web.Request, secret: str) -> bool:
     return hmac.compare_digest(sent.encode(), csrf_token(secret).encode())
 
 
-def same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request, *, strict: bool = False) -> bool:
+    """The request comes from the hub's own pages (or from no browser at all). ``strict`` also
+    refuses what the browser labels cross-site by Fetch Metadata (``Sec-Fetch-Site``)."""
+    if strict and request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser, or a same-origin request the browser did not label
@@ -66,10 +70,13 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request.clone(headers=headers))
 
 
-def set_cookie(response: web.StreamResponse, secret: str) -> None:
+def set_cookie(response: web.StreamResponse, secret: str, *, secure: bool) -> None:
     # no Max-Age: the session lasts until signed out or revoked, the cookie until the browser closes
     # would log elderly users out too often, so it is kept for a year
-    response.set_cookie(COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600)
+    # Secure under TLS: the browser then never sends the session over plain HTTP
+    response.set_cookie(
+        COOKIE, secret, httponly=True, samesite="Strict", path="/", max_age=365 * 24 * 3600, secure=secure
+    )
 
 
 def clear_cookie(response: web.StreamResponse) -> None:

@@ -5,6 +5,7 @@ Deliveries go to a real HTTP receiver that verifies the Standard Webhooks signat
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tests.alerts.support import GAS, MOTION, SMOKE, TestHome, running_home
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 
-FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "max_attempts": 1000}}
+FAST_RETRY = {"outbox": {"base_delay": 0.02, "max_delay": 0.1, "give_up_after": 3600}}
 
 
 def webhook(url: str, *, consent: Consent | None, **kw: Any) -> SubscriptionRequest:
@@ -227,6 +228,66 @@ async def test_subscriptions_from_the_config_file(tmp_path: Path, receiver: Http
     async with running_home(tmp_path, alerts={**FAST_RETRY, "subscriptions": subs}) as home:
         created = [a for a, _ in await audit_actions(home) if a == AuditAction.SUBSCRIPTION_CREATED]
         assert len(created) == 1
+
+
+CONFIGURED = {
+    "id": "community",
+    "receiver": {"name": "阳光社区", "kind": "community"},
+    "transport": "webhook",
+    "secret": SECRET,
+    "alert_kinds": ["smoke", "gas_leak"],
+    "consent": {"granted_by": "resident", "granted_at": "2026-01-01T00:00:00+08:00"},
+}
+
+
+async def test_a_withdrawal_of_a_configured_subscription_sticks_across_restarts(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    subs = [CONFIGURED | {"endpoint": receiver.url}]
+    alerts = {**FAST_RETRY, "subscriptions": subs}
+    async with running_home(tmp_path, alerts=alerts) as home:
+        await home.consent.withdraw("community", actor="resident:chen")
+    async with running_home(tmp_path, alerts=alerts) as home:
+        assert home.consent.list_subscriptions() == []  # the unchanged file does not bring it back
+        home.add(GAS)
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        await home.settle()
+        entries = await home.consent.audit(limit=1000)
+        assert [(e["action"], e["actor"]) for e in entries if e["action"].startswith("consent.")] == [
+            ("consent.granted", "config"),
+            ("consent.withdrawn", "resident:chen"),
+        ]
+        assert any(e["action"] == "share.withheld" for e in entries)
+    assert receiver.received == []
+    # a changed entry is a new decision of whoever edits the file: it applies, audited as config
+    changed = [subs[0] | {"alert_kinds": ["smoke"]}]
+    async with running_home(tmp_path, alerts={**FAST_RETRY, "subscriptions": changed}) as home:
+        [sub] = home.consent.list_subscriptions()
+        assert sub.alert_kinds == ["smoke"]
+
+
+async def test_a_narrowing_put_reaches_queued_messages(tmp_path: Path, receiver: HttpReceiver) -> None:
+    async with running_home(tmp_path, alerts=FAST_RETRY) as home:
+        receiver.fail_with = 503
+        wide = webhook(receiver.url, consent=granted(home), fields=["room", "summary"])
+        sub = await home.consent.create(wide, actor="admin")
+        home.add(SMOKE, GAS)
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        assert [r[2] for r in await outbox_rows(home)] == ["pending", "pending"]
+        narrow = wide.model_copy(update={"alert_kinds": ["smoke"], "fields": ["room"]})
+        await home.consent.update(sub.id, narrow, actor="resident:chen")
+        # at once, not when the receiver is back: the gas alert is withheld with the reason
+        assert [r[2] for r in await outbox_rows(home)] == ["cancelled", "pending"]
+        withheld = [e for e in await home.consent.audit(limit=1000) if e["action"] == "share.withheld"]
+        assert withheld[-1]["actor"] == "resident:chen" and "gas_leak" in withheld[-1]["detail"]["reason"]
+        receiver.fail_with = None
+        await receiver.wait_for(1)
+        await no_pending(home)
+        [got] = receiver.received
+        alert = json.loads(got.body)["data"]["alert"]
+        assert alert["kind"] == "smoke" and "room" in alert and "summary" not in alert
 
 
 async def test_a_later_link_of_the_care_chain_hears_only_of_unanswered_alerts(

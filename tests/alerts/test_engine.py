@@ -105,7 +105,8 @@ async def test_repeats_are_rate_limited(tmp_path: Path) -> None:
         home.add(SOS)
         for _ in range(5):
             home.event(SOS, "dhi.sos", "pressed", kind="panic")
-        await home.settle()
+            await home.settle()
+            await home.advance(timedelta(seconds=1))  # five presses, each at its own time
         updates = [m for m in iter(sub.get_nowait, None) if m.type == MessageType.ALERT_UPDATED]
         assert updates == []  # five presses within a minute: one alert, no flood of updates
         await home.advance(timedelta(minutes=1))
@@ -284,3 +285,20 @@ async def test_open_alerts_survive_a_restart_without_being_raised_again(tmp_path
         home.set(SMOKE, "dhi.smoke_alarm", smoke=False)
         await home.settle()
         assert (await home.engine.acknowledge(alert.id, "staff")).state is AlertState.CLEARED
+
+
+async def test_an_event_already_counted_by_an_open_alert_is_not_counted_again(tmp_path: Path) -> None:
+    """A broker redelivers an unacknowledged SOS press after a crash: same device, same time."""
+    async with running_home(tmp_path, alerts={"escalation": {"enabled": False}}) as home:
+        home.add(SOS)
+        pressed_at = home.clock.now()
+        for _ in range(3):
+            assert home.ctx.publish_event(SOS.id, "dhi.sos", "pressed", {"kind": "panic"}, time=pressed_at)
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert alert.count == 1
+        await home.advance(timedelta(seconds=5))
+        home.event(SOS, "dhi.sos", "pressed", kind="panic")  # a new press
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert alert.count == 2

@@ -115,3 +115,61 @@ async def test_subscription_lifecycle_and_the_audit_log(
     assert audit["next"] == audit["items"][-1]["seq"]
     status, rest = await call(http, full_hub, "GET", f"/audit?since={audit['next']}", Scope.ADMIN)
     assert rest == {"items": [], "next": audit["next"]}
+
+
+async def test_dead_letters_are_listed_by_status_and_resent_through_the_api(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    from hub.outbox import Outbox
+    from tests.bridges.receiver import SECRET, Receiver
+
+    receiver = Receiver()
+    await receiver.up()
+    consent = ConsentService()
+    try:
+        async with running_hub(tmp_path, extra_services=[AlertEngine(), consent, Outbox(consent)]) as h:
+            receiver.fail_with = 410  # dead at once, and the subscription disabled
+            body = WEBHOOK | {
+                "endpoint": receiver.url, "secret": SECRET,
+                "consent": {"granted_by": "resident", "granted_at": "2020-01-01T00:00:00Z"},
+            }  # fmt: skip
+            status, sub = await call(http, h, "POST", "/subscriptions", Scope.ADMIN, body)
+            assert status == 201, sub
+            probe_ctx(h.hub).publish_state(SMOKE, "dhi.smoke_alarm", {"smoke": True})
+            path = f"/subscriptions/{sub['id']}/deliveries"
+            async with asyncio.timeout(20):
+                while not (await call(http, h, "GET", path + "?status=dead", Scope.READ))[1]["items"]:
+                    await asyncio.sleep(0.05)
+            _, dead = await call(http, h, "GET", path + "?status=dead", Scope.READ)
+            [entry] = dead["items"]
+            assert entry["state"] == "dead" and entry["kind"] == "smoke" and "410" in entry["last_error"]
+            assert (await call(http, h, "GET", path + "?status=pending", Scope.READ))[1]["items"] == []
+            status, problem = await call(http, h, "GET", path + "?status=lost", Scope.READ)
+            assert status == 400 and problem["invalid-params"][0]["name"] == "status"
+            _, disabled = await call(http, h, "GET", f"/subscriptions/{sub['id']}", Scope.READ)
+            assert "410" in disabled["disabled"]["reason"]
+
+            mid = entry["message_id"]
+            status, _ = await call(http, h, "POST", f"{path}/{mid}/retry", Scope.READ)
+            assert status == 403
+            status, _ = await call(http, h, "POST", f"{path}/nonesuch/retry", Scope.ADMIN)
+            assert status == 404
+            receiver.fail_with = None
+            status, again = await call(http, h, "PUT", f"/subscriptions/{sub['id']}", Scope.ADMIN, body)
+            assert status == 200 and "disabled" not in again
+            status, done = await call(http, h, "POST", f"{path}/{mid}/retry", Scope.ADMIN)
+            assert status == 202 and done == {"requeued": 1}
+            await receiver.wait_for(1)
+            assert receiver.received[0].message_id == mid
+            async with asyncio.timeout(20):
+                while (await call(http, h, "GET", path + "?status=delivered", Scope.READ))[1]["items"] == []:
+                    await asyncio.sleep(0.05)
+            status, problem = await call(http, h, "POST", f"{path}/{mid}/retry", Scope.ADMIN)
+            assert status == 409 and "delivered" in problem["detail"]
+            status, done = await call(http, h, "POST", f"{path}/retry", Scope.ADMIN)
+            assert status == 202 and done == {"requeued": 0}
+            _, audit = await call(http, h, "GET", "/audit?limit=1000", Scope.ADMIN)
+            actions = [e["action"] for e in audit["items"]]
+            assert "subscription.disabled" in actions and "share.requeued" in actions
+    finally:
+        await receiver.down()

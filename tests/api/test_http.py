@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +103,24 @@ def test_rfc3339_edge_cases() -> None:
 def test_rfc3339_never_raises(text: str) -> None:
     result = parse_rfc3339(text)
     assert result is None or result.tzinfo is UTC
+
+
+async def test_malformed_requests_log_one_line_without_traceback_and_are_counted(
+    api_hub: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = [
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    with caplog.at_level(logging.DEBUG, logger="aiohttp.server"):
+        for payload in bad * 10:
+            reader, writer = await asyncio.open_connection(api_hub.api.host, api_hub.api.port)
+            writer.write(payload)
+            await writer.drain()
+            assert (await reader.read(100)).startswith(b"HTTP/1.")  # answered 400, server alive
+            writer.close()
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].exc_info is None and "malformed HTTP request" in records[0].getMessage()
+    count = api_hub.hub.metrics.registry.get_sample_value("dhome_api_malformed_requests_total")
+    assert count == 20

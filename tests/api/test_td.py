@@ -71,3 +71,22 @@ async def test_td_forms_point_at_working_api_routes(api_hub: Harness, http: aioh
     observe = next(f for f in prop["forms"] if "observeproperty" in f["op"])
     assert observe["href"] == api_hub.ws_url
     assert td["security"] == ["bearer_sc"]
+
+
+async def test_td_links_never_follow_the_host_header(api_hub: Harness, http: aiohttp.ClientSession) -> None:
+    headers = api_hub.auth(Scope.READ) | {"Host": "evil.example:666"}
+    async with http.get(f"{api_hub.url}/devices/{LAMP}/td", headers=headers) as resp:
+        td = await resp.json(content_type=None)
+    assert td["base"] == api_hub.url + "/"  # the address the connection came in on
+
+
+async def test_td_links_use_the_configured_public_base_url(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    config = hub_config()
+    config.api.base_url = "https://hub.home.arpa:8443"
+    async with running_hub(tmp_path, config=config) as h:
+        td = await fetch_td(http, h, LAMP)
+    assert td["base"] == "https://hub.home.arpa:8443/api/v1/"
+    observe = next(f for f in td["properties"]["main/on_off/on"]["forms"] if "observeproperty" in f["op"])
+    assert observe["href"] == "wss://hub.home.arpa:8443/api/v1/ws"

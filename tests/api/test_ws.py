@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from dhi.models import MessageType
 from hub.api.models import Scope
 from hub.bus import Overflow
-from tests.api.support import LAMP, THERMO, Harness, hub_config, probe_ctx, running_hub
+from tests.api.support import LAMP, TEST_SETTINGS, THERMO, Harness, hub_config, probe_ctx, running_hub
 
 STATE = MessageType.STATE_CHANGED.value
 
@@ -378,3 +380,56 @@ async def test_a_subscription_whose_queue_overflows_is_closed_with_1013_and_the_
         assert h.hub.metrics.registry.get_sample_value("dhome_ws_dropped_total", {"reason": "overflow"}) == 1
         # the hub published the whole burst regardless
         assert h.hub.state.get(THERMO, "main", "dhi.temperature", "temperature").value == 31.99  # type: ignore[union-attr]
+
+
+async def test_revoking_a_token_closes_its_sockets_at_once(
+    api_hub: Harness, http: aiohttp.ClientSession
+) -> None:
+    admin = api_hub.auth(Scope.ADMIN)
+    async with http.post(
+        api_hub.url + "/tokens", json={"name": "tablet", "scopes": ["control"]}, headers=admin
+    ) as r:
+        created = await r.json()
+    other = api_hub.auth(Scope.READ)
+    async with (
+        http.ws_connect(api_hub.ws_url, headers={"Authorization": f"Bearer {created['token']}"}) as ws,
+        http.ws_connect(api_hub.ws_url, headers=other) as bystander,
+    ):
+        assert (await receive(ws))["type"] == "auth_ok"
+        assert (await receive(bystander))["type"] == "auth_ok"
+        await ws.send_json({"type": "subscribe", "id": "s1"})
+        assert (await receive(ws))["type"] == "subscribed"
+        async with http.delete(api_hub.url + f"/tokens/{created['id']}", headers=admin) as r:
+            assert r.status == 200
+        msg = await ws.receive(timeout=10)
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert msg.data == 1008 and msg.extra == "the token was revoked"
+        # nothing more is accepted: the command never runs
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await ws.send_json({"type": "command", "id": "c1", "device": LAMP, "capability": "dhi.switch",
+                                "command": "toggle"})  # fmt: skip
+        assert ws.closed
+        await bystander.send_json({"type": "ping", "id": "p"})
+        assert await receive(bystander) == {"type": "pong", "id": "p"}  # another token's socket stays
+
+
+async def test_subscriptions_per_connection_are_capped_with_a_clear_error(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    settings = replace(TEST_SETTINGS, ws_max_subscriptions=3)
+    async with (
+        running_hub(tmp_path, settings=settings) as h,
+        http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws,
+    ):
+        await receive(ws)
+        for i in range(3):
+            await ws.send_json({"type": "subscribe", "id": f"s{i}"})
+            assert (await receive(ws))["type"] == "subscribed"
+        await ws.send_json({"type": "subscribe", "id": "s3"})
+        error = await receive(ws)
+        assert error["id"] == "s3" and error["error"]["code"] == "conflict"
+        assert "3 subscriptions" in error["error"]["message"]
+        await ws.send_json({"type": "unsubscribe", "id": "s0"})
+        assert (await receive(ws))["type"] == "unsubscribed"
+        await ws.send_json({"type": "subscribe", "id": "s3"})
+        assert (await receive(ws))["type"] == "subscribed"

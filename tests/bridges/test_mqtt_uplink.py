@@ -94,7 +94,7 @@ def uplink(mosquitto: Mosquitto) -> dict[str, Any]:
     }
     return {
         "uplink": {"broker": broker},
-        "outbox": {"base_delay": 0.05, "max_delay": 0.5, "max_attempts": 1000},
+        "outbox": {"base_delay": 0.05, "max_delay": 0.5, "give_up_after": 3600},
     }
 
 

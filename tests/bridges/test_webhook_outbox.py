@@ -86,7 +86,7 @@ def test_signature_matches_the_reference_for_any_body(payload: dict[str, Any], m
 async def test_receiver_down_for_a_while_gets_everything_in_order(
     tmp_path: Path, receiver: HttpReceiver
 ) -> None:
-    fast = {"outbox": {"base_delay": 0.02, "max_delay": 0.2, "max_attempts": 1000}}
+    fast = {"outbox": {"base_delay": 0.02, "max_delay": 0.2, "give_up_after": 3600}}
     async with running_home(tmp_path, alerts=fast) as home:
         sub = await home.consent.create(request(receiver.url, home), actor="admin")
         await receiver.down()
@@ -113,45 +113,86 @@ async def test_receiver_down_for_a_while_gets_everything_in_order(
         assert metric(home, "dhome_messages_out_total", channel="webhook") == 3
 
 
-async def test_dead_letter_after_the_limit_is_visible_and_can_be_requeued(
+async def dead_of(home: Any, sub_id: str) -> list[dict[str, Any]]:
+    async with asyncio.timeout(20):
+        while not (dead := await home.consent.deliveries(sub_id, state="dead")):
+            await asyncio.sleep(0.02)
+    return list(dead)
+
+
+async def test_dead_letter_after_the_retry_span_is_visible_and_can_be_resent(
     tmp_path: Path, receiver: HttpReceiver
 ) -> None:
-    limited = {"outbox": {"base_delay": 0.01, "max_delay": 0.02, "max_attempts": 3}}
+    # a compressed schedule: retries for 0.3 s instead of a day
+    limited = {"outbox": {"base_delay": 0.01, "max_delay": 0.05, "give_up_after": 0.3}}
     async with running_home(tmp_path, alerts=limited) as home:
         receiver.fail_with = 503
         sub = await home.consent.create(request(receiver.url, home), actor="admin")
         home.add(SMOKE)
         home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
         await home.settle()
-        outbox = outbox_of(home)
-        async with asyncio.timeout(20):
-            while not await outbox.dead_letters(sub.id):
-                await asyncio.sleep(0.02)
-        [dead] = await outbox.dead_letters(sub.id)
-        assert dead["attempts"] == 3 and "503" in dead["last_error"]
+        [dead] = await dead_of(home, sub.id)
+        assert dead["attempts"] > 3 and "503" in dead["last_error"]  # kept trying for the whole span
+        assert dead["kind"] == "smoke"
         assert metric(home, "dhome_outbox_depth", subscription=sub.id, state="dead") == 1
         assert metric(home, "dhome_outbox_dead_letters_total", subscription=sub.id) == 1
-        [row] = await home.consent.deliveries(sub.id)
-        assert row["state"] == "dead"
         assert any(e["action"] == "share.dead_letter" for e in await home.consent.audit())
         receiver.fail_with = None
-        assert await outbox.requeue_dead(sub.id, actor="admin") == 1
+        assert await home.consent.retry(sub.id, actor="admin", message_id=dead["message_id"]) == 1
         await receiver.wait_for(1)
         assert receiver.received[0].message_id == dead["message_id"]
+        requeued = [e for e in await home.consent.audit() if e["action"] == "share.requeued"]
+        assert [(e["actor"], e["message_id"]) for e in requeued] == [("admin", dead["message_id"])]
 
 
-async def test_gone_dead_letters_at_once(tmp_path: Path, receiver: HttpReceiver) -> None:
+async def test_a_subscription_may_retry_longer_than_the_hub_default(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    limited = {"outbox": {"base_delay": 0.01, "max_delay": 0.02, "give_up_after": 0.05}}
+    async with running_home(tmp_path, alerts=limited) as home:
+        receiver.fail_with = 503
+        sub = await home.consent.create(
+            request(receiver.url, home).model_copy(update={"give_up_after": 3600}), actor="admin"
+        )
+        home.add(SMOKE)
+        home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+        await home.settle()
+        async with asyncio.timeout(20):
+            while metric(home, "dhome_outbox_failed_attempts_total", subscription=sub.id) < 10:
+                await asyncio.sleep(0.02)
+        assert await home.consent.deliveries(sub.id, state="dead") == []
+        receiver.fail_with = None
+        await receiver.wait_for(1)
+
+
+async def test_gone_dead_letters_at_once_and_disables_the_subscription(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
     async with running_home(tmp_path) as home:
         receiver.fail_with = 410
         sub = await home.consent.create(request(receiver.url, home), actor="admin")
         home.add(SMOKE)
         home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
         await home.settle()
-        outbox = outbox_of(home)
-        async with asyncio.timeout(20):
-            while not await outbox.dead_letters(sub.id):
-                await asyncio.sleep(0.02)
-        assert (await outbox.dead_letters(sub.id))[0]["attempts"] == 1
+        [dead] = await dead_of(home, sub.id)
+        assert dead["attempts"] == 1 and "410" in dead["last_error"]
+        disabled = home.consent.get_subscription(sub.id).disabled
+        assert disabled is not None and "410" in disabled.reason
+        actions = [e["action"] for e in await home.consent.audit()]
+        assert "subscription.disabled" in actions
+        # while disabled, nothing more is queued for the receiver: refused and audited
+        home.add(GAS)
+        home.set(GAS, "dhi.gas_leak", gas=True)
+        await home.settle()
+        refused = [e for e in await home.consent.audit() if e["action"] == "share.refused"]
+        assert refused and "410" in refused[-1]["detail"]["reason"]
+        # the resident confirms it again (PUT) and resends the dead letter
+        receiver.fail_with = None
+        again = await home.consent.update(sub.id, request(receiver.url, home), actor="admin")
+        assert again.disabled is None
+        assert await home.consent.retry(sub.id, actor="admin") == 1
+        await receiver.wait_for(1)
+        assert receiver.received[0].message_id == dead["message_id"]
 
 
 @given(attempt=st.integers(min_value=1, max_value=200), base=st.floats(0.01, 10), cap=st.floats(10, 3600))

@@ -159,7 +159,7 @@ class HubProcess:
         self.api_port = free_port()
         self.dir = tmp / "hub"
         self.data = self.dir / "data"
-        self.data.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         adapters = []
         clock: dict[str, Any] = {"speed": speed}
         if scenario is not None:

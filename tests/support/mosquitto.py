@@ -127,6 +127,11 @@ class Mosquitto:
                     f"persistence_location {workdir / 'data'}/",
                     "autosave_interval 1",
                     "autosave_on_changes true",
+                    # the broker's promise to a persistent session (spec §12): at most 100 QoS 1/2
+                    # messages in flight per client, 10 000 queued while the hub is away
+                    "max_inflight_messages 100",
+                    "max_queued_messages 10000",
+                    "persistent_client_expiration 1d",
                     f"log_dest file {self.log}",
                     "log_type error",
                     "log_type warning",

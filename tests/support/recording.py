@@ -122,6 +122,9 @@ class RecordingContext:
         self.states.append(StateReport(device_id, component, capability, dict(properties)))
         return True
 
+    async def settled(self) -> None:
+        """Everything is handled as it is published here: nothing to wait for."""
+
     def publish_event(
         self,
         device_id: str,

@@ -39,7 +39,7 @@ class Stack:
     def __init__(self, tmp: Path, scenario: Path | None) -> None:
         port = free_port()
         alerts = {
-            "outbox": {"base_delay": 0.1, "max_delay": 0.5, "max_attempts": 1000},
+            "outbox": {"base_delay": 0.1, "max_delay": 0.5, "give_up_after": 3600},
             "subscriptions": [webhook_subscription(f"http://127.0.0.1:{port}/webhook", KINDS)],
         }
         self.hub = WebHubProcess(tmp, scenario=str(scenario) if scenario else None, speed=1.0, alerts=alerts)

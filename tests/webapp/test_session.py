@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -11,8 +13,14 @@ import aiohttp
 from yarl import URL
 
 from hub.api.models import Scope
+from hub.api.server import ApiService
+from hub.config import AdapterEntry, HubConfig, TlsConfig
+from hub.core import Hub
+from hub.webapp import install
 from hub.webapp.pairing import TTL, PairingCodes, display
 from hub.webapp.session import COOKIE, CSRF_HEADER
+from tests.api.support import TEST_SETTINGS
+from tests.support.mosquitto import make_tls_files
 from tests.webapp.conftest import WebHub
 
 STATIC = Path(__file__).resolve().parents[2] / "hub" / "webapp" / "static"
@@ -183,3 +191,47 @@ async def test_static_assets_are_local_only(web_hub: WebHub, browser_like: aioht
                 text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
                 text = re.sub(r"(?<![:\"'])//.*$", "", text, flags=re.M)
             assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text), path
+
+
+async def test_another_site_cannot_sign_in_or_burn_the_failed_attempt_budget(
+    web_hub: WebHub, browser_like: aiohttp.ClientSession
+) -> None:
+    code = await web_hub.code()
+    foreign = [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]
+    for headers in foreign * 3:
+        async with browser_like.post(web_hub.base + "/session", json={"code": code}, headers=headers) as r:
+            assert r.status == 403, await r.text()
+            assert "sign-in page" in (await r.json())["detail"]
+    assert not browser_like.cookie_jar.filter_cookies(URL(web_hub.base))
+    assert web_hub.api.context.limiter.retry_after("127.0.0.1") is None  # nothing counted against the home
+    own = {"Origin": web_hub.base, "Sec-Fetch-Site": "same-origin"}
+    async with browser_like.post(web_hub.base + "/session", json={"code": code}, headers=own) as r:
+        assert r.status == 201  # the code was not used up by the foreign attempts
+
+
+async def test_under_tls_the_api_and_the_session_cookie_are_https_only(tmp_path: Path) -> None:
+    files = make_tls_files(tmp_path)
+    cfg = HubConfig(adapters=[AdapterEntry(type="virtual", config={})])
+    cfg.api.host, cfg.api.port = "127.0.0.1", 0
+    cfg.api.tls = TlsConfig(cert=files.cert, key=files.key)
+    hub = Hub(cfg, data_dir=tmp_path / "data")
+    api = ApiService(TEST_SETTINGS, extensions=[install])
+    hub.add_service(api)
+    client_tls = ssl.create_default_context(cafile=str(files.ca))
+    async with hub, aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls)) as client:
+        web = WebHub(hub, api)
+        base = f"https://127.0.0.1:{api.port}"
+        assert api.url == base + "/api/v1"
+        code = await web.code()
+        async with client.post(base + "/session", json={"code": code}) as r:
+            assert r.status == 201, await r.text()
+            assert re.search(r";\s*Secure", r.headers["Set-Cookie"], re.I)
+        async with client.get(base + "/api/v1/health") as r:
+            assert r.status == 200
+        # plain HTTP on the TLS port gets no answer a browser would accept
+        with contextlib.suppress(aiohttp.ClientError):
+            async with (
+                aiohttp.ClientSession() as plain,
+                plain.get(f"http://127.0.0.1:{api.port}/api/v1/health") as r,
+            ):
+                assert r.status != 200

@@ -3,7 +3,14 @@
 paho does the protocol; this module does the I/O scheduling (paho's external-loop socket
 callbacks -> ``loop.add_reader``/``add_writer``), turns paho callbacks into futures keyed by
 message id, reconnects with exponential backoff and jitter, and re-subscribes every filter
-after each reconnect (sessions are clean, so the broker re-sends retained messages).
+after each reconnect (the broker re-sends retained messages).
+
+With ``session_expiry`` > 0 the session is persistent (MQTT 5 clean start off with a session
+expiry interval; 3.1.1 clean session off): a QoS 1 message is acknowledged only once its
+handlers are done and the ``ack_gate`` (the hub: "what it caused is durable") has passed, so
+a message the process had not finished with is redelivered by the broker after a crash.
+Messages the broker replays before their handler is registered (right after CONNACK) are
+held until it is.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -56,6 +64,9 @@ class MqttMessage:
 
 
 MessageCallback = Callable[[MqttMessage], Awaitable[None] | None]
+AckGate = Callable[[], Awaitable[None]]
+#: messages replayed before any handler claims them (persistent sessions), held this many at most
+_UNCLAIMED_MAX = 10_000
 ConnectionListener = Callable[[bool], None]
 Unsubscribe = Callable[[], None]
 
@@ -221,6 +232,7 @@ class MqttConnection:
         self.client_id = settings.client_id or f"dhome-{secrets.token_hex(6)}"
         self.connects = 0  # successful CONNACKs so far (observability)
         self.read_directly = 0  # QoS 0 messages read past paho (observability)
+        self.acked = 0  # QoS 1/2 messages acknowledged by hand (persistent sessions; observability)
         self._log = logger or logging.getLogger("dhome.mqtt")
         self._v5 = settings.protocol is Protocol.MQTT5
         self._client: paho.Client | None = None
@@ -244,6 +256,17 @@ class MqttConnection:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._supervisor: asyncio.Task[None] | None = None
         self._misc: asyncio.Task[None] | None = None
+        self._persistent = settings.session_expiry > 0
+        self._ack_gate: AckGate | None = None
+        self._generation = 0  # connections so far: an ack belongs to the one that got the message
+        self._to_ack: list[tuple[int, int, int, list[asyncio.Task[Any]]]] = []
+        self._ack_wake = asyncio.Event()
+        self._acker: asyncio.Task[None] | None = None
+        self._unclaimed: deque[tuple[MqttMessage, int, int]] = deque()
+
+    def set_ack_gate(self, gate: AckGate) -> None:
+        """``await gate()`` before QoS 1 messages are acknowledged (persistent sessions only)."""
+        self._ack_gate = gate
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self._connected else "disconnected")
@@ -268,6 +291,8 @@ class MqttConnection:
         self._loop_thread = threading.get_ident()
         self._client = self._make_client()
         self._misc = loop.create_task(self._misc_loop(), name=f"mqtt-misc {self.client_id}")
+        if self._persistent:
+            self._acker = loop.create_task(self._ack_loop(), name=f"mqtt-acks {self.client_id}")
         deadline = loop.time() + self.settings.connect_timeout
         attempt = 0
         while True:
@@ -294,10 +319,10 @@ class MqttConnection:
             return
         self._closed = True
         was_connected = self._connected
-        for task in (self._supervisor, self._misc):
+        for task in (self._supervisor, self._misc, self._acker):
             if task is not None:
                 task.cancel()
-        for task in (self._supervisor, self._misc):
+        for task in (self._supervisor, self._misc, self._acker):
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -382,6 +407,7 @@ class MqttConnection:
         sub.qos = max(sub.qos, qos)
         handler = _Handler(callback)
         sub.handlers.append(handler)
+        self._claim_unclaimed()
         if self._connected:
             try:
                 await self._subscribe_and_wait(sub)
@@ -442,8 +468,9 @@ class MqttConnection:
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
-            clean_session=None if self._v5 else True,
+            clean_session=None if self._v5 else not self._persistent,
             reconnect_on_failure=False,
+            manual_ack=self._persistent,
         )
         client.suppress_exceptions = True
         client.connect_timeout = s.connect_timeout
@@ -462,7 +489,11 @@ class MqttConnection:
         client.on_socket_register_write = self._on_socket_change
         client.on_socket_unregister_write = self._on_socket_change
         client.on_socket_close = self._on_socket_close
-        if self._v5:
+        if self._v5 and self._persistent:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = s.session_expiry
+            client.connect_async(s.host, s.port, s.keepalive, clean_start=False, properties=props)
+        elif self._v5:
             # clean start every time: subscriptions are ours to restore, not the broker's
             client.connect_async(s.host, s.port, s.keepalive, clean_start=True)
         else:
@@ -642,6 +673,8 @@ class MqttConnection:
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if not reason.is_failure:
+            # a new connection from here on: the broker may send messages in the same read
+            self._generation += 1
             # re-subscribe right here: paho re-sends queued publishes after this callback,
             # and our own queued messages should reach our own subscriptions
             for sub in self._subs.values():
@@ -677,7 +710,19 @@ class MqttConnection:
             return
         ids = getattr(msg.properties, "SubscriptionIdentifier", None) if msg.properties is not None else None
         id_list = (ids if isinstance(ids, list) else [ids]) if ids else []
-        self._deliver(MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain)), id_list)
+        message = MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain))
+        if not self._persistent or msg.qos == 0:
+            self._deliver(message, id_list)
+            return
+        tasks = self._deliver(message, id_list)
+        if tasks is None:  # replayed before its handler exists: held, acknowledged once handled
+            self._unclaimed.append((message, msg.mid, self._generation))
+            if len(self._unclaimed) > _UNCLAIMED_MAX:
+                old, mid, generation = self._unclaimed.popleft()
+                self._log.warning("dropped a replayed message nobody subscribes to: %s", old.topic)
+                self._queue_ack(mid, old.qos, generation, [])
+            return
+        self._queue_ack(msg.mid, msg.qos, self._generation, tasks)
 
     def _deliver_publish(self, publish: _Publish) -> None:
         try:
@@ -687,19 +732,67 @@ class MqttConnection:
             return
         self._deliver(MqttMessage(topic, publish.payload, 0, publish.retain), publish.sub_ids)
 
-    def _deliver(self, message: MqttMessage, sub_ids: list[int]) -> None:
+    def _deliver(self, message: MqttMessage, sub_ids: list[int]) -> list[asyncio.Task[Any]] | None:
+        """Call the handlers of ``message``; the tasks of async ones, or None if none matched."""
+        tasks: list[asyncio.Task[Any]] = []
+        matched = False
         for pattern in self._filters_for(message.topic, sub_ids):
             sub = self._subs.get(pattern)
             if sub is None:
                 continue
             for handler in list(sub.handlers):
-                self._call(handler, message)
+                matched = True
+                task = self._call(handler, message)
+                if task is not None:
+                    tasks.append(task)
+        return tasks if matched else None
+
+    def _queue_ack(self, mid: int, qos: int, generation: int, tasks: list[asyncio.Task[Any]]) -> None:
+        self._to_ack.append((mid, qos, generation, tasks))
+        self._ack_wake.set()
+
+    async def _ack_loop(self) -> None:
+        """Acknowledge handled QoS 1/2 messages in batches, once the gate says their effects are
+        durable; acks of an earlier connection are dropped (the broker redelivers those)."""
+        while True:
+            await self._ack_wake.wait()
+            self._ack_wake.clear()
+            batch, self._to_ack = self._to_ack, []
+            handlers = [t for *_, tasks in batch for t in tasks]
+            if handlers:
+                await asyncio.gather(*handlers, return_exceptions=True)
+            if self._ack_gate is not None:
+                try:
+                    await self._ack_gate()
+                except Exception:
+                    self._log.exception("acknowledgement gate failed; acknowledging anyway")
+            client = self._client
+            for mid, qos, generation, _ in batch:
+                if client is not None and generation == self._generation:
+                    client.ack(mid, qos)
+                    self.acked += 1
+            self._sync_io()
+
+    def _claim_unclaimed(self) -> None:
+        """A handler was added: hand it the replayed messages that were waiting for it."""
+        if not self._unclaimed:
+            return
+        waiting, self._unclaimed = self._unclaimed, deque()
+        for message, mid, generation in waiting:
+            tasks = self._deliver(message, [])
+            if tasks is None:
+                self._unclaimed.append((message, mid, generation))
+            else:
+                self._queue_ack(mid, message.qos, generation, tasks)
 
     def _filters_for(self, topic: str, sub_ids: list[int]) -> list[str]:
         # MQTT 5: the broker names the matching subscriptions, so overlapping filters
         # each get the message exactly once; 3.1.1 falls back to matching the topic.
         if sub_ids:
-            return [self._by_sub_id[i] for i in sub_ids if i in self._by_sub_id]
+            known = [self._by_sub_id[i] for i in sub_ids if i in self._by_sub_id]
+            if known:
+                return known
+            # identifiers of an earlier process's subscriptions (a resumed session): by topic
         found = self._matching.get(topic)
         if found is None:
             if len(self._matching) >= _MATCH_CACHE:
@@ -707,17 +800,19 @@ class MqttConnection:
             found = self._matching[topic] = [p for p in self._subs if matches(p, topic)]
         return found
 
-    def _call(self, handler: _Handler, message: MqttMessage) -> None:
+    def _call(self, handler: _Handler, message: MqttMessage) -> asyncio.Task[Any] | None:
         try:
             result = handler.callback(message)
         except Exception:
             self._log.exception("handler for %s failed", message.topic)
-            return
+            return None
         if inspect.isawaitable(result):
             assert self._loop is not None
             task = self._loop.create_task(_await(result), name=f"mqtt-handler {message.topic}")
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
+            return task
+        return None
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -39,6 +39,12 @@ class BrokerSettings(BaseModel):
     tls_cert: Path | None = Field(default=None, description="client certificate (PEM)")
     tls_key: Path | None = Field(default=None, description="client key (PEM)")
     tls_insecure: bool = Field(default=False, description="skip the host name check (test setups only)")
+    session_expiry: Annotated[int, Field(ge=0, le=7 * 86400)] = Field(
+        default=0,
+        description="seconds the broker keeps this client's session (its subscriptions and the QoS 1 "
+        "messages not yet acknowledged) while the hub is away; 0: a clean session at every connect. "
+        "The hub's MQTT adapters ask for a day (spec §12) under a client id stable for the hub",
+    )
     connect_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     reconnect_min_delay: Annotated[float, Field(gt=0, le=60)] = 1.0
     reconnect_max_delay: Annotated[float, Field(gt=0, le=3600)] = 60.0

@@ -3,6 +3,7 @@ which devices a lost broker takes offline, and what to cancel on stop."""
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
@@ -19,6 +20,23 @@ class BrokerConfig(Protocol):
 
     @property
     def broker(self) -> BrokerSettings: ...
+
+
+#: how long the broker keeps the hub's session while the hub is away (spec §12)
+SESSION_EXPIRY = 86400
+
+
+def persistent(broker: BrokerSettings, ctx: AdapterContext) -> BrokerSettings:
+    """The hub's adapters keep a persistent session under a client id stable for this hub and
+    broker (a random one would start a new session at every start), unless configured."""
+    update: dict[str, object] = {}
+    if "session_expiry" not in broker.model_fields_set:
+        update["session_expiry"] = SESSION_EXPIRY
+    if broker.client_id is None:
+        hub_dir = ctx.data_dir.parent.parent  # <data dir>/adapters/<name>
+        digest = hashlib.sha256(f"{hub_dir.resolve()}|{broker.safe_url()}".encode()).hexdigest()[:10]
+        update["client_id"] = f"dhome-{ctx.home}-{digest}"[:128]
+    return broker.model_copy(update=update) if update else broker
 
 
 class MqttAdapterShell[C: BrokerConfig](ABC):
@@ -41,8 +59,9 @@ class MqttAdapterShell[C: BrokerConfig](ABC):
     async def start(self, ctx: AdapterContext) -> None:
         self.bind(ctx)
         conn = self._conn = await self._stack.enter_async_context(
-            shared_connection(self.config.broker, logger=ctx.logger)
+            shared_connection(persistent(self.config.broker, ctx), logger=ctx.logger)
         )
+        conn.set_ack_gate(ctx.settled)
         self._stack.callback(conn.on_connection_change(self._on_connection))
         self._opened(conn, ctx)
         for pattern, callback in self._subscriptions():

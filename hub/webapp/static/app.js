@@ -7,7 +7,8 @@ import { lineChart } from "/static/chart.js";
 
 // capabilities that keep someone safe: category safety in the catalog
 const isSafetyCap = (id) => capDef(id)?.category === "safety";
-const ALERT_KINDS = ["smoke", "co", "gas_leak", "water_leak", "heat", "sos", "fall", "inactivity", "night_activity"];
+// the kinds a resident shares one by one: every safety and care kind the hub knows
+const sharedKinds = () => emergency.kindIds("safety", "care");
 const main = document.getElementById("main");
 const problem = document.getElementById("problem");
 let cleanup = [];
@@ -442,10 +443,10 @@ function day(iso) {
 }
 
 function sentence(s) {
-  const kinds = s.alert_kinds.length ? s.alert_kinds : ALERT_KINDS;
+  const kinds = s.alert_kinds.length ? s.alert_kinds : sharedKinds();
   const shown = detailsOf(s.fields);
   const hidden = Object.keys(DETAILS).filter((g) => !shown.includes(g));
-  const not = ALERT_KINDS.filter((k) => !kinds.includes(k)).map(emergency.kindName);
+  const not = sharedKinds().filter((k) => !kinds.includes(k)).map(emergency.kindName);
   const parts = [fmt("sharing.receives", { name: s.receiver.name, what: list(kinds.map(emergency.kindName)) })];
   if (shown.length) parts.push(fmt("sharing.with", { what: list(shown.map((g) => t("detail." + g))) }));
   parts.push(fmt("sharing.not", { what: list([...not, ...hidden.map((g) => t("detail." + g)), t("sharing.camera")]) }));
@@ -456,7 +457,7 @@ function sentence(s) {
 
 function kindsField(prefix, chosen) {
   return h("fieldset", {}, h("legend", {}, t("sharing.kinds")),
-    ALERT_KINDS.map((k) => h("label", { class: "check" },
+    sharedKinds().map((k) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: prefix + "-kind", value: k, checked: chosen.includes(k) }), emergency.kindName(k))));
 }
 
@@ -564,6 +565,33 @@ async function auditList(names, alerts) {
     e.detail?.drill ? h("span", { class: "badge drill", "data-drill": "" }, t("alerts.drill")) : null)));
 }
 
+// Dead letters: messages a platform never took after a day of retries (or that it refused with
+// 410 Gone). The resident sees them and can send them again, one by one or all of one platform.
+async function deadLetters(subs) {
+  const rows = [];
+  for (const s of subs) {
+    const list = await api("GET", `/subscriptions/${encodeURIComponent(s.id)}/deliveries?status=dead&limit=200`);
+    rows.push(...list.items.map((d) => ({ ...d, sub: s })));
+  }
+  const resend = (path) => async () => {
+    try { await api("POST", path); await render(); } catch (err) { showError(err); }
+  };
+  const disabled = subs.filter((s) => s.disabled).map((s) =>
+    h("p", { class: "error", "data-disabled": s.id }, fmt("sharing.disabled", { name: s.receiver.name, at: when(s.disabled.at) })));
+  if (!rows.length) return h("section", { id: "dead-letters" }, ...disabled, h("p", { class: "muted" }, t("sharing.nodead")));
+  const base = (d) => `/subscriptions/${encodeURIComponent(d.sub.id)}/deliveries`;
+  return h("section", { id: "dead-letters" }, ...disabled, h("p", {}, t("sharing.deadintro")),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["alerts.when", "alerts.platform", "sharing.what", "sharing.why", "sharing.resend"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, rows.map((d) => h("tr", { "data-dead": d.message_id },
+        h("td", {}, when(d.created)), h("td", {}, d.sub.receiver.name), h("td", {}, d.kind ? t("kind." + d.kind, d.kind) : d.type),
+        h("td", { title: d.last_error || "" }, t(/\b410\b/.test(d.last_error || "") ? "sharing.why.gone" : "sharing.why.failed")),
+        h("td", {}, h("button", { type: "button", onclick: resend(`${base(d)}/${encodeURIComponent(d.message_id)}/retry`) }, t("sharing.resend")))))))),
+    h("div", { class: "row" }, [...new Set(rows.map((d) => d.sub))].map((s) =>
+      h("button", { type: "button", "data-resend-all": s.id, onclick: resend(`/subscriptions/${encodeURIComponent(s.id)}/deliveries/retry`) },
+        fmt("sharing.resendall", { name: s.receiver.name })))));
+}
+
 async function sharingPage() {
   const [subs, alerts] = await Promise.all([api("GET", "/subscriptions"), api("GET", "/alerts?limit=200")]);
   const names = new Map(subs.items.map((s) => [s.id, s.receiver.name]));
@@ -572,6 +600,7 @@ async function sharingPage() {
     title(t("nav.sharing")),
     h("p", {}, t("sharing.intro")),
     h("div", {}, subs.items.length ? subs.items.map(subCard) : h("p", {}, t("sharing.none"))),
+    h("h2", {}, t("sharing.dead")), await deadLetters(subs.items),
     grantForm(),
     h("h2", {}, t("sharing.audit")), await auditList(names, byId));
 }
@@ -783,7 +812,7 @@ await loadLang();
 session = await loadSession();
 window.dhomeSession = session;
 // a hub running a drill says so on every page: its alerts are an exercise
-const [cat, settings, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings"), api("GET", "/health")]);
+const [cat, settings, health] = await Promise.all([api("GET", "/catalog"), api("GET", "/settings"), api("GET", "/health"), emergency.loadKinds()]);
 document.getElementById("drill-notice").hidden = !health.drill;
 setCatalog(cat.capabilities);
 setRoomNames(settings.room_names);

@@ -2,31 +2,30 @@
 // flashing title, the alarm tone and vibration, a system notification. Fed by the app's one
 // WebSocket (lib.js); every alert message makes it re-read the open alerts from the API.
 import { ago, api, clock, fmt, h, lang, onMessage, onReconnect, sentenceCase, t, when } from "/static/lib.js";
-import { actor, capDef, roomName } from "/static/labels.js";
+import { actor, capDef, roomName, word } from "/static/labels.js";
 
-// safety and care alerts take over the screen; the rest (low battery, offline, door open,
-// tamper) are a quiet notice on the Alerts page. Calls: the numbers that fit the kind.
-// Stop-gap until the hub serves each kind's class, advice and numbers (spec/interface/alerts.yaml).
-const KINDS = {
-  smoke: { cls: "safety", calls: ["119"] }, heat: { cls: "safety", calls: ["119"] },
-  co: { cls: "safety", calls: ["119", "120"] }, gas_leak: { cls: "safety", calls: ["119"] },
-  water_leak: { cls: "safety", calls: [] }, sos: { cls: "care", calls: ["120", "110"] },
-  fall: { cls: "care", calls: ["120"] }, inactivity: { cls: "care", calls: ["120"] },
-  night_activity: { cls: "care", calls: ["110"] }, door_open: { cls: "notice", calls: [] },
-  device_offline: { cls: "notice", calls: [] }, low_battery: { cls: "notice", calls: [] },
-  tamper: { cls: "notice", calls: [] },
-};
-export function kindClass(kind) { return KINDS[kind]?.cls || "notice"; }
-export function kindName(kind) { return t("kind." + kind, t("kind.other")); }
-export function advice(kind) { return t("advice." + kind, ""); }
+// What each alert kind is comes from the hub (GET /alert-kinds, spec/interface/alerts.yaml): its
+// class (safety and care take over the screen; notices stay quiet on the Alerts page), its name,
+// advice and the public numbers that fit it. A kind the app has never heard of still shows.
+let kinds = new Map();
+let numbers = new Map();
+export async function loadKinds() {
+  const doc = await api("GET", "/alert-kinds");
+  kinds = new Map(doc.kinds.map((k) => [k.id, k]));
+  numbers = new Map(doc.numbers.map((n) => [n.number, n]));
+}
+export function kindIds(...classes) { return [...kinds.values()].filter((k) => classes.includes(k.class)).map((k) => k.id); }
+export function kindClass(kind) { return kinds.get(kind)?.class || "notice"; }
+export function kindName(kind) { return word(kinds.get(kind)?.label, t("kind.other")); }
+export function advice(kind) { return (kinds.get(kind)?.advice?.[lang] || kinds.get(kind)?.advice?.en || []).join(lang === "zh-CN" ? "" : " "); }
 
 let contacts = [];
 export function setContacts(list) { contacts = list || []; }
 
 // large tel: buttons: the public numbers of the kind, then the resident's own contacts
 export function callButtons(kind) {
-  const publicNumbers = (KINDS[kind]?.calls || []).map((n) =>
-    h("a", { class: "call", href: "tel:" + n }, fmt("call.public", { what: t("call." + n), n })));
+  const publicNumbers = (kinds.get(kind)?.call || []).map((n) =>
+    h("a", { class: "call", href: "tel:" + n }, fmt("call.public", { what: word(numbers.get(n)?.label, ""), n })));
   const own = contacts.map((c) => h("a", { class: "call own", href: "tel:" + c.phone.replace(/[ -]/g, "") },
     fmt("call.contact", { name: c.name })));
   return h("div", { class: "calls" }, publicNumbers, own);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.sdk import Row, bool_map, identity, kelvin_from_mireds, linear, scale
+from adapters.sdk import PropertyClaims, Row, bool_map, identity, kelvin_from_mireds, linear, scale
 from adapters.sdk.report import DeviceMapping, Unmapped
 from dhi.models import CapabilityInstance, Component, DeviceDescription
 from dhi.models.catalog import CapabilityDef
@@ -67,11 +67,16 @@ def devices_of(dump: Any) -> list[dict[str, Any]]:
 def describe(instance: str, raw: dict[str, Any]) -> DeviceMapping:
     caps: dict[str, list[str]] = {}
     unmapped = []
+    # the SDK's no-collision rule: one DHI property per vendor attribute. ROWS give every
+    # attribute its own property, so each lands in "main"; the claims list what each became
+    # for `dhome adapters check`
+    claims = PropertyClaims()
     for attr in raw["attrs"]:
         row = BY_SOURCE.get(attr)
         if row is None:
             unmapped.append(Unmapped(feature=attr, reason=IGNORED.get(attr, "unknown Acme attribute")))
             continue
+        claims.bind(attr, "main", row.capability, row.property)
         caps.setdefault(row.capability, []).append(row.property)
     desc = None
     if caps:
@@ -98,7 +103,8 @@ def describe(instance: str, raw: dict[str, Any]) -> DeviceMapping:
     vendor = sum(1 for a in raw["attrs"] if a in BY_SOURCE and BY_SOURCE[a].capability.startswith("x."))
     standard = sum(1 for a in raw["attrs"] if a in BY_SOURCE) - vendor
     return DeviceMapping(id=f"{instance}:{raw['uid']}", name=raw["name"], description=desc,
-                         features=len(raw["attrs"]), standard=standard, vendor=vendor, unmapped=unmapped)  # fmt: skip
+                         features=len(raw["attrs"]), standard=standard, vendor=vendor, unmapped=unmapped,
+                         mapping=claims.fates)  # fmt: skip
 
 
 def to_hub(raw_attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
