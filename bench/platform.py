@@ -1,5 +1,5 @@
-"""The example community platform (``examples/community_platform``) as its own process, and
-what it recorded: every verified message with its receive time (wall clock, UTC)."""
+"""The community platform (``dhome-community``, SQLite) as its own process, and what it
+recorded: every verified message with its receive time (wall clock, UTC)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 import yaml
 
 from bench.broker import BenchError, free_port
-from bench.hubproc import REPO, wait_until
+from bench.hubproc import HOME, REPO, wait_until
 
 
 def new_secret() -> str:
@@ -36,10 +36,16 @@ class Platform:
         settings = {
             "host": "127.0.0.1",
             "port": self.port,
-            "database": str(self.database),
-            "secrets": [self.secret],
+            "database": f"sqlite:///{self.database}",
+            "public_url": self.url,
+            "log_format": "text",
         }
         self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        # the bench hub is configured by hand (its webhook to /webhook): register its home and secret
+        subprocess.run(
+            [sys.executable, "-m", "community", "--config", str(self.config), "home", "add", HOME, "--name", "bench"],
+            cwd=REPO, input=self.secret + "\n", text=True, check=True, capture_output=True,
+        )  # fmt: skip
         self.log = workdir / "platform.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -51,7 +57,7 @@ class Platform:
         if self._proc is None or self._proc.poll() is not None:
             raise BenchError(f"the platform exited at start: {self.log.read_text(errors='replace')[-2000:]}")
         try:
-            with urllib.request.urlopen(self.url + "/api/stats", timeout=2):
+            with urllib.request.urlopen(self.url + "/health", timeout=2):
                 return True
         except urllib.error.HTTPError:
             return True
@@ -59,7 +65,7 @@ class Platform:
             return False
 
     def __enter__(self) -> Platform:
-        argv = [sys.executable, "-m", "examples.community_platform", "--config", str(self.config)]
+        argv = [sys.executable, "-m", "community", "--config", str(self.config), "serve"]
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
                 argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
@@ -85,6 +91,7 @@ class Platform:
             return []
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
             rows = db.execute(
-                "SELECT received FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)
+                "SELECT received_at FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)
             ).fetchall()
-        return [datetime.fromisoformat(r[0]).timestamp() for r in rows]
+        # SQLAlchemy stores UTC datetimes on SQLite as naive text
+        return [datetime.fromisoformat(r[0]).replace(tzinfo=UTC).timestamp() for r in rows]

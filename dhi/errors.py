@@ -188,3 +188,9 @@ class UpgradeRequired(HubError):
     code = "upgrade_required"
     status = 426
     title = "WebSocket upgrade required"
+
+
+class PlatformError(HubError):
+    code = "platform_error"
+    status = 502
+    title = "The platform refused or did not answer"

@@ -24,7 +24,7 @@ from hub.config import HubConfig, adapter_config
 from hub.metrics import Metrics
 from hub.private import private_dir
 from hub.registry import Registry
-from hub.services import AlertService, SubscriptionService
+from hub.services import AlertService, PlatformLinkService, SubscriptionService
 from hub.state import StateStore
 from hub.storage import Storage
 from hub.supervisor import Backoff, Supervisor
@@ -77,6 +77,7 @@ class Hub:
         # attached by the alert engine and consent services when they start (hub/services.py)
         self.alerts: AlertService | None = None
         self.subscriptions: SubscriptionService | None = None
+        self.platform_links: PlatformLinkService | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._started = False
         self._configure_adapters(config_source, adapter_classes or {})

@@ -24,6 +24,12 @@ class AlertService(Protocol):
     async def clear(self, alert_id: str, by: str) -> Alert: ...
 
 
+class PlatformLinkService(Protocol):
+    """Enrolment with a community platform by one-time code (spec §9.4, ``hub.bridges.platform_link``)."""
+
+    async def enrol(self, request: Any, actor: str) -> Subscription: ...
+
+
 class SubscriptionService(Protocol):
     def list_subscriptions(self) -> list[Subscription]: ...
 

@@ -1,4 +1,4 @@
-"""Shared test setup. Real services (Mosquitto, python-matter-server) come from tests/support."""
+"""Shared test setup. Real services (Mosquitto, python-matter-server, PostgreSQL) come from tests/support."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.bridges.receiver import Receiver
 pytest_plugins = [
     "tests.support.mosquitto",
     "tests.support.matter_server",
+    "tests.support.postgres",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -357,7 +357,7 @@ class MatterAdapter:
                 field="command",
             )
         try:
-            payload = spec.payload(params)
+            payload = spec.payload(params, binding.converters)
         except KeyError as exc:
             raise InvalidParams(f"params.{exc.args[0]} is required", field=f"params.{exc.args[0]}") from None
         except (ConversionError, TypeError, ValueError, ArithmeticError) as exc:

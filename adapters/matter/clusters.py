@@ -245,6 +245,9 @@ CLUSTER_NAMES: Final[dict[int, str]] = {
     0xFFF1FC20: "SampleMei",
 }
 ATTRIBUTE_NAMES: Final[dict[int, dict[int, str]]] = {
+    # clusters the current CHIP SDK dropped (datamodel.json has the others)
+    0x0005: {0: "SceneCount", 1: "CurrentScene", 2: "CurrentGroup", 3: "SceneValid", 4: "NameSupport"},
+    0x0007: {0: "SwitchType", 16: "SwitchActions"},
     0x0006: {
         0: "OnOff",
         16384: "GlobalSceneControl",

@@ -36,6 +36,7 @@ from adapters.matter.rows import (
     device_type_name,
 )
 from adapters.matter.schema import Cmd, Evt, Prop, Row
+from adapters.matter.vendor import vendor_row
 from adapters.sdk.claims import PropertyClaims
 from adapters.sdk.convert import ConversionError, Converter
 from adapters.sdk.report import DeviceMapping, Unmapped
@@ -95,7 +96,12 @@ class CapBinding:
                 continue
             raw = values[prop.attribute]
             path = attribute_path(ep.id, self.cluster, prop.attribute)
-            pdef = lookup(self.capability, prop.name)
+            definition = self.row.definition
+            pdef = (
+                definition.property(prop.name)
+                if definition is not None
+                else lookup(self.capability, prop.name)
+            )
             try:
                 value = self.converter(prop).to_hub(raw)
                 if value is not None and pdef is not None:
@@ -269,6 +275,62 @@ def _describe(
     )
 
 
+def _data_attributes(ep: Endpoint, cluster: int) -> list[int]:
+    return [a for a in ep.clusters.get(cluster, {}) if a not in cl.GLOBAL_ATTRIBUTES]
+
+
+@dataclass
+class _Outcome:
+    bindings: list[CapBinding] = field(default_factory=list)
+    unmapped: list[tuple[str, str]] = field(default_factory=list)  # (feature, reason)
+
+
+def _match_cluster(ep: Endpoint, cluster: int, device_id: str, bound: Mapping[str, CapBinding]) -> _Outcome:
+    """The rows of ``cluster`` that apply to ``ep``, then one vendor row for what they leave.
+
+    A capability already bound by *another* cluster of the endpoint wins (the standard
+    cluster sorts first, e.g. Electrical Power Measurement before Eve's vendor cluster): the
+    later cluster's attributes then become vendor properties, never an overwrite."""
+    out = _Outcome()
+    used: set[int] = set()
+    consumed = False
+    reasons: list[str] = []
+    taken = dict(bound)
+    for row in ROWS_BY_CLUSTER.get(cluster, ()):
+        why = _check(row, ep)
+        if why is None and row.capability is None:
+            consumed = True  # consumed on purpose (see the row's note)
+            continue
+        if why is None and row.capability in taken:
+            other = taken[row.capability]
+            if other.cluster != cluster:
+                reasons.append(f"{row.capability} already comes from {cl.describe_cluster(other.cluster)}")
+            continue  # an earlier row already gave the capability
+        binding = _bind(row, ep, device_id) if why is None else why
+        if isinstance(binding, str):
+            reasons.append(f"{row.capability}: {binding}")
+            continue
+        taken[binding.capability] = binding
+        out.bindings.append(binding)
+        used.update(p.attribute for p in binding.props)
+        used.update(row.consumes)
+    if consumed and not out.bindings:
+        return out
+    left = [a for a in _data_attributes(ep, cluster) if a not in used]
+    vendor, problems = vendor_row(ep, cluster, left) if left else (None, {})
+    if vendor is not None and vendor.capability not in taken:
+        kept = _bind(vendor, ep, device_id)
+        if isinstance(kept, CapBinding):
+            out.bindings.append(kept)
+    for attribute, why in problems.items():
+        out.unmapped.append(
+            (f"{ep.id}/{cluster}/{attribute}", f"{cl.attribute_name(cluster, attribute)}: {why}")
+        )
+    if not out.bindings and not problems:
+        out.unmapped.append((f"{ep.id}/{cluster}", _unmapped_reason(cluster, reasons)))
+    return out
+
+
 def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None) -> NodeMapping:
     """Match every endpoint of ``node`` against the rows; build descriptions and bindings."""
     result = NodeMapping(node.node_id)
@@ -289,33 +351,20 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
         bound: dict[str, CapBinding] = {}
         unmapped_here = 0
         for cluster in sorted(ep.clusters):
-            if cl.kind(cluster) is cl.Kind.INFRASTRUCTURE:
-                continue
-            matched = False
-            reasons: list[str] = []
-            for row in ROWS_BY_CLUSTER.get(cluster, ()):
-                why = _check(row, ep)
-                if why is None and row.capability is None:
-                    matched = True  # consumed on purpose (see the row's note)
-                    continue
-                if why is None and row.capability in bound:
-                    matched = True  # an earlier row of this cluster already gave the capability
-                    continue
-                binding = _bind(row, ep, device_id) if why is None else why
-                if isinstance(binding, str):
-                    reasons.append(f"{row.capability}: {binding}")
-                    continue
+            if cl.kind(cluster) is cl.Kind.INFRASTRUCTURE or not _data_attributes(ep, cluster):
+                continue  # only global attributes (FeatureMap …): nothing the cluster says
+            outcome = _match_cluster(ep, cluster, device_id, bound)
+            for binding in outcome.bindings:
                 bound[binding.capability] = binding
-                matched = True
                 acct(device_id)["vendor" if binding.capability.startswith("x.") else "standard"] += 1
-            if not matched:
+            for feature, reason in outcome.unmapped:
                 unmapped_here += 1
-                acct(device_id)["unmapped"].append(
-                    Unmapped(feature=f"{ep.id}/{cluster}", reason=_unmapped_reason(cluster, reasons))
-                )
+                acct(device_id)["unmapped"].append(Unmapped(feature=feature, reason=reason))
         app_types = [d for d in ep.device_types if d not in UTILITY_DEVICE_TYPES]
         if not bound:
-            if app_types and not unmapped_here:
+            # a composed device's parent endpoint (an oven around its cavities) has its
+            # clusters on its parts; only a leaf endpoint that maps nothing is worth a line
+            if app_types and not unmapped_here and not ep.parts:
                 names = ", ".join(device_type_name(d) for d in app_types)
                 acct(device_id)["unmapped"].append(
                     Unmapped(

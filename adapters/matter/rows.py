@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from adapters.matter import convert as cv
 from adapters.matter.node import Endpoint
+from adapters.matter.rows_extra import EXTRA_ROWS, PUMP_LEVEL_ROWS
 from adapters.matter.schema import OMIT, WRITE, Arg, Cmd, Evt, Prop, Row, Via, ViaBool, simple_event
 from adapters.sdk.convert import ConversionError, Converter
 from dhi.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
@@ -330,6 +331,12 @@ SCENE_ROWS: Final = [
         ),
         required=(),
     ),
+    Row(
+        "dhi.scene",
+        0x0005,
+        # the pre-1.3 Scenes cluster: the CHIP SDK no longer knows its commands, so read-only
+        props=(Prop(0x0001, "current_scene", cv.uint(0, 255)), Prop(0x0002, "group_id", cv.uint(0, 65527))),
+    ),
 ]
 
 # Switch (Generic Switch device type) feature bits
@@ -403,7 +410,9 @@ SWITCH_ROWS: Final = [
             simple_event(0x02, "long_pressed"),
             simple_event(0x04, "released"),
         ),
-        required=(),
+        # NumberOfPositions is mandatory: a Switch cluster with only global attributes (seen
+        # on endpoint 0 of some nodes) is no button at all
+        required=(0x0000,),
         not_features=LATCHING | MOMENTARY | ACTION_SWITCH,
     ),
     Row(
@@ -423,6 +432,7 @@ MEASUREMENT_ROWS: Final = [
     Row("dhi.pressure", 0x0403, props=(Prop(0x0000, "pressure", cv.HECTOPASCAL),)),
     Row("dhi.flow", 0x0404, props=(Prop(0x0000, "flow", cv.DECI_M3_PER_H),)),
     Row("dhi.illuminance", 0x0400, props=(Prop(0x0000, "illuminance", cv.LUX),)),
+    Row("dhi.soil_moisture", 0x0430, props=(Prop(0x0001, "moisture", cv.nullable(cv.uint(0, 100))),)),
     Row(
         "dhi.occupancy",
         0x0406,
@@ -481,13 +491,16 @@ def _alarm_event(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
 SMOKE, CO = 0x01, 0x02
 _ALL_CLEAR: Final = simple_event(0x0A, "cleared")
 
-SMOKE_CO_ROWS: Final = [
-    Row(
-        "dhi.smoke_alarm",
+
+def _alarm_row(capability: str, state_attr: int, alarm_event: int, name: str, **predicates: Any) -> Row:
+    """The alarm that carries the device-wide attributes (mute, self-test, faults, end of
+    service): the smoke alarm, or on a CO-only device the CO alarm."""
+    return Row(
+        capability,
         0x005C,
         props=(
-            Prop(0x0001, "smoke", cv.nonzero()),
-            Prop(0x0001, "severity", SEVERITY),
+            Prop(state_attr, name, cv.nonzero()),
+            Prop(state_attr, "severity", SEVERITY),
             Prop(0x0004, "muted", cv.nonzero()),
             Prop(0x0005, "test_in_progress", cv.BOOL),
             Prop(0x0006, "hardware_fault", cv.BOOL),
@@ -495,13 +508,18 @@ SMOKE_CO_ROWS: Final = [
         ),
         commands=(Cmd("self_test", "SelfTestRequest", 0x00),),
         events=(
-            Evt(0x00, ("alarm",), _alarm_event),
+            Evt(alarm_event, ("alarm",), _alarm_event),
             simple_event(0x03, "hardware_fault"),
             simple_event(0x05, "self_test_complete"),
             _ALL_CLEAR,
         ),
-        features=SMOKE,
-    ),
+        **predicates,
+    )
+
+
+SMOKE_CO_ROWS: Final = [
+    _alarm_row("dhi.smoke_alarm", 0x0001, 0x00, "smoke", features=SMOKE),
+    _alarm_row("dhi.co_alarm", 0x0002, 0x01, "carbon_monoxide", features=CO, not_features=SMOKE),
     Row(
         "dhi.co_alarm",
         0x005C,
@@ -590,15 +608,17 @@ def _concentration_rows(
                 required=(),
                 any_features=NUMERIC_MEASUREMENT | LEVEL_INDICATION,
                 adapt=_unit_adapter(prop, unit, default_unit),
+                consumes=(MEASUREMENT_UNIT,),
             )
         ]
     return [
         Row(
             capability,
             cluster,
-            props=(Prop(0x0000, prop, cv.SAME),),
+            props=(Prop(0x0000, prop, cv.SAME), Prop(0x000A, "level", CONCENTRATION_LEVEL)),
             features=NUMERIC_MEASUREMENT,
             adapt=_unit_adapter(prop, unit, default_unit),
+            consumes=(MEASUREMENT_UNIT,),
         ),
         Row(
             f"x.matter.{prop}_level",
@@ -713,6 +733,7 @@ def _pin(v: Any) -> str:
 
 
 PIN: Final = Converter(lambda v: v, _pin, "pin_code")
+UNBOLTING: Final = 0x1000  # Door Lock FeatureMap bit 12
 LOCK_TIMED_MS: Final = 1000  # Door Lock commands must be timed invokes (spec 5.2.4)
 
 DOOR_LOCK_ROWS: Final = [
@@ -750,9 +771,27 @@ DOOR_LOCK_ROWS: Final = [
                 cv.enum({0: "silent", 1: "low", 2: "high", 3: "medium"}, name="sound_volume"),
                 WRITE,
             ),
+            Prop(
+                0x0025,
+                "operating_mode",
+                cv.enum(
+                    {0: "normal", 1: "vacation", 2: "privacy", 3: "no_remote_lock_unlock", 4: "passage"},
+                    name="operating_mode",
+                ),
+                WRITE,
+            ),
+            Prop(0x0002, "actuator_enabled", cv.BOOL),
         ),
         commands=(
             Cmd("lock", "LockDoor", 0x00, (Arg("PINCode", "pin_code", PIN, OMIT),), timed_ms=LOCK_TIMED_MS),
+            Cmd(
+                "unbolt",
+                "UnboltDoor",
+                0x27,
+                (Arg("PINCode", "pin_code", PIN, OMIT),),
+                timed_ms=LOCK_TIMED_MS,
+                features=UNBOLTING,
+            ),
             Cmd(
                 "unlock",
                 "UnlockWithTimeout",
@@ -933,6 +972,8 @@ THERMOSTAT_ROWS: Final = [
         props=(
             Prop(0x0000, "local_temperature", cv.CENTI_CELSIUS),
             Prop(0x0001, "outdoor_temperature", cv.CENTI_CELSIUS),
+            Prop(0x0003, "abs_min_heat_setpoint_limit", cv.CENTI_CELSIUS),
+            Prop(0x0004, "abs_max_heat_setpoint_limit", cv.CENTI_CELSIUS),
             Prop(0x0007, "cooling_demand", cv.nullable(cv.SAME)),
             Prop(0x0008, "heating_demand", cv.nullable(cv.SAME)),
             Prop(0x0010, "local_temperature_calibration", cv.DECI_CELSIUS_STEP, WRITE),
@@ -998,6 +1039,36 @@ THERMOSTAT_ROWS: Final = [
     ),
 ]
 
+
+def _rock_setting(bits: int) -> Converter:
+    def back(on: Any) -> int:
+        if not isinstance(on, bool):
+            raise ConversionError(f"oscillation must be true or false, got {on!r}")
+        return bits if on else 0
+
+    return cv.nullable(Converter(lambda v: cv.check_int(v, 0, 0xFF) != 0, back, "rock_setting"))
+
+
+ROCKING: Final = _rock_setting(0x01)  # RockLeftRight, when RockSupport is not reported
+
+
+def _rocking(ep: Endpoint, cluster: int) -> Mapping[str, Converter]:
+    """Oscillation on = every rocking direction the fan supports (as Home Assistant does)."""
+    support = ep.value(cluster, 0x0007)
+    if isinstance(support, int) and not isinstance(support, bool) and 0 < support <= 0xFF:
+        return {"oscillation": _rock_setting(support)}
+    return {}
+
+
+#: WindSetting bitmap: bit 0 sleep wind, bit 1 natural wind; neither = the normal wind
+WIND_MODE: Final = cv.nullable(
+    Converter(
+        lambda v: "sleep" if cv.check_int(v, 0, 0xFF) & 1 else "natural" if v & 2 else "off",
+        cv.enum({0: "off", 1: "sleep", 2: "natural"}, name="wind_mode").back,
+        "wind_setting",
+    )
+)
+
 FAN_ROWS: Final = [
     Row(
         "dhi.fan",
@@ -1015,7 +1086,12 @@ FAN_ROWS: Final = [
             Prop(0x0002, "speed", cv.nullable(cv.SAME), WRITE),
             Prop(0x0004, "speed_max", cv.uint(1, 100)),
             Prop(0x0005, "speed_level", cv.uint(0, 100), WRITE),
+            Prop(0x0008, "oscillation", ROCKING, WRITE),  # per endpoint: from RockSupport (adapt)
+            Prop(0x000A, "wind_mode", WIND_MODE, WRITE),
+            Prop(0x000B, "direction", cv.enum({0: "forward", 1: "reverse"}, name="airflow_direction"), WRITE),
         ),
+        adapt=_rocking,
+        consumes=(0x0007, 0x0009),  # RockSupport, WindSupport: what oscillation/wind_mode may be
         commands=(
             Cmd(
                 "step",
@@ -1100,27 +1176,6 @@ POWER_ROWS: Final = [
 
 # ---------------------------------------------------------------- appliances
 
-OPERATIONAL_STATE_ROWS: Final = [
-    Row(
-        "dhi.operational_state",
-        0x0060,
-        props=(
-            Prop(
-                0x0004,
-                "state",
-                cv.enum({0: "stopped", 1: "running", 2: "paused", 3: "error"}, name="operational_state"),
-            ),
-            Prop(0x0002, "remaining_time", UINT32),
-        ),
-        commands=(
-            Cmd("pause", "Pause", 0x00),
-            Cmd("stop", "Stop", 0x01),
-            Cmd("start", "Start", 0x02),
-            Cmd("resume", "Resume", 0x03),
-        ),
-    ),
-]
-
 # ---------------------------------------------------------------- device information
 
 
@@ -1161,6 +1216,7 @@ ROWS: Final[list[Row]] = [
     *INFO_ROWS,
     *IDENTIFY_ROWS,
     *ON_OFF_ROWS,
+    *PUMP_LEVEL_ROWS,  # before the generic level row: a pump's level is a setpoint
     *LEVEL_ROWS,
     *COLOR_ROWS,
     *SCENE_ROWS,
@@ -1177,7 +1233,7 @@ ROWS: Final[list[Row]] = [
     *FAN_ROWS,
     *AIR_PURIFIER_ROWS,
     *POWER_ROWS,
-    *OPERATIONAL_STATE_ROWS,
+    *EXTRA_ROWS,
 ]
 
 

@@ -81,10 +81,14 @@ class Arg:
     param: str | None = None
     convert: Converter = INT  # DHI -> Matter through ``convert.back``
     default: Any = MISSING
+    #: encode with the endpoint's converter of this property instead (a mode name -> the
+    #: mode number that endpoint's SupportedModes gives it)
+    adapted: str | None = None
 
-    def value(self, params: Mapping[str, Any]) -> Any:
+    def value(self, params: Mapping[str, Any], converters: Mapping[str, Converter] | None = None) -> Any:
         if self.param is not None and self.param in params:
-            return self.convert.back(params[self.param])
+            conv = (converters or {}).get(self.adapted or "", self.convert)
+            return conv.back(params[self.param])
         if self.default is MISSING:
             raise KeyError(self.param or self.field)
         return self.default
@@ -101,10 +105,12 @@ class Cmd:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     features: int = 0  # FeatureMap bits the command needs (when the dump lists no accepted commands)
 
-    def payload(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def payload(
+        self, params: Mapping[str, Any], converters: Mapping[str, Converter] | None = None
+    ) -> dict[str, Any]:
         out = {}
         for arg in self.args:
-            value = arg.value(params)
+            value = arg.value(params, converters)
             if value is not OMIT:
                 out[arg.field] = value
         return out
@@ -149,6 +155,9 @@ class Row:
     adapt: Callable[[Endpoint, int], Mapping[str, Converter] | str] | None = None
     #: the definition of a vendor capability (``x.*``), which the catalog does not hold
     definition: CapabilityDef | None = None
+    #: attributes the row reads without a property of their own (a mode list that names
+    #: the current mode, a measurement unit): not left over for the vendor fallback
+    consumes: tuple[int, ...] = ()
     note: str = ""
 
     @property

@@ -305,7 +305,8 @@ class HomeSettings(_StrictApiModel):
     )
     room_names: Annotated[
         dict[Annotated[str, Field(pattern=ROOM_ID)], Annotated[str, Field(min_length=1, max_length=40)]],
-        Field(max_length=64),
+        # a key that is no room id is refused, so the schema says so too (not only patternProperties)
+        Field(max_length=64, json_schema_extra={"additionalProperties": False}),
     ] = Field(default_factory=dict, description="the resident's name for each room id (「奶奶的房间」)")
 
 

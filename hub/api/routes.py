@@ -57,6 +57,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/alerts/{id}/ack", alerts.ack_alert, AL),
     Endpoint("GET", "/subscriptions", subscriptions.list_subscriptions, R),
     Endpoint("POST", "/subscriptions", subscriptions.create_subscription, A),
+    Endpoint("POST", "/enrolments", subscriptions.enrol_subscription, A),
     Endpoint("GET", "/subscriptions/{id}", subscriptions.get_subscription, R),
     Endpoint("PUT", "/subscriptions/{id}", subscriptions.update_subscription, A),
     Endpoint("DELETE", "/subscriptions/{id}", subscriptions.delete_subscription, A),

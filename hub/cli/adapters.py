@@ -12,6 +12,7 @@ from rich.table import Table
 
 from adapters.sdk import build_report, discover_adapters, load_adapter
 from adapters.sdk.adapter import OfflineMapper
+from adapters.sdk.report import MappingReport
 from dhi.validate import load_document
 from hub.cli.common import console, die
 
@@ -40,22 +41,51 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command("check")
 def check_cmd(
     name: Annotated[str, typer.Argument(help="Adapter name, e.g. zigbee2mqtt, matter, tasmota, shelly.")],
-    file: Annotated[Path, typer.Argument(help="Recorded vendor data (bridge/devices dump, node dump, …).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Recorded vendor data (bridge/devices dump, node dump, …), one or more."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON report.")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Print one JSON line per file: its feature counts.")
+    ] = False,
 ) -> None:
     """Offline mapping report: the DHI devices produced and every vendor feature left unmapped."""
     cls = load_adapter(name)
     if not isinstance(cls, OfflineMapper):
         die(f"adapter {name!r} cannot map recorded data offline (it has no map_offline)")
-    data = load_document(file)
-    try:
-        mappings = cls.map_offline(data)
-    except (ValueError, TypeError, KeyError) as exc:
-        die(f"{file}: not {name} data this adapter understands: {exc}")
-    report = build_report(name, mappings)
-    if as_json:
-        print(report.model_dump_json(indent=2))
-        return
+    for file in files:
+        data = load_document(file)
+        try:
+            mappings = cls.map_offline(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            die(f"{file}: not {name} data this adapter understands: {exc}")
+        report = build_report(name, mappings)
+        if summary:
+            print(json.dumps(summary_line(name, file, report)))
+        elif as_json:
+            print(report.model_dump_json(indent=2))
+        else:
+            _print_table(name, file, report)
+
+
+def summary_line(adapter: str, file: Path, report: MappingReport) -> dict[str, object]:
+    """One dump in one line: what share of its features became standard or vendor properties."""
+    s = report.summary
+    kept = s.standard + s.vendor
+    return {
+        "adapter": adapter,
+        "file": str(file),
+        "devices": s.devices,
+        "features": s.features,
+        "standard": s.standard,
+        "vendor": s.vendor,
+        "unmapped": s.unmapped_features,
+        "kept_percent": round(100 * kept / s.features, 1) if s.features else None,
+    }
+
+
+def _print_table(name: str, file: Path, report: MappingReport) -> None:
     s = report.summary
     table = Table(title=f"{name}: {file.name}")
     for col in ("device", "capabilities", "unmapped", "placed apart"):

@@ -17,6 +17,7 @@ from dhi.models.envelope import MessageType
 from hub.activity_log import ActivityLog
 from hub.alerts.engine import AlertEngine
 from hub.api.server import ApiService
+from hub.bridges.platform_link import PlatformLinks
 from hub.bus import Filter
 from hub.cli.common import DataDirOption, console, data_dir_or_default, die, setup_logging
 from hub.cli.pair import announce
@@ -59,7 +60,7 @@ def build_config(
 def alert_services() -> list[Service]:
     """Consent starts before the engine so its filter sees the very first alert."""
     consent = ConsentService()
-    return [consent, Outbox(consent), AlertEngine()]
+    return [consent, Outbox(consent), AlertEngine(), PlatformLinks()]
 
 
 def default_services(hub: Hub) -> None:

@@ -22,6 +22,7 @@ EXPECTED = {
                       "alert.webhook.p99", "alert.uplink.p50", "alert.uplink.p99"},
     "scale": {"scale.rss.10", "scale.rss.500", "scale.rss_per_device", "scale.cold_start.10", "scale.cold_start.500"},
     "conformance": {"conformance.device_target"},
+    "platform": {"platform.bare_verify", "platform.pg_1_worker", "platform.pg_2_workers"},
 }  # fmt: skip
 
 

@@ -1,11 +1,12 @@
 """Real processes for the end-to-end tests: a hub (``tests.e2e.hub_process``, i.e. ``dhome run``)
-and the example community platform, each on a free loopback port with its own temp dir."""
+and the community platform (``dhome-community``), each on a free loopback port with its own temp dir."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -111,53 +112,123 @@ class Proc:
             self._out.close()
 
 
+STAFF_PASSWORD = "e2e-password"
+REPORT_TOKEN = "district-report-token-e2e"
+
+
 class Platform:
-    def __init__(self, tmp: Path, port: int, hub_port: int | None = None, token: str | None = None) -> None:
+    """``dhome-community serve`` on a free port: SQLite by default, or any database URL (the
+    tests give a fresh PostgreSQL database). Staff ``boss`` (supervisor), ``wang`` and ``li``
+    (duty) exist, all with ``STAFF_PASSWORD``; with ``hub_port`` given, home ``HOME`` is
+    registered with ``SECRET`` (a hub configured by hand, delivering to ``/webhook``)."""
+
+    def __init__(
+        self, tmp: Path, port: int, hub_port: int | None = None, token: str | None = None,
+        *, database: str | None = None, escalate_minutes: float = 5.0,
+    ) -> None:  # fmt: skip
         self.port = port
         self.dir = tmp / "platform"
         self.dir.mkdir(exist_ok=True)
+        self.database = database or f"sqlite:///{self.dir / 'platform.db'}"
         settings: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": self.port,
-            "database": str(self.dir / "platform.db"),
-            "secrets": [SECRET],
+            "database": self.database,
+            "public_url": self.url,
+            "log_format": "text",
+            "escalate_after_minutes": escalate_minutes,
+            "report_tokens": [REPORT_TOKEN],
+            "cap": {"sender": "centre@example.org", "area_code": "110105", "area_name": "朝阳区某社区"},
         }
-        if hub_port is not None and token is not None:
-            settings["hubs"] = {HOME: {"url": f"http://127.0.0.1:{hub_port}", "token": token}}
         self.config = self.dir / "platform.yaml"
-        self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        self.config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         self.proc: Proc | None = None
+        for user, name, role in (
+            ("boss", "张主管", "supervisor"),
+            ("wang", "王芳", "duty"),
+            ("li", "李强", "duty"),
+        ):
+            self.cli(
+                "staff", "add", user, "--name", name, "--role", role, "--password-stdin", stdin=STAFF_PASSWORD
+            )
+        if hub_port is not None:
+            self.cli("home", "add", HOME, "--name", "陈阿姨", stdin=SECRET)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cli(self, *args: str, stdin: str = "") -> str:
+        out = subprocess.run(
+            [PYTHON, "-m", "community", "--config", str(self.config), *args],
+            cwd=REPO, input=stdin + "\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    def code(self, label: str = "") -> str:
+        return self.cli("code", "create", "--label", label).splitlines()[-1]
+
     def start(self) -> None:
-        argv = [PYTHON, "-m", "examples.community_platform", "--config", str(self.config)]
+        argv = [PYTHON, "-m", "community", "--config", str(self.config), "serve"]
         self.proc = Proc("platform", argv, self.dir / "platform.log")
-        wait_until(lambda: reachable(self.url + "/api/stats"), 30, "the platform to listen")
+        wait_until(lambda: reachable(self.url + "/health"), 30, "the platform to listen")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.stop()
 
+    def store(self) -> Any:
+        from community.db import make_engine
+        from community.store import Store
+
+        return Store(make_engine(self.database))
+
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
+        store = self.store()
+        try:
+            return fn(store)
+        finally:
+            store.engine.dispose()
+
     def alerts(self) -> list[dict[str, Any]]:
-        status, body = http("GET", self.url + "/api/alerts")
-        assert status == 200
-        return list(body["items"])
+        """Every alert the platform holds, as staff see it (``state``: the home's state)."""
+        return list(self._read(lambda s: s.all_alerts()))
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._read(lambda s: s.counts()))
+
+    def households(self) -> list[dict[str, Any]]:
+        return list(self._read(lambda s: s.households()))
 
     def stats(self) -> dict[str, int]:
-        return dict(http("GET", self.url + "/api/stats")[1])
+        """Webhooks by outcome since this process started (its /metrics)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        found = re.findall(r'community_webhooks_total\{outcome="(\w+)"\} ([0-9.]+)', text)
+        names = {"stored": "received", "duplicate": "duplicates", "rejected": "rejected"}
+        return {names.get(k, k): int(float(v)) for k, v in found}
 
     def message_ids(self) -> list[str]:
-        with sqlite3.connect(f"file:{self.dir / 'platform.db'}?mode=ro", uri=True) as db:
-            return [r[0] for r in db.execute("SELECT message_id FROM messages")]
+        from sqlalchemy import select
+
+        from community.db import messages
+
+        def ids(store: Any) -> list[str]:
+            with store.engine.connect() as db:
+                return [r[0] for r in db.execute(select(messages.c.id))]
+
+        return list(self._read(ids))
 
 
 class HubProcess:
-    def __init__(self, tmp: Path, *, scenario: str | None, speed: float, alerts: dict[str, Any]) -> None:
+    def __init__(
+        self, tmp: Path, *, scenario: str | None, speed: float, alerts: dict[str, Any], home: str = HOME,
+        name: str = "hub",
+    ) -> None:  # fmt: skip
         self.api_port = free_port()
-        self.dir = tmp / "hub"
+        self.home = home
+        self.dir = tmp / name
         self.data = self.dir / "data"
         self.data.mkdir(parents=True, exist_ok=True, mode=0o700)
         adapters = []
@@ -170,7 +241,7 @@ class HubProcess:
             )
             clock["start"] = load_scenario(scenario, default_catalog()).start.isoformat()
         config = {
-            "home": {"id": HOME, "name": "Mrs Chen's flat", "division_code": "110105"},
+            "home": {"id": home, "name": "Mrs Chen's flat", "division_code": "110105"},
             "api": {"port": self.api_port},
             "mdns": {"enabled": False},
             "clock": clock,

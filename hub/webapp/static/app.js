@@ -4,6 +4,7 @@ import { ago, api, ApiError, connectWs, fmt, h, lang, loadLang, loadSession, onM
 import { actor, capDef, capLabel, deviceName, propDef, propLabel, roomName, setCatalog, setRoomNames, show, unit } from "/static/labels.js";
 import * as emergency from "/static/emergency.js";
 import { lineChart } from "/static/chart.js";
+import { enrolForm } from "/static/enrol.js";
 
 // capabilities that keep someone safe: category safety in the catalog
 const isSafetyCap = (id) => capDef(id)?.category === "safety";
@@ -600,6 +601,7 @@ async function sharingPage() {
     title(t("nav.sharing")),
     h("p", {}, t("sharing.intro")),
     h("div", {}, subs.items.length ? subs.items.map(subCard) : h("p", {}, t("sharing.none"))),
+    enrolForm(render),
     h("h2", {}, t("sharing.dead")), await deadLetters(subs.items),
     grantForm(),
     h("h2", {}, t("sharing.audit")), await auditList(names, byId));

@@ -62,6 +62,9 @@ export function actor(by) {
   if (session) return t("actor.session");
   const resident = /^resident:(.*)$/.exec(name);
   if (resident) return t("actor.resident");
+  // a community platform's staff member, as the platform names them (spec §9.4): a proper name
+  const platform = /^platform:(.+)$/.exec(name);
+  if (platform) return platform[1];
   const known = t("actor." + name, "");
   if (known) return known;
   return tok ? t("actor.app") : t("actor.system");

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 NODES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "matter" / "nodes"
+#: dumps built for this repository from the Matter spec (see nodes/PROVENANCE.md)
+BUILT = Path(__file__).with_name("nodes")
 
 
 def node_files() -> list[Path]:
@@ -19,4 +21,9 @@ def node_files() -> list[Path]:
 
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((NODES / name).read_text())
+    return data
+
+
+def load_built(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((BUILT / name).read_text())
     return data

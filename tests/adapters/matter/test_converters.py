@@ -60,6 +60,8 @@ def test_every_converter_refuses_or_yields_the_catalog_type(row: Row, prop: Prop
         "number": (int, float),
         "string": str,
         "enum": str,
+        "array": list,
+        "object": dict,
     }
     assert isinstance(value, types[pdef.type.value]), (raw, value)
     assert not (isinstance(value, bool) and pdef.type.value != "boolean"), (raw, value)

@@ -145,13 +145,15 @@ def test_fixture_maps_completely(path: Path) -> None:
 
 @pytest.mark.parametrize("path", node_files(), ids=lambda p: p.name)
 def test_state_values_fit_the_catalog(path: Path) -> None:
-    for (_, _, capability), values in states_of(json.loads(path.read_text())).items():
-        definition = CATALOG.get(capability) or next(r.definition for r in ROWS if r.capability == capability)
+    node = parse_node(unwrap(json.loads(path.read_text()))[0])
+    for binding, values, errors in node_states(map_node(node, "matter", CATALOG), node, LOOKUP):
+        assert not errors, errors
+        definition = binding.row.definition or CATALOG.get(binding.capability)
         assert definition is not None
         for prop, value in values.items():
             pdef = definition.property(prop)
             assert pdef is not None
-            check_value(pdef, value, f"{capability}.{prop}")
+            check_value(pdef, value, f"{binding.capability}.{prop}")
 
 
 def test_bridge_devices_are_separate_and_point_at_the_bridge() -> None:
@@ -235,20 +237,39 @@ def test_bridge_with_many_endpoints() -> None:
     assert states[("matter:7-5", "ep5", "dhi.connectivity")] == {"online": False}
 
 
-def test_unknown_and_vendor_clusters_are_reported_not_dropped() -> None:
+def test_unknown_and_vendor_clusters_become_vendor_properties() -> None:
     node = {
         "node_id": 3,
         "attributes": _ep(0, 0x16, {40: {1: "V", 3: "P"}})
-        | _ep(1, 0x0302, {0x0402: {0: None}, 0x0200: {0: 1}, 0x130AFC01: {0x130A0011: 5}, 0x7FF0: {0: 1}}),
+        | _ep(
+            1,
+            0x0302,
+            {
+                0x0402: {0: None},
+                0x0200: {0: 1},
+                0x130AFC01: {0x130A0011: 5, 0x130A0018: 40},
+                0x7FF0: {0: 1, 1: None},
+            },
+        ),
     }
     (mapping,) = map_dump(node)
-    unmapped = {u.feature: u.reason for u in mapping.unmapped}
-    assert set(unmapped) == {"1/512", f"1/{0x130AFC01}", f"1/{0x7FF0}"}
-    assert "PumpConfigurationAndControl" in unmapped["1/512"]
-    assert "manufacturer-specific" in unmapped[f"1/{0x130AFC01}"]
-    assert "not a cluster this adapter knows" in unmapped[f"1/{0x7FF0}"]
-    # a null measurement is mapped (nullable), not dropped
-    assert states_of(node)[("matter:3", "ep1", "dhi.temperature")] == {"temperature": None}
+    # the only thing that cannot be represented: a null of an attribute nobody describes
+    assert [(u.feature, "data model" in u.reason) for u in mapping.unmapped] == [(f"1/{0x7FF0}/1", True)]
+    states = states_of(node)
+    assert states[("matter:3", "ep1", "dhi.temperature")] == {"temperature": None}  # nullable, kept
+    assert states[("matter:3", "ep1", "dhi.pump")] == {"max_pressure": 0.1}
+    # Eve's data model names and types its attributes; an undescribed one is typed from its value
+    assert states[("matter:3", "ep1", "x.matter.eve")] == {"valve_position": 40, "attribute_130a0011": 5}
+    assert states[("matter:3", "ep1", "x.matter.cluster_7ff0")] == {"attribute_0": 1}
+    desc = mapping.description
+    assert desc is not None
+    comp = desc.component("ep1")
+    assert comp is not None
+    eve = comp.capability("x.matter.eve")
+    assert eve is not None and eve.definition is not None
+    valve = eve.definition.property("valve_position")
+    assert valve is not None and valve.unit == "%" and valve.access == ["read", "notify"]
+    assert mapping.vendor == 2 and mapping.standard == 3  # device_info, temperature, pump
 
 
 def test_boolean_state_means_what_the_device_type_says() -> None:
@@ -259,12 +280,12 @@ def test_boolean_state_means_what_the_device_type_says() -> None:
     assert states_of(node)[("matter:4", "ep1", "dhi.water_freeze")] == {"freeze": True}
 
 
-def test_boolean_state_without_a_known_device_type_is_reported() -> None:
+def test_boolean_state_without_a_known_device_type_is_kept_as_vendor() -> None:
     # a Boolean State cluster on a device type that does not say what "true" means
     node = {"node_id": 4, "attributes": _ep(0, 0x16, {40: {1: "V"}}) | _ep(1, 0x0302, {0x0045: {0: True}})}
     (mapping,) = map_dump(node)
-    assert [u.feature for u in mapping.unmapped] == ["1/69"]
-    assert "device type" in mapping.unmapped[0].reason
+    assert mapping.unmapped == [] and mapping.vendor == 1
+    assert states_of(node)[("matter:4", "ep1", "x.matter.boolean_state")] == {"state_value": True}
 
 
 def test_latching_switch_position_and_its_event() -> None:

@@ -21,7 +21,7 @@ from dhi.models import CommandRequest
 from hub.bus import Filter, Subscription
 from hub.config import AdapterEntry, HubConfig
 from hub.core import Hub
-from tests.adapters.matter.support import load, node_files
+from tests.adapters.matter.support import BUILT, load, load_built, node_files
 from tests.support.matter_server import MatterServer, import_nodes, server_command
 
 pytestmark = pytest.mark.slow
@@ -142,6 +142,70 @@ async def test_commands_round_trip(
             )
         )
         assert result.status == "ok", result.error
+
+
+# (dump, component, capability, command, params): the server parses each into the SDK's
+# command or attribute object (an error comes back as the command result otherwise)
+LISTED_COMMANDS = [
+    ("robot_vacuum.json", "ep1", "dhi.mode", "set_mode", {"mode": "Cleaning"}),
+    ("robot_vacuum.json", "ep1", "dhi.clean_mode", "set", {"mode": "Mop"}),
+    ("robot_vacuum.json", "ep1", "dhi.operational_state", "go_home", {}),
+    ("robot_vacuum.json", "ep1", "dhi.service_area", "select_areas", {"areas": ["Kitchen", "Living room"]}),
+    ("kitchen_appliances.json", "ep1", "dhi.appliance_alarm", "reset", {}),
+    ("kitchen_appliances.json", "ep4", "dhi.operational_state", "start", {}),
+    ("kitchen_appliances.json", "ep2", "x.matter.laundry_washer_controls", "set", {"spin_speed_current": 1}),
+    ("water_heater_evse.json", "ep1", "dhi.water_heater", "boost", {"duration": 1800}),
+    ("door_lock_unbolt.json", "ep1", "dhi.lock", "unbolt", {"pin_code": "1234"}),
+    ("door_lock_unbolt.json", "ep1", "dhi.lock", "set", {"operating_mode": "vacation"}),
+    ("pump.json", "ep1", "dhi.level", "set_level", {"level": 75}),
+    ("pump.json", "ep1", "dhi.pump", "set", {"control_mode": "constant_pressure"}),
+    ("fan_rock_wind.json", "ep1", "dhi.fan", "set", {"oscillation": True, "wind_mode": "sleep"}),
+    ("co_alarm.json", "ep1", "dhi.co_alarm", "self_test", {}),
+    ("contact_sensitivity_modes.json", "ep1", "dhi.sensitivity", "set", {"level": 2}),
+    ("contact_sensitivity_modes.json", "ep2", "dhi.mode", "set_mode", {"mode": "Blink"}),
+    ("thermostat_presets.json", "ep1", "dhi.thermostat_preset", "set_preset", {"preset": "occupied"}),
+    ("chime.json", "ep1", "dhi.chime", "play", {}),
+    ("chime.json", "ep1", "dhi.chime", "set", {"sound": "Ding dong", "enabled": True}),
+]
+
+
+async def test_listed_clusters_through_the_real_server(matter_server: MatterServer, tmp_path: Path) -> None:
+    names = sorted(p.name for p in BUILT.glob("*.json"))
+    ids = dict(zip(names, await import_nodes(matter_server.url, [load_built(n) for n in names]), strict=True))
+    async with running_hub(tmp_path, matter_server.url) as (hub, _adapter):
+        for name, node_id in ids.items():
+            await until(lambda n=node_id: hub.registry.get(f"matter:{n}"), name)  # type: ignore[misc]
+        vacuum = f"matter:{ids['robot_vacuum.json']}"
+        await until(lambda: value(hub, vacuum, "ep1", "dhi.operational_state", "state") == "docked", "docked")
+        assert value(hub, vacuum, "ep1", "dhi.service_area", "areas") == ["Kitchen", "Living room", "area 9"]
+        pump = f"matter:{ids['pump.json']}"
+        await until(lambda: value(hub, pump, "ep1", "dhi.level", "level") == 100.0, "the pump at 100 %")
+        eve = f"matter:{ids['eve_energy_with_standard.json']}"
+        await until(lambda: value(hub, eve, "ep1", "x.matter.eve", "watt") == 1990.0, "Eve's watt kept")
+        assert value(hub, eve, "ep1", "dhi.power", "power") == 2001.0
+        for n, (name, component, capability, command, params) in enumerate(LISTED_COMMANDS):
+            request = CommandRequest(
+                id=f"l{n}",
+                device=f"matter:{ids[name]}",
+                component=component,
+                capability=capability,
+                command=command,
+                params=params,
+            )
+            result = await hub.execute(request)
+            assert result.status == "ok", (capability, command, result.error)
+        # a name the device does not list never reaches the server
+        result = await hub.execute(
+            CommandRequest(
+                id="bad",
+                device=vacuum,
+                component="ep1",
+                capability="dhi.mode",
+                command="set_mode",
+                params={"mode": "Turbo"},
+            )
+        )
+        assert result.status == "error" and result.error is not None and "Turbo" in result.error.message
 
 
 async def test_server_error_comes_back_as_command_result(matter_server: MatterServer, tmp_path: Path) -> None:

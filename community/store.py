@@ -1,0 +1,485 @@
+"""Everything the platform keeps, behind one class with plain synchronous methods (the web
+handlers run them in a worker thread). The same statements run on PostgreSQL and SQLite.
+
+Each method is one transaction. A message is recorded and applied together, so a crash never
+marks a message seen without its effect, and the insert of its id is the de-duplication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from base64 import b64encode
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from community.db import actions, alerts, enrolment_codes, households, messages, sessions, staff
+
+ALERT_TYPES = frozenset({"org.dhi.v1.alert.raised", "org.dhi.v1.alert.updated", "org.dhi.v1.alert.cleared"})
+#: CAP severities, most severe first: the queue's first sort key
+SEVERITY_ORDER = {"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3, "Unknown": 4}
+ROLES = ("duty", "supervisor")
+#: the actions whose news goes back to the home (the hub acknowledges the alert on either)
+ACK_ACTIONS = ("acknowledge", "resolve")
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read aloud over the phone
+PBKDF2_ROUNDS = 200_000
+
+
+class Conflict(Exception):
+    """Someone else already did this (the message says who and when)."""
+
+    def __init__(self, message: str, alert: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.alert = alert
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    duplicate: bool
+    alert: dict[str, Any] | None  # the alert as staff see it, when the message changed one
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything stored is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    v = utc(value)
+    return v.isoformat().replace("+00:00", "Z") if v is not None else None
+
+
+def parse_time(value: object, default: datetime) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return default
+    return when.astimezone(UTC) if when.tzinfo is not None else default
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def new_secret() -> str:
+    return "whsec_" + b64encode(secrets.token_bytes(24)).decode()
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ROUNDS)
+    return f"pbkdf2_sha256${PBKDF2_ROUNDS}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, rounds, salt, digest = stored.split("$")
+        got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(rounds))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def home_of(source: object) -> str:
+    """``dhome://flat-12`` or ``dhome://flat-12/<device>`` → ``flat-12``."""
+    return str(source).removeprefix("dhome://").split("/", 1)[0]
+
+
+class Store:
+    def __init__(self, engine: Engine, now: Any = None) -> None:
+        self.engine = engine
+        self._now = now or (lambda: datetime.now(UTC))
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._insert = dialect.insert
+
+    def now(self) -> datetime:
+        value: datetime = self._now()
+        return value
+
+    # ------------------------------------------------------------------ enrolment
+    def create_code(self, label: str, by: str, ttl: timedelta) -> str:
+        code = new_code()
+        now = self.now()
+        with self.engine.begin() as db:
+            db.execute(
+                insert(enrolment_codes).values(
+                    code_hash=code_hash(code),
+                    label=label,
+                    created_by=by,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
+            )
+        return code
+
+    def redeem(self, code: str, home: str, household: dict[str, Any], consent: dict[str, Any]) -> str:
+        """Use a code once: the household is (re-)enrolled with a fresh secret, returned."""
+        now = self.now()
+        secret = new_secret()
+        with self.engine.begin() as db:
+            used = db.execute(
+                update(enrolment_codes)
+                .where(
+                    enrolment_codes.c.code_hash == code_hash(code),
+                    enrolment_codes.c.used_at.is_(None),
+                    enrolment_codes.c.expires_at > now,
+                )
+                .values(used_at=now, home=home)
+            )
+            if used.rowcount != 1:
+                raise NotFound("the enrolment code is wrong, used or expired")
+            row = {
+                "name": household["name"],
+                "address": household.get("address", ""),
+                "contacts": household.get("contacts", []),
+                "consent": consent,
+                "secret": secret,
+                "enrolled_at": now,
+            }
+            stmt = self._insert(households).values(home=home, **row)
+            db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
+        return secret
+
+    def add_home(self, home: str, name: str, secret: str, consent: dict[str, Any]) -> None:
+        """A household whose hub was configured by hand (no enrolment code): its secret given."""
+        row = {"name": name, "address": "", "contacts": [], "consent": consent, "secret": secret,
+               "enrolled_at": self.now()}  # fmt: skip
+        with self.engine.begin() as db:
+            stmt = self._insert(households).values(home=home, **row)
+            db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
+
+    def secret_of(self, home: str) -> str | None:
+        with self.engine.connect() as db:
+            value = db.scalar(select(households.c.secret).where(households.c.home == home))
+        return str(value) if value is not None else None
+
+    def update_consent(self, home: str, consent: dict[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(households).where(households.c.home == home).values(consent=consent))
+
+    # ------------------------------------------------------------------ intake
+    def receive(self, message_id: str, home: str, event: dict[str, Any]) -> Outcome:
+        now = self.now()
+        msg_type = str(event.get("type", ""))
+        with self.engine.begin() as db:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT
+            taken = db.execute(
+                self._insert(messages)
+                .values(id=message_id, home=home, type=msg_type, received_at=now)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(messages.c.id)
+            ).first()
+            if taken is None:
+                return Outcome(duplicate=True, alert=None)
+            db.execute(update(households).where(households.c.home == home).values(last_seen=now))
+            data = event.get("data")
+            alert = data.get("alert") if isinstance(data, dict) and msg_type in ALERT_TYPES else None
+            if not isinstance(alert, dict) or not isinstance(alert.get("id"), str):
+                return Outcome(duplicate=False, alert=None)
+            changed = self._apply(db, home, alert, parse_time(event.get("time"), now), now)
+            view = self._alert(db, home, alert["id"]) if changed else None
+        return Outcome(duplicate=False, alert=view)
+
+    def _apply(
+        self, db: Connection, home: str, alert: dict[str, Any], message_time: datetime, now: datetime
+    ) -> bool:
+        key = and_(alerts.c.home == home, alerts.c.alert_id == alert["id"])
+        known = db.execute(select(alerts.c.message_time).where(key)).first()
+        fields = {
+            "kind": str(alert.get("kind", "unknown"))[:40],
+            "severity": str(alert.get("severity", "Unknown"))[:20],
+            "hub_state": str(alert.get("state", "active"))[:20],
+            "message_time": message_time,
+            "body": alert,
+        }
+        if known is None:
+            first = parse_time(alert.get("first_seen"), message_time)
+            db.execute(
+                insert(alerts).values(
+                    home=home, alert_id=alert["id"], desk="open", first_seen=first, **fields
+                )
+            )
+            return True
+        if utc(known[0]) is not None and utc(known[0]) > message_time:  # type: ignore[operator]
+            return False  # an older message arriving late (a retry): the newer state stays
+        db.execute(update(alerts).where(key).values(**fields))
+        return True
+
+    # ------------------------------------------------------------------ staff actions
+    def act(
+        self, home: str, alert_id: str, who: str, action: str, *, note: str = "", to: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """acknowledge / assign / resolve / note, as one conditional update: of two staff acting at
+        once exactly one wins; the other gets ``Conflict`` with the alert showing who took it.
+        ``who`` is the user name (history), ``name`` what colleagues and the home are shown."""
+        now = self.now()
+        shown_as = name or who
+        key = and_(alerts.c.home == home, alerts.c.alert_id == alert_id)
+        changes: dict[str, tuple[Any, dict[str, Any]]] = {
+            "acknowledge": (alerts.c.desk == "open", {"desk": "acknowledged", "acked_by": shown_as, "acked_at": now}),
+            "assign": (alerts.c.desk != "resolved", {"assignee": to}),
+            "resolve": (
+                alerts.c.desk != "resolved",
+                {"desk": "resolved", "resolved_by": shown_as, "resolved_at": now,
+                 "acked_by": func.coalesce(alerts.c.acked_by, shown_as), "acked_at": func.coalesce(alerts.c.acked_at, now)},
+            ),
+            "note": (alerts.c.home == home, {}),
+        }  # fmt: skip
+        condition, values = changes[action]
+        with self.engine.begin() as db:
+            if self._alert(db, home, alert_id) is None:
+                raise NotFound(f"no alert {alert_id!r} from home {home!r}")
+            lost = (
+                bool(values)
+                and db.execute(update(alerts).where(key, condition).values(**values)).rowcount != 1
+            )
+            if not lost:
+                db.execute(insert(actions).values(home=home, alert_id=alert_id, staff=who, action=action,
+                                                  note=note if to is None else f"→ {to} {note}".strip(), at=now))  # fmt: skip
+        # read after the transaction: the winner's commit is visible whatever the database
+        view = self.alert(home, alert_id)
+        assert view is not None
+        if lost:
+            raise Conflict(_taken_message(view), view)
+        return view
+
+    def escalate_due(self, older_than: timedelta) -> list[dict[str, Any]]:
+        """Open alerts nobody acknowledged in time go to the supervisors (once)."""
+        now = self.now()
+        cutoff = now - older_than
+        with self.engine.begin() as db:
+            due = db.execute(
+                select(alerts.c.home, alerts.c.alert_id).where(
+                    alerts.c.desk == "open", alerts.c.escalated_at.is_(None), alerts.c.first_seen < cutoff
+                )
+            ).all()
+            shown = []
+            for home, alert_id in due:
+                won = db.execute(
+                    update(alerts)
+                    .where(
+                        alerts.c.home == home, alerts.c.alert_id == alert_id, alerts.c.escalated_at.is_(None)
+                    )
+                    .values(escalated_at=now)
+                )
+                if won.rowcount != 1:
+                    continue  # another worker process escalated it
+                db.execute(insert(actions).values(home=home, alert_id=alert_id, staff="system", action="escalate",
+                                                  note="supervisor", at=now))  # fmt: skip
+                view = self._alert(db, home, alert_id)
+                if view is not None:
+                    shown.append(view)
+        return shown
+
+    def acks_after(self, home: str, after: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The acknowledgements (and resolutions) for one home, for its hub's poll."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(actions.c.seq, actions.c.alert_id, actions.c.action, actions.c.at, staff.c.display_name,
+                       actions.c.staff)
+                .join(staff, staff.c.username == actions.c.staff, isouter=True)
+                .where(actions.c.home == home, actions.c.seq > after, actions.c.action.in_(ACK_ACTIONS))
+                .order_by(actions.c.seq)
+                .limit(limit)
+            ).all()  # fmt: skip
+        return [
+            {
+                "seq": r.seq,
+                "alert_id": r.alert_id,
+                "action": r.action,
+                "at": iso(r.at),
+                "by": r.display_name or r.staff,
+            }
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ reading
+    def alert(self, home: str, alert_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            return self._alert(db, home, alert_id)
+
+    def _alert(self, db: Connection, home: str, alert_id: str) -> dict[str, Any] | None:
+        row = db.execute(_alert_select().where(alerts.c.home == home, alerts.c.alert_id == alert_id)).first()
+        return _view(row) if row is not None else None
+
+    def queue(self) -> list[dict[str, Any]]:
+        """Alerts staff still have to deal with: most severe first, then oldest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(_alert_select().where(alerts.c.desk != "resolved")).all()
+        items = [_view(r) for r in rows]
+        items.sort(key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["first_seen"]))
+        return items
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Alerts still active at the home or open at the desk (the CAP feed)."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                _alert_select()
+                .where(or_(alerts.c.desk != "resolved", alerts.c.hub_state == "active"))
+                .order_by(alerts.c.first_seen)
+            ).all()
+        return [_view(r) for r in rows]
+
+    def all_alerts(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        stmt = _alert_select().order_by(alerts.c.first_seen)
+        if since is not None:
+            stmt = stmt.where(alerts.c.first_seen >= since)
+        with self.engine.connect() as db:
+            return [_view(r) for r in db.execute(stmt).all()]
+
+    def history(self, home: str, limit: int = 200) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(actions).where(actions.c.home == home).order_by(actions.c.seq.desc()).limit(limit)
+            ).all()
+        return [{"seq": r.seq, "alert_id": r.alert_id, "staff": r.staff, "action": r.action, "note": r.note,
+                 "at": iso(r.at)} for r in rows]  # fmt: skip
+
+    def households(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(households).order_by(households.c.home)).all()
+            open_counts: dict[str, int] = dict(
+                db.execute(
+                    select(alerts.c.home, func.count())
+                    .where(alerts.c.desk != "resolved")
+                    .group_by(alerts.c.home)
+                ).all()
+            )
+        return [
+            {"home": r.home, "name": r.name, "address": r.address, "contacts": r.contacts, "consent": r.consent,
+             "enrolled_at": iso(r.enrolled_at), "last_seen": iso(r.last_seen), "open_alerts": open_counts.get(r.home, 0)}
+            for r in rows
+        ]  # fmt: skip
+
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as db:
+            by_kind = db.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all()
+            by_home = db.execute(select(alerts.c.home, func.count()).group_by(alerts.c.home)).all()
+            by_desk = db.execute(select(alerts.c.desk, func.count()).group_by(alerts.c.desk)).all()
+            total = db.scalar(select(func.count()).select_from(messages)) or 0
+        return {
+            "messages": int(total),
+            "by_kind": {k: int(n) for k, n in by_kind},
+            "by_home": {k: int(n) for k, n in by_home},
+            "by_desk": {k: int(n) for k, n in by_desk},
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Row counts (the loss/duplicate checks of the tests and the metrics)."""
+        with self.engine.connect() as db:
+            return {
+                t.name: int(db.scalar(select(func.count()).select_from(t)) or 0)
+                for t in (messages, alerts, actions, households)
+            }
+
+    # ------------------------------------------------------------------ staff and sessions
+    def add_staff(self, username: str, display_name: str, role: str, password: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        row = {"display_name": display_name, "role": role, "password_hash": hash_password(password)}
+        with self.engine.begin() as db:
+            db.execute(
+                self._insert(staff).values(username=username, **row)
+                .on_conflict_do_update(index_elements=["username"], set_=row)
+            )  # fmt: skip
+
+    def sign_in(self, username: str, password: str, ttl: timedelta) -> str | None:
+        with self.engine.begin() as db:
+            stored = db.scalar(select(staff.c.password_hash).where(staff.c.username == username))
+            if stored is None or not check_password(password, stored):
+                return None
+            token = secrets.token_urlsafe(32)
+            db.execute(
+                insert(sessions).values(
+                    token_hash=_sha(token), username=username, expires_at=self.now() + ttl
+                )
+            )
+        return token
+
+    def session(self, token: str) -> dict[str, str] | None:
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(staff.c.username, staff.c.display_name, staff.c.role)
+                .join(sessions, sessions.c.username == staff.c.username)
+                .where(sessions.c.token_hash == _sha(token), sessions.c.expires_at > self.now())
+            ).first()
+        return {"username": row.username, "name": row.display_name, "role": row.role} if row else None
+
+    def sign_out(self, token: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(delete(sessions).where(sessions.c.token_hash == _sha(token)))
+
+    # ------------------------------------------------------------------ retention
+    def purge(self, older_than: timedelta) -> dict[str, int]:
+        """Drop what the retention setting no longer allows: resolved alerts (and their actions)
+        and message ids older than the limit. Open alerts are kept whatever their age."""
+        cutoff = self.now() - older_than
+        with self.engine.begin() as db:
+            old = select(alerts.c.home, alerts.c.alert_id).where(
+                alerts.c.desk == "resolved", alerts.c.resolved_at < cutoff
+            )
+            gone = db.execute(old).all()
+            for home, alert_id in gone:
+                db.execute(delete(actions).where(actions.c.home == home, actions.c.alert_id == alert_id))
+                db.execute(delete(alerts).where(alerts.c.home == home, alerts.c.alert_id == alert_id))
+            msgs = db.execute(delete(messages).where(messages.c.received_at < cutoff)).rowcount
+            db.execute(delete(sessions).where(sessions.c.expires_at < self.now()))
+        return {"alerts": len(gone), "messages": int(msgs)}
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _alert_select() -> Any:
+    return select(alerts, households.c.name.label("household")).join(
+        households, households.c.home == alerts.c.home, isouter=True
+    )
+
+
+def _view(row: Any) -> dict[str, Any]:
+    body = dict(row.body)
+    return {
+        **body,
+        "home": row.home,
+        "id": row.alert_id,
+        "household": row.household,
+        "kind": row.kind,
+        "severity": row.severity,
+        "hub_state": row.hub_state,
+        "desk": row.desk,
+        "assignee": row.assignee,
+        "acked_by": row.acked_by,
+        "acked_at": iso(row.acked_at),
+        "resolved_by": row.resolved_by,
+        "resolved_at": iso(row.resolved_at),
+        "escalated_at": iso(row.escalated_at),
+        "first_seen": iso(row.first_seen),
+    }
+
+
+def _taken_message(current: dict[str, Any]) -> str:
+    if current["desk"] == "resolved":
+        return f"already resolved by {current['resolved_by']} at {current['resolved_at']}"
+    return f"already acknowledged by {current['acked_by']} at {current['acked_at']}"

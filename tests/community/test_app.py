@@ -1,0 +1,221 @@
+"""The platform's HTTP side in-process (aiohttp test server, real SQLite file): enrolment by code,
+signed intake with the replay window, the console's sign-in, roles and conflicts, the
+acknowledgement poll, the CAP feed (OASIS XSD) and exports with only consented fields."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmlschema
+from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import TestServer
+from standardwebhooks.webhooks import Webhook
+
+from community.app import create_app
+from community.config import ConfigError, Settings, load
+from community.reports import ATOM_NS, CAP_NS
+from community.web import STORE
+from tests.community.conftest import alert_event
+
+REPORT_TOKEN = "district-token-0123456789"
+
+
+class Platform:
+    def __init__(self, server: TestServer, session: ClientSession) -> None:
+        self.server, self.http = server, session
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+        headers.setdefault("X-Requested-With", "console")
+        async with self.http.request(method, self.url(path), json=body, headers=headers) as resp:
+            text = await resp.text()
+            try:
+                return resp.status, json.loads(text)
+            except ValueError:
+                return resp.status, text
+
+    async def enrol(self, home: str, kinds: list[str]) -> str:
+        status, made = await self.call("POST", "/console/api/codes", {"label": home})
+        assert status == 201, made
+        status, answer = await self.call("POST", "/dhi/v1/enrol", {
+            "code": made["code"], "home": home, "household": {"name": "陈阿姨", "address": "3号楼 501"},
+            "consent": {"alert_kinds": kinds, "fields": ["room"]},
+        })  # fmt: skip
+        assert status == 201, answer
+        assert answer["webhook"]["url"].endswith(f"/dhi/v1/homes/{home}/events")
+        return str(answer["webhook"]["secret"])
+
+    async def deliver(
+        self, home: str, secret: str, event: dict[str, Any], *, at: datetime | None = None
+    ) -> int:
+        body = json.dumps(event)
+        stamp = at or datetime.now(UTC)
+        headers = {"webhook-id": event["id"], "webhook-timestamp": str(int(stamp.timestamp())),
+                   "webhook-signature": Webhook(secret).sign(event["id"], stamp, body),
+                   "Content-Type": "application/cloudevents+json"}  # fmt: skip
+        async with self.http.post(
+            self.url(f"/dhi/v1/homes/{home}/events"), data=body, headers=headers
+        ) as resp:
+            return resp.status
+
+
+async def signed_in(server: TestServer, user: str, password: str) -> ClientSession:
+    session = ClientSession(cookie_jar=CookieJar(unsafe=True))  # unsafe: keeps cookies of an IP address
+    async with session.post(
+        server.make_url("/console/api/session"), json={"username": user, "password": password}
+    ) as r:
+        assert r.status == 200, await r.text()
+    return session
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    settings = Settings(database=f"sqlite:///{tmp_path / 'c.db'}", report_tokens=[REPORT_TOKEN],
+                        cap={"sender": "centre@example.org", "area_code": "110105"})  # fmt: skip
+    app = create_app(settings)
+    store = app[STORE]
+    store.add_staff("boss", "张主管", "supervisor", "password-boss")
+    store.add_staff("wang", "王芳", "duty", "password-wang")
+    store.add_staff("li", "李强", "duty", "password-li")
+    server = TestServer(app)
+    await server.start_server()
+    session = await signed_in(server, "boss", "password-boss")
+    try:
+        yield Platform(server, session)
+    finally:
+        await session.close()
+        await server.close()
+
+
+async def test_enrolment_code_then_signed_intake_stored_once(platform: Platform) -> None:
+    secret = await platform.enrol("flat-1", ["smoke", "sos"])
+    event = alert_event("flat-1", "a1", room="kitchen")
+    for _ in range(3):  # the first delivery and two redeliveries
+        assert await platform.deliver("flat-1", secret, event) == 200
+    status, queue = await platform.call("GET", "/console/api/queue")
+    assert status == 200 and [(a["id"], a["household"], a["room"]) for a in queue["items"]] == [
+        ("a1", "陈阿姨", "kitchen")
+    ]
+    _, health = await platform.call("GET", "/health")
+    assert health["rows"]["messages"] == 1 and health["rows"]["alerts"] == 1
+    _, metrics = await platform.call("GET", "/metrics")
+    assert 'community_webhooks_total{outcome="stored"} 1.0' in metrics
+    assert 'community_webhooks_total{outcome="duplicate"} 2.0' in metrics
+    # the same code twice: refused, naming the field
+    status, problem = await platform.call("POST", "/dhi/v1/enrol", {"code": "AAAA-BBBB-CCCC", "home": "flat-2",
+                                                                    "household": {"name": "x"}})  # fmt: skip
+    assert status == 404 and problem["field"] == "code"
+
+
+async def test_signatures_secrets_and_the_replay_window(platform: Platform) -> None:
+    secret = await platform.enrol("flat-1", ["smoke"])
+    other = await platform.enrol("flat-2", ["smoke"])
+    event = alert_event("flat-1", "a1")
+    assert await platform.deliver("flat-1", other, event) == 401  # another home's secret
+    assert (
+        await platform.deliver("flat-1", secret, event, at=datetime.fromtimestamp(time.time() - 600, UTC))
+        == 401
+    )
+    assert await platform.deliver("flat-9", secret, event) == 404  # not enrolled
+    assert await platform.deliver("flat-2", other, event) == 400  # source is another home
+    assert await platform.deliver("flat-1", secret, event) == 200
+    _, metrics = await platform.call("GET", "/metrics")
+    assert 'community_webhooks_total{outcome="rejected"} 3.0' in metrics
+
+
+async def test_two_staff_one_alert_and_the_ack_poll(platform: Platform) -> None:
+    secret = await platform.enrol("flat-1", ["sos"])
+    await platform.deliver("flat-1", secret, alert_event("flat-1", "a1", "sos", severity="Severe"))
+    wang = await signed_in(platform.server, "wang", "password-wang")
+    li = await signed_in(platform.server, "li", "password-li")
+    poll_body = json.dumps({"after": 0, "wait": 20})
+    stamp = datetime.now(UTC)
+    poll_headers = {"webhook-id": "poll_1", "webhook-timestamp": str(int(stamp.timestamp())),
+                    "webhook-signature": Webhook(secret).sign("poll_1", stamp, poll_body)}  # fmt: skip
+    try:
+        # the hub's poll is waiting before anyone acts, and answers when someone does
+        poll = asyncio.ensure_future(platform.http.post(platform.url("/dhi/v1/homes/flat-1/acks"), data=poll_body,
+                                                        headers=poll_headers))  # fmt: skip
+        await asyncio.sleep(0.3)
+        assert not poll.done()
+        url = platform.url("/console/api/alerts/flat-1/a1/acknowledge")
+        hdr = {"X-Requested-With": "console"}
+        async with (
+            wang.post(url, json={"note": "我去"}, headers=hdr) as r1,
+            li.post(url, json={}, headers=hdr) as r2,
+        ):
+            answers = sorted([(r1.status, await r1.json()), (r2.status, await r2.json())], key=lambda x: x[0])
+        (ok_status, taken), (conflict_status, problem) = answers
+        assert (ok_status, conflict_status) == (200, 409)
+        assert problem["detail"].startswith(f"already acknowledged by {taken['acked_by']}")
+        async with await poll as resp:
+            acks = await resp.json()
+        assert [(a["alert_id"], a["action"]) for a in acks["items"]] == [("a1", "acknowledge")]
+        assert acks["next"] == acks["items"][0]["seq"]
+        # a duty member may not assign; changes need the console's header
+        async with wang.post(
+            platform.url("/console/api/alerts/flat-1/a1/assign"), json={"to": "li"}, headers=hdr
+        ) as r:
+            assert r.status == 403
+        async with wang.post(platform.url("/console/api/alerts/flat-1/a1/resolve"), json={}) as r:
+            assert r.status == 403
+    finally:
+        await wang.close()
+        await li.close()
+
+
+async def test_cap_feed_is_xsd_valid_and_exports_carry_only_consented_fields(
+    platform: Platform, shared_fixtures: Path
+) -> None:
+    secret = await platform.enrol("flat-1", ["smoke", "fall"])
+    await platform.deliver(
+        "flat-1", secret, alert_event("flat-1", "a1", "smoke", room="kitchen", summary="Smoke")
+    )
+    await platform.deliver("flat-1", secret, alert_event("flat-1", "a2", "fall", severity="Severe"))
+    await platform.deliver("flat-1", secret, alert_event("flat-1", "a3", "smoke", drill=True))
+    async with ClientSession() as anon:
+        async with anon.get(platform.url("/feeds/cap.atom")) as r:
+            assert r.status == 401
+        async with anon.get(
+            platform.url("/feeds/cap.atom"), headers={"Authorization": f"Bearer {REPORT_TOKEN}"}
+        ) as r:
+            assert r.status == 200 and r.content_type == "application/atom+xml"
+            feed = ET.fromstring(await r.read())
+    schema = xmlschema.XMLSchema(shared_fixtures / "cap" / "CAP-v1.2.xsd")
+    caps = feed.findall(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}content/{{{CAP_NS}}}alert")
+    assert len(caps) == 3
+    for cap in caps:
+        schema.validate(ET.tostring(cap, encoding="unicode"))
+    # a drill's alert is an exercise upstream too (spec §8.3)
+    statuses = {c.findtext(f"{{{CAP_NS}}}incidents"): c.findtext(f"{{{CAP_NS}}}status") for c in caps}
+    assert statuses == {"flat-1.a1": "Actual", "flat-1.a2": "Actual", "flat-1.a3": "Exercise"}
+    text = ET.tostring(feed, encoding="unicode")
+    assert "陈阿姨" not in text and "3号楼" not in text  # the household's details stay on the platform
+    _, exported = await platform.call("GET", "/export/alerts.json")
+    assert {tuple(sorted(r)) for r in exported["items"]} >= {("desk", "first_seen", "home", "id", "kind", "last_seen",
+                                                               "room", "severity", "state", "summary")}  # fmt: skip
+    assert all("household" not in r and "address" not in r for r in exported["items"])
+    status, text_csv = await platform.call("GET", "/export/alerts.csv")
+    rows = list(csv.DictReader(io.StringIO(text_csv)))
+    assert status == 200 and sorted(r["kind"] for r in rows) == ["fall", "smoke", "smoke"]
+
+
+def test_config_errors_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("port: 99999\ndatabase: mysql://x\nnope: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    message = str(err.value)
+    assert "port:" in message and "database:" in message and "nope:" in message
