@@ -50,7 +50,10 @@ class ApiConfig(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
     cors_origins: list[str] = Field(default_factory=list)
-    ws_queue: Annotated[int, Field(ge=1)] = 1000
+    #: messages a WebSocket subscription may have pending before the client is dropped
+    ws_queue: Annotated[int, Field(ge=1)] = 4096
+    #: seconds its oldest pending message may wait before the client is dropped
+    ws_queue_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     tls: TlsConfig | None = None
     base_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/?$")] | None = Field(
         default=None,

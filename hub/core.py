@@ -206,9 +206,25 @@ class Hub:
         self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()
     ) -> list[str]:
         """The event log after ``since`` (oldest first, at most ``limit``): each message's wire
-        JSON as stored, optionally only of these types / devices. The one query of the log."""
-        sql = "SELECT message FROM events WHERE seq > ?"
+        JSON as stored, optionally only of these types / devices."""
+        return [raw for _, raw in await self.stored_event_rows(since, limit, types, devices)]
+
+    async def stored_event_rows(
+        self,
+        since: int,
+        limit: int,
+        types: Iterable[str] = (),
+        devices: Iterable[str] = (),
+        upto: int | None = None,
+    ) -> list[tuple[int, str]]:
+        """``(seq, wire JSON)`` of the event log after ``since`` and up to ``upto`` (oldest first,
+        at most ``limit``), optionally only of these types / devices. The one query of the log;
+        it runs in the storage's worker thread."""
+        sql = "SELECT seq, message FROM events WHERE seq > ?"
         params: list[Any] = [since]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            params.append(upto)
         for column, values in (("type", sorted(types)), ("device", sorted(devices))):
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
@@ -216,7 +232,7 @@ class Hub:
         sql += " ORDER BY seq LIMIT ?"
         params.append(limit)
         await self.storage.flush()
-        return [raw for (raw,) in await self.storage.fetchall(sql, params)]
+        return [(int(seq), raw) for seq, raw in await self.storage.fetchall(sql, params)]
 
     async def _maintenance(self) -> None:
         """Retention: prune history and the event log (real time, hourly)."""

@@ -13,6 +13,7 @@ from aiohttp import web
 from hub.api.auth import FailureLimiter, Principal, TokenStore
 from hub.api.metrics import ApiMetrics
 from hub.api.models import TokenInfo
+from hub.api.replay import Replayer
 from hub.api.wsproto import CloseCode
 
 if TYPE_CHECKING:
@@ -34,8 +35,12 @@ class ApiSettings:
     ws_max_commands: int = 32
     #: subscriptions one WebSocket may hold at once (each is a bus subscriber with its queue)
     ws_max_subscriptions: int = 256
-    #: most stored messages a subscribe with ``since`` replays
-    ws_replay_max: int = 10_000
+    #: stored messages read per page of a replay (``subscribe`` with ``since``)
+    ws_replay_page: int = 1000
+    #: replay pages read and encoded at once (the rest wait their turn)
+    ws_replay_concurrent: int = 4
+    #: most messages in one ``events`` frame
+    ws_batch_max: int = 1000
     #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
     ws_send_buffer: int | None = 256 * 1024
     #: largest request body (bytes)
@@ -46,7 +51,10 @@ class ApiSettings:
 
 
 class FrameCache:
-    """Serialised envelopes by seq, so N clients of one message cost one ``model_dump``."""
+    """Serialised envelopes by seq, so N clients of one message cost one ``model_dump``.
+
+    Sized to hold at least a full client queue, so a client that lags behind is not the one
+    that makes the hub serialise everything again."""
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
@@ -64,6 +72,28 @@ class FrameCache:
         return data
 
 
+class BatchCache:
+    """Joined message lists of ``events`` frames by the seqs they carry: clients with the same
+    filter that take the same pending messages share one serialisation of the batch."""
+
+    def __init__(self, frames: FrameCache, size: int = 64) -> None:
+        self._frames = frames
+        self._size = size
+        self._batches: OrderedDict[tuple[int | None, ...], bytes] = OrderedDict()
+
+    def messages(self, msgs: list[Any]) -> bytes:
+        key = tuple(m.seq for m in msgs)
+        hit = self._batches.get(key)
+        if hit is not None:
+            return hit
+        data = b",".join(self._frames.message(m) for m in msgs)
+        if None not in key:
+            self._batches[key] = data
+            if len(self._batches) > self._size:
+                self._batches.popitem(last=False)
+        return data
+
+
 @dataclass
 class ApiContext:
     hub: Hub
@@ -72,12 +102,21 @@ class ApiContext:
     limiter: FailureLimiter
     metrics: ApiMetrics
     ws_queue: int
+    #: seconds the oldest message may wait in a client's queue before the client is dropped
+    ws_queue_seconds: float = 10.0
     sockets: set[WsConnection] = field(default_factory=set)
-    frames: FrameCache = field(default_factory=FrameCache)
+    frames: FrameCache = field(init=False)
+    batches: BatchCache = field(init=False)
+    replays: Replayer = field(init=False)
     #: ``https`` when the API serves TLS
     scheme: str = "http"
     #: ``api.base_url``: how clients reach the hub (None: the address a connection came in on)
     base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        self.frames = FrameCache(max(512, 2 * self.ws_queue))
+        self.batches = BatchCache(self.frames)
+        self.replays = Replayer(self.hub, self.settings.ws_replay_page, self.settings.ws_replay_concurrent)
 
     def public_base(self, request: web.Request) -> str:
         """The hub's origin for links it hands out: the configured base URL, else the local

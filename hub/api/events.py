@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from dhi.models import Message
 from hub.api.context import api
 from hub.api.http import json_response, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
+from hub.api.replay import MESSAGE
 
 log = logging.getLogger(__name__)
-MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 
 
 def stored_messages(raws: list[str]) -> list[Any]:
@@ -36,7 +36,9 @@ def stored_messages(raws: list[str]) -> list[Any]:
 async def query_events(
     request: web.Request, since: int, limit: int, types: list[str], devices: list[str]
 ) -> list[Any]:
-    return stored_messages(await api(request).hub.stored_events(since, limit, types, devices))
+    rows = await api(request).hub.stored_events(since, limit, types, devices)
+    # validating up to a page of stored rows is the costly part: off the loop, like replays
+    return await asyncio.to_thread(stored_messages, rows)
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge, generate_latest
+from prometheus_client import Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
     from hub.bus import Subscription
@@ -33,6 +33,13 @@ class ApiMetrics:
         r = hub.metrics.registry
         self.requests = Counter(
             "dhome_api_requests", "API requests answered", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "dhome_api_request_seconds",
+            "Time to answer an API request (WebSocket sessions not included)",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
         )
         self.ws_clients = Gauge("dhome_ws_clients", "Connected WebSocket clients", registry=r)
         self.ws_dropped = Counter(

@@ -21,6 +21,7 @@ from hub.api import malformed
 from hub.api.auth import FailureLimiter, TokenStore
 from hub.api.context import API, ApiContext, ApiSettings
 from hub.api.cors import cors_middleware
+from hub.api.measure import measure_middleware
 from hub.api.metrics import ApiMetrics
 from hub.api.problems import problem_middleware
 from hub.api.routes import BASE, add_routes
@@ -39,9 +40,9 @@ AppExtension = Callable[[web.Application], None]
 
 
 def make_app(ctx: ApiContext, cors_origins: list[str]) -> web.Application:
-    middlewares: list[Middleware] = [problem_middleware]
+    middlewares: list[Middleware] = [measure_middleware, problem_middleware]
     if cors_origins:
-        middlewares.insert(0, cors_middleware(frozenset(cors_origins)))
+        middlewares.insert(1, cors_middleware(frozenset(cors_origins)))
     app = web.Application(middlewares=middlewares, client_max_size=ctx.settings.max_body)
     app[API] = ctx
     add_routes(app)
@@ -111,6 +112,7 @@ class ApiService:
             limiter=FailureLimiter(s.auth_fail_limit, s.auth_fail_window),
             metrics=ApiMetrics.of(hub),
             ws_queue=cfg.ws_queue,
+            ws_queue_seconds=cfg.ws_queue_seconds,
             scheme="https" if cfg.tls else "http",
             base_url=cfg.base_url,
         )

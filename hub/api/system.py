@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from hub.api.openapi import served_document
 from hub.supervisor import SlotState
 
 
+@cache  # read once: /health must stay cheap when the hub is busy
 def _version() -> str:
     try:
         return version("dhome")
@@ -25,7 +27,10 @@ def _version() -> str:
 
 
 async def health(request: web.Request) -> web.Response:
-    """No token needed: for load balancers and ``dhome discover``; reveals no personal data."""
+    """No token needed: for load balancers and ``dhome discover``; reveals no personal data.
+
+    Answered from what the loop keeps current (the supervisor's slots, the bus's seq), never
+    from storage, so it stays quick while replays and clients load the hub."""
     hub = api(request).hub
     degraded = any(slot.state is not SlotState.RUNNING for slot in hub.supervisor.slots.values())
     return json_response(

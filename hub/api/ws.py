@@ -1,9 +1,16 @@
 """``GET /api/v1/ws``: live messages with filters, and commands, over one WebSocket.
 
+Delivery: a subscription that asked for ``batch`` gets everything pending as one ``events``
+frame (serialised once and shared by the clients that take the same messages), so a client
+that reads as fast as it can keeps up at thousands of messages a second; ``coalesce_ms``
+also keeps only the latest value per property between sends (dashboards).
+
 Back-pressure: each subscription is a bus subscription with ``Overflow.CLOSE``; publishing
-never waits for a client. A client whose queue overflows, or that does not accept a frame
-within ``ws_send_timeout``, is dropped with close code 1013 and the reason, and its
-connection is cut so its unsent data is freed. It may reconnect and resume with ``since``.
+never waits for a client. The bound is in messages (``api.ws_queue``) and in time (the oldest
+pending message, ``api.ws_queue_seconds``). A client past its bound is dropped at once with
+close code 1013 and the reason, without being sent its backlog first, and its connection is
+cut so its unsent data is freed; so is one that does not accept a frame within
+``ws_send_timeout``. It may reconnect and resume with ``since``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ import itertools
 import logging
 import socket
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -23,10 +29,10 @@ from pydantic import BaseModel, ValidationError
 from dhi.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
-from hub.api.events import stored_messages
 from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope
 from hub.api.problems import from_error
+from hub.api.replay import Page
 from hub.api.wsproto import (
     CLIENT_MESSAGE,
     AuthOk,
@@ -42,7 +48,7 @@ from hub.api.wsproto import (
     Unsubscribed,
     UnsubscribeRequest,
 )
-from hub.bus import Filter, Overflow, Subscription, SubscriptionClosed
+from hub.bus import Envelope, Filter, Overflow, Subscription, SubscriptionClosed
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +61,32 @@ class _Dropped(Exception):
     """The connection was dropped; stop whatever was being sent."""
 
 
+STATE_CHANGED = "org.dhi.v1.state.changed"
+
+
+def property_key(msg: Envelope) -> tuple[str, str, str, str] | None:
+    """What a coalescing subscription keeps one value of: a property of a device. Alerts,
+    availability and every other message are never coalesced (``None``)."""
+    if msg.type != STATE_CHANGED:
+        return None
+    d = msg.data
+    return (msg.subject, d.component, d.capability, d.property)
+
+
 @dataclass
 class _Stream:
     sub: Subscription
     task: asyncio.Task[None] | None = None
+
+
+@dataclass(frozen=True)
+class _Mode:
+    """How one subscription is delivered."""
+
+    id: str
+    batch: bool
+    #: seconds between sends of a coalescing subscription
+    interval: float | None
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -86,6 +114,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     await WsConnection(ctx, request, ws, principal).run()
     return ws
+
+
+def _seconds(ms: int | None) -> float | None:
+    return ms / 1000 if ms is not None else None
 
 
 class WsConnection:
@@ -232,13 +264,26 @@ class WsConnection:
     async def _send_model(self, model: BaseModel) -> None:
         await self._send(orjson.dumps(model.model_dump(mode="json", by_alias=True, exclude_none=True)))
 
-    async def _send_event(self, sub_id: str, msg: Any) -> None:
-        frame = b'{"type":"event","subscription":%b,"message":%b}' % (
-            orjson.dumps(sub_id),
-            self._ctx.frames.message(msg),
-        )
-        await self._send(frame)
-        self._ctx.hub.metrics.messages_out.labels("ws").inc()
+    async def _deliver(self, mode: _Mode, encoded: list[bytes]) -> None:
+        """Messages (each already JSON) as one ``events`` frame or as ``event`` frames."""
+        if mode.batch:
+            await self._send_batch(mode, b",".join(encoded), len(encoded))
+            return
+        sub_id = orjson.dumps(mode.id)
+        for data in encoded:
+            await self._send(b'{"type":"event","subscription":%b,"message":%b}' % (sub_id, data))
+            self._ctx.hub.metrics.messages_out.labels("ws").inc()
+
+    async def _send_batch(self, mode: _Mode, joined: bytes, count: int) -> None:
+        sub_id = orjson.dumps(mode.id)
+        await self._send(b'{"type":"events","subscription":%b,"messages":[%b]}' % (sub_id, joined))
+        self._ctx.hub.metrics.messages_out.labels("ws").inc(count)
+
+    async def _deliver_live(self, mode: _Mode, msgs: list[Envelope]) -> None:
+        if mode.batch:
+            await self._send_batch(mode, self._ctx.batches.messages(msgs), len(msgs))
+        else:
+            await self._deliver(mode, [self._ctx.frames.message(m) for m in msgs])
 
     async def _error(self, request_id: str | None, err: HubError) -> None:
         await self._send_model(ErrorReply(id=request_id, error=err.info()))
@@ -296,50 +341,73 @@ class WsConnection:
             devices=f.devices,
             capabilities=f.capabilities,
         )
+        mode = _Mode(req.id, req.batch or req.coalesce_ms is not None, _seconds(req.coalesce_ms))
         bus = self._ctx.hub.bus
-        sub = bus.subscribe(
-            f"ws:{self.id}:{req.id}", flt, maxsize=self._ctx.ws_queue, overflow=Overflow.CLOSE
-        )
-        stream = self._streams[req.id] = _Stream(sub)
         await self._send_model(Subscribed(id=req.id, seq=bus.seq))
-        last = 0
+        cursor = 0
         if req.since is not None:
-            replay = await self._replay(req, req.since, flt)
-            if replay is None:
-                return
-            for msg in replay:
-                await self._send_event(req.id, msg)
-                last = msg.seq
-        stream.task = asyncio.create_task(self._pump(req.id, sub, last), name=f"dhome-ws-{self.id}-{req.id}")
-
-    async def _replay(self, req: SubscribeRequest, since: int, flt: Filter) -> list[Any] | None:
-        """Stored messages after ``since`` matching the filter; ``None`` (and an error) if too many."""
-        limit = self._ctx.settings.ws_replay_max
-        rows = await self._ctx.hub.stored_events(since, limit + 1, flt.types or (), flt.devices or ())
-        if len(rows) > limit:
-            self._end_stream(req.id)
-            await self._error(
-                req.id,
-                Conflict(
-                    f"more than {limit} messages since seq {req.since}: page through GET /api/v1/events first",
-                    field="since",
-                ),
+            # stream the log until a page reaches its end, then go live and read what was
+            # stored meanwhile (up to the seq the live queue starts after): no gap, no repeat
+            cursor = await self._replay(mode, req.since, flt)
+        sub = bus.subscribe(
+            f"ws:{self.id}:{req.id}",
+            flt,
+            maxsize=self._ctx.ws_queue,
+            overflow=Overflow.CLOSE,
+            max_age=self._ctx.ws_queue_seconds + (mode.interval or 0.0),
+            coalesce=property_key if mode.interval is not None else None,
+        )
+        sub.on_overflow = lambda: self._overflowed(req.id, sub)
+        stream = self._streams[req.id] = _Stream(sub)
+        if req.since is not None:
+            cursor = await self._replay(mode, cursor, flt, upto=bus.seq)
+        if self._streams.get(req.id) is stream:
+            stream.task = asyncio.create_task(
+                self._pump(mode, sub, cursor), name=f"dhome-ws-{self.id}-{req.id}"
             )
-            return None
-        return [m for m in stored_messages(rows) if flt.matches(m)]
 
-    async def _pump(self, sub_id: str, sub: Subscription, skip_upto: int) -> None:
+    async def _replay(self, mode: _Mode, since: int, flt: Filter, upto: int | None = None) -> int:
+        """Send stored messages after ``since`` in pages (read and encoded off the event loop);
+        returns the cursor: the last seq read."""
+        cursor = since
+        async for page in self._ctx.replays.pages(since, flt, upto):
+            await self._send_page(mode, page)
+            cursor = page.cursor
+        return cursor
+
+    async def _send_page(self, mode: _Mode, page: Page) -> None:
+        frames = [data for _, data in page.frames]
+        for i in range(0, len(frames), self._ctx.settings.ws_batch_max):
+            await self._deliver(mode, frames[i : i + self._ctx.settings.ws_batch_max])
+
+    def _overflowed(self, sub_id: str, sub: Subscription) -> None:
+        """The bus found this client past its bound: drop it now, from a task of its own, so
+        neither the publisher nor the other clients wait, and its backlog is never sent."""
+        stream = self._streams.get(sub_id)
+        if stream is None or stream.sub is not sub or self.dropped is not None:
+            return
+        reason = f"subscription {sub_id}: queue overflow: {sub.bound}"
+        task = asyncio.get_running_loop().create_task(self.drop(reason, "overflow"))
+        self._commands.add(task)  # keeps a reference; cleanup waits for it
+        task.add_done_callback(self._commands.discard)
+
+    async def _pump(self, mode: _Mode, sub: Subscription, skip_upto: int) -> None:
+        limit = self._ctx.settings.ws_batch_max if mode.batch else 1
         try:
             while True:
                 try:
-                    msg = await sub.get()
+                    msgs = await sub.take(limit)
                 except SubscriptionClosed:
-                    if self._streams.get(sub_id) is not None and self._streams[sub_id].sub is sub:
-                        await self.drop(f"subscription {sub_id}: {sub.closed_reason}", "overflow")
+                    if self._streams.get(mode.id) is not None and self._streams[mode.id].sub is sub:
+                        await self.drop(f"subscription {mode.id}: {sub.closed_reason}", "overflow")
                     return
-                if msg.seq is not None and msg.seq <= skip_upto:
-                    continue  # already sent by the replay
-                await self._send_event(sub_id, msg)
+                if msgs[0].seq is not None and msgs[0].seq <= skip_upto:
+                    msgs = [m for m in msgs if m.seq is None or m.seq > skip_upto]  # sent by the replay
+                    if not msgs:
+                        continue
+                await self._deliver_live(mode, msgs)
+                if mode.interval is not None:
+                    await asyncio.sleep(mode.interval)  # meanwhile newer values replace pending ones
         except _Dropped:
             return
 

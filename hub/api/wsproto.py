@@ -47,7 +47,18 @@ class SubscribeRequest(ApiModel):
     id: RequestId
     filter: WsFilter = Field(default_factory=WsFilter)
     since: Annotated[int, Field(ge=0)] | None = Field(
-        default=None, description="first replay stored messages with a greater seq (resume after a drop)"
+        default=None,
+        description="first replay stored messages with a greater seq (resume after a drop), in pages until live",
+    )
+    batch: bool = Field(
+        default=False,
+        description="receive what is pending as one `events` frame (a list of messages) instead of one "
+        "`event` frame per message: what a client that reads a busy hub should ask for",
+    )
+    coalesce_ms: Annotated[int, Field(ge=10, le=60_000)] | None = Field(
+        default=None,
+        description="dashboards: send only the latest value of each property, at most every this many "
+        "milliseconds (implies batch); alerts, availability and other events are never coalesced",
     )
 
 
@@ -98,6 +109,12 @@ class EventPush(ApiModel):
     message: Message
 
 
+class EventsPush(ApiModel):
+    type: Literal["events"] = "events"
+    subscription: RequestId
+    messages: list[Message] = Field(description="messages in seq order (the subscription asked for batch)")
+
+
 class CommandResultReply(ApiModel):
     type: Literal["result"] = "result"
     id: RequestId
@@ -116,7 +133,7 @@ class Pong(ApiModel):
 
 
 ServerMessage = Annotated[
-    AuthOk | Subscribed | Unsubscribed | EventPush | CommandResultReply | ErrorReply | Pong,
+    AuthOk | Subscribed | Unsubscribed | EventPush | EventsPush | CommandResultReply | ErrorReply | Pong,
     Field(discriminator="type"),
 ]
 SERVER_MESSAGE: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
@@ -133,6 +150,7 @@ WS_MODELS: list[type[ApiModel]] = [
     Subscribed,
     Unsubscribed,
     EventPush,
+    EventsPush,
     CommandResultReply,
     ErrorReply,
     Pong,

@@ -117,16 +117,20 @@ export function connectWs() {
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     if (msg.type === "auth_ok") {
-      const sub = { type: "subscribe", id: "app", filter: {} };
+      // batched, and only the latest value of each property every 250 ms: a screen shows the
+      // present, and a busy hub must not drown a phone; alerts and availability are never merged
+      const sub = { type: "subscribe", id: "app", filter: {}, coalesce_ms: 250 };
       if (lastSeq) sub.since = lastSeq;
       ws.send(JSON.stringify(sub));
     } else if (msg.type === "subscribed") {
       if (document.body.dataset.live === "0") for (const fn of reconnected) fn(); // back after a gap
       document.body.dataset.live = "1";
       document.getElementById("link-down")?.setAttribute("hidden", "");
-    } else if (msg.type === "event") {
-      if (msg.message.seq) lastSeq = Math.max(lastSeq, msg.message.seq);
-      for (const fn of listeners) fn(msg.message);
+    } else if (msg.type === "events" || msg.type === "event") {
+      for (const m of msg.type === "events" ? msg.messages : [msg.message]) {
+        if (m.seq) lastSeq = Math.max(lastSeq, m.seq);
+        for (const fn of listeners) fn(m);
+      }
     }
   };
   ws.onclose = () => {

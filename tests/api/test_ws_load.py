@@ -1,0 +1,294 @@
+"""The WebSocket under load: batched delivery, drops on queue depth, coalescing, replays in pages
+off the event loop, per-route request metrics (issue 26). No timings asserted: behaviour only."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from dhi.models import MessageType
+from hub.api import replay
+from hub.api.models import Scope
+from hub.bus import EventBus, Filter, Overflow
+from tests.api.support import LAMP, TEST_SETTINGS, THERMO, Harness, hub_config, probe_ctx, running_hub
+from tests.api.test_ws import StalledClient, receive_until
+
+STATE = MessageType.STATE_CHANGED.value
+
+
+async def subscribe(ws: aiohttp.ClientWebSocketResponse, sub_id: str, **request: Any) -> None:
+    await receive_until(ws, "auth_ok")
+    await ws.send_json({"type": "subscribe", "id": sub_id, **request})
+    await receive_until(ws, "subscribed", id=sub_id)
+
+
+async def collect(ws: aiohttp.ClientWebSocketResponse, into: list[dict[str, Any]], frames: list[int]) -> None:
+    """Read as fast as possible: every message of ``event`` and ``events`` frames, in order."""
+    async for frame in ws:
+        data = orjson.loads(frame.data)
+        if data["type"] == "events":
+            into.extend(data["messages"])
+            frames.append(len(data["messages"]))
+        elif data["type"] == "event":
+            into.append(data["message"])
+            frames.append(1)
+
+
+async def wait_for(condition: Any, what: str, bound: int = 3000) -> None:
+    for _ in range(bound):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+def ws_subs(h: Harness) -> list[Any]:
+    return [s for s in h.hub.bus.subscribers() if s.name.startswith("ws:")]
+
+
+def drops(h: Harness, reason: str = "overflow") -> float:
+    return h.hub.metrics.registry.get_sample_value("dhome_ws_dropped_total", {"reason": reason}) or 0.0
+
+
+async def test_a_batch_client_reading_as_fast_as_it_can_gets_every_message_of_a_burst_beyond_its_bound(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    bound = 50
+    async with running_hub(tmp_path, config=hub_config(ws_queue=bound)) as h:
+        ctx = probe_ctx(h.hub)
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+            await subscribe(ws, "fast", batch=True, filter={"devices": [THERMO]})
+            got: list[dict[str, Any]] = []
+            frames: list[int] = []
+            reader = asyncio.create_task(collect(ws, got, frames))
+            total = 20 * bound
+            # bursts of most of the bound between two turns of the loop: a client served one
+            # frame per message would need 40 sends per turn; batched it is one
+            for i in range(total):
+                ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 100})
+                if i % (bound - 10) == 0:
+                    await asyncio.sleep(0)
+            await wait_for(lambda: len(got) >= total, "every message delivered")
+            reader.cancel()
+        assert [m["data"]["value"] for m in got] == [i / 100 for i in range(total)]
+        seqs = [m["seq"] for m in got]
+        assert seqs == sorted(seqs) and len(set(seqs)) == total
+        assert len(frames) < total and max(frames) > 1  # batched, not one frame per message
+        assert drops(h) == 0
+
+
+async def test_a_client_that_reads_nothing_is_dropped_on_queue_depth_without_delaying_others(
+    tmp_path: Path, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = 100
+    # a send timeout that never fires within the test: only the queue depth can drop the client
+    settings = dataclasses.replace(TEST_SETTINGS, ws_send_timeout=3600.0)
+    async with running_hub(tmp_path, config=hub_config(ws_queue=bound), settings=settings) as h:
+        ctx = probe_ctx(h.hub)
+        stalled = await StalledClient.connect(h)
+        await wait_for(lambda: len(ws_subs(h)) == 1, "the stalled client subscribed")
+        stalled_sub = ws_subs(h)[0]
+        stalled_conn = next(iter(h.api.context.sockets))
+        # when the hub had cut the stalled client, counted in messages published (a bus tap)
+        cut_at: list[int] = []
+        h.hub.bus.tap(lambda m: cut_at.append(h.hub.bus.seq) if stalled_conn.dropped and not cut_at else None)
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as fast:
+            await subscribe(fast, "t", batch=True, filter={"devices": [THERMO], "types": [STATE]})
+            got: list[dict[str, Any]] = []
+            reader = asyncio.create_task(collect(fast, got, []))
+            sent = 0
+            with caplog.at_level(logging.WARNING, logger="hub.api.ws"):
+                # publish in small steps until the stalled client is dropped, then as many again
+                while not stalled_sub.closed:
+                    for _ in range(10):
+                        sent += 1
+                        ctx.publish_state(THERMO, "dhi.temperature", {"temperature": sent / 1000})
+                    await asyncio.sleep(0)
+                    assert sent < 100_000, "the stalled client was never dropped"
+                dropped_at = sent
+                seq_at_overflow = h.hub.bus.seq
+                for _ in range(dropped_at):
+                    sent += 1
+                    ctx.publish_state(THERMO, "dhi.temperature", {"temperature": sent / 1000})
+                    if sent % 10 == 0:
+                        await asyncio.sleep(0)
+                await wait_for(lambda: len(got) >= sent, "the fast client got everything")
+                try:
+                    await asyncio.wait_for(stalled.drain_until_closed(), 30)
+                finally:
+                    stalled.close()
+                await wait_for(lambda: len(h.api.context.sockets) == 1, "the stalled client is gone")
+            reader.cancel()
+        # dropped for its queue (the send timeout never fired), with the bound as the reason
+        assert drops(h, "overflow") == 1 and drops(h, "send_timeout") == 0
+        assert stalled_sub.closed_reason == f"queue overflow: more than {bound} messages or 10 s not consumed"
+        assert any("queue overflow" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
+        # its queue was full when it was cut, and its backlog was thrown away, not sent
+        assert stalled_sub.depth == bound
+        # it was cut right after the overflow (within a turn of the loop), while the hub kept
+        # publishing, not after a send timeout; the fast client lost nothing meanwhile
+        assert cut_at and cut_at[0] <= seq_at_overflow + 20
+        assert [m["data"]["value"] for m in got] == [i / 1000 for i in range(1, sent + 1)]
+
+
+async def test_coalescing_keeps_the_latest_value_per_property_and_every_other_message(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    async with running_hub(tmp_path, config=hub_config()) as h:
+        ctx = probe_ctx(h.hub)
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+            await subscribe(ws, "dash", coalesce_ms=50)
+            got: list[dict[str, Any]] = []
+            reader = asyncio.create_task(collect(ws, got, []))
+            sub = ws_subs(h)[0]
+            await wait_for(lambda: sub.depth == 0, "idle")
+            # all in one turn of the loop: the pump sees them only once they are all pending
+            for i in range(200):
+                ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 10})
+                ctx.publish_state(LAMP, "dhi.on_off", {"on": i % 2 == 0})
+            ctx.set_available(LAMP, False)
+            for i in range(200, 300):
+                ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 10})
+            await wait_for(
+                lambda: any(
+                    m["data"].get("value") == 29.9 for m in got if m["type"].endswith("state.changed")
+                ),
+                "the latest temperature",
+            )
+            reader.cancel()
+        states = [m for m in got if m["type"] == STATE]
+        temps = [m["data"]["value"] for m in states if m["subject"] == THERMO]
+        lamps = [m["data"]["value"] for m in states if m["subject"] == LAMP]
+        assert temps == [29.9] and lamps == [False]  # only the latest of each property
+        assert [m["type"] for m in got if m["type"] != STATE] == [MessageType.DEVICE_AVAILABILITY.value]
+
+
+async def test_concurrent_replays_run_off_the_event_loop_page_by_page_and_within_the_limit(
+    tmp_path: Path, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dataclasses.replace(TEST_SETTINGS, ws_replay_page=40, ws_replay_concurrent=2)
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    active = [0, 0]  # now, most at once
+    lock = threading.Lock()
+    real = replay.encode_rows
+
+    def instrumented(rows: list[tuple[int, str]], flt: Filter) -> list[tuple[int, bytes]]:
+        with lock:
+            threads.append(threading.get_ident())
+            active[0] += 1
+            active[1] = max(active)
+        try:
+            return real(rows, flt)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(replay, "encode_rows", instrumented)
+    async with running_hub(tmp_path, settings=settings) as h:
+        ctx = probe_ctx(h.hub)
+        start = h.hub.bus.seq
+        for i in range(300):
+            ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 10})
+
+        async def resume(n: int) -> list[float]:
+            async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+                await subscribe(ws, f"r{n}", since=start, batch=n % 2 == 0, filter={"devices": [THERMO]})
+                got: list[dict[str, Any]] = []
+                reader = asyncio.create_task(collect(ws, got, []))
+                await wait_for(lambda: len(got) >= 300, "the whole replay")
+                reader.cancel()
+                return [m["data"]["value"] for m in got]
+
+        results = await asyncio.gather(*(resume(n) for n in range(6)))
+    assert all(r == [i / 10 for i in range(300)] for r in results)
+    assert len(threads) >= 6 * (300 // 40)  # every client's replay, page by page
+    assert loop_thread not in threads
+    assert 1 <= active[1] <= 2
+
+
+async def test_resume_after_more_than_the_old_cap_streams_pages_until_live_without_gaps(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    old_cap = 10_000
+    async with running_hub(tmp_path) as h:
+        ctx = probe_ctx(h.hub)
+        start = h.hub.bus.seq
+        for i in range(old_cap + 500):
+            ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 100})
+            if i % 500 == 0:
+                await asyncio.sleep(0)
+        stored = old_cap + 500
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+            await receive_until(ws, "auth_ok")
+            await ws.send_json({"type": "subscribe", "id": "r", "since": start, "batch": True})
+            got: list[dict[str, Any]] = []
+            reader = asyncio.create_task(collect(ws, got, []))
+            # live messages keep coming while the replay runs
+            live = 0
+            while len(got) < stored or live < 300:
+                ctx.publish_state(THERMO, "dhi.temperature", {"temperature": (stored + live) / 100})
+                live += 1
+                await asyncio.sleep(0.001 if live < 300 else 0.01)
+                assert live < 100_000
+            await wait_for(lambda: len([m for m in got if m["type"] == STATE]) >= stored + live, "all")
+            reader.cancel()
+        values = [m["data"]["value"] for m in got if m["type"] == STATE and m["subject"] == THERMO]
+        assert values == [i / 100 for i in range(stored + live)]
+        seqs = [m["seq"] for m in got]
+        assert seqs == sorted(set(seqs))
+
+
+async def test_every_api_request_is_counted_and_timed_per_route(
+    api_hub: Harness, http: aiohttp.ClientSession
+) -> None:
+    for _ in range(3):
+        async with http.get(api_hub.url + "/health") as r:
+            assert r.status == 200
+    async with http.get(api_hub.url + f"/devices/{THERMO}", headers=api_hub.auth(Scope.READ)) as r:
+        assert r.status == 200
+    async with http.get(api_hub.url + "/devices/probe:nope", headers=api_hub.auth(Scope.READ)) as r:
+        assert r.status == 404
+    async with http.get(api_hub.url + "/devices") as r:
+        assert r.status == 401
+    value = api_hub.hub.metrics.registry.get_sample_value
+    base = "/api/v1"
+    assert (
+        value("dhome_api_requests_total", {"method": "GET", "route": base + "/health", "status": "200"}) == 3
+    )
+    route = base + "/devices/{id}"
+    assert value("dhome_api_requests_total", {"method": "GET", "route": route, "status": "200"}) == 1
+    assert value("dhome_api_requests_total", {"method": "GET", "route": route, "status": "404"}) == 1
+    assert (
+        value("dhome_api_requests_total", {"method": "GET", "route": base + "/devices", "status": "401"}) == 1
+    )
+    assert value("dhome_api_request_seconds_count", {"method": "GET", "route": route}) == 2
+
+
+def test_a_queue_past_its_age_bound_overflows_even_below_its_size() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("ws:1:a", maxsize=1000, overflow=Overflow.CLOSE, max_age=0.0, raw=True)
+    fired: list[str] = []
+    sub.on_overflow = lambda: fired.append("overflow")
+
+    class Msg:
+        type = STATE
+        subject = THERMO
+        data = None
+        seq: int | None = None
+
+    bus.publish(Msg())
+    assert not sub.closed
+    bus.publish(Msg())  # the first one has waited longer than 0 s
+    assert (
+        fired == ["overflow"]
+        and sub.closed_reason == "queue overflow: more than 1000 messages or 0 s not consumed"
+    )
