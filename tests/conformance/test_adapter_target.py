@@ -90,10 +90,34 @@ async def test_an_adapter_that_raises_on_bad_commands_fails_the_error_answer_ids
     assert ids_with(report, ResultStatus.FAIL) == {"DHI-ADP-3.3"}, describe(report)
 
 
+(_RECORDED_FILE,) = (FIXTURES / "recorded").glob("*.json")  # the example ships one recording
+RECORDED = json.loads(_RECORDED_FILE.read_text(encoding="utf-8"))
+
+
+def _walk_trusting(recorded: Any, data: Any) -> None:
+    """Read ``data`` as if it had ``recorded``'s shape, with no checks at all."""
+    if isinstance(recorded, dict):
+        for key, value in recorded.items():
+            _walk_trusting(value, data.get(key))
+    elif isinstance(recorded, list):
+        data.append  # noqa: B018 - a list's method: AttributeError on anything else
+        for i, value in enumerate(recorded[: len(data)]):
+            _walk_trusting(value, data[i])
+    elif isinstance(recorded, str):
+        data.upper()
+    elif isinstance(recorded, (int, float)):
+        data.real  # noqa: B018 - a number's attribute: AttributeError on anything else
+
+
 async def test_an_adapter_whose_offline_mapper_crashes_on_odd_data_fails_the_fuzz_id(acme: type[Any]) -> None:
     def map_offline(cls: type[Any], data: Any) -> Any:
-        for raw in data["devices"]:
-            raw["attrs"].get("power", "").upper()  # the bug: assumes attrs is a dict of strings
+        # the bug: the recording's shape is trusted, object by object and value by value, so
+        # (nearly) every mutation — a changed type, a dropped key — ends in an AttributeError.
+        # Crashing on any mutation, not on one path, keeps the test independent of which
+        # inputs hypothesis happens to draw (they depend on what the process has imported).
+        if not isinstance(data, dict):
+            raise TypeError("a recording is a JSON object")  # the one thing it does check
+        _walk_trusting(RECORDED, data)
         return acme.map_offline(data)
 
     report = await run_adapter_target(
