@@ -130,6 +130,7 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
               f"{size.quiet:g} s without / {size.loaded:g} s with {n} clients")  # fmt: skip
     idle = ws["idle"]
     idle_fate = f"{idle['code']} {idle['reason']!r}" if idle["code"] is not None else "not closed"
+    cpu = f"client process CPU {ws['cpu_seconds']:.1f} s over {t_end - t_loaded:.1f} s"
     rest_note = f"{len(loaded_ms)} requests with, {len(quiet_ms)} without; non-200: {_errors(polled['rest'])}"
     p = {
         q: (percentile(loaded_ms, q), percentile(quiet_ms, q)) if loaded_ms and quiet_ms else (None, None)
@@ -139,7 +140,7 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
         Figure(f"{name}.delivered.min", round(min(ratios), 4), "ratio", 1.0, target="every message",
                meets=min(ratios) >= 1.0,
                note=f"of {expected} state.changed; drops of readers: {_drops(ws['clients'])}; "
-                    f"idle client: {idle_fate}; {phases}"),
+                    f"idle client: {idle_fate}; {cpu}; {phases}"),
         Figure(f"{name}.delivered.median", round(statistics.median(ratios), 4), "ratio", 1.0),
         *(Figure(f"{name}.rest.p{q}", None if w is None else round(w, 2), "ms",
                  None if wo is None else round(wo, 2),
