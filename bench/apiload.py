@@ -75,7 +75,7 @@ def _errors(samples: list[list[float]]) -> int:
 
 
 def _drops(clients: list[dict[str, Any]]) -> str:
-    reasons = Counter(f"{c['code']} {c['reason']!r}" for c in clients if c["code"] is not None)
+    reasons = Counter(f"{c['code']} {c['reason']!r}" for c in clients if c["code"] is not None or c["reason"])
     return ", ".join(f"{n} x {r}" for r, n in reasons.most_common()) or "none"
 
 
@@ -129,7 +129,9 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
     phases = (f"{size.devices} devices, {size.rate} msg/s ({CHANGES_PER_MESSAGE * size.rate} state.changed/s), "
               f"{size.quiet:g} s without / {size.loaded:g} s with {n} clients")  # fmt: skip
     idle = ws["idle"]
-    idle_fate = f"{idle['code']} {idle['reason']!r}" if idle["code"] is not None else "not closed"
+    idle_fate = (
+        f"{idle['code']} {idle['reason']!r}" if idle["code"] is not None or idle["reason"] else "not closed"
+    )
     cpu = f"client process CPU {ws['cpu_seconds']:.1f} s over {t_end - t_loaded:.1f} s"
     rest_note = f"{len(loaded_ms)} requests with, {len(quiet_ms)} without; non-200: {_errors(polled['rest'])}"
     p = {

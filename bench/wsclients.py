@@ -47,9 +47,9 @@ async def _open(session: aiohttp.ClientSession, url: str, token: str) -> aiohttp
 def _ending(ws: aiohttp.ClientWebSocketResponse, msg: aiohttp.WSMessage | None) -> dict[str, Any]:
     if msg is not None and msg.type is aiohttp.WSMsgType.CLOSE:
         return {"code": msg.data, "reason": msg.extra or ""}
-    if ws.close_code is not None:
-        return {"code": ws.close_code, "reason": ""}
-    return {"code": None, "reason": ""}
+    if msg is not None:  # the connection ended without a close frame (cut, or an error)
+        return {"code": ws.close_code, "reason": f"no close frame: {msg.type.name}"}
+    return {"code": ws.close_code, "reason": ""}
 
 
 async def _read(ws: aiohttp.ClientWebSocketResponse, got: dict[str, Any]) -> None:
