@@ -17,10 +17,13 @@ from community.config import Settings
 from community.db import make_engine, migrate
 from community.metrics import Metrics
 from community.store import Store
+from community.uplink import UplinkSubscriber
 from community.web import LIVE, METRICS, SETTINGS, STORE, Live, ok, problem, run
 
 log = logging.getLogger("community")
 ESCALATION_EVERY = 5.0
+#: whether this process runs the MQTT uplink subscriber (one process of several: one session)
+UPLINK: web.AppKey[bool] = web.AppKey("uplink", bool)
 RETENTION_EVERY = 3600.0
 
 
@@ -62,11 +65,17 @@ async def background(app: web.Application) -> AsyncIterator[None]:
         if any(gone.values()):
             log.info("retention: deleted old rows", extra=gone)
 
+    subscriber = None
+    if settings.mqtt is not None and app[UPLINK]:
+        subscriber = UplinkSubscriber(settings.mqtt, store, m, on_alert=lambda a: live.push("alert", a))
+        await subscriber.start()
     tasks = [
         asyncio.create_task(_every(ESCALATION_EVERY, "escalation", escalate)),
         asyncio.create_task(_every(RETENTION_EVERY, "retention", retain)),
     ]
     yield
+    if subscriber is not None:
+        await subscriber.stop()
     for t in tasks:
         t.cancel()
     for t in tasks:
@@ -74,7 +83,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
             await t
 
 
-def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+def create_app(settings: Settings, store: Store | None = None, *, uplink: bool = True) -> web.Application:
     app = web.Application(client_max_size=intake.MAX_BODY + 1024)
     app[SETTINGS] = settings
     if store is None:
@@ -82,6 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         migrate(engine)
         store = Store(engine)
     app[STORE] = store
+    app[UPLINK] = uplink
     app[LIVE] = Live()
     app[METRICS] = Metrics()
     app[intake.LIMITER] = intake.CodeLimiter()

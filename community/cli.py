@@ -31,9 +31,9 @@ def _store(settings: Settings) -> Store:
     return Store(engine)
 
 
-def _serve_one(settings: Settings, sock: socket.socket | None) -> None:
+def _serve_one(settings: Settings, sock: socket.socket | None, uplink: bool = True) -> None:
     logs.setup(settings.log_format)
-    app = create_app(settings)
+    app = create_app(settings, uplink=uplink)
     # SIGTERM / SIGINT: stop taking requests, let running ones finish, close the database
     web.run_app(app, sock=sock, host=None if sock else settings.host, port=None if sock else settings.port,
                 print=None, access_log=None, shutdown_timeout=10)  # fmt: skip
@@ -52,8 +52,10 @@ def serve(settings: Settings, workers: int) -> None:
     sock.listen(1024)
     sock.set_inheritable(True)
     ctx = multiprocessing.get_context("fork")
+    # the MQTT uplink session (one client id) lives in worker 0; the store is shared
     procs = [
-        ctx.Process(target=_serve_one, args=(settings, sock), name=f"worker-{i}") for i in range(workers)
+        ctx.Process(target=_serve_one, args=(settings, sock, i == 0), name=f"worker-{i}")
+        for i in range(workers)
     ]
     for p in procs:
         p.start()

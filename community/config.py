@@ -19,6 +19,22 @@ class CapSettings(BaseModel):
     area_name: str = "社区 · Community"
 
 
+class MqttSettings(BaseModel):
+    """The broker the hubs' MQTT uplink publishes to (``transport: mqtt`` subscriptions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(pattern=r"^mqtts?://[^\s/:@]+(:\d{1,5})?/?$")]
+    #: fixed: the broker keeps the platform's persistent session (and queued alerts) under it
+    client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,23}$")] = "dhome-community"
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    #: CA bundle for ``mqtts://`` (default: the system's)
+    ca_file: str | None = None
+    #: the hubs' topic prefix (their subscription endpoint's path; default ``dhi/v1``)
+    topic_prefix: Annotated[str, Field(pattern=r"^[^+#\s]+[^/+#\s]$|^[^/+#\s]$")] = "dhi/v1"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +59,8 @@ class Settings(BaseModel):
     #: console sessions may use them too); none: only supervisors
     report_tokens: list[Annotated[str, Field(min_length=16)]] = Field(default_factory=list)
     cap: CapSettings = Field(default_factory=CapSettings)
+    #: subscribe to the hubs' MQTT uplink on this broker (none: webhooks only)
+    mqtt: MqttSettings | None = None
 
 
 class ConfigError(Exception):

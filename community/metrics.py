@@ -11,6 +11,12 @@ class Metrics:
         self.webhooks = Counter(
             "community_webhooks_total", "webhooks by outcome", ["outcome"], registry=self.registry
         )
+        self.uplink = Counter(
+            "community_uplink_messages_total",
+            "MQTT uplink messages by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.actions = Counter(
             "community_staff_actions_total", "staff actions", ["action"], registry=self.registry
         )

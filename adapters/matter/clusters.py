@@ -40,6 +40,7 @@ GLOBAL_ATTRIBUTES: Final[dict[int, str]] = {
 FEATURE_MAP: Final = 0xFFFC
 ATTRIBUTE_LIST: Final = 0xFFFB
 ACCEPTED_COMMANDS: Final = 0xFFF9
+EVENT_LIST: Final = 0xFFFA
 
 # Cluster ids the adapter itself reads.
 DESCRIPTOR: Final = 0x001D

@@ -36,7 +36,7 @@ from adapters.matter.rows import (
     device_type_name,
 )
 from adapters.matter.schema import Cmd, Evt, Prop, Row
-from adapters.matter.vendor import vendor_row
+from adapters.matter.vendor import datamodel, vendor_row
 from adapters.sdk.claims import PropertyClaims
 from adapters.sdk.convert import ConversionError, Converter
 from adapters.sdk.report import DeviceMapping, Unmapped
@@ -279,6 +279,31 @@ def _data_attributes(ep: Endpoint, cluster: int) -> list[int]:
     return [a for a in ep.clusters.get(cluster, {}) if a not in cl.GLOBAL_ATTRIBUTES]
 
 
+def _int_list(value: Any) -> list[int]:
+    return (
+        [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _known_events(ep: Endpoint, cluster: int) -> list[int]:
+    """The events the cluster may send: its EventList when the dump has one (older
+    revisions), else every event the data model gives the cluster (Matter 1.3 dropped the
+    list; an event that never comes costs nothing, a dropped one loses information).
+
+    Basic Information's events (start-up, shut-down, leave, reachable changed) are the node's
+    lifecycle, which the adapter already carries as availability and the description's
+    firmware: no vendor events for the metadata clusters."""
+    if cl.kind(cluster) is cl.Kind.METADATA:
+        return []
+    listed = ep.value(cluster, cl.EVENT_LIST)
+    if isinstance(listed, list):
+        return _int_list(listed)
+    model = datamodel().get(cluster)
+    return sorted(model.events) if model is not None else []
+
+
 @dataclass
 class _Outcome:
     bindings: list[CapBinding] = field(default_factory=list)
@@ -293,6 +318,8 @@ def _match_cluster(ep: Endpoint, cluster: int, device_id: str, bound: Mapping[st
     later cluster's attributes then become vendor properties, never an overwrite."""
     out = _Outcome()
     used: set[int] = set()
+    used_commands: set[int] = set()
+    used_events: set[int] = set()
     consumed = False
     reasons: list[str] = []
     taken = dict(bound)
@@ -314,10 +341,16 @@ def _match_cluster(ep: Endpoint, cluster: int, device_id: str, bound: Mapping[st
         out.bindings.append(binding)
         used.update(p.attribute for p in binding.props)
         used.update(row.consumes)
+        used_commands.update(c.command_id for c in row.commands if c.name in binding.commands)
+        used_events.update(e.event_id for e in row.events)
     if consumed and not out.bindings:
         return out
     left = [a for a in _data_attributes(ep, cluster) if a not in used]
-    vendor, problems = vendor_row(ep, cluster, left) if left else (None, {})
+    commands = [c for c in _int_list(ep.value(cluster, cl.ACCEPTED_COMMANDS)) if c not in used_commands]
+    events = [e for e in _known_events(ep, cluster) if e not in used_events]
+    vendor, problems = (
+        vendor_row(ep, cluster, left, commands, events) if left or commands or events else (None, {})
+    )
     if vendor is not None and vendor.capability not in taken:
         kept = _bind(vendor, ep, device_id)
         if isinstance(kept, CapBinding):
@@ -351,8 +384,10 @@ def map_node(node: Node, prefix: str = "matter", catalog: Catalog | None = None)
         bound: dict[str, CapBinding] = {}
         unmapped_here = 0
         for cluster in sorted(ep.clusters):
-            if cl.kind(cluster) is cl.Kind.INFRASTRUCTURE or not _data_attributes(ep, cluster):
-                continue  # only global attributes (FeatureMap …): nothing the cluster says
+            if cl.kind(cluster) is cl.Kind.INFRASTRUCTURE or not (
+                _data_attributes(ep, cluster) or _int_list(ep.value(cluster, cl.ACCEPTED_COMMANDS))
+            ):
+                continue  # only global attributes (FeatureMap …) and no command: nothing to map
             outcome = _match_cluster(ep, cluster, device_id, bound)
             for binding in outcome.bindings:
                 bound[binding.capability] = binding

@@ -9,6 +9,12 @@ cluster objects and python-matter-server's custom vendor clusters by
 value the server reported. A property is read-only unless the attribute is known to be
 writable (:data:`WRITABLE`); enums keep the data model's member names.
 
+Commands and events go the same way: a command the endpoint's AcceptedCommandList names and
+no bound row sends becomes a vendor command of that capability (one parameter per Matter
+field, typed from the data model; it is sent as that cluster command), and an event of the
+data model no bound row translates becomes a vendor event whose payload holds the event's
+fields, typed the same way.
+
 What cannot be represented stays *unmapped*, with the reason: a null value of an attribute
 whose type nobody knows (a type cannot be guessed from ``null``).
 """
@@ -26,9 +32,10 @@ from typing import Any, Final
 from adapters.matter import clusters as cl
 from adapters.matter import convert as cv
 from adapters.matter.node import Endpoint
-from adapters.matter.schema import WRITE, Prop, Row
+from adapters.matter.schema import MISSING as MISSING_ARG
+from adapters.matter.schema import OMIT, WRITE, Arg, Cmd, Evt, Prop, Row
 from adapters.sdk.convert import ConversionError, Converter
-from dhi.models.catalog import Access, CapabilityDef, Labels, PropertyDef, ValueType
+from dhi.models.catalog import Access, CapabilityDef, CommandDef, EventDef, Labels, PropertyDef, ValueType
 
 DATAMODEL: Final = Path(__file__).with_name("datamodel.json")
 
@@ -81,9 +88,41 @@ class AttributeModel:
 
 
 @dataclass(frozen=True)
+class FieldModel:
+    """One field of a command or event: its Matter label and type."""
+
+    label: str
+    type: ValueType
+    nullable: bool
+    optional: bool
+    members: Mapping[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class CommandModel:
+    name: str
+    fields: tuple[FieldModel, ...]
+    timed: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterModel:
     name: str
     attributes: Mapping[int, AttributeModel]
+    commands: Mapping[int, CommandModel]
+    events: Mapping[int, CommandModel]
+
+
+def _value_type(kind: str, table: Mapping[int, str] | None) -> ValueType:
+    return ValueType(kind) if table or kind != "enum" else ValueType.INTEGER
+
+
+def _fields(raw: list[list[Any]]) -> tuple[FieldModel, ...]:
+    out = []
+    for label, kind, nullable, optional, *members in raw:
+        table = {int(k): v for k, v in members[0].items()} if members else None
+        out.append(FieldModel(label, _value_type(kind, table), bool(nullable), bool(optional), table))
+    return tuple(out)
 
 
 @cache
@@ -95,9 +134,16 @@ def datamodel() -> dict[int, ClusterModel]:
         for aid, entry in cluster["attributes"].items():
             name, kind, nullable, *members = entry
             table = {int(k): v for k, v in members[0].items()} if members else None
-            value_type = ValueType(kind) if table or kind != "enum" else ValueType.INTEGER
-            attrs[int(aid)] = AttributeModel(name, value_type, bool(nullable), table)
-        out[int(cid)] = ClusterModel(cluster["name"], attrs)
+            attrs[int(aid)] = AttributeModel(name, _value_type(kind, table), bool(nullable), table)
+        commands = {
+            int(c): CommandModel(name, _fields(fields), bool(timed))
+            for c, (name, fields, timed) in cluster.get("commands", {}).items()
+        }
+        events = {
+            int(e): CommandModel(name, _fields(fields))
+            for e, (name, fields) in cluster.get("events", {}).items()
+        }
+        out[int(cid)] = ClusterModel(cluster["name"], attrs, commands, events)
     return out
 
 
@@ -190,9 +236,96 @@ def _property(cluster: int, attribute: int, value: Any) -> tuple[PropertyDef, Pr
     return pdef, Prop(attribute, name, conv, WRITE if writable else None)
 
 
-def vendor_row(ep: Endpoint, cluster: int, attributes: Iterable[int]) -> tuple[Row | None, dict[int, str]]:
-    """One vendor row for ``attributes`` of ``cluster`` on ``ep``, plus attribute -> reason
-    for each one that cannot be represented."""
+def _field_converter(f: FieldModel) -> Converter:
+    return (
+        cv.enum(f.members, name=snake(f.label))
+        if f.type is ValueType.ENUM and f.members
+        else _CONVERTERS[f.type]
+    )
+
+
+def _field_schema(f: FieldModel) -> dict[str, Any]:
+    """The JSON schema of one DHI parameter or payload field."""
+    if f.type is ValueType.ENUM and f.members:
+        schema: dict[str, Any] = {"type": "string", "enum": list(dict.fromkeys(f.members.values()))}
+    else:
+        schema = {"type": {ValueType.NUMBER: "number", ValueType.ENUM: "integer"}.get(f.type, f.type.value)}
+    if f.nullable:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _object_schema(fields: Iterable[FieldModel], required: bool) -> dict[str, Any]:
+    fields = list(fields)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {snake(f.label): _field_schema(f) for f in fields},
+        "additionalProperties": False,
+    }
+    needed = [snake(f.label) for f in fields if required and not f.optional]
+    if needed:
+        schema["required"] = needed
+    return schema
+
+
+def vendor_command(cluster: int, command: int) -> tuple[CommandDef, Cmd] | None:
+    """The vendor command of a Matter cluster command the data model describes (else ``None``)."""
+    model = datamodel().get(cluster)
+    spec = model.commands.get(command) if model is not None else None
+    if spec is None:
+        return None
+    name = snake(spec.name)
+    args = tuple(
+        Arg(f.label, snake(f.label), _field_converter(f), OMIT if f.optional else MISSING_ARG)
+        for f in spec.fields
+    )
+    definition = CommandDef(
+        name=name,
+        label=Labels(en=spec.name, zh_cn=f"Matter 命令 {spec.name}"),
+        params=_object_schema(spec.fields, required=True),
+    )
+    return definition, Cmd(name, spec.name, command, args, timed_ms=10_000 if spec.timed else None)
+
+
+def vendor_event(cluster: int, event: int) -> tuple[EventDef, Evt] | None:
+    """The vendor event of a Matter event the data model describes (else ``None``): its
+    payload is the event's fields (snake_case), each converted as a property would be; a
+    field of the wrong type is left out rather than dropping the event."""
+    model = datamodel().get(cluster)
+    spec = model.events.get(event) if model is not None else None
+    if spec is None:
+        return None
+    name = snake(spec.name)
+    converters = [(f.label, snake(f.label), _field_converter(f)) for f in spec.fields]
+
+    def translate(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        out = {}
+        for label, key, conv in converters:
+            if label in data:
+                try:
+                    out[key] = conv.to_hub(data[label])
+                except (ConversionError, TypeError, ValueError):
+                    continue
+        return name, out
+
+    definition = EventDef(
+        name=name,
+        label=Labels(en=spec.name, zh_cn=f"Matter 事件 {spec.name}"),
+        payload=_object_schema(spec.fields, required=False),
+    )
+    return definition, Evt(event, (name,), translate)
+
+
+def vendor_row(
+    ep: Endpoint,
+    cluster: int,
+    attributes: Iterable[int],
+    commands: Iterable[int] = (),
+    events: Iterable[int] = (),
+) -> tuple[Row | None, dict[int, str]]:
+    """One vendor row for ``attributes``, ``commands`` and ``events`` of ``cluster`` on
+    ``ep``, plus attribute -> reason for each attribute that cannot be represented
+    (a command or event the data model does not describe is left out: its fields are unknown)."""
     props: list[Prop] = []
     pdefs: list[PropertyDef] = []
     problems: dict[int, str] = {}
@@ -208,7 +341,9 @@ def vendor_row(ep: Endpoint, cluster: int, attributes: Iterable[int]) -> tuple[R
             prop = Prop(prop.attribute, pdef.name, prop.convert, prop.set)
         pdefs.append(pdef)
         props.append(prop)
-    if not props:
+    made_cmds = [c for c in (vendor_command(cluster, i) for i in sorted(commands)) if c is not None]
+    made_evts = [e for e in (vendor_event(cluster, i) for i in sorted(events)) if e is not None]
+    if not (props or made_cmds or made_evts):
         return None, problems
     cap = capability_id(cluster)
     name = cl.cluster_name(cluster)
@@ -217,12 +352,23 @@ def vendor_row(ep: Endpoint, cluster: int, attributes: Iterable[int]) -> tuple[R
         category="vendor",
         label=Labels(en=f"Matter {name}", zh_cn=f"Matter {name} 集群"),
         description=Labels(
-            en=f"Attributes of the Matter cluster {cl.describe_cluster(cluster)} that no DHI capability "
-            "carries, typed from the Matter data model.",
-            zh_cn=f"Matter 集群 {cl.describe_cluster(cluster)} 中没有 DHI 标准能力承载的属性，"  # noqa: RUF001
+            en=f"Attributes, commands and events of the Matter cluster {cl.describe_cluster(cluster)} "
+            "that no DHI capability carries, typed from the Matter data model.",
+            zh_cn=f"Matter 集群 {cl.describe_cluster(cluster)} 中没有 DHI 标准能力承载的属性、命令和事件，"  # noqa: RUF001
             "类型取自 Matter 数据模型。",
         ),
         properties=pdefs,
+        commands=[d for d, _ in made_cmds],
+        events=[d for d, _ in made_evts],
     )
-    row = Row(cap, cluster, props=tuple(props), required=(), definition=definition, note="vendor fallback")
+    row = Row(
+        cap,
+        cluster,
+        props=tuple(props),
+        commands=tuple(c for _, c in made_cmds),
+        events=tuple(e for _, e in made_evts),
+        required=(),
+        definition=definition,
+        note="vendor fallback",
+    )
     return row, problems

@@ -6,7 +6,8 @@ and the server's custom vendor clusters); the hub itself does not depend on the 
     .venv-matter/bin/python tools/matter-datamodel/generate.py > adapters/matter/datamodel.json
 
 The output holds facts of the Matter data model only (ids, names, value types, enum
-members), so the adapter can type a vendor property for any attribute no row maps.
+members; each client command's and event's fields), so the adapter can type a vendor
+property, command or event for any attribute, command or event no row maps.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from typing import Any
 
 import chip.clusters.Objects  # noqa: F401  (registers the standard clusters)
 import matter_server.common.custom_clusters  # noqa: F401  (registers Eve, Inovelli, Heiman …)
-from chip.clusters.ClusterObjects import ALL_ATTRIBUTES, ALL_CLUSTERS, ClusterObject
+from chip.clusters.ClusterObjects import (
+    ALL_ACCEPTED_COMMANDS,
+    ALL_ATTRIBUTES,
+    ALL_CLUSTERS,
+    ALL_EVENTS,
+    ClusterObject,
+)
 from chip.clusters.Types import Nullable
 from chip.tlv import float32, uint
 
@@ -64,12 +71,25 @@ def describe(tp: Any) -> tuple[str, bool, dict[str, str] | None]:
     return "string", nullable, None
 
 
+def fields(obj: Any) -> list[list[Any]]:
+    """[label, type, nullable, optional, (enum members)] of each field of a command or event."""
+    out = []
+    for f in obj.descriptor.Fields:
+        optional = typing.get_origin(f.Type) is typing.Union and type(None) in typing.get_args(f.Type)
+        kind, nullable, members = describe(f.Type)
+        entry: list[Any] = [f.Label, kind, nullable, optional]
+        if members:
+            entry.append(members)
+        out.append(entry)
+    return out
+
+
 def main() -> None:
     out: dict[str, Any] = {}
-    for cid in sorted(ALL_ATTRIBUTES):
+    for cid in sorted(set(ALL_ATTRIBUTES) | set(ALL_ACCEPTED_COMMANDS) | set(ALL_EVENTS)):
         cluster = ALL_CLUSTERS.get(cid)
         attrs: dict[str, Any] = {}
-        for aid in sorted(ALL_ATTRIBUTES[cid]):
+        for aid in sorted(ALL_ATTRIBUTES.get(cid, {})):
             if aid in GLOBAL:
                 continue
             attr = ALL_ATTRIBUTES[cid][aid]
@@ -78,7 +98,18 @@ def main() -> None:
             if members:
                 entry.append(members)
             attrs[str(aid)] = entry
-        out[str(cid)] = {"name": cluster.__name__ if cluster else f"0x{cid:04X}", "attributes": attrs}
+        # commands a client sends (with whether the spec wants a timed invoke), and events
+        commands = {
+            str(c): [cmd.__name__, fields(cmd), bool(getattr(cmd, "must_use_timed_invoke", False))]
+            for c, cmd in sorted(ALL_ACCEPTED_COMMANDS.get(cid, {}).items())
+        }
+        events = {str(e): [evt.__name__, fields(evt)] for e, evt in sorted(ALL_EVENTS.get(cid, {}).items())}
+        out[str(cid)] = {
+            "name": cluster.__name__ if cluster else f"0x{cid:04X}",
+            "attributes": attrs,
+            "commands": commands,
+            "events": events,
+        }
     json.dump(out, sys.stdout, indent=0, sort_keys=False, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -269,7 +269,8 @@ def test_unknown_and_vendor_clusters_become_vendor_properties() -> None:
     assert eve is not None and eve.definition is not None
     valve = eve.definition.property("valve_position")
     assert valve is not None and valve.unit == "%" and valve.access == ["read", "notify"]
-    assert mapping.vendor == 2 and mapping.standard == 3  # device_info, temperature, pump
+    # vendor: Eve, cluster 0x7ff0 and the Pump cluster's alarm events no row translates
+    assert mapping.vendor == 3 and mapping.standard == 3  # device_info, temperature, pump
 
 
 def test_boolean_state_means_what_the_device_type_says() -> None:

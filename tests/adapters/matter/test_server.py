@@ -166,6 +166,21 @@ LISTED_COMMANDS = [
     ("thermostat_presets.json", "ep1", "dhi.thermostat_preset", "set_preset", {"preset": "occupied"}),
     ("chime.json", "ep1", "dhi.chime", "play", {}),
     ("chime.json", "ep1", "dhi.chime", "set", {"sound": "Ding dong", "enabled": True}),
+    # vendor commands: cluster commands no row sends, parameters typed from the data model
+    (
+        "contact_sensitivity_modes.json",
+        "ep1",
+        "x.matter.boolean_state_configuration",
+        "enable_disable_alarm",
+        {"alarms_to_enable_disable": 1},
+    ),
+    (
+        "kitchen_appliances.json",
+        "ep4",
+        "x.matter.temperature_control",
+        "set_temperature",
+        {"target_temperature": 5000},
+    ),
 ]
 
 
