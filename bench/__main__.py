@@ -21,7 +21,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import community, conformance_run, ingest, latency, scale
+from bench import apiload, community, conformance_run, ingest, latency, scale
 from bench.broker import BenchError
 from bench.figures import Figure, unavailable
 from bench.machine import describe
@@ -46,6 +46,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3))),
     Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (10, 500))),
     Scenario("conformance", conformance_run.run, lambda w, d: conformance_run.run(w, d, fuzz_examples=3)),
+    Scenario("api_load", apiload.run,
+             lambda w, d: apiload.run(w, d, apiload.Size(clients=(3,), devices=20, rate=100, quiet=2, loaded=3))),
     Scenario("platform", community.run, lambda w, d: community.run(w, d, community.Size(messages=200, in_flight=8))),
 )  # fmt: skip
 

@@ -22,6 +22,8 @@ EXPECTED = {
                       "alert.webhook.p99", "alert.uplink.p50", "alert.uplink.p99"},
     "scale": {"scale.rss.10", "scale.rss.500", "scale.rss_per_device", "scale.cold_start.10", "scale.cold_start.500"},
     "conformance": {"conformance.device_target"},
+    "api_load": {f"api.n3.{f}" for f in ("delivered.min", "delivered.median", "rest.p50", "rest.p99",
+                                         "health.max", "rss.peak")},
     "platform": {"platform.bare_verify", "platform.pg_1_worker", "platform.pg_2_workers"},
 }  # fmt: skip
 
@@ -61,6 +63,14 @@ def test_scenario_produces_its_figures(name: str, tmp_path: Path) -> None:
             assert got[f"alert.{path}.p50"].value <= got[f"alert.{path}.p99"].value  # type: ignore[operator]
     if name == "scale":
         assert got["scale.rss.500"].unit == "MB" and got["scale.cold_start.500"].unit == "s"
+    if name == "api_load":  # shares of the stream, and percentiles of the same samples
+        for share in ("delivered.min", "delivered.median"):
+            assert got[f"api.n3.{share}"].value <= 1.0 and got[f"api.n3.{share}"].unit == "ratio"  # type: ignore[operator]
+        assert got["api.n3.delivered.min"].value <= got["api.n3.delivered.median"].value  # type: ignore[operator]
+        assert got["api.n3.rest.p50"].value <= got["api.n3.rest.p99"].value  # type: ignore[operator]
+        assert got["api.n3.rest.p50"].ceiling <= got["api.n3.rest.p99"].ceiling  # type: ignore[operator]
+        assert "non-200: 0" in got["api.n3.rest.p99"].note, got
+        assert got["api.n3.rss.peak"].unit == "MB"
     if name == "conformance":
         assert "0 fail, 0 error" in got["conformance.device_target"].note, got
 
