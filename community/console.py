@@ -15,6 +15,7 @@ from aiohttp import web
 
 from community.store import Conflict, NotFound
 from community.web import LIVE, METRICS, SETTINGS, STORE, json_body, ok, problem, run
+from dhi.alertkinds import default_alert_kinds
 
 STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "community_session"
@@ -81,7 +82,9 @@ async def sign_out(request: web.Request, who: dict[str, str]) -> web.StreamRespo
 
 
 async def me(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
-    return ok({**who, "title": request.app[SETTINGS].title})
+    # the alert kinds' names come from the interface (spec/interface/alerts.yaml), as the hub's do
+    kinds = {k.id: k.label.model_dump(by_alias=True) for k in default_alert_kinds().values()}
+    return ok({**who, "title": request.app[SETTINGS].title, "kinds": kinds})
 
 
 async def queue(request: web.Request, who: dict[str, str]) -> web.StreamResponse:

@@ -21,25 +21,22 @@ from aiohttp import web
 from community.config import CapSettings
 from community.console import staff_of
 from community.web import SETTINGS, STORE, ok, problem, run
+from dhi.alertkinds import default_alert_kinds
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-#: kind → (CAP category, certainty, zh-CN event, en event)
-CAP_KINDS: dict[str, tuple[str, str, str, str]] = {
-    "smoke": ("Fire", "Observed", "烟雾报警", "Smoke alarm"),
-    "heat": ("Fire", "Likely", "高温报警", "Heat alarm"),
-    "co": ("Safety", "Observed", "一氧化碳报警", "Carbon monoxide alarm"),
-    "gas_leak": ("Safety", "Observed", "燃气泄漏", "Gas leak"),
-    "water_leak": ("Safety", "Observed", "漏水", "Water leak"),
-    "sos": ("Rescue", "Observed", "紧急呼叫", "SOS call"),
-    "fall": ("Health", "Observed", "跌倒", "Fall"),
-    "inactivity": ("Health", "Likely", "长时间无活动", "No activity"),
-    "night_activity": ("Health", "Possible", "夜间异常活动", "Unusual night activity"),
-    "door_open": ("Security", "Observed", "门窗长时间未关", "Door left open"),
-    "tamper": ("Security", "Observed", "设备被拆动", "Tamper"),
-    "device_offline": ("Infra", "Observed", "安全设备离线", "Safety device offline"),
-    "low_battery": ("Infra", "Observed", "安全设备电量低", "Safety device battery low"),
-}
+
+
+def cap_kind(kind: str) -> tuple[str, str, str, str]:
+    """(CAP category, certainty, zh-CN event, en event) of an alert kind, from the interface's
+    alert kinds (spec/interface/alerts.yaml) — the platform reads the same kinds as the hub."""
+    kinds = default_alert_kinds()
+    if kind not in kinds:  # a newer hub's kind: still reported, under its id
+        return ("Other", "Unknown", kind, kind)
+    known = kinds[kind]
+    return (known.cap.category.value, known.cap.certainty.value, known.label.zh_cn, known.label.en)
+
+
 #: the alert fields an export may carry when the home sent them (its consent decided that)
 EXPORT_FIELDS = ("home", "id", "kind", "severity", "urgency", "state", "room", "summary", "summary_zh",
                  "first_seen", "last_seen", "count", "drill", "desk", "acked_by", "acked_at", "resolved_at")  # fmt: skip
@@ -68,9 +65,7 @@ def sub(parent: ET.Element, tag: str, text: str | None = None, ns: str = CAP_NS)
 
 
 def cap_alert(alert: dict[str, Any], sender: str, area_code: str | None, area_name: str) -> ET.Element:
-    category, certainty, event_zh, event_en = CAP_KINDS.get(
-        alert["kind"], ("Other", "Unknown", alert["kind"], alert["kind"])
-    )
+    category, certainty, event_zh, event_en = cap_kind(alert["kind"])
     root = ET.Element(f"{{{CAP_NS}}}alert")
     sub(root, "identifier", f"{alert['home']}.{alert['id']}".replace(" ", "_").replace(",", "_"))
     sub(root, "sender", sender)
@@ -128,7 +123,7 @@ def atom_feed(alerts: list[dict[str, Any]], title: str, base: str, cap: CapSetti
     for a in alerts:
         entry = sub(feed, "entry", None, ATOM_NS)
         sub(entry, "id", f"{base}/alerts/{a['home']}/{a['id']}", ATOM_NS)
-        sub(entry, "title", CAP_KINDS.get(a["kind"], ("", "", a["kind"], ""))[2], ATOM_NS)
+        sub(entry, "title", cap_kind(a["kind"])[2], ATOM_NS)
         sub(entry, "updated", cap_time(a.get("last_seen") or a["first_seen"]), ATOM_NS)
         content = sub(entry, "content", None, ATOM_NS)
         content.set("type", "application/cap+xml")

@@ -17,10 +17,6 @@ const STRINGS = {
     validdays: "{days} 天内有效，只能使用一次。", newalert: "新警报：{kind}（{home}）", conflict: "操作未执行：{detail}",
     wrong: "用户名或密码错误", "action.acknowledge": "接单", "action.resolve": "处理完毕", "action.assign": "指派",
     "action.note": "备注", "action.escalate": "上报主管", none: "无", drill: "演练",
-    "kind.smoke": "烟雾报警", "kind.co": "一氧化碳", "kind.gas_leak": "燃气泄漏", "kind.water_leak": "漏水",
-    "kind.sos": "紧急呼叫", "kind.fall": "跌倒", "kind.inactivity": "长时间无活动", "kind.night_activity": "夜间异常活动",
-    "kind.door_open": "门窗未关", "kind.device_offline": "设备离线", "kind.low_battery": "电量低", "kind.tamper": "设备被拆动",
-    "kind.heat": "高温",
     "sev.Extreme": "特别严重", "sev.Severe": "严重", "sev.Moderate": "中等", "sev.Minor": "轻微", "sev.Unknown": "未知",
   },
   en: {
@@ -37,10 +33,6 @@ const STRINGS = {
     validdays: "Valid for {days} days, once.", newalert: "New alert: {kind} ({home})", conflict: "Not done: {detail}",
     wrong: "Wrong user name or password", "action.acknowledge": "taken", "action.resolve": "resolved", "action.assign": "assigned",
     "action.note": "note", "action.escalate": "escalated to supervisors", none: "none", drill: "Drill",
-    "kind.smoke": "Smoke", "kind.co": "Carbon monoxide", "kind.gas_leak": "Gas leak", "kind.water_leak": "Water leak",
-    "kind.sos": "SOS call", "kind.fall": "Fall", "kind.inactivity": "No activity", "kind.night_activity": "Night activity",
-    "kind.door_open": "Door open", "kind.device_offline": "Device offline", "kind.low_battery": "Low battery", "kind.tamper": "Tamper",
-    "kind.heat": "Heat",
     "sev.Extreme": "Extreme", "sev.Severe": "Severe", "sev.Moderate": "Moderate", "sev.Minor": "Minor", "sev.Unknown": "Unknown",
   },
 };
@@ -246,7 +238,17 @@ async function show(name) {
   try { await VIEWS[name](); } catch (err) { showError(err); }
 }
 
+// Alert kinds' names are the interface's (alerts.yaml), sent with the signed-in staff member.
+function learnKinds(kinds) {
+  for (const [id, label] of Object.entries(kinds || {})) {
+    STRINGS["zh-CN"]["kind." + id] = label["zh-CN"];
+    STRINGS.en["kind." + id] = label.en;
+  }
+}
+
 async function start() {
+  if (!me.kinds) me = await api("GET", "/console/api/me");
+  learnKinds(me.kinds);
   chrome();
   connect();
   await show("queue");

@@ -25,6 +25,7 @@ from community.app import create_app
 from community.config import ConfigError, Settings, load
 from community.reports import ATOM_NS, CAP_NS
 from community.web import STORE
+from dhi.alertkinds import default_alert_kinds
 from tests.community.conftest import alert_event
 
 REPORT_TOKEN = "district-token-0123456789"
@@ -219,3 +220,21 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
         load(path)
     message = str(err.value)
     assert "port:" in message and "database:" in message and "nope:" in message
+
+
+async def test_alert_kinds_are_the_interfaces_in_the_console_and_the_cap_feed(platform: Platform) -> None:
+    kinds = default_alert_kinds()
+    status, me = await platform.call("GET", "/console/api/me")
+    assert status == 200
+    assert me["kinds"] == {k: kinds[k].label.model_dump(by_alias=True) for k in kinds}
+    secret = await platform.enrol("flat-1", ["gas_leak"])
+    await platform.deliver("flat-1", secret, alert_event("flat-1", "g1", "gas_leak", room="kitchen"))
+    async with platform.http.get(
+        platform.url("/feeds/cap.atom"), headers={"Authorization": f"Bearer {REPORT_TOKEN}"}
+    ) as r:
+        feed = ET.fromstring(await r.read())
+    infos = feed.findall(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}content/{{{CAP_NS}}}alert/{{{CAP_NS}}}info")
+    gas = kinds["gas_leak"]
+    assert infos and all(i.findtext(f"{{{CAP_NS}}}category") == gas.cap.category.value for i in infos)
+    assert all(i.findtext(f"{{{CAP_NS}}}certainty") == gas.cap.certainty.value for i in infos)
+    assert {i.findtext(f"{{{CAP_NS}}}event") for i in infos} <= {gas.label.zh_cn, gas.label.en}
