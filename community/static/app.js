@@ -123,10 +123,16 @@ function signinView() {
 
 function minutesAgo(iso) { return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000)); }
 
+// Notes being typed survive the queue's re-rendering (a new alert, another staff member's action).
+const drafts = new Map();
+
 function alertCard(a) {
-  const note = h("textarea", { "aria-label": t("note"), maxlength: 2000, placeholder: t("note") });
+  const key = a.home + "/" + a.id;
+  const note = h("textarea", { "aria-label": t("note"), maxlength: 2000, placeholder: t("note"), "data-draft": key,
+    oninput: (ev) => drafts.set(key, ev.target.value) });
+  note.value = drafts.get(key) || "";
   const act = (action, extra) => async () => {
-    try { const shown = await api("POST", `/console/api/alerts/${encodeURIComponent(a.home)}/${encodeURIComponent(a.id)}/${action}`, { note: note.value, ...(extra || {}) }); upsert(shown); }
+    try { const shown = await api("POST", `/console/api/alerts/${encodeURIComponent(a.home)}/${encodeURIComponent(a.id)}/${action}`, { note: note.value, ...(extra || {}) }); drafts.delete(key); upsert(shown); }
     catch (err) { if (err.status === 409 && err.data && err.data.alert) upsert(err.data.alert); showError(t("conflict", { detail: err.message })); }
   };
   const buttons = [];
@@ -159,8 +165,13 @@ function sortedQueue() {
 function renderQueue() {
   if (view !== "queue") return;
   const items = sortedQueue();
+  const typing = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.draft : null;
+  const caret = typing ? document.activeElement.selectionStart : 0;
   $("main").replaceChildren(h("h2", {}, t("tab.queue"), ` (${items.length})`),
     items.length ? h("div", { id: "queue" }, items.map(alertCard)) : h("p", {}, t("empty")));
+  // the staff member keeps typing where they were
+  const again = typing ? [...document.querySelectorAll("textarea[data-draft]")].find((el) => el.dataset.draft === typing) : null;
+  if (again) { again.focus(); again.setSelectionRange(caret, caret); }
 }
 
 function upsert(a) {

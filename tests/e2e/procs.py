@@ -201,6 +201,10 @@ class Platform:
     def households(self) -> list[dict[str, Any]]:
         return list(self._read(lambda s: s.households()))
 
+    def history(self, home: str) -> list[dict[str, Any]]:
+        """Staff actions on a home's alerts, newest first (with their notes)."""
+        return list(self._read(lambda s: s.history(home)))
+
     def stats(self) -> dict[str, int]:
         """Webhooks by outcome since this process started (its /metrics)."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:
