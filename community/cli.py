@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import multiprocessing
+import signal
 import socket
 import sys
 from datetime import timedelta
@@ -39,6 +40,10 @@ def _serve_one(settings: Settings, sock: socket.socket | None, uplink: bool = Tr
                 print=None, access_log=None, shutdown_timeout=10)  # fmt: skip
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings, workers: int) -> None:
     _store(settings).engine.dispose()  # migrate once, before any worker starts
     print(f"community platform on http://{settings.host}:{settings.port}/ ({workers} worker(s))", flush=True)
@@ -59,6 +64,9 @@ def serve(settings: Settings, workers: int) -> None:
     ]
     for p in procs:
         p.start()
+    # SIGTERM (a service manager's stop) would end this process at once and leave the workers
+    # running without their parent: turn it into an exit that stops them first
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         for p in procs:
             p.join()
