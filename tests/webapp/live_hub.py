@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ async def _accept(request: web.Request) -> web.Response:
 class LiveHub:
     """The hub tells a loopback webhook (a community platform that answers 200) about smoke and falls."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, scenario: str) -> None:
         self.platform_port = free_port()
         endpoint = f"http://127.0.0.1:{self.platform_port}/webhook"
         cfg = HubConfig.model_validate(
@@ -48,6 +48,9 @@ class LiveHub:
                 },
             }
         )
+        # the hub clock starts at the scenario's own time of day: played at the wall clock's, a
+        # kitchen fire in the small hours of Shanghai is also night activity (a second banner)
+        cfg.clock.start = load_scenario(scenario, default_catalog()).start
         cfg.api.host = "127.0.0.1"
         cfg.api.port = 0
         cfg.home.name = "陈奶奶的家"
@@ -117,7 +120,7 @@ class LiveHub:
         async def apply() -> None:
             adapter = self._virtual()
             for step in steps:
-                adapter.apply_step(step, datetime.now(UTC))
+                adapter.apply_step(step, self.hub.clock.now())
 
         self.run(apply())
 

@@ -30,7 +30,8 @@ PAGES = {
     "sharing": "/sharing",
     "settings": "/settings",
 }
-FIRE = [s for s in scenario_steps("kitchen_fire")]
+SCENARIO = "kitchen_fire"
+FIRE = [s for s in scenario_steps(SCENARIO)]
 #: who acts in the hub, as the audit and alerts name them: never shown as such
 ACTOR_IDS = {"outbox", "consent-filter", "alert-engine", "resident", "session", "browser", "token", "web"}
 DAUGHTER = ("女儿小红", "13800138000")
@@ -39,7 +40,7 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    with LiveHub(tmp_path_factory.mktemp("emergency")) as hub:
+    with LiveHub(tmp_path_factory.mktemp("emergency"), SCENARIO) as hub:
         yield hub
 
 
