@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.broker import free_port
+
 START_TIMEOUT = 60.0
 
 
@@ -32,12 +34,6 @@ def find_bin() -> Path:
     return found[-1].parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = find_bin()
@@ -48,7 +44,7 @@ class PostgresServer:
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
 
     def start(self) -> PostgresServer:
         subprocess.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.net import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> set[int]:
@@ -39,7 +34,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_sigterm_to_the_parent_stops_every_worker(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "community.yaml"
     config.write_text(yaml.safe_dump({"host": "127.0.0.1", "port": port, "database": f"sqlite:///{tmp_path / 'c.db'}",
                                       "public_url": f"http://127.0.0.1:{port}", "log_format": "text"}))  # fmt: skip

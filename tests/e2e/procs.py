@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,17 +25,12 @@ from dhi.catalog import default_catalog
 from hub.api.auth import TokenStore, parse_scopes
 from hub.clock import Clock
 from hub.storage import Storage
+from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 HOME = "flat-12"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

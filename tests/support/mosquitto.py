@@ -27,6 +27,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.support.net import free_port
+
 #: Where Debian's package puts the broker; ``PATH`` is searched first.
 _CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto")
 _START_TIMEOUT = 15.0
@@ -41,12 +43,6 @@ def find_mosquitto() -> str:
             pytrace=False,
         )
     return found
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _mqtt_ping(host: str, port: int, tls: ssl.SSLContext | None = None) -> bool:
@@ -103,7 +99,7 @@ class Mosquitto:
         self.binary = binary
         self.workdir = workdir
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.tls = tls
         self.config = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
