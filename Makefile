@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 MATTER_VENV := .venv-matter
 PY_SYS := $(shell scripts/find-python)
 
-.PHONY: install run test test-fast lint bench system-deps matter-server clean schemas
+.PHONY: install compiled run test test-fast lint bench system-deps matter-server clean schemas
 
-install: $(VENV)/.installed system-deps
+install: $(VENV)/.installed system-deps compiled
 
 # Re-install only when the project metadata changed (idempotent and fast otherwise).
 $(VENV)/.installed: pyproject.toml
@@ -16,6 +16,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
+
+# The per-message path compiled with mypyc into the venv (tools/compiled/build.py, ~1-2 min):
+# rebuilt when its sources changed, a no-op otherwise; without a C compiler the install goes
+# on with the pure-Python modules (it says so). DHOME_PURE_PYTHON=1 runs the pure ones anyway.
+compiled: $(VENV)/.installed system-deps
+	@$(BIN)/python tools/compiled/build.py
 
 # Services the integration tests talk to for real: Mosquitto (apt) and python-matter-server (own venv).
 system-deps:
@@ -39,8 +45,12 @@ lint: install
 tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
 	cd tests/webapp && npm ci --no-audit --no-fund --loglevel=error
 
+# The whole suite on the compiled build, then the fast tests of the compiled modules' packages
+# on the pure-Python fallback (tests/test_compiled_build.py checks which build each run loads).
+PURE_TESTS := tests/test_compiled_build.py tests/hub tests/alerts tests/adapters/zigbee2mqtt tests/adapters/mqtt
 test: install matter-server tests/webapp/node_modules/.package-lock.json lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
+	CI=$${CI:-} DHOME_PURE_PYTHON=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m 'not slow' $(PURE_TESTS)
 
 # The fast set: no real-server integration tests.
 test-fast: install

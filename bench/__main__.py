@@ -42,6 +42,8 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ingestion", ingest.run, lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60))),
+    Scenario("ingestion_one", lambda w, d: ingest.run(w, d, work=ingest.ONE_FIELD),
+             lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60), ingest.ONE_FIELD)),
     Scenario("alert_latency", latency.run,
              lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3))),
     Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (10, 500))),

@@ -74,8 +74,11 @@ class HubProcess:
         adapters: list[dict[str, Any]] | None = None,
         alerts: dict[str, Any] | None = None,
         profile: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.dir = workdir
+        #: extra environment of the hub process (e.g. DHOME_PURE_PYTHON=1)
+        self.env = env or {}
         self.data = workdir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.api_port = free_port()
@@ -131,7 +134,7 @@ class HubProcess:
         t0 = time.monotonic()
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=subprocess.STDOUT, env={**os.environ})  # fmt: skip
+                                          stderr=subprocess.STDOUT, env={**os.environ, **self.env})  # fmt: skip
         wait_until(self._healthy, timeout, "the hub API to answer /health", interval=0.01)
         self.start_seconds = time.monotonic() - t0
 
@@ -163,6 +166,12 @@ class HubProcess:
 
     def rss(self) -> int:
         return rss_bytes(self.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the hub process used so far (user + system, all threads), from /proc: on
+        a shared machine it moves far less with the other load than a rate does."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def metrics(self) -> dict[str, float]:
         """``/metrics`` as ``{"name{label=value,…}": value}`` (labels sorted)."""

@@ -2,6 +2,11 @@
 Mosquitto into a hub process; messages/s fully processed (mapped, validated, state stored,
 bus delivered, history persisted) against a raw paho+orjson subscriber on the same broker.
 
+Two workloads (``Workload``): the full state of a climate sensor per message (``ingestion``)
+and one temperature per message (``ingestion_one``). Each measures, in one run and in this
+order, the raw ceiling, the hub as installed (the compiled per-message path, tools/compiled)
+and the same hub on the pure-Python modules (``DHOME_PURE_PYTHON=1``): the A/B of compiling.
+
 Completion signal: the history rows in the SQLite file reach the expected count *and* the
 hub's ``dhome_messages_in{kind=state}`` (scraped from ``/metrics``) does; the rate is
 ``M / (last one observed - first publish)``. A warm-up round (one message per device) comes
@@ -18,7 +23,7 @@ from bench.broker import BenchError, Broker
 from bench.devices import BASE_TOPIC, bridge_devices
 from bench.figures import Figure
 from bench.hubproc import HubProcess, wait_until
-from bench.loadgen import CHANGES_PER_MESSAGE, REPORTS_PER_MESSAGE
+from bench.loadgen import FULL, ONE, Shape
 from bench.mqtt import Client
 from bench.procs import Child
 from bench.progress import Display
@@ -27,7 +32,19 @@ STATE_KEY = "dhome_messages_in_total{adapter=zigbee2mqtt,kind=state}"
 #: rows in the history table: its AUTOINCREMENT seq (history is not pruned during a run)
 HISTORY_ROWS = "SELECT COALESCE(MAX(seq), 0) FROM history"
 INVALID_PREFIX = "dhome_invalid_messages_total"
-TARGET = 0.8
+PURE = {"DHOME_PURE_PYTHON": "1"}
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # the figures' prefix
+    shape: Shape
+    #: product target: share of the raw paho+orjson ceiling (issue 23)
+    target: float
+
+
+FULL_STATE = Workload("ingestion", FULL, 0.5)
+ONE_FIELD = Workload("ingestion_one", ONE, 0.85)
 
 
 @dataclass(frozen=True)
@@ -49,14 +66,14 @@ def announce(broker: Broker, climate: int, smoke: int = 0) -> None:
         c.publish(f"{BASE_TOPIC}/bridge/devices", bridge_devices(climate, smoke), retain=True)
 
 
-def raw_ceiling(broker: Broker, size: Size, display: Display) -> tuple[float, float]:
+def raw_ceiling(broker: Broker, size: Size, display: Display, shape: Shape = FULL) -> tuple[float, float]:
     """(raw subscriber rate, publisher rate) in messages/s."""
-    with display.step("ingestion: raw paho+orjson subscriber", size.messages) as update:
+    with display.step(f"ingestion ({shape.name}): raw paho+orjson subscriber", size.messages) as update:
         raw = Child("rawsub", "--port", broker.port, "--topic", f"{BASE_TOPIC}/+", "--count", size.messages)
         try:
             raw.wait_ready()
             gen = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.messages,
-                        "--round-offset", 1)  # fmt: skip
+                        "--round-offset", 1, "--shape", shape.name)  # fmt: skip
             gen.wait_ready()
             pub = gen.result()
             got = raw.result()
@@ -73,58 +90,79 @@ def _invalid(hub: HubProcess) -> float:
 
 
 def hub_rate(
-    broker: Broker, workdir: Path, size: Size, display: Display, profile: Path | None = None
-) -> tuple[float, int, str]:
-    """(hub rate, messages fully processed, note)."""
+    broker: Broker, workdir: Path, size: Size, display: Display, profile: Path | None = None,
+    shape: Shape = FULL, env: dict[str, str] | None = None, label: str = "hub process",
+) -> tuple[float, int, str]:  # fmt: skip
+    """(hub rate, messages fully processed, note); ``env``: the hub process's extra environment."""
     announce(broker, size.devices)
-    with HubProcess(workdir / "hub-ingest", adapters=[z2m_adapter(broker)], profile=profile) as hub:
+    with HubProcess(workdir, adapters=[z2m_adapter(broker)], profile=profile, env=env) as hub:
         wait_until(lambda: hub.metric("dhome_devices{}") >= size.devices, 120, f"{size.devices} devices", 0.2)
-        warm = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.devices)
+        warm = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.devices,
+                     "--shape", shape.name)  # fmt: skip
         warm.wait_ready()
         warm.result()
-        want = REPORTS_PER_MESSAGE * size.devices
+        want = shape.reports * size.devices
         wait_until(lambda: hub.metric(STATE_KEY) >= want, 120, "the warm-up round", 0.1)
         base_state, base_hist = hub.metric(STATE_KEY), hub.db_count(HISTORY_ROWS)
+        cpu_before = hub.cpu_seconds()
         invalid_before = _invalid(hub)
         gen = Child("loadgen", "--port", broker.port, "--devices", size.devices, "--count", size.messages,
-                    "--round-offset", 1)  # fmt: skip
+                    "--round-offset", 1, "--shape", shape.name)  # fmt: skip
         gen.wait_ready()
         t_start = time.monotonic()
         done = 0
-        with display.step("ingestion: hub process (z2m → history)", size.messages) as update:
+        with display.step(f"ingestion ({shape.name}): {label} (z2m → history)", size.messages) as update:
             while time.monotonic() - t_start < size.timeout:
                 # the cheap signal every 0.1 s (a rowid lookup, not a COUNT that scans the
                 # growing table), the metrics page only once history is complete: the
                 # bench's own probing must not load the machine the hub shares with it
-                hist = (hub.db_count(HISTORY_ROWS) - base_hist) / CHANGES_PER_MESSAGE
+                hist = (hub.db_count(HISTORY_ROWS) - base_hist) / shape.changes
                 done = int(hist)
                 if hist >= size.messages:
-                    state = (hub.metric(STATE_KEY) - base_state) / REPORTS_PER_MESSAGE
+                    state = (hub.metric(STATE_KEY) - base_state) / shape.reports
                     done = int(min(state, hist))
                 update(done)
                 if done >= size.messages:
                     break
                 time.sleep(0.1)
         t_done = time.monotonic()
+        cpu = hub.cpu_seconds() - cpu_before
         pub = gen.result()
-        note = ""
+        note = f"hub CPU {1e6 * cpu / max(done, 1):.0f} µs/message"
         invalid = _invalid(hub) - invalid_before
         if invalid:
-            note = f"{invalid:.0f} messages counted invalid by the hub"
+            note += f"; {invalid:.0f} messages counted invalid by the hub"
         if done < size.messages:
             note = f"only {done} of {size.messages} processed within {size.timeout:.0f}s; " + note
     return done / (t_done - pub["start"]), done, note
 
 
-def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
+def build_status() -> str:
+    """Which build of the per-message path the hub process loads when not told otherwise."""
+    try:
+        import dhome_compiled  # installed into the venv by tools/compiled/build.py
+    except ImportError:
+        return "absent"
+    return str(dhome_compiled.status)
+
+
+def run(workdir: Path, display: Display, size: Size = Size(), work: Workload = FULL_STATE) -> list[Figure]:
+    status = build_status()
     with Broker(workdir / "broker-ingest") as broker:
-        raw, pub = raw_ceiling(broker, size, display)
-        rate, _, note = hub_rate(broker, workdir, size, display)
-    sizes = f"{size.devices} devices, {size.messages} messages, publisher {pub:,.0f} msg/s"
+        raw, pub = raw_ceiling(broker, size, display, work.shape)
+        rate, _, note = hub_rate(broker, workdir / "hub-ingest", size, display, shape=work.shape)
+        pure, _, pure_note = hub_rate(broker, workdir / "hub-pure", size, display, shape=work.shape, env=PURE,
+                                      label="hub, pure Python")  # fmt: skip
+    sizes = (
+        f"{size.devices} devices, {size.messages} messages ({work.shape.name}), publisher {pub:,.0f} msg/s"
+    )
+    build = "compiled (mypyc)" if status == "compiled" else f"pure Python (compiled build {status})"
     return [
-        Figure("ingestion.raw_paho_orjson", round(raw), "msg/s", round(pub), note=f"ceiling of the hub; {sizes}"),
-        Figure("ingestion.hub", round(rate), "msg/s", round(raw), target=f">= {TARGET:.0%} of raw",
-               meets=rate >= TARGET * raw, note="; ".join(p for p in (note, sizes) if p)),
+        Figure(f"{work.name}.raw_paho_orjson", round(raw), "msg/s", round(pub), note=f"ceiling of the hub; {sizes}"),
+        Figure(f"{work.name}.hub", round(rate), "msg/s", round(raw), target=f">= {work.target:.0%} of raw",
+               meets=rate >= work.target * raw, note="; ".join(p for p in (note, build, sizes) if p)),
+        Figure(f"{work.name}.hub_pure_python", round(pure), "msg/s", round(raw),
+               note="; ".join(p for p in (pure_note, "A/B: the same hub, DHOME_PURE_PYTHON=1") if p)),
     ]  # fmt: skip
 
 
@@ -135,7 +173,7 @@ def profile(workdir: Path, display: Display, out: Path, size: Size = Size()) -> 
 
     stats = workdir / "hub-ingest.prof"
     with Broker(workdir / "broker-profile") as broker:
-        rate, done, _ = hub_rate(broker, workdir, size, display, profile=stats)
+        rate, done, _ = hub_rate(broker, workdir / "hub-ingest", size, display, profile=stats)
     header = (
         f"ingestion under cProfile: {done} messages, {size.devices} devices, {rate:,.0f} msg/s (profiled)\n"
     )

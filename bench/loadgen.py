@@ -1,11 +1,12 @@
 """Simulated Zigbee2MQTT devices publishing state, as its own process (so the publisher does
 not share a GIL with what it measures).
 
-``python -m bench.loadgen --port P --devices N --count M [--rate R] [--round-offset K]``
+``python -m bench.loadgen --port P --devices N --count M [--rate R] [--round-offset K] [--shape S]``
 
-Message ``i`` goes to device ``i % N`` as Zigbee2MQTT publishes it (the device's full state:
-battery, temperature, humidity, linkquality). Temperature and humidity change with every
-round, battery never: each message is 3 state reports of which 2 are changes (history rows).
+Message ``i`` goes to device ``i % N`` as Zigbee2MQTT publishes it. Shape ``full`` (the
+default) is the device's full state: battery, temperature, humidity, linkquality;
+temperature and humidity change with every round, battery never: 3 state reports of which 2
+are changes (history rows). Shape ``one`` is one temperature, a change every round.
 ``--rate 0`` publishes as fast as paho can; ``--count 0`` runs until SIGTERM. At the end it
 prints one JSON line: ``{"start": t, "end": t, "sent": n}`` (``time.monotonic()``, which is
 the same clock in every process on Linux). ``end`` is after the broker acknowledged a final
@@ -19,6 +20,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,20 +30,45 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.devices import BASE_TOPIC, climate_name
 
-#: per message: state reports (battery, temperature, humidity) and how many of them change
-REPORTS_PER_MESSAGE = 3
-CHANGES_PER_MESSAGE = 2
 MARKER_TOPIC = "bench/loadgen/done"
+
+
+def _temperature(round_no: int) -> float:
+    return round(15 + (round_no % 200) * 0.1, 1)
 
 
 def payload(round_no: int) -> bytes:
     """The state of any device in round ``round_no``: consecutive rounds differ."""
     return orjson.dumps({
         "battery": 97,
-        "temperature": round(15 + (round_no % 200) * 0.1, 1),
+        "temperature": _temperature(round_no),
         "humidity": round(30 + (round_no % 300) * 0.1, 1),
         "linkquality": 120,
     })  # fmt: skip
+
+
+def one_field(round_no: int) -> bytes:
+    """One temperature, different from the previous round's."""
+    return orjson.dumps({"temperature": _temperature(round_no)})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What every message carries: its payload per round, the state reports it makes (the
+    hub's ``dhome_messages_in{kind=state}`` counts reports) and how many change (history rows)."""
+
+    name: str
+    payload: Callable[[int], bytes]
+    reports: int
+    changes: int
+
+
+FULL = Shape("full", payload, reports=3, changes=2)
+ONE = Shape("one", one_field, reports=1, changes=1)
+SHAPES = {s.name: s for s in (FULL, ONE)}
+#: per message of the default (full) shape
+REPORTS_PER_MESSAGE = FULL.reports
+CHANGES_PER_MESSAGE = FULL.changes
 
 
 def connect(port: int, client_id: str) -> paho.Client:
@@ -62,7 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     topics = [f"{BASE_TOPIC}/{climate_name(i)}".encode() for i in range(args.devices)]
     # one encoded payload per round, made before the clock starts
     rounds = (args.count // args.devices + 1) if args.count else 300
-    payloads = [payload(r + args.round_offset) for r in range(rounds)]
+    make = SHAPES[args.shape].payload
+    payloads = [make(r + args.round_offset) for r in range(rounds)]
     print("ready", flush=True)
     sent = 0
     start = time.monotonic()
@@ -95,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--rate", type=int, default=0)
     parser.add_argument("--round-offset", type=int, default=0)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default=FULL.name)
     result = run(parser.parse_args(argv))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
 

@@ -17,7 +17,8 @@ from bench.progress import Display
 pytestmark = pytest.mark.slow
 
 EXPECTED = {
-    "ingestion": {"ingestion.raw_paho_orjson", "ingestion.hub"},
+    "ingestion": {"ingestion.raw_paho_orjson", "ingestion.hub", "ingestion.hub_pure_python"},
+    "ingestion_one": {"ingestion_one.raw_paho_orjson", "ingestion_one.hub", "ingestion_one.hub_pure_python"},
     "alert_latency": {"alert.raw_mqtt_rtt.p50", "alert.raw_mqtt_rtt.p99", "alert.webhook.p50",
                       "alert.webhook.p99", "alert.uplink.p50", "alert.uplink.p99"},
     "scale": {"scale.rss.10", "scale.rss.500", "scale.rss_per_device", "scale.cold_start.10", "scale.cold_start.500"},
@@ -71,6 +72,8 @@ def test_scenario_produces_its_figures(name: str, tmp_path: Path) -> None:
         assert got["api.n3.rest.p50"].ceiling <= got["api.n3.rest.p99"].ceiling  # type: ignore[operator]
         assert "non-200: 0" in got["api.n3.rest.p99"].note, got
         assert got["api.n3.rss.peak"].unit == "MB"
+    if name.startswith("ingestion"):  # the A/B says which build each hub process ran
+        assert "A/B" in got[f"{name}.hub_pure_python"].note and "compiled" in got[f"{name}.hub"].note, got
     if name == "conformance":
         assert "0 fail, 0 error" in got["conformance.device_target"].note, got
 
