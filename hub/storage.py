@@ -84,16 +84,28 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class _Rows(list[Sequence[Any]]):
+# holders, not list/dict subclasses: the module is compiled with mypyc (tools/compiled),
+# which builds no subclasses of built-in types
+class _Rows:
     """The parameter rows of one ``executemany`` (see ``Storage.write_row``)."""
 
+    __slots__ = ("rows",)
 
-class _Latest(dict[Hashable, Sequence[Any]]):
+    def __init__(self) -> None:
+        self.rows: list[Sequence[Any]] = []
+
+
+class _Latest:
     """The newest parameter row per key of one upsert (see ``Storage.write_latest``)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: dict[Hashable, Sequence[Any]] = {}
 
 
 Statement = tuple[str, Sequence[Any]]
-_Queued = tuple[str, Sequence[Any] | _Latest]  # a statement, or an upsert's newest rows
+_Queued = tuple[str, Sequence[Any] | _Rows | _Latest]  # a statement, or rows to insert / upsert
 
 
 class Storage:
@@ -198,7 +210,7 @@ class Storage:
         if rows is None:
             rows = self._open_rows[sql] = _Rows()
             self._pending.append((sql, rows))
-        rows.append(params)
+        rows.rows.append(params)
         self._count_queued()
 
     def write_latest(self, sql: str, key: Hashable, params: Sequence[Any]) -> None:
@@ -209,10 +221,10 @@ class Storage:
         if rows is None:
             rows = self._open_latest[sql] = _Latest()
             self._pending.append((sql, rows))
-        elif key in rows:
-            rows[key] = params
+        elif key in rows.rows:
+            rows.rows[key] = params
             return
-        rows[key] = params
+        rows.rows[key] = params
         self._count_queued()
 
     def _count_queued(self) -> None:
@@ -262,10 +274,10 @@ class Storage:
             conn.execute("BEGIN")
             try:
                 for sql, params in batch:
-                    if isinstance(params, _Rows | _Latest):
-                        cur = _insert_rows(
-                            conn, sql, params if isinstance(params, _Rows) else list(params.values())
-                        )
+                    if isinstance(params, _Rows):
+                        cur = _insert_rows(conn, sql, params.rows)
+                    elif isinstance(params, _Latest):
+                        cur = _insert_rows(conn, sql, list(params.rows.values()))
                     else:
                         cur = conn.execute(sql, params)
                     last = cur.lastrowid or cur.rowcount
@@ -273,7 +285,7 @@ class Storage:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        self.writes_committed += sum(len(p) if isinstance(p, _Rows | _Latest) else 1 for _, p in batch)
+        self.writes_committed += sum(len(p.rows) if isinstance(p, _Rows | _Latest) else 1 for _, p in batch)
         self.batches += 1
         return last
 
@@ -353,15 +365,16 @@ class _Checkpointer:
         self._path = path
         self._interval = interval
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dhome-sqlite-checkpoint", daemon=True)
+        # not "_thread": compiled (tools/compiled), its C field would be GCC's keyword __thread
+        self._worker = threading.Thread(target=self._run, name="dhome-sqlite-checkpoint", daemon=True)
         self.checkpoints = 0
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join()
+        self._worker.join()
 
     def _run(self) -> None:
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
