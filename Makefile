@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MATTER_VENV := .venv-matter
 PY_SYS := $(shell scripts/find-python)
 
-.PHONY: install run test test-fast lint bench system-deps matter-server clean schemas
+.PHONY: install run test test-fast lint bench system-deps matter-server clean schemas docs
 
 install: $(VENV)/.installed system-deps
 
@@ -51,6 +51,10 @@ bench: install matter-server
 
 schemas: install
 	$(BIN)/python -m dhi.models.export spec/interface/schemas
+
+# generated documentation (a test fails when it is stale)
+docs: install
+	$(BIN)/python -m dhi.ha_coverage docs/home-assistant-coverage.md
 
 clean:
 	rm -rf $(VENV) $(MATTER_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache
