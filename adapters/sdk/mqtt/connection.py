@@ -310,8 +310,7 @@ class MqttConnection:
                 if loop.time() + delay >= deadline:
                     await self.close()
                     raise MqttConnectError(
-                        f"cannot connect to {self._tried()} within "
-                        f"{self.settings.connect_timeout}s: {exc}"
+                        f"cannot connect to {self._tried()} within {self.settings.connect_timeout}s: {exc}"
                     ) from exc
                 self._next_endpoint()
                 await asyncio.sleep(delay)
@@ -556,9 +555,7 @@ class MqttConnection:
                 reason = await self._connack
         except TimeoutError:
             self._drop_socket()
-            raise MqttConnectError(
-                f"no CONNACK from {self.server_url} within {ack_within:.1f}s"
-            ) from None
+            raise MqttConnectError(f"no CONNACK from {self.server_url} within {ack_within:.1f}s") from None
         if reason.is_failure:
             self._drop_socket()
             msg = f"broker {self.server_url} refused the connection: {reason}"

@@ -70,7 +70,9 @@ class BrokerSettings(BaseModel):
         for url in v:
             _check_url(url)
             if urlsplit(url).username or urlsplit(url).password:
-                raise ValueError(f"failover url {url!r}: credentials go in url or username/password, not here")
+                raise ValueError(
+                    f"failover url {url!r}: credentials go in url or username/password, not here"
+                )
         return v
 
     @model_validator(mode="after")
