@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.matter_server",
     "tests.support.postgres",
     "tests.support.nats",
+    "tests.support.homeassistant",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
