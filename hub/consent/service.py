@@ -102,7 +102,7 @@ class ConsentService:
             self._subs[sub_id] = ActiveSubscription(Subscription.model_validate_json(body), secret)
         self._subs_changed()
         for configured in self.config.subscriptions:
-            await self._apply_configured(configured)
+            await self.apply_configured(configured)
         self._untap = hub.bus.tap(self._filter, raw=True)
         hub.subscriptions = self
         log.info("consent: %d subscriptions", len(self._subs))
@@ -339,6 +339,7 @@ class ConsentService:
             endpoint=request.endpoint,
             alert_kinds=request.alert_kinds,
             message_types=request.message_types,
+            devices=request.devices,
             fields=request.fields,
             from_escalation=request.from_escalation,
             give_up_after=request.give_up_after,
@@ -353,6 +354,7 @@ class ConsentService:
             "endpoint": _safe_endpoint(sub.endpoint),
             "alert_kinds": [k.value for k in sub.alert_kinds],
             "message_types": sub.message_types,
+            "devices": sub.devices,
             "fields": sub.fields,
         }
         action = AuditAction.SUBSCRIPTION_UPDATED if existing else AuditAction.SUBSCRIPTION_CREATED
@@ -418,7 +420,9 @@ class ConsentService:
             ]  # fmt: skip
         return out
 
-    async def _apply_configured(self, configured: ConfiguredSubscription) -> None:
+    async def apply_configured(
+        self, configured: ConfiguredSubscription, *, section: str = "alerts.subscriptions"
+    ) -> None:
         """The config file *seeds* a subscription: an entry is applied when it is new or its text
         changed since it was last applied. An unchanged entry never overrides what the resident
         decided through the API or the web app since (a withdrawal stays withdrawn, a PUT stays)."""
@@ -451,7 +455,7 @@ class ConsentService:
             await self._put(configured.id, request, "config", existing=existing, extra=remember)
         except InvalidParams as exc:
             raise InvalidParams(
-                f"alerts.subscriptions[{configured.id}]: {exc.message}",
+                f"{section}[{configured.id}]: {exc.message}",
                 field=exc.field,
                 expected=exc.expected,
             ) from None
@@ -470,6 +474,7 @@ def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
         secret=active.secret,
         alert_kinds=sub.alert_kinds,
         message_types=sub.message_types,
+        devices=sub.devices,
         fields=sub.fields,
         from_escalation=sub.from_escalation,
         give_up_after=sub.give_up_after,
