@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from dhi.errors import ConfigError
-from hub.bridges.home_assistant import HomeAssistantExport
+from hub.bridges.home_assistant import HomeAssistantExport, HomeAssistantSettings
 from hub.bridges.home_assistant.service import SUBSCRIPTION_ID
 from hub.bridges.home_assistant.topics import node_id
 from hub.cli.run import default_services
 from hub.config import parse_config
 from hub.consent import ConsentService
 from hub.core import Hub
+from tests.alerts.support import SMOKE, running_home
 from tests.support.mosquitto import AUTH_USERS, Mosquitto, MqttPeer, PeerMessage
 
 pytestmark = pytest.mark.slow
@@ -191,3 +192,32 @@ async def test_control_enabled_lock_takes_commands(tmp_path: Path, mosquitto_aut
                     and sv.value == "unlocked"
                 )
             )
+
+
+async def test_alerts_reach_home_assistant_as_binary_sensor_and_event(
+    tmp_path: Path, mosquitto_auth: Mosquitto
+) -> None:
+    """A smoke alert of a shared detector: the hub device's alert sensor turns on and the alert
+    event fires (HA automations trigger on either); clearing turns the sensor off."""
+    settings = HomeAssistantSettings.model_validate(
+        {"broker": settings_block(mosquitto_auth)["broker"], "devices": [SMOKE.id]}
+    )
+    with observer(mosquitto_auth) as peer:
+        peer.subscribe("dhome/flat-12/hub/#")
+        async with running_home(
+            tmp_path, extra=lambda hub: hub.add_service(HomeAssistantExport(settings))
+        ) as home:
+            bridge = next(s for s in home.hub.services if isinstance(s, HomeAssistantExport))
+            await bridge.ready()
+            home.add(SMOKE)
+            await wait_for(lambda: SMOKE.id in bridge._exported)
+            home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+            await home.settle()
+            on = await peer.wait_for("dhome/flat-12/hub/alert_smoke/state", lambda m: m.payload == b"ON")
+            assert on.retain is False or on.payload == b"ON"
+            raised = await peer.wait_for(
+                "dhome/flat-12/hub/alerts/event", lambda m: json.loads(m.payload)["event_type"] == "raised"
+            )
+            assert json.loads(raised.payload)["kind"] == "smoke"
+            attributes = json.loads(peer.received("dhome/flat-12/hub/alert_smoke/attributes")[-1].payload)
+            assert attributes["devices"] == [SMOKE.id] and attributes["state"] == "active"
