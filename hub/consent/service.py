@@ -428,10 +428,7 @@ class ConsentService:
         decided through the API or the web app since (a withdrawal stays withdrawn, a PUT stays)."""
         request = SubscriptionRequest.model_validate(configured.model_dump(exclude={"id"}))
         storage = self.hub.storage
-        key = CONFIG_DIGEST_KEY + configured.id
-        digest = hashlib.sha256(
-            orjson.dumps(configured.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        ).hexdigest()
+        key, digest = _config_digest(configured)
         seen = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
         remember = [(META_UPSERT, (key, digest))]
         if seen is not None and seen[0] == digest:
@@ -460,9 +457,21 @@ class ConsentService:
                 expected=exc.expected,
             ) from None
 
+    async def note_configured(self, configured: ConfiguredSubscription) -> None:
+        """Record ``configured`` as applied without applying it: its owner changed the stored
+        subscription to match it itself (the Home Assistant bridge following a room's devices),
+        so the next start finds it unchanged and leaves the resident's own edits alone."""
+        await self.hub.storage.transaction([(META_UPSERT, _config_digest(configured))])
+
     def _changed(self, sub_id: str) -> None:
         for listener in self._change_listeners:
             listener(sub_id)
+
+
+def _config_digest(configured: ConfiguredSubscription) -> tuple[str, str]:
+    """(meta key, digest) of a config-file subscription entry as applied."""
+    body = orjson.dumps(configured.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return CONFIG_DIGEST_KEY + configured.id, hashlib.sha256(body).hexdigest()
 
 
 def _as_request(active: ActiveSubscription) -> SubscriptionRequest:

@@ -34,7 +34,7 @@ from dhi.models.alert import AlertKind
 from dhi.models.command import CommandRequest, CommandStatus
 from dhi.models.device import DeviceDescription
 from dhi.models.envelope import MessageType
-from dhi.models.subscription import Consent, Receiver, ReceiverKind
+from dhi.models.subscription import Consent, Receiver, ReceiverKind, SubscriptionRequest
 from hub.alerts.config import ConfiguredSubscription
 from hub.bridges.home_assistant import topics
 from hub.bridges.home_assistant.entities import Entity, PayloadError, Values, plan_device
@@ -92,6 +92,7 @@ class HomeAssistantExport:
         self._kick = asyncio.Event()
         self._checked = False
         self._hub_configs: list[str] = []
+        self._granted_at: datetime | None = None
         #: why the bridge does not run (e.g. an anonymous broker found after start)
         self.problem: str | None = None
         self.commands_ok = 0
@@ -196,6 +197,7 @@ class HomeAssistantExport:
         digest = self._settings_digest()
         row = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_GRANTED + digest,))
         granted_at = datetime.fromisoformat(row[0]) if row else self.hub.clock.now()
+        self._granted_at = granted_at
         if row is None:
             await storage.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -228,15 +230,20 @@ class HomeAssistantExport:
             self._kick.set()
 
     async def _rescope(self) -> None:
-        """A device entered or left the rooms shared: the grant names devices, so it changes."""
-        active = self._consent.active(SUBSCRIPTION_ID) if self._consent else None
-        if active is None or self._consent is None:
+        """A device joined or left the shared rooms: the grant names devices, so its list follows
+        (audited ``subscription.updated``); whatever else the resident changed stays."""
+        consent = self._consent
+        active = consent.active(SUBSCRIPTION_ID) if consent else None
+        if active is None or consent is None:
             return
         wanted = self._scope()
-        if sorted(active.subscription.devices or []) != wanted:
-            sub = active.subscription
-            request = self._request(wanted, sub.consent.granted_at if sub.consent else self.hub.clock.now())
-            await self._consent.update(SUBSCRIPTION_ID, request, actor="config")
+        sub = active.subscription
+        if sorted(sub.devices or []) == wanted:
+            return
+        fields = set(SubscriptionRequest.model_fields) - {"secret"}
+        request = SubscriptionRequest.model_validate({**sub.model_dump(include=fields), "devices": wanted})
+        await consent.update(SUBSCRIPTION_ID, request, actor="config")
+        await consent.note_configured(self._request(wanted, self._granted_at or self.hub.clock.now()))
 
     # ------------------------------------------------------------------ the connection
     async def _run(self) -> None:

@@ -221,3 +221,18 @@ async def test_alerts_reach_home_assistant_as_binary_sensor_and_event(
             assert json.loads(raised.payload)["kind"] == "smoke"
             attributes = json.loads(peer.received("dhome/flat-12/hub/alert_smoke/attributes")[-1].payload)
             assert attributes["devices"] == [SMOKE.id] and attributes["state"] == "active"
+
+
+async def test_a_withdrawal_stands_across_restarts_until_the_block_changes(
+    tmp_path: Path, mosquitto_auth: Mosquitto
+) -> None:
+    block = settings_block(mosquitto_auth, rooms=["hallway"])
+    async with running(tmp_path, block) as (hub, _bridge):
+        await wait_for(lambda: hub.subscriptions.get_subscription(SUBSCRIPTION_ID).devices)  # type: ignore[union-attr]
+        await hub.subscriptions.withdraw(SUBSCRIPTION_ID, actor="resident")  # type: ignore[union-attr]
+    async with running(tmp_path, block) as (hub, bridge):
+        assert hub.subscriptions.get_subscription(SUBSCRIPTION_ID) is None  # type: ignore[union-attr]
+        assert bridge._exported == {} and not bridge.sharing()
+    async with running(tmp_path, {**block, "rooms": ["hallway", "kitchen"]}) as (hub, bridge):
+        # a changed block is the resident's new decision
+        await wait_for(lambda: "virtual:kitchen-light" in bridge._exported)
