@@ -181,10 +181,22 @@ def _binary_sensor(er: EntityRow, ctx: Ctx) -> Entity | None:
     )
 
 
+def _settable(
+    domain: str, er: EntityRow, cfg: dict[str, Any], encode: Callable[[Any], str | None], decode: Decode
+) -> Entity:
+    """An entity showing one property (``encode`` of its value) and setting it (``decode``)."""
+    assert er.prop is not None
+    src = (er.capability.id, er.prop.name)
+    return Entity(
+        domain, "", "", {"name": _label(er.prop, er.capability), **cfg},
+        [StateField("state_topic", "state", frozenset({src}), lambda v: encode(v.get(src)))],
+        [CommandField("command_topic", "set", decode)],
+    )  # fmt: skip
+
+
 def _switch(er: EntityRow, ctx: Ctx) -> Entity | None:
     cap, prop = er.capability, er.prop
     assert prop is not None
-    src = (cap.id, prop.name)
 
     def decode(payload: str, v: Values) -> list[Cmd]:
         if payload not in (ON, OFF):
@@ -194,22 +206,17 @@ def _switch(er: EntityRow, ctx: Ctx) -> Entity | None:
             return [Cmd(cap.id, "on" if on else "off", {})]
         return [_write(cap, prop, on)]
 
-    return Entity(
-        "switch", "", "", {"name": _label(prop, cap), "payload_on": ON, "payload_off": OFF},
-        [StateField("state_topic", "state", frozenset({src}), lambda v: _plain(v.get(src)))],
-        [CommandField("command_topic", "set", decode)],
-    )  # fmt: skip
+    return _settable("switch", er, {"payload_on": ON, "payload_off": OFF}, _plain, decode)
 
 
 def _number(er: EntityRow, ctx: Ctx) -> Entity | None:
     cap, prop = er.capability, er.prop
     assert prop is not None
-    src = (cap.id, prop.name)
     inst = ctx.instance(cap.id)
     narrowed = (inst.constraints or {}).get(prop.name) if inst else None
     lo = narrowed.minimum if narrowed and narrowed.minimum is not None else prop.minimum
     hi = narrowed.maximum if narrowed and narrowed.maximum is not None else prop.maximum
-    cfg: dict[str, Any] = {"name": _label(prop, cap), "mode": "box"}
+    cfg: dict[str, Any] = {"mode": "box"}
     if lo is not None:
         cfg["min"] = lo
     if hi is not None:
@@ -225,11 +232,7 @@ def _number(er: EntityRow, ctx: Ctx) -> Entity | None:
         value: Any = round(number) if prop.type is ValueType.INTEGER else number
         return [_write(cap, prop, value)]
 
-    return Entity(
-        "number", "", "", cfg,
-        [StateField("state_topic", "state", frozenset({src}), lambda v: _num(v.get(src)))],
-        [CommandField("command_topic", "set", decode)],
-    )  # fmt: skip
+    return _settable("number", er, cfg, _num, decode)
 
 
 def _select(er: EntityRow, ctx: Ctx) -> Entity | None:
@@ -238,7 +241,6 @@ def _select(er: EntityRow, ctx: Ctx) -> Entity | None:
     options = _options(ctx, cap, prop)
     if not options:
         return None  # HA needs the options up front; the device has not listed them yet
-    src = (cap.id, prop.name)
 
     def decode(payload: str, v: Values) -> list[Cmd]:
         value: Any = int(payload) if prop.type is ValueType.INTEGER else payload
@@ -246,22 +248,13 @@ def _select(er: EntityRow, ctx: Ctx) -> Entity | None:
 
     if prop.type is ValueType.INTEGER:
         options = [str(o) for o in options]
-    return Entity(
-        "select", "", "", {"name": _label(prop, cap), "options": options},
-        [StateField("state_topic", "state", frozenset({src}), lambda v: _plain(v.get(src)))],
-        [CommandField("command_topic", "set", decode)],
-    )  # fmt: skip
+    return _settable("select", er, {"options": options}, _plain, decode)
 
 
 def _text(er: EntityRow, ctx: Ctx) -> Entity | None:
     cap, prop = er.capability, er.prop
     assert prop is not None
-    src = (cap.id, prop.name)
-    return Entity(
-        "text", "", "", {"name": _label(prop, cap)},
-        [StateField("state_topic", "state", frozenset({src}), lambda v: _plain(v.get(src)))],
-        [CommandField("command_topic", "set", lambda p, v: [_write(cap, prop, p)])],
-    )  # fmt: skip
+    return _settable("text", er, {}, _plain, lambda p, v: [_write(cap, prop, p)])
 
 
 def _button(er: EntityRow, ctx: Ctx) -> Entity | None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ from hub.config import parse_config
 from hub.consent import ConsentService
 from hub.core import Hub
 from tests.alerts.support import SMOKE, running_home
+from tests.bridges.home_assistant.support import HOME, running
 from tests.support.mosquitto import AUTH_USERS, Mosquitto, MqttPeer, PeerMessage
 
 pytestmark = pytest.mark.slow
 
-HOME = "chen"
 PREFIX = "homeassistant"
 #: keys HA's MQTT discovery accepts for every entity (homeassistant/components/mqtt, 2025.4)
 COMMON = {"unique_id", "object_id", "device", "availability", "availability_mode", "origin", "qos", "name",
@@ -40,26 +39,6 @@ def settings_block(broker: Mosquitto, **extra: Any) -> dict[str, Any]:
         "rooms": ["living_room", "hallway"],
         **extra,
     }
-
-
-@asynccontextmanager
-async def running(tmp_path: Path, block: dict[str, Any]) -> AsyncIterator[tuple[Hub, HomeAssistantExport]]:
-    cfg = parse_config(
-        {
-            "home": {"id": HOME, "name": "Chen"},
-            "api": {"enabled": False},
-            "mdns": {"enabled": False},
-            "adapters": [{"type": "virtual", "config": {"home": "demo"}}],
-            "bridges": {"home_assistant": block},
-        },
-        "<test>",
-    )
-    hub = Hub(cfg, data_dir=tmp_path / "hub")
-    default_services(hub)
-    bridge = next(s for s in hub.services if isinstance(s, HomeAssistantExport))
-    async with hub:
-        await bridge.ready()
-        yield hub, bridge
 
 
 def config_of(peer: MqttPeer, domain: str, device: str, obj: str) -> dict[str, Any] | None:

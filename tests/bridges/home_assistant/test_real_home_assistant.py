@@ -20,16 +20,12 @@ import pytest
 from adapters.virtual.capdevices import native_id_for
 from dhi.catalog import default_catalog
 from dhi.models.command import CommandRequest
-from hub.bridges.home_assistant import HomeAssistantExport
-from hub.cli.run import default_services
-from hub.config import parse_config
-from hub.core import Hub
+from tests.bridges.home_assistant.support import running
 from tests.support.homeassistant import HomeAssistant, MqttLogin
 from tests.support.mosquitto import AUTH_USERS, Mosquitto
 
 pytestmark = pytest.mark.slow
 
-HOME = "chen"
 DEMO_ROOMS = ["living_room", "bedroom", "kitchen", "bathroom", "hallway"]
 LIGHT = "virtual:living-light"
 #: the resident lets HA operate these (the other locks, valves and sirens are read-only)
@@ -78,28 +74,8 @@ async def test_the_virtual_home_in_home_assistant(
     broker = {"url": mosquitto_auth.url, "username": "dhome", "password": AUTH_USERS["dhome"]}
     # the demo flat by its rooms, and every capability device (they have no room) by id
     cap_devices = [f"virtual:{native_id_for(cap)}" for cap in default_catalog()]
-    cfg = parse_config(
-        {
-            "home": {"id": HOME, "name": "Chen"},
-            "api": {"enabled": False},
-            "mdns": {"enabled": False},
-            "adapters": [{"type": "virtual", "config": {"home": "demo", "all_capabilities": True}}],
-            "bridges": {
-                "home_assistant": {
-                    "broker": broker,
-                    "rooms": DEMO_ROOMS,
-                    "devices": cap_devices,
-                    "control": CONTROL,
-                }
-            },
-        },
-        "<test>",
-    )
-    hub = Hub(cfg, data_dir=tmp_path / "hub")
-    default_services(hub)
-    bridge = next(s for s in hub.services if isinstance(s, HomeAssistantExport))
-    async with hub:
-        await bridge.ready()
+    block = {"broker": broker, "rooms": DEMO_ROOMS, "devices": cap_devices, "control": CONTROL}
+    async with running(tmp_path, block, virtual={"home": "demo", "all_capabilities": True}) as (hub, bridge):
         await eventually(
             lambda: LIGHT in bridge._exported and set(bridge._exported) == set(bridge._scope()),
             "every shared device exported",
