@@ -38,6 +38,7 @@ ENGINE_BOUND = 100
 
 
 def payload(round_no: int) -> bytes:
+    """A climate sensor's state; rooms stay below the heat rule's limits (bulk readings)."""
     return orjson.dumps({"battery": 97, "temperature": 15 + round_no * 0.1, "humidity": 30 + round_no * 0.1})
 
 
@@ -188,3 +189,50 @@ async def test_a_burst_beyond_every_bound_loses_nothing_and_stays_within_the_bou
         ).fetchone() == ("true" if (ROUNDS // 10 - 1) % 2 == 1 else "false",)
     finally:
         db.close()
+
+
+async def test_a_smoke_alarm_after_a_large_burst_is_handled_before_the_burst_has_drained(
+    harness: Harness, mosquitto: Mosquitto
+) -> None:
+    """The hub is kept busy (its loop held by the first reading of the burst) while a burst
+    and then a smoke alarm are published: saturation, made deterministic. The smoke alarm
+    comes on the safety lane's own connection and is handled — state change and alert —
+    while most of the burst is still waiting on the main connection."""
+    hub = harness.hub
+    adapter = hub.supervisor.slots["zigbee2mqtt"].instance
+    smoke_topic = f"{BASE_TOPIC}/{smoke_name(1)}"
+    await eventually(
+        lambda: adapter._lane.owns(smoke_topic), 20, "the smoke alarm's topic on the safety lane"
+    )
+    published = threading.Event()
+    order: list[str] = []
+
+    def watch(msg: Any) -> None:
+        if msg.type == "org.dhi.v1.state.changed" and msg.data.capability == "dhi.temperature":
+            if not order:
+                published.wait(60)  # the loop is held: everything below piles up at the broker
+            order.append("burst")
+        elif msg.type == "org.dhi.v1.alert.raised" and msg.data.alert.kind == "smoke":
+            order.append("alert")
+        elif msg.type == "org.dhi.v1.state.changed" and msg.data.property == "smoke":
+            order.append("smoke")
+
+    hub.bus.tap(watch, raw=True)
+    rounds = 100  # 2 000 messages behind which the smoke alarm is published
+    burst = [
+        (f"{BASE_TOPIC}/{climate_name(i)}", payload(r)) for r in range(rounds) for i in range(CLIMATE)
+    ]
+    alarm = (smoke_topic, orjson.dumps({"smoke": True, "battery": 90}))
+
+    def publish() -> None:
+        publish_burst(mosquitto, [*burst, alarm])
+        published.set()
+
+    publisher = asyncio.create_task(asyncio.to_thread(publish))
+    await eventually(lambda: order.count("burst") >= len(burst), 60, "the whole burst")
+    await publisher
+    await eventually(lambda: "alert" in order, 20, "the smoke alert")
+    smoke_at, alert_at = order.index("smoke"), order.index("alert")
+    # both came while most of the burst had not been handled yet
+    assert order[:smoke_at].count("burst") < len(burst) // 2
+    assert order[:alert_at].count("burst") < len(burst) // 2
