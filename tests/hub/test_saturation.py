@@ -219,9 +219,7 @@ async def test_a_smoke_alarm_after_a_large_burst_is_handled_before_the_burst_has
 
     hub.bus.tap(watch, raw=True)
     rounds = 100  # 2 000 messages behind which the smoke alarm is published
-    burst = [
-        (f"{BASE_TOPIC}/{climate_name(i)}", payload(r)) for r in range(rounds) for i in range(CLIMATE)
-    ]
+    burst = [(f"{BASE_TOPIC}/{climate_name(i)}", payload(r)) for r in range(rounds) for i in range(CLIMATE)]
     alarm = (smoke_topic, orjson.dumps({"smoke": True, "battery": 90}))
 
     def publish() -> None:
