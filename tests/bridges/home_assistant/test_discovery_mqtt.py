@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from adapters.virtual import VirtualAdapter
 from dhi.errors import ConfigError
 from hub.bridges.home_assistant import HomeAssistantExport, HomeAssistantSettings
 from hub.bridges.home_assistant.service import SUBSCRIPTION_ID
@@ -215,3 +216,25 @@ async def test_a_withdrawal_stands_across_restarts_until_the_block_changes(
     async with running(tmp_path, {**block, "rooms": ["hallway", "kitchen"]}) as (hub, bridge):
         # a changed block is the resident's new decision
         await wait_for(lambda: "virtual:kitchen-light" in bridge._exported)
+
+
+async def test_devices_that_came_from_home_assistant_never_go_back(
+    tmp_path: Path, mosquitto_auth: Mosquitto
+) -> None:
+    """Loop safety: devices of an adapter of type home_assistant (here a stand-in publishing the
+    same demo flat as instance ``ha``) stay out of HA even in a shared room."""
+    more = [{"type": "home_assistant", "name": "ha", "config": {"home": "demo"}}]
+    block = settings_block(mosquitto_auth, rooms=["hallway"])
+    async with running(tmp_path, block, more=more, classes={"home_assistant": VirtualAdapter}) as (
+        hub,
+        bridge,
+    ):
+        await wait_for(
+            lambda: hub.registry.get("ha:hallway-light") and "virtual:hallway-light" in bridge._exported
+        )
+        assert not [d for d in bridge._exported if d.startswith("ha:")]
+        assert not [
+            d
+            for d in hub.subscriptions.get_subscription(SUBSCRIPTION_ID).devices or []
+            if d.startswith("ha:")
+        ]  # type: ignore[union-attr]
