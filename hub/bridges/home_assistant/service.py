@@ -261,7 +261,10 @@ class HomeAssistantExport:
                         self._checked = await refuse_anonymous(self.settings)
                         if not self._checked:
                             raise MqttConnectError("not reachable")
-                    conn = MqttConnection(self.settings.broker, logger=log)
+                    # a hub that dies: the broker marks every entity unavailable
+                    conn = MqttConnection(
+                        self.settings.broker, logger=log, will=(self.bridge_availability, "offline")
+                    )
                     await conn.open()
                     self._conn = conn
                 except ConfigError as exc:  # the broker turned out to let anyone in

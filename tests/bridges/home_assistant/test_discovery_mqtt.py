@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,23 @@ async def test_devices_that_came_from_home_assistant_never_go_back(
             for d in hub.subscriptions.get_subscription(SUBSCRIPTION_ID).devices or []
             if d.startswith("ha:")
         ]  # type: ignore[union-attr]
+
+
+async def test_a_hub_that_vanishes_goes_unavailable_and_comes_back(
+    tmp_path: Path, mosquitto_auth: Mosquitto
+) -> None:
+    """The broker publishes the bridge's Last Will when the hub's connection dies without a
+    goodbye; on reconnect the bridge says online again (and republishes what HA needs)."""
+    topic = f"dhome/{HOME}/bridge/availability"
+    with observer(mosquitto_auth) as peer:
+        peer.subscribe(topic)
+        async with running(tmp_path, settings_block(mosquitto_auth, rooms=["hallway"])) as (_hub, bridge):
+            await peer.wait_for(topic, lambda m: m.payload == b"online")
+            conn = bridge._conn
+            assert conn is not None and conn._client is not None
+            sock = conn._client.socket()
+            assert isinstance(sock, socket.socket)
+            seen = len(peer.received(topic))
+            sock.shutdown(socket.SHUT_RDWR)  # the hub "dies": no DISCONNECT
+            await wait_for(lambda: any(m.payload == b"offline" for m in peer.received(topic)[seen:]))
+            await wait_for(lambda: peer.received(topic)[-1].payload == b"online", timeout=30)
