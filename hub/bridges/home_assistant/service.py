@@ -277,7 +277,8 @@ class HomeAssistantExport:
                     delay = min(delay * 2, 60.0)
             conn = self._conn
             conn.on_connection_change(lambda up: self._kick.set() if up else None)
-            await conn.subscribe(f"{self.base}/+/+/#", self._on_command)
+            for pattern in ("+/+/set", "+/+/+/set", "+/+/press"):  # command topics only, not our states
+                await conn.subscribe(f"{self.base}/{pattern}", self._on_command)
             await conn.subscribe(f"{self.settings.discovery_prefix}/{HA_STATUS}", self._on_ha_status)
             await self._sync(full=True)
             self._ready.set()
