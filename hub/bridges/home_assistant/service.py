@@ -63,6 +63,8 @@ GUARDED = frozenset(
 MESSAGE_TYPES = [MessageType.STATE_CHANGED.value, MessageType.EVENT_OCCURRED.value]
 HA_STATUS = "status"  # <prefix>/status: HA's birth message ("online") asks for configs again
 META_GRANTED = "home_assistant:granted:"
+#: how long (s) a newly shared device's states are re-read, and how often
+FRESH_FOR, FRESH_TICK = 10.0, 0.5
 
 
 @dataclass
@@ -93,6 +95,8 @@ class HomeAssistantExport:
         self._checked = False
         self._hub_configs: list[str] = []
         self._granted_at: datetime | None = None
+        self._fresh: dict[str, float] = {}  # device -> loop time it was first published
+        self._last_state: dict[str, str] = {}  # state topic -> body last published
         #: why the bridge does not run (e.g. an anonymous broker found after start)
         self.problem: str | None = None
         self.commands_ok = 0
@@ -282,10 +286,15 @@ class HomeAssistantExport:
             await conn.subscribe(f"{self.settings.discovery_prefix}/{HA_STATUS}", self._on_ha_status)
             await self._sync(full=True)
             self._ready.set()
+            loop = asyncio.get_running_loop()
             while True:
                 waiter = asyncio.create_task(changes.get())
                 kicked = asyncio.create_task(self._kick.wait())
-                done, _ = await asyncio.wait({waiter, kicked}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {waiter, kicked},
+                    timeout=FRESH_TICK if self._fresh else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 full = kicked in done
                 for task in (waiter, kicked):
                     task.cancel()
@@ -293,8 +302,10 @@ class HomeAssistantExport:
                 while changes.get_nowait() is not None:
                     pass  # one sync covers every change so far
                 try:
-                    await self._rescope()
-                    await self._sync(full=full)
+                    if done:
+                        await self._rescope()
+                        await self._sync(full=full)
+                    await self._refresh_fresh(loop.time())
                 except (MqttError, OSError) as exc:
                     log.warning("Home Assistant discovery: %s (again on reconnect)", exc)
         finally:
@@ -375,6 +386,8 @@ class HomeAssistantExport:
         for topic in set(before.configs if before else ()) - set(configs):
             await conn.publish(topic, b"", retain=True)  # an entity that is gone: HA removes it
         fresh = before is None
+        if fresh:
+            self._fresh[desc.id] = asyncio.get_running_loop().time()
         for topic, body in configs.items():
             if full or before is None or before.configs.get(topic) != body:
                 await conn.publish(topic, body, retain=True)
@@ -437,14 +450,41 @@ class HomeAssistantExport:
         log.info("Home Assistant: %s removed (它的实体已从 HA 移除)", device_id)
 
     async def _publish_state(
-        self, device_id: str, node: str, entity: Entity, index: int, values: Values
+        self,
+        device_id: str,
+        node: str,
+        entity: Entity,
+        index: int,
+        values: Values,
+        *,
+        only_changed: bool = False,
     ) -> None:
         assert self._conn is not None
         state = entity.states[index]
         body = state.encode(values)
-        if body is not None:
-            topic = f"{self.base}/{node}/{topics.object_id(entity.key)}/{state.suffix}"
-            await self._conn.publish(topic, body, retain=True)
+        if body is None:
+            return
+        topic = f"{self.base}/{node}/{topics.object_id(entity.key)}/{state.suffix}"
+        if only_changed and self._last_state.get(topic) == body:
+            return
+        self._last_state[topic] = body
+        await self._conn.publish(topic, body, retain=True)
+
+    async def _refresh_fresh(self, now: float) -> None:
+        """A device just shared may still be reporting its first values, which reached the
+        consent filter before the grant named it: for a few seconds its states are read again
+        from the hub's store and what changed is published."""
+        for device_id, since in list(self._fresh.items()):
+            exported = self._exported.get(device_id)
+            if exported is None or now - since > FRESH_FOR:
+                del self._fresh[device_id]
+                continue
+            values = self._values(device_id)
+            for entity in exported.entities:
+                for i, _ in enumerate(entity.states):
+                    await self._publish_state(
+                        device_id, exported.node, entity, i, values(entity.component), only_changed=True
+                    )
 
     def _audit_snapshot(self, devices: int) -> None:
         hub = self.hub

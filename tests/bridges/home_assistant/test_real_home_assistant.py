@@ -131,6 +131,20 @@ async def test_the_virtual_home_in_home_assistant(
         marks = {e["unique_id"] for e in hub_entities if e["platform"] == "mqtt"}
         assert {"dhome:chen:hub:alert_smoke", "dhome:chen:hub:alerts"} <= marks
 
+        # sensors show the device's reading, in its unit
+        temp_id = registry["dhome:chen:virtual:living-climate:main_temperature_temperature_sensor"][
+            "entity_id"
+        ]
+
+        def same_reading() -> bool:
+            reading = hub.state.get("virtual:living-climate", "main", "dhi.temperature", "temperature")
+            shown = ha.state(temp_id)["state"]
+            if reading is None or shown in ("unknown", "unavailable"):
+                return False
+            return float(shown) == pytest.approx(reading.value)
+
+        await eventually(same_reading, "HA shows the living room's temperature")
+
         light_id = registry["dhome:chen:virtual:living-light:main_light"]["entity_id"]
         # HA's state follows the device: a command through dhome's own path …
         await hub.execute(CommandRequest(id="t-on", device=LIGHT, capability="dhi.on_off", command="on"))
