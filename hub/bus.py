@@ -1,8 +1,9 @@
 """The event bus: every message fans out to subscribers through bounded queues.
 
 Publishing is synchronous and never waits: a subscriber whose queue is full either loses
-its oldest message (counted) or is closed with a reason (WebSocket clients), so a slow
-consumer can never slow ingestion.
+its oldest message (counted) or is closed with a reason, so a slow consumer can never slow
+ingestion. (WebSocket clients are not bus subscribers: ``hub.api.fanout`` serves them from one
+tap, whatever their number.)
 
 State changes travel as ``StateChange`` records; a subscriber or tap gets the pydantic
 envelope unless it asks for records (``raw=True``: the hub's own hot-path consumers, which
@@ -13,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -63,20 +63,6 @@ class Filter:
         return True
 
 
-class _Slot:
-    """A queued message a coalescing subscription may still replace with a newer value."""
-
-    __slots__ = ("key", "msg")
-
-    def __init__(self, key: Hashable, msg: Envelope) -> None:
-        self.key = key
-        self.msg = msg
-
-
-#: which pending message a newer one replaces (``None``: never replaced, e.g. alerts)
-CoalesceKey = Callable[[Envelope], Hashable | None]
-
-
 @dataclass
 class Subscription:
     name: str
@@ -84,15 +70,7 @@ class Subscription:
     maxsize: int
     overflow: Overflow
     raw: bool = False
-    #: seconds the oldest pending message may wait before the subscription overflows (CLOSE only)
-    max_age: float | None = None
-    #: coalescing: a pending message with the same key is replaced in place by the newer one
-    coalesce: CoalesceKey | None = None
-    #: called (once) when the queue overflows under ``Overflow.CLOSE``, before the close
-    on_overflow: Callable[[], None] | None = None
-    _queue: deque[Any] = field(default_factory=deque)
-    _slots: dict[Hashable, _Slot] = field(default_factory=dict)
-    _pending_since: float = 0.0
+    _queue: deque[Envelope] = field(default_factory=deque)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: int = 0
     delivered: int = 0
@@ -107,50 +85,17 @@ class Subscription:
     def closed(self) -> bool:
         return self.closed_reason is not None
 
-    @property
-    def bound(self) -> str:
-        """The queue bound in words, for drop reasons and logs."""
-        age = f" or {self.max_age:g} s" if self.max_age is not None else ""
-        return f"more than {self.maxsize} messages{age} not consumed"
-
     def offer(self, msg: Envelope) -> None:
         if self.closed:
             return
-        if self.coalesce is not None and (key := self.coalesce(msg)) is not None:
-            slot = self._slots.get(key)
-            if slot is not None:
-                slot.msg = msg  # still pending: the newer value replaces it, the queue does not grow
-                return
-            self._enqueue(self._slots.setdefault(key, _Slot(key, msg)))
-            return
-        self._enqueue(msg)
-
-    def _enqueue(self, item: Any) -> None:
-        if self._queue:
-            full = len(self._queue) >= self.maxsize or (
-                self.max_age is not None and time.monotonic() - self._pending_since > self.max_age
-            )
-        else:
-            full = False
-            if self.max_age is not None:
-                self._pending_since = time.monotonic()
-        if full:
+        if len(self._queue) >= self.maxsize:
             self.dropped += 1
             if self.overflow is Overflow.CLOSE:
-                if self.on_overflow is not None:
-                    self.on_overflow()
-                self.close(f"queue overflow: {self.bound}")
+                self.close(f"queue overflow: more than {self.maxsize} messages not consumed")
                 return
-            self._unslot(self._queue.popleft())
-        self._queue.append(item)
+            self._queue.popleft()
+        self._queue.append(msg)
         self._ready.set()
-
-    def _unslot(self, item: Any) -> Envelope:
-        if type(item) is _Slot:
-            if self._slots.get(item.key) is item:
-                del self._slots[item.key]
-            return item.msg
-        return item
 
     def close(self, reason: str = "closed") -> None:
         if self.closed_reason is None:
@@ -167,33 +112,13 @@ class Subscription:
             self._ready.clear()
             await self._ready.wait()
         self.delivered += 1
-        return self._unslot(self._queue.popleft())
+        return self._queue.popleft()
 
     def get_nowait(self) -> Envelope | None:
         if not self._queue:
             return None
         self.delivered += 1
-        return self._unslot(self._queue.popleft())
-
-    async def take(self, limit: int) -> list[Envelope]:
-        """Everything pending (at most ``limit``), waiting for at least one message.
-
-        Raises ``SubscriptionClosed`` as soon as the subscription is closed, even with messages
-        pending: a client dropped for falling behind does not get its backlog first.
-        """
-        while not self._queue:
-            if self.closed:
-                raise SubscriptionClosed(self.closed_reason or "closed")
-            self._ready.clear()
-            await self._ready.wait()
-        if self.closed:
-            raise SubscriptionClosed(self.closed_reason or "closed")
-        n = min(limit, len(self._queue))
-        out = [self._unslot(self._queue.popleft()) for _ in range(n)]
-        if self._queue and self.max_age is not None:
-            self._pending_since = time.monotonic()  # what is left waits from now on
-        self.delivered += n
-        return out
+        return self._queue.popleft()
 
     async def __aiter__(self) -> AsyncIterator[Envelope]:
         while True:
@@ -236,10 +161,8 @@ class EventBus:
         maxsize: int = 10_000,
         overflow: Overflow = Overflow.DROP_OLDEST,
         raw: bool = False,
-        max_age: float | None = None,
-        coalesce: CoalesceKey | None = None,
     ) -> Subscription:
-        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw, max_age, coalesce)
+        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw)
         sub._unsubscribe = self._remove
         self._subs.append(sub)
         return sub
