@@ -46,6 +46,8 @@ class ApiSettings:
     #: bytes a WebSocket may have waiting in the hub's send buffer before it gets no more (it is
     #: "not writable" until its client has read them)
     ws_write_limit: int = 64 * 1024
+    #: compress WebSocket frames (permessage-deflate) for clients that offer it
+    ws_deflate: bool = True
     #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
     ws_send_buffer: int | None = 256 * 1024
     #: largest request body (bytes)

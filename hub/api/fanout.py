@@ -50,6 +50,11 @@ def property_key(msg: Any) -> tuple[str, str, str, str] | None:
 class Sink(Protocol):
     """Where a reader's bytes go: the client's socket."""
 
+    @property
+    def deflate(self) -> int:
+        """The negotiated ``permessage-deflate`` window (bits), 0 for plain frames."""
+        ...
+
     def writable(self) -> bool:
         """It has taken what it was given (its send buffer is below the limit)."""
         ...
@@ -199,7 +204,7 @@ class Feed:
         their bound. Returns (messages written, messages of dropped readers thrown away,
         whether some reader still has something pending)."""
         head = self.served = self.head
-        built: dict[tuple[bytes, bool, bool, int, int], tuple[bytes, int]] = {}
+        built: dict[tuple[bytes, bool, bool, int, int, int], tuple[bytes, int]] = {}
         sent = lost = 0
         pending = False
         for r in list(self.readers):
@@ -231,11 +236,13 @@ class Feed:
                 r.blocked_since = None
                 start = r.position
                 end = head if r.coalescing else min(head, start + batch_max)
-                key = (r.sub_json, r.batch, r.coalescing, start, end)
+                deflate = r.sink.deflate
+                key = (r.sub_json, r.batch, r.coalescing, start, end, deflate)
                 hit = built.get(key)
                 if hit is None:
                     msgs = self._messages(r, start, end)
-                    hit = built[key] = (wsframe.frames(r.sub_json, msgs, r.batch, batch_max), len(msgs))
+                    data = wsframe.frames(r.sub_json, msgs, r.batch, batch_max, deflate)
+                    hit = built[key] = (data, len(msgs))
                 r.position = end
                 if hit[1]:
                     r.sink.write(hit[0])

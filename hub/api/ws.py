@@ -36,7 +36,7 @@ from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope
 from hub.api.problems import from_error
 from hub.api.replay import Page
-from hub.api.wsframe import frames, subscription_id
+from hub.api.wsframe import frames, subscription_id, text_frame
 from hub.api.wsproto import (
     CLIENT_MESSAGE,
     AuthOk,
@@ -99,7 +99,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         return from_error(err, request, headers={"Upgrade": "websocket", "Connection": "Upgrade"})
     ws = web.WebSocketResponse(
         heartbeat=30.0,
-        compress=False,
+        # permessage-deflate when the client offers it (browsers do): frames are compressed
+        # once and shared like plain ones (hub.api.wsframe)
+        compress=ctx.settings.ws_deflate,
         max_msg_size=ctx.settings.max_body,
         timeout=ctx.settings.ws_close_timeout,
     )
@@ -126,7 +128,6 @@ class WsConnection:
         self.principal = principal
         self._streams: dict[str, _Stream] = {}
         self._commands: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
         self.dropped: str | None = None
 
     def __repr__(self) -> str:
@@ -237,18 +238,8 @@ class WsConnection:
 
     # ------------------------------------------------------------ sending
     async def _send(self, data: bytes) -> None:
-        if self.dropped is not None:
-            raise _Dropped
-        timeout = self._ctx.settings.ws_send_timeout
-        async with self._lock:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._ws.send_str(data.decode("utf-8"))
-            except TimeoutError:
-                await self.drop(f"too slow: a message was not accepted within {timeout:g} s", "send_timeout")
-                raise _Dropped from None
-            except ConnectionResetError:
-                raise _Dropped from None
+        """A reply: a plain frame, after whatever the socket was given before it."""
+        await self._write(text_frame(data), 0)
 
     async def _send_model(self, model: BaseModel) -> None:
         await self._send(orjson.dumps(model.model_dump(mode="json", by_alias=True, exclude_none=True)))
@@ -263,6 +254,12 @@ class WsConnection:
             and not self._ws.closed
             and t.get_write_buffer_size() <= self._ctx.settings.ws_write_limit
         )
+
+    @property
+    def deflate(self) -> int:
+        """The negotiated permessage-deflate window (bits), 0 without compression."""
+        bits = self._ws.compress
+        return bits if type(bits) is int and 9 <= bits <= 15 else 0
 
     def write(self, data: bytes) -> None:
         assert self._transport is not None

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import orjson
 import pytest
 
 from dhi.models import MessageType
-from hub.api import replay
+from hub.api import replay, wsframe
 from hub.api.fanout import Feed, Reader
 from hub.api.models import Scope
 from hub.bus import Filter
@@ -60,13 +61,15 @@ def drops(h: Harness, reason: str = "overflow") -> float:
     return h.hub.metrics.registry.get_sample_value("dhome_ws_dropped_total", {"reason": reason}) or 0.0
 
 
+@pytest.mark.parametrize("deflate", [0, 15], ids=["plain", "permessage-deflate"])
 async def test_a_batch_client_reading_as_fast_as_it_can_gets_every_message_of_a_burst_beyond_its_bound(
-    tmp_path: Path, http: aiohttp.ClientSession
+    tmp_path: Path, http: aiohttp.ClientSession, deflate: int
 ) -> None:
     bound = 50
     async with running_hub(tmp_path, config=hub_config(ws_queue=bound)) as h:
         ctx = probe_ctx(h.hub)
-        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ), compress=deflate) as ws:
+            assert ws.compress == deflate  # what was negotiated: aiohttp's client inflates the frames
             await subscribe(ws, "fast", batch=True, filter={"devices": [THERMO]})
             got: list[dict[str, Any]] = []
             frames: list[int] = []
@@ -282,8 +285,26 @@ async def test_every_api_request_is_counted_and_timed_per_route(
     assert value("dhome_api_request_seconds_count", {"method": "GET", "route": route}) == 2
 
 
+def test_a_compressed_frame_is_its_message_deflated_on_its_own() -> None:
+    payload = orjson.dumps(
+        {"type": "events", "subscription": "s", "messages": [{"seq": i} for i in range(300)]}
+    )
+    frame = wsframe.text_frame(payload, 15)
+    assert frame[0] == 0xC1 and frame[1] == 126  # FIN + RSV1 (compressed) + text; 16-bit length
+    body = frame[4:]
+    assert len(body) == int.from_bytes(frame[2:4]) < len(payload)
+    inflate = zlib.decompressobj(-15)
+    # the receiver adds the sync-flush tail back; the same frame again decodes on the same
+    # (continuing) stream: no context is shared between frames, so clients can share them
+    assert inflate.decompress(body + b"\x00\x00\xff\xff") == payload
+    assert inflate.decompress(body + b"\x00\x00\xff\xff") == payload
+    assert wsframe.text_frame(b'{"type":"pong"}', 15)[0] == 0x81  # small: sent plain
+
+
 class RecordingSink:
     """A socket stand-in for the fan-out's unit tests: records writes, writable on demand."""
+
+    deflate = 0
 
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
