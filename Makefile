@@ -3,9 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MATTER_VENV := .venv-matter
+HA_VENV := .venv-ha
 PY_SYS := $(shell scripts/find-python)
 
-.PHONY: install run test test-fast lint bench system-deps matter-server clean schemas
+.PHONY: install run test test-fast lint bench system-deps matter-server homeassistant clean schemas docs
 
 install: $(VENV)/.installed system-deps
 
@@ -26,6 +27,12 @@ $(MATTER_VENV)/.installed: scripts/ensure-matter-server
 	@scripts/ensure-matter-server $(PY_SYS) $(MATTER_VENV)
 	@touch $@
 
+# Home Assistant Core for the two-way integration tests (own venv, Python >= 3.13, frozen pins).
+homeassistant: $(HA_VENV)/.installed
+$(HA_VENV)/.installed: scripts/ensure-homeassistant scripts/homeassistant-requirements.txt
+	@scripts/ensure-homeassistant $(HA_VENV)
+	@touch $@
+
 run: install
 	$(BIN)/dhome run --demo
 
@@ -39,7 +46,7 @@ lint: install
 tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
 	cd tests/webapp && npm ci --no-audit --no-fund --loglevel=error
 
-test: install matter-server tests/webapp/node_modules/.package-lock.json lint
+test: install matter-server homeassistant tests/webapp/node_modules/.package-lock.json lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The fast set: no real-server integration tests.
@@ -52,5 +59,9 @@ bench: install matter-server
 schemas: install
 	$(BIN)/python -m dhi.models.export spec/interface/schemas
 
+# generated documentation (a test fails when it is stale)
+docs: install
+	$(BIN)/python -m dhi.ha_coverage docs/home-assistant-coverage.md
+
 clean:
-	rm -rf $(VENV) $(MATTER_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MATTER_VENV) $(HA_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache
