@@ -53,6 +53,46 @@ class Size:
     ack_wait: float = 5.0
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used; 0 for one that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _postgres_pids(pg: PostgresServer) -> list[int]:
+    """The postmaster and its children (the backends the workers hold)."""
+    try:
+        master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [master]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds per part of the set-up over a phase: a cost per alert that does not depend on
+    how busy the shared machine is (the wall-clock figures do)."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        self.parts = parts
+        self.start = {name: sum(_cpu(p) for p in pids) for name, pids in parts.items()}
+
+    def used(self) -> dict[str, float]:
+        return {name: sum(_cpu(p) for p in pids) - self.start[name] for name, pids in self.parts.items()}
+
+
 @dataclass
 class Phase:
     name: str
@@ -68,6 +108,8 @@ class Phase:
     p50: float = 0.0
     p99: float = 0.0
     events: list[str] = field(default_factory=list)
+    #: CPU milliseconds per committed alert, by part (NATS servers, workers, PostgreSQL, homes)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 class Sims:
@@ -147,10 +189,17 @@ def phase(
         if faults is not None:
             injector = threading.Thread(target=faults, args=(pool, result, time.monotonic()), daemon=True)
             injector.start()
+        meter = CpuMeter({
+            "nats": [n.proc.pid for n in cluster.nodes if n.proc is not None],
+            "worker": [w.proc.pid for w in pool.all],
+            "postgres": _postgres_pids(pg),
+            "homes": [p.pid for p in sims.procs],
+        })  # fmt: skip
         reports, acked = sims.run(seconds, size.rate, prefix, workdir)
         if injector is not None:
             injector.join()
         _wait_committed(database, len(acked))
+        used = meter.used()
         time.sleep(size.ack_wait + 1)  # a redelivery still under way would land now
     rows, distinct = committed(database)
     result.sent = sum(r["sent"] for r in reports)
@@ -165,6 +214,7 @@ def phase(
         raise BenchError(f"{name}: nothing committed")
     result.p50, result.p99 = percentile(lat, 50), percentile(lat, 99)
     result.rate = distinct / max(span(database), 1e-6)
+    result.cpu_ms = {name: round(1000 * seconds / max(distinct, 1), 3) for name, seconds in used.items()}
     return result
 
 
@@ -196,6 +246,9 @@ def _figures(p: Phase, base: Phase, size: Size, load: str) -> list[Figure]:
         Figure(f"{stem}.p50", round(p.p50, 3), "s", round(base.p50, 3) if p is not base else None,
                note="publish (CloudEvent time) to commit (receive time), ratio vs the baseline"),
         Figure(f"{stem}.p99", round(p.p99, 3), "s", round(base.p99, 3) if p is not base else None),
+        *(Figure(f"{stem}.cpu_ms.{part}", ms, "ms CPU/alert", None,
+                 note="CPU time (user+system) of that part over the phase / alerts committed")
+          for part, ms in p.cpu_ms.items()),
     ]  # fmt: skip
 
 
