@@ -81,6 +81,20 @@ def _postgres_pids(pg: PostgresServer) -> list[int]:
     return pids
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def nats_rss_mb(cluster: NatsCluster) -> float:
+    return sum(_rss_mb(n.proc.pid) for n in cluster.nodes if n.proc is not None)
+
+
 class CpuMeter:
     """CPU seconds per part of the set-up over a phase: a cost per alert that does not depend on
     how busy the shared machine is (the wall-clock figures do)."""
@@ -294,8 +308,10 @@ def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
             display.step("city: 3-server cluster (R3): 1 and 2 workers, then faults", 3) as update,
             NatsCluster(workdir / "r3", servers=3) as cluster,
         ):
+            rss_before = nats_rss_mb(cluster)
             sims = Sims(cluster, size)
             connected, connect_seconds = sims.connected, sims.connect_seconds
+            rss_per_1k = (nats_rss_mb(cluster) - rss_before) / max(connected, 1) * 1000
             try:
                 for n in (1, 2):
                     phases.append(phase(f"r3_{n}w", cluster, sims, pg, size, workdir / f"r3_{n}w", workers=n,
@@ -315,6 +331,8 @@ def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
                meets=connected == size.homes,
                note=f"persistent MQTT 3.1.1 sessions on the 3-server cluster in {size.processes} processes, "
                     f"connected in {connect_seconds:.1f}s"),
+        Figure("city.nats_rss_per_1k_homes", round(rss_per_1k, 2), "MB", None,
+               note="growth of the three servers' resident memory (together) per 1,000 connected sessions"),
     ]  # fmt: skip
     for p in (base, *phases):
         figures += _figures(p, base, size, load)

@@ -25,7 +25,7 @@ EXPECTED = {
     "api_load": {f"api.n3.{f}" for f in ("delivered.min", "delivered.median", "rest.p50", "rest.p99",
                                          "health.max", "rss.peak")},
     "platform": {"platform.bare_verify", "platform.pg_1_worker", "platform.pg_2_workers"},
-    "city": {"city.homes_connected", *(f"city.{p}.{f}" for p in ("single_1w", "r3_1w", "r3_2w")
+    "city": {"city.homes_connected", "city.nats_rss_per_1k_homes", *(f"city.{p}.{f}" for p in ("single_1w", "r3_1w", "r3_2w")
                                        for f in ("alerts_per_s", "p50", "p99", "cpu_ms.nats", "cpu_ms.worker",
                                                  "cpu_ms.postgres", "cpu_ms.homes")),
              *(f"city.faults.{f}" for f in ("acked", "committed", "lost", "duplicate_rows",
@@ -46,7 +46,12 @@ def by_name(figures: list[Figure]) -> dict[str, Figure]:
 #: a difference of two measurements: at smoke size it is noise and may come out negative
 DIFFERENCES = {"scale.rss_per_device"}
 #: counts whose goal is 0 (nothing lost, no duplicate row) or that may well be 0 at smoke size
-ZEROS = {"city.faults.lost", "city.faults.duplicate_rows", "city.faults.duplicates_suppressed"}
+ZEROS = {
+    "city.nats_rss_per_1k_homes",
+    "city.faults.lost",
+    "city.faults.duplicate_rows",
+    "city.faults.duplicates_suppressed",
+}
 
 
 def assert_sane(f: Figure) -> None:
