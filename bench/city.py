@@ -37,6 +37,7 @@ from bench.cityplatform import REPO, Workers, committed, enrol, latencies, span,
 from bench.figures import Figure, percentile
 from bench.natscluster import NatsCluster, raise_open_files
 from bench.postgres import PostgresMissing, PostgresServer
+from bench.procs import wait_or_kill
 from bench.progress import Display
 
 DRAIN_TIMEOUT = 90.0
@@ -172,11 +173,7 @@ class Sims:
                 p.stdin.write("quit\n")
                 p.stdin.close()
         for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
+            wait_or_kill(p, 20)
             if p.stdout is not None:
                 p.stdout.close()
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 
 from bench.broker import BenchError
 from bench.natscluster import NatsCluster
+from bench.procs import wait_or_kill
 from community.db import households, make_engine, messages, migrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,11 +144,7 @@ class Worker:
         """SIGTERM; ``counts`` then holds what it reported (messages by outcome)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+            wait_or_kill(self.proc)
         if self.proc.stdout is not None and not self.proc.stdout.closed:
             for line in self.proc.stdout.read().decode(errors="replace").splitlines():
                 if line.startswith("worker done "):
