@@ -51,7 +51,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              lambda w, d: apiload.run(w, d, apiload.Size(clients=(3,), devices=20, rate=100, quiet=2, loaded=3))),
     Scenario("platform", community.run, lambda w, d: community.run(w, d, community.Size(messages=200, in_flight=8))),
     Scenario("city", city.run,
-             lambda w, d: city.run(w, d, city.Size(homes=60, processes=2, rate=40, seconds=3, fault_seconds=8, ack_wait=2))),
+             lambda w, d: city.run(w, d, city.Size(homes=60, processes=2, rate=40, seconds=2, fault_seconds=6, ack_wait=2))),
 )  # fmt: skip
 
 
