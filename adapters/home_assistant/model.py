@@ -120,6 +120,61 @@ def _ha_unit_matches(row: EntityRow, unit: str | None, catalog: Catalog) -> int:
     return -1 if unit is not None or row.unit is not None else 0
 
 
+#: HA device classes that say too little about what an entity measures: such an entity is only
+#: taken for a catalog row when its unit names exactly one (``bpm`` -> heart rate)
+VAGUE: frozenset[tuple[str, str | None]] = frozenset(
+    {
+        ("sensor", None),
+        ("binary_sensor", None),
+        ("sensor", "enum"),
+        ("sensor", "timestamp"),
+        ("sensor", "duration"),
+    }
+)
+
+#: HA's device classes are coarser than the catalog: where several capabilities share one, the
+#: capability an HA entity of that class most likely is (the others stay reachable from dhome → HA)
+PREFERRED: dict[tuple[str, str | None, str | None], str] = {
+    # (domain, device class, entity category) -> capability
+    ("binary_sensor", "problem", None): "dhi.fault",
+    ("binary_sensor", "problem", "diagnostic"): "dhi.fault",
+    ("binary_sensor", "moisture", None): "dhi.water_leak",
+    ("binary_sensor", "occupancy", None): "dhi.occupancy",
+    ("binary_sensor", "motion", None): "dhi.motion",
+    ("binary_sensor", "running", None): "dhi.pump",
+    ("binary_sensor", "safety", None): "dhi.sos",
+    ("binary_sensor", "door", None): "dhi.contact",
+    ("binary_sensor", "window", None): "dhi.contact",
+    ("sensor", "temperature", None): "dhi.temperature",
+    ("sensor", "energy", None): "dhi.energy",
+    ("sensor", "power", None): "dhi.power",
+    ("sensor", "volume_flow_rate", None): "dhi.flow",
+    ("select", None, None): "dhi.mode",
+}
+
+#: the DHI value types an entity of each simple platform can carry as its state
+_DOMAIN_TYPES: dict[str, frozenset[ValueType]] = {
+    "binary_sensor": frozenset({ValueType.BOOLEAN}),
+    "switch": frozenset({ValueType.BOOLEAN}),
+    "number": frozenset({ValueType.NUMBER, ValueType.INTEGER}),
+    "select": frozenset({ValueType.STRING, ValueType.ENUM}),
+    "text": frozenset({ValueType.STRING}),
+    "sensor": frozenset({ValueType.NUMBER, ValueType.INTEGER, ValueType.STRING, ValueType.ENUM}),
+}
+
+
+def _fits_domain(row: EntityRow) -> bool:
+    if row.row.command is not None:
+        return True
+    if row.prop is None:
+        return False
+    allowed = _DOMAIN_TYPES.get(row.row.domain)
+    if allowed is None:
+        return True
+    # an enum shown as a binary sensor says which side of on_when it is on
+    return row.prop.type in allowed or (row.row.domain == "binary_sensor" and bool(row.row.on_when))
+
+
 def pick_row(
     catalog: Catalog,
     domain: str,
@@ -129,23 +184,20 @@ def pick_row(
     entity_category: str | None = None,
     state_class: str | None = None,
 ) -> EntityRow | None:
-    """The catalog row a simple (one-value) entity is: same domain and device class, then the
-    best fit of unit, entity category, state class; a capability's primary property wins a
-    tie, then catalog order. None: no row fits (a vendor property then).
-
-    A sensor without a device class says too little about what it measures: it is only taken
-    for a catalog row when its unit names exactly one (``bpm`` -> heart rate)."""
-    best: tuple[float, int] | None = None
-    chosen: EntityRow | None = None
-    vague = device_class is None and domain in ("sensor", "binary_sensor")
-    rows = rows_for_entity(catalog, domain, device_class)
-    if vague:
+    """The catalog row a simple (one-value) entity is: same domain and device class and a
+    value type the platform can carry; then the best fit of unit, entity category and state
+    class; ``PREFERRED`` first, then a capability's primary property. None: no row fits, or
+    several capabilities fit equally (the entity is then kept as a vendor property)."""
+    rows = tuple(
+        r for r in rows_for_entity(catalog, domain, device_class) if not r.row.features and _fits_domain(r)
+    )
+    if (domain, device_class) in VAGUE:
         rows = tuple(r for r in rows if unit is not None and r.unit == unit)
         if len({r.capability.id for r in rows}) != 1:
             return None
+    preferred = PREFERRED.get((domain, device_class, entity_category))
+    scored: list[tuple[float, int, EntityRow]] = []
     for order, row in enumerate(rows):
-        if row.row.features or (row.row.property is None and row.row.command is None):
-            continue
         fit = _ha_unit_matches(row, unit, catalog)
         if fit < 0:
             continue
@@ -154,10 +206,15 @@ def pick_row(
             + 4 * (row.row.entity_category == entity_category)
             + (row.row.state_class == state_class)
             + 0.5 * (row.prop is not None and row.prop is row.capability.properties[0])
+            + 10 * (row.capability.id == preferred)
         )
-        if best is None or (score, -order) > best:
-            best, chosen = (score, -order), row
-    return chosen
+        scored.append((score, -order, row))
+    if not scored:
+        return None
+    top = max(scored, key=lambda t: (t[0], t[1]))
+    tied = {r.capability.id for score, _, r in scored if score == top[0]}
+    # several capabilities fit equally well: guessing one would mislabel the entity
+    return top[2] if len(tied) == 1 else None
 
 
 def value_converter(row: EntityRow, unit: str | None, catalog: Catalog) -> Converter:
