@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from adapters.home_assistant.mapping import WRITES
 from adapters.home_assistant.model import Filters, HaDevice, describe, read_state
 from adapters.home_assistant.ws import AuthFailed, CommandFailed, ConnectionLost, HaConnection
-from adapters.sdk import AdapterContext
+from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
 from adapters.sdk.convert import ConversionError
 from adapters.sdk.mqtt.describe import checked
+from dhi.catalog import default_catalog
 from dhi.errors import (
     AdapterError,
     CommandTimeout,
@@ -83,6 +84,27 @@ class HomeAssistantAdapter:
         self._redescribe: asyncio.TimerHandle | None = None
         self._describing: asyncio.Task[None] | None = None
         self._filters = Filters(frozenset(config.skip_domains), tuple(config.exclude))
+
+    @classmethod
+    def map_offline(cls, data: Any) -> list[DeviceMapping]:
+        """``dhome adapters check``: a recording of HA's WebSocket answers as one JSON object
+        ``{"entities": config/entity_registry/list, "devices": config/device_registry/list,
+        "states": get_states}``, mapped with the default filters."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("states"), list):
+            return [
+                DeviceMapping.unreadable(
+                    "home_assistant", "recording", "states", "expected an object with a 'states' list"
+                )
+            ]
+        found, _ = describe(
+            cls.name,
+            [e for e in data.get("entities") or [] if isinstance(e, Mapping)],
+            [d for d in data.get("devices") or [] if isinstance(d, Mapping)],
+            [s for s in data["states"] if isinstance(s, Mapping)],
+            catalog=default_catalog(),
+            filters=Filters(frozenset(DEFAULT_SKIP_DOMAINS)),
+        )
+        return [d.features.report(d.description) for d in found]
 
     def __repr__(self) -> str:
         return f"<HomeAssistantAdapter {self.config.ws_url} devices={len(self._devices)}>"

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from dhi.home_assistant import COMPOSITE, EntityRow, rows_for_entity, ucum_for_ha_unit
-
 from adapters.home_assistant.mapping import (
     NO_VALUE,
     STATE,
@@ -34,6 +32,7 @@ from adapters.sdk.claims import slug
 from adapters.sdk.convert import ConversionError, Converter, enum_map, identity
 from adapters.sdk.mqtt.describe import DescriptionBuilder, Features, vendor_property
 from dhi.catalog import Catalog
+from dhi.home_assistant import COMPOSITE, EntityRow, rows_for_entity, ucum_for_ha_unit
 from dhi.models import DeviceDescription, PropertyDef
 from dhi.models.catalog import ValueType
 from dhi.models.common import DEVICE_ID

@@ -26,7 +26,7 @@ from hub.consent import ConsentService
 from hub.core import Hub
 from hub.outbox import Outbox
 from hub.supervisor import Backoff
-from tests.adapters.mqtt.helpers import eventually, invalid_count, state_value
+from tests.adapters.mqtt.helpers import availability_log, eventually, invalid_count, state_value
 from tests.bridges.receiver import SECRET
 from tests.bridges.receiver import Receiver as HttpReceiver
 from tests.support.homeassistant import HomeAssistant, MqttLogin
@@ -233,3 +233,26 @@ async def test_dhome_entities_are_never_imported_back(
             assert "Bedroom (dhome)" not in found
             [probe] = [d for n, d in found.items() if n == "Other probe"]
             assert probe.components[0].capabilities[0].id == "dhi.temperature"
+
+
+async def test_home_assistant_restart_is_survived(
+    homeassistant_factory: Callable[..., HomeAssistant], tmp_path: Path
+) -> None:
+    """HA going away makes its devices unavailable; once it is back the adapter reconnects and
+    reads the home again (the token and the entities are HA's own, kept across the restart)."""
+    ha = homeassistant_factory()
+    async with hub_with(tmp_path, ha) as hub:
+        kettle = (await eventually(lambda: devices_of(hub).get("Kettle"), what="kettle")).id
+        changes = availability_log(hub, kettle)
+        ha.stop()
+        await eventually(lambda: changes[-1:] == [False], timeout=30, what="unavailable while HA is down")
+        ha.start()
+        await eventually(lambda: changes[-1:] == [True], timeout=60, what="available again")
+        await hub.supervisor.wait_running(INSTANCE)
+        result = await hub.execute(
+            CommandRequest(id="r1", device=kettle, component="main", capability="dhi.on_off", command="on")
+        )
+        assert result.status == "ok", result
+        await eventually(
+            lambda: state_value(hub, kettle, "main", "dhi.on_off", "on") is True, what="state after reconnect"
+        )

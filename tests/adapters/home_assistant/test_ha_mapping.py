@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -138,10 +139,8 @@ def test_any_state_reads_without_raising(er: EntityRow, state: str, attrs: dict[
                 continue
             prop = definition.property(name)
             assert prop is not None
-            try:
+            with contextlib.suppress(HubError):  # out of range: the adapter's `checked` counts it
                 check_value(prop, value, name)
-            except HubError:
-                pass  # out of the catalog's range: the adapter's `checked` reports it, counted
 
 
 def test_units_home_assistant_shows_in_other_systems_are_converted() -> None:
