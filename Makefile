@@ -6,7 +6,7 @@ MATTER_VENV := .venv-matter
 HA_VENV := .venv-ha
 PY_SYS := $(shell scripts/find-python)
 
-.PHONY: install run test test-fast lint bench system-deps matter-server homeassistant clean schemas
+.PHONY: install run test test-fast lint bench system-deps matter-server homeassistant clean schemas docs
 
 install: $(VENV)/.installed system-deps
 
@@ -58,6 +58,10 @@ bench: install matter-server
 
 schemas: install
 	$(BIN)/python -m dhi.models.export spec/interface/schemas
+
+# generated documentation (a test fails when it is stale)
+docs: install
+	$(BIN)/python -m dhi.ha_coverage docs/home-assistant-coverage.md
 
 clean:
 	rm -rf $(VENV) $(MATTER_VENV) $(HA_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache

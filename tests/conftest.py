@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.support.mosquitto",
     "tests.support.matter_server",
     "tests.support.postgres",
+    "tests.support.nats",
     "tests.support.homeassistant",
 ]
 
