@@ -21,7 +21,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import apiload, community, conformance_run, ingest, latency, scale
+from bench import apiload, burst, community, conformance_run, ingest, latency, scale
 from bench.broker import BenchError
 from bench.figures import Figure, unavailable
 from bench.machine import describe
@@ -42,8 +42,9 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ingestion", ingest.run, lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60))),
+    Scenario("burst", burst.run, lambda w, d: burst.run(w, d, burst.Size(20, 2000, 60))),
     Scenario("alert_latency", latency.run,
-             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3))),
+             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3, burst_samples=3, burst_lead=0.5))),
     Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (10, 500))),
     Scenario("conformance", conformance_run.run, lambda w, d: conformance_run.run(w, d, fuzz_examples=3)),
     Scenario("api_load", apiload.run,

@@ -67,6 +67,11 @@ class StorageConfig(_Section):
     history_days: Annotated[float, Field(gt=0)] = 30
     events_days: Annotated[float, Field(gt=0)] = 7
     batch_interval: Annotated[float, Field(gt=0, le=5)] = 0.05
+    max_queued_rows: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=20_000,
+        description="history and event-log rows waiting for SQLite at most; beyond it a bulk "
+        "reading replaces the pending one of the same property (counted; docs/ingestion.md)",
+    )
 
 
 class MdnsConfig(_Section):

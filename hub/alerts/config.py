@@ -285,6 +285,11 @@ class AlertsConfig(_Section):
         default=timedelta(minutes=1),
         description="repeats of an open alert are re-sent as alert.updated at most this often",
     )
+    queue: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=50_000,
+        description="bus messages waiting for the alert engine at most; safety ones are taken "
+        "first and bulk readings give way to them (docs/ingestion.md)",
+    )
     rules: RulesConfig = Field(default_factory=RulesConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)

@@ -75,7 +75,9 @@ Unsubscribe = Callable[[], None]
 _FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _MISC_INTERVAL = 1.0
 _MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
-_MAX_PACKETS_PER_WAKEUP = 2000
+#: packets handled per wake-up of one connection: a flood on one (bulk telemetry) delays the
+#: others (the safety lane's own connection) by at most this many messages' work (~10 ms)
+_MAX_PACKETS_PER_WAKEUP = 256
 
 
 @dataclass(eq=False)
