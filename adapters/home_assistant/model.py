@@ -272,7 +272,12 @@ def _bind_entity(
         present = features_of(domain, attrs)
         caps: dict[str, bool] = {}
         for er in (*rows_for_entity(catalog, domain, dc), *rows_for_entity(catalog, domain, None)):
-            if not er.row.features or present & set(er.row.features):
+            # the capability whose value is the entity's state always applies; the others
+            # only with one of their features (a light without brightness has no dhi.level)
+            carries_state = any(
+                v.domain == domain and v.capability == er.capability.id and v.source == STATE for v in VALUES
+            )
+            if carries_state or not er.row.features or present & set(er.row.features):
                 caps.setdefault(er.capability.id, True)
         for cap in caps:
             values = [

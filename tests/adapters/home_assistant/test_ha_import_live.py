@@ -79,7 +79,7 @@ async def test_entities_become_devices_and_commands_reach_home_assistant(
     homeassistant: HomeAssistant, tmp_path: Path
 ) -> None:
     async with hub_with(tmp_path, homeassistant) as hub:
-        found = await eventually(lambda: len(devices_of(hub)) >= 5 and devices_of(hub), what="devices")
+        found = await eventually(lambda: len(devices_of(hub)) >= 7 and devices_of(hub), what="devices")
         assert set(found) >= {
             "Kitchen smoke",
             "Living room temperature",
@@ -153,6 +153,37 @@ async def test_entities_become_devices_and_commands_reach_home_assistant(
         await eventually(
             lambda: state_value(hub, kettle, "main", "dhi.on_off", "on") is False, what="kettle off"
         )
+
+        door = found["Front door"].id
+        assert caps["Front door"] == ["dhi.lock"]
+        assert state_value(hub, door, "main", "dhi.lock", "lock_state") == "unlocked"
+        result = await hub.execute(
+            CommandRequest(id="c5", device=door, component="main", capability="dhi.lock", command="lock")
+        )
+        assert result.status == "ok", result
+        await eventually(
+            lambda: state_value(hub, door, "main", "dhi.lock", "lock_state") == "locked", what="locked"
+        )
+        assert homeassistant.state("input_boolean.front_door_locked")["state"] == "on"
+
+        curtain = found["Bedroom curtain"].id
+        assert caps["Bedroom curtain"] == ["dhi.window_covering"]
+        result = await hub.execute(
+            CommandRequest(
+                id="c6",
+                device=curtain,
+                component="main",
+                capability="dhi.window_covering",
+                command="set_position",
+                params={"position": 60},
+            )
+        )
+        assert result.status == "ok", result
+        await eventually(
+            lambda: state_value(hub, curtain, "main", "dhi.window_covering", "position") == 60,
+            what="curtain moved",
+        )
+        assert homeassistant.state("input_number.curtain_position")["state"] == "60.0"
 
         # a command the entity cannot take is a clear error, not a call HA would refuse
         smoke = found["Kitchen smoke"].id
@@ -238,13 +269,13 @@ async def test_dhome_entities_are_never_imported_back(
 async def test_home_assistant_restart_is_survived(
     homeassistant_factory: Callable[..., HomeAssistant], tmp_path: Path
 ) -> None:
-    """HA going away makes its devices unavailable; once it is back the adapter reconnects and
-    reads the home again (the token and the entities are HA's own, kept across the restart)."""
+    """HA dying makes its devices unavailable; once it is back the adapter reconnects and reads
+    the home again (the token and the entities are HA's own, kept across the restart)."""
     ha = homeassistant_factory()
     async with hub_with(tmp_path, ha) as hub:
         kettle = (await eventually(lambda: devices_of(hub).get("Kettle"), what="kettle")).id
         changes = availability_log(hub, kettle)
-        ha.stop()
+        ha.stop(graceful=False)  # as a power cut would: no goodbye on the WebSocket
         await eventually(lambda: changes[-1:] == [False], timeout=30, what="unavailable while HA is down")
         ha.start()
         await eventually(lambda: changes[-1:] == [True], timeout=60, what="available again")
