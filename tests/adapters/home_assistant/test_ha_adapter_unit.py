@@ -120,3 +120,52 @@ async def test_commands_become_service_calls_or_clear_errors() -> None:
     refused = await adapter.execute(cmd("off"))
     assert refused.error is not None and refused.error.code == "invalid_params"
     assert "option not valid" in refused.error.message
+
+
+async def test_a_colour_light_maps_its_supported_modes_and_takes_colour_commands() -> None:
+    light = {
+        "entity_id": "light.desk",
+        "state": "on",
+        "attributes": {
+            "friendly_name": "Desk",
+            "supported_color_modes": ["color_temp", "hs"],
+            "brightness": 255,
+            "color_temp_kelvin": 2700,
+            "hs_color": [30.0, 50.0],
+            "supported_features": 0,
+        },
+    }
+    adapter, ctx, ha = await started()
+    home = [*STATES, light]
+    original = ha.command
+
+    async def with_light(type_: str, **payload: Any) -> Any:
+        return home if type_ == "get_states" else await original(type_, **payload)
+
+    ha.command = with_light  # type: ignore[method-assign]
+    await adapter._describe_all()
+    desc = ctx.devices["ha:light.desk"]
+    assert set(desc.capability_ids()) == {"dhi.on_off", "dhi.level", "dhi.color_temperature", "dhi.color"}
+    reported = {
+        (s.capability, k): v
+        for s in ctx.states
+        if s.device == "ha:light.desk"
+        for k, v in s.properties.items()
+    }
+    assert reported[("dhi.level", "level")] == 100
+    assert reported[("dhi.color_temperature", "color_temperature")] == 2700
+    assert (reported[("dhi.color", "hue")], reported[("dhi.color", "saturation")]) == (30.0, 50.0)
+
+    ok = await adapter.execute(
+        CommandRequest(
+            id="l1",
+            device="ha:light.desk",
+            component="main",
+            capability="dhi.color_temperature",
+            command="set_color_temperature",
+            params={"color_temperature": 4000, "transition_time": 2},
+        )
+    )
+    assert ok.status == "ok", ok
+    assert ha.calls[-1]["service"] == "turn_on"
+    assert ha.calls[-1]["service_data"] == {"color_temp_kelvin": 4000, "transition": 2}
