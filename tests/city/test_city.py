@@ -134,6 +134,13 @@ async def test_alerts_of_many_homes_committed_once(
     assert committed(postgres_url) == (120, 120)
     info = await consumer_info(nats_cluster, "many")
     assert info.num_pending == 0 and info.num_ack_pending == 0
+    nc = await nats.connect(nats_cluster.nats_urls)
+    stream = await nc.jetstream().stream_info(STREAM)
+    await nc.close()
+    # the stream the PUBACK covers is on all three servers: a leader and two current replicas
+    assert stream.config.num_replicas == 3
+    assert stream.cluster is not None and stream.cluster.leader is not None
+    assert len([r for r in stream.cluster.replicas or [] if r.current]) == 2
 
 
 async def test_a_server_stopped_mid_run_loses_nothing(
