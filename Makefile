@@ -3,9 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MATTER_VENV := .venv-matter
+HA_VENV := .venv-ha
 PY_SYS := $(shell scripts/find-python)
 
-.PHONY: install compiled run test test-fast lint bench system-deps matter-server clean schemas
+.PHONY: install compiled run test test-fast lint bench system-deps matter-server homeassistant clean schemas docs
 
 install: $(VENV)/.installed system-deps compiled
 
@@ -32,6 +33,12 @@ $(MATTER_VENV)/.installed: scripts/ensure-matter-server
 	@scripts/ensure-matter-server $(PY_SYS) $(MATTER_VENV)
 	@touch $@
 
+# Home Assistant Core for the two-way integration tests (own venv, Python >= 3.13, frozen pins).
+homeassistant: $(HA_VENV)/.installed
+$(HA_VENV)/.installed: scripts/ensure-homeassistant scripts/homeassistant-requirements.txt
+	@scripts/ensure-homeassistant $(HA_VENV)
+	@touch $@
+
 run: install
 	$(BIN)/dhome run --demo
 
@@ -48,7 +55,7 @@ tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
 # The whole suite on the compiled build, then the fast tests of the compiled modules' packages
 # on the pure-Python fallback (tests/test_compiled_build.py checks which build each run loads).
 PURE_TESTS := tests/test_compiled_build.py tests/hub tests/alerts tests/adapters/zigbee2mqtt tests/adapters/mqtt
-test: install matter-server tests/webapp/node_modules/.package-lock.json lint
+test: install matter-server homeassistant tests/webapp/node_modules/.package-lock.json lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
 	CI=$${CI:-} DHOME_PURE_PYTHON=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m 'not slow' $(PURE_TESTS)
 
@@ -62,5 +69,9 @@ bench: install matter-server
 schemas: install
 	$(BIN)/python -m dhi.models.export spec/interface/schemas
 
+# generated documentation (a test fails when it is stale)
+docs: install
+	$(BIN)/python -m dhi.ha_coverage docs/home-assistant-coverage.md
+
 clean:
-	rm -rf $(VENV) $(MATTER_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MATTER_VENV) $(HA_VENV) .dhome .mypy_cache .ruff_cache .pytest_cache

@@ -21,7 +21,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import apiload, community, conformance_run, ingest, latency, scale
+from bench import apiload, burst, city, community, conformance_run, ingest, latency, scale
 from bench.broker import BenchError
 from bench.figures import Figure, unavailable
 from bench.machine import describe
@@ -44,13 +44,16 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ingestion", ingest.run, lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60))),
     Scenario("ingestion_one", lambda w, d: ingest.run(w, d, work=ingest.ONE_FIELD),
              lambda w, d: ingest.run(w, d, ingest.Size(20, 400, 60), ingest.ONE_FIELD)),
+    Scenario("burst", burst.run, lambda w, d: burst.run(w, d, burst.Size(20, 2000, 60))),
     Scenario("alert_latency", latency.run,
-             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3))),
+             lambda w, d: latency.run(w, d, latency.Size(background_devices=20, background_rate=100, samples=3, burst_samples=3, burst_lead=0.5))),
     Scenario("scale", scale.run, lambda w, d: scale.run(w, d, (10, 500))),
     Scenario("conformance", conformance_run.run, lambda w, d: conformance_run.run(w, d, fuzz_examples=3)),
     Scenario("api_load", apiload.run,
              lambda w, d: apiload.run(w, d, apiload.Size(clients=(3,), devices=20, rate=100, quiet=2, loaded=3))),
     Scenario("platform", community.run, lambda w, d: community.run(w, d, community.Size(messages=200, in_flight=8))),
+    Scenario("city", city.run,
+             lambda w, d: city.run(w, d, city.Size(homes=60, processes=2, rate=40, seconds=2, fault_seconds=6, ack_wait=2))),
 )  # fmt: skip
 
 

@@ -42,12 +42,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size of a process, from /proc (Linux)."""
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size of a process (``VmHWM``: its peak so far), from /proc (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    raise BenchError(f"no VmRSS for pid {pid}")
+    raise BenchError(f"no {field} for pid {pid}")
 
 
 def create_token(data_dir: Path, scope: str = "read") -> str:
@@ -172,6 +172,10 @@ class HubProcess:
         a shared machine it moves far less with the other load than a rate does."""
         fields = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def peak_rss(self) -> int:
+        """The most resident memory the hub process has had so far (``VmHWM``)."""
+        return rss_bytes(self.pid, "VmHWM")
 
     def metrics(self) -> dict[str, float]:
         """``/metrics`` as ``{"name{label=value,…}": value}`` (labels sorted)."""

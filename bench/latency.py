@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -25,7 +25,8 @@ from bench.broker import BenchError, Broker
 from bench.devices import BASE_TOPIC, device_id, smoke_detector, smoke_name
 from bench.figures import Figure, percentile
 from bench.hubproc import HubProcess, wait_until
-from bench.ingest import announce, z2m_adapter
+from bench.ingest import STATE_KEY, announce, z2m_adapter
+from bench.loadgen import REPORTS_PER_MESSAGE
 from bench.mqtt import Client
 from bench.platform import Platform
 from bench.procs import Child
@@ -46,6 +47,10 @@ class Size:
     gap: float = 0.05  # seconds between one delivered alert and the next smoke
     #: stop sampling after this long (a slow hub must not make `make bench` take hours)
     budget: float = 120.0
+    #: samples taken again while an unpaced publisher saturates the hub (0: no burst phase)
+    burst_samples: int = 200
+    #: seconds the burst runs before its first sample (the backlog builds up)
+    burst_lead: float = 2.0
 
 
 def alerts_config(platform: Platform, broker: Broker) -> dict[str, object]:
@@ -100,17 +105,50 @@ def webhooks_reached(platform: Platform, n: int) -> Callable[[], list[float] | N
     return poll
 
 
+@dataclass
+class Samples:
+    webhook: list[float] = field(default_factory=list)
+    uplink: list[float] = field(default_factory=list)
+    rtt: list[float] = field(default_factory=list)
+
+
+def sample(
+    first: int,
+    count: int,
+    size: Size,
+    client: Client,
+    receipts: Receipts,
+    platform: Platform,
+    update: Callable[[int], None],
+) -> Samples:
+    """Smoke detectors ``first`` … ``first + count - 1`` report smoke one after the other."""
+    out = Samples()
+    started = time.monotonic()
+    for n, i in enumerate(range(first, first + count)):
+        if time.monotonic() - started > size.budget:
+            break
+        t0 = time.time()
+        client.publish(f"{BASE_TOPIC}/{smoke_name(i)}", {"smoke": True, "battery": 90}, qos=0)
+        out.uplink.append(receipts.wait(receipts.uplink, device_id(smoke_detector(i)), 60) - t0)
+        got = wait_until(webhooks_reached(platform, i + 1), 60, f"webhook {i + 1}", 0.005)
+        out.webhook.append(got[i] - t0)
+        t1 = time.time()
+        client.publish(PROBE, str(i).encode(), qos=0)
+        out.rtt.append(receipts.wait(receipts.probe, i, 60) - t1)
+        update(n + 1)
+        time.sleep(size.gap)
+    return out
+
+
 def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
-    webhook: list[float] = []
-    uplink: list[float] = []
-    rtt: list[float] = []
     receipts = Receipts()
+    detectors = size.samples + size.burst_samples
     with Broker(workdir / "broker-latency") as broker, Platform(workdir / "platform") as platform:
-        announce(broker, size.background_devices, size.samples)
+        announce(broker, size.background_devices, detectors)
         hub = HubProcess(
             workdir / "hub-latency", adapters=[z2m_adapter(broker)], alerts=alerts_config(platform, broker)
         )
-        total = size.background_devices + size.samples
+        total = size.background_devices + detectors
         # the probe's subscriber is its own connection, as the hub is for the smoke publish
         with (
             hub,
@@ -120,7 +158,7 @@ def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
             wait_until(lambda: hub.metric("dhome_devices{}") >= total, 120, f"{total} devices", 0.2)
             client.subscribe(f"{UPLINK_PREFIX}/+/alerts/#", receipts.on_uplink)
             prober.subscribe(PROBE, receipts.on_probe)
-            for i in range(size.samples):  # every detector's first report: all clear
+            for i in range(detectors):  # every detector's first report: all clear
                 client.publish(f"{BASE_TOPIC}/{smoke_name(i)}", {"smoke": False, "battery": 90}, qos=0)
             load = Child("loadgen", "--port", broker.port, "--devices", size.background_devices,
                          "--rate", size.background_rate)  # fmt: skip
@@ -130,24 +168,58 @@ def run(workdir: Path, display: Display, size: Size = Size()) -> list[Figure]:
                 with display.step(
                     f"alert latency under {size.background_rate} msg/s", size.samples
                 ) as update:
-                    started = time.monotonic()
-                    for i in range(size.samples):
-                        if time.monotonic() - started > size.budget:
-                            break
-                        t0 = time.time()
-                        client.publish(f"{BASE_TOPIC}/{smoke_name(i)}", {"smoke": True, "battery": 90}, qos=0)
-                        uplink.append(receipts.wait(receipts.uplink, device_id(smoke_detector(i))) - t0)
-                        got = wait_until(webhooks_reached(platform, i + 1), 10, f"webhook {i + 1}", 0.005)
-                        webhook.append(got[i] - t0)
-                        t1 = time.time()
-                        client.publish(PROBE, str(i).encode(), qos=0)
-                        rtt.append(receipts.wait(receipts.probe, i) - t1)
-                        update(i + 1)
-                        time.sleep(size.gap)
+                    calm = sample(0, size.samples, size, client, receipts, platform, update)
             finally:
                 sent = load.terminate()
-        bg_rate = sent["sent"] / (sent["end"] - sent["start"])
-    return figures(webhook, uplink, rtt, bg_rate, size)
+            bg_rate = sent["sent"] / (sent["end"] - sent["start"])
+            burst = Samples()
+            saturation = ""
+            if size.burst_samples:
+                # unpaced, until stopped: the hub cannot keep up and a backlog builds at the broker
+                flood = Child("loadgen", "--port", broker.port, "--devices", size.background_devices,
+                              "--round-offset", 1000)  # fmt: skip
+                try:
+                    flood.wait_ready()
+                    before = hub.metric(STATE_KEY)
+                    time.sleep(size.burst_lead)
+                    with display.step(
+                        "alert latency during a saturating burst", size.burst_samples
+                    ) as update:
+                        t_burst = time.monotonic()
+                        burst = sample(
+                            size.samples, size.burst_samples, size, client, receipts, platform, update
+                        )
+                        handled = (hub.metric(STATE_KEY) - before) / REPORTS_PER_MESSAGE
+                        seconds = time.monotonic() - t_burst + size.burst_lead
+                finally:
+                    flooded = flood.terminate()
+                published = flooded["sent"] / (flooded["end"] - flooded["start"])
+                saturation = (
+                    f"burst: publisher {published:,.0f} msg/s, the hub handled {handled / seconds:,.0f} msg/s "
+                    f"({flooded['sent'] - handled:,.0f} messages behind when it stopped)"
+                )
+    return figures(calm, bg_rate, size) + burst_figures(calm, burst, saturation, size)
+
+
+def burst_figures(calm: Samples, burst: Samples, saturation: str, size: Size) -> list[Figure]:
+    """The same alert paths while the hub is saturated, against the figure without the burst."""
+    if not burst.webhook:
+        return []
+    out = []
+    for path, calm_ms, burst_ms in (
+        ("webhook", calm.webhook, burst.webhook),
+        ("uplink", calm.uplink, burst.uplink),
+    ):
+        c = [v * 1000 for v in calm_ms]
+        b = [v * 1000 for v in burst_ms]
+        c99, b99 = percentile(c, 99), percentile(b, 99)
+        out += [
+            Figure(f"alert.burst.{path}.p50", round(percentile(b, 50), 2), "ms", round(percentile(c, 50), 2),
+                   note=f"{len(b)} smoke alerts during the burst; ceiling: p50 without it"),
+            Figure(f"alert.burst.{path}.p99", round(b99, 2), "ms", round(c99, 2), target="p99 < 2x p99 without burst",
+                   meets=b99 < 2 * c99, note=f"{tail(b)}; {saturation}"),
+        ]  # fmt: skip
+    return out
 
 
 def tail(ms: list[float]) -> str:
@@ -155,10 +227,8 @@ def tail(ms: list[float]) -> str:
     return f"p90 {percentile(ms, 90):.1f} ms, max {max(ms):.1f} ms, {sum(v > TARGET_P99_MS for v in ms)} over target"
 
 
-def figures(
-    webhook: list[float], uplink: list[float], rtt: list[float], bg: float, size: Size
-) -> list[Figure]:
-    ms = [[v * 1000 for v in series] for series in (webhook, uplink, rtt)]
+def figures(calm: Samples, bg: float, size: Size) -> list[Figure]:
+    ms = [[v * 1000 for v in series] for series in (calm.webhook, calm.uplink, calm.rtt)]
     wh, up, raw = ms
     raw50, raw99 = percentile(raw, 50), percentile(raw, 99)
     cut = f" (of {size.samples}: time budget {size.budget:.0f}s)" if len(wh) < size.samples else ""

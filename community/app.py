@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from community import console, intake, reports
 from community.config import Settings
 from community.db import make_engine, migrate
+from community.jetstream import JetStreamWorker
 from community.metrics import Metrics
 from community.store import Store
 from community.uplink import UplinkSubscriber
@@ -69,6 +70,11 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     if settings.mqtt is not None and app[UPLINK]:
         subscriber = UplinkSubscriber(settings.mqtt, store, m, on_alert=lambda a: live.push("alert", a))
         await subscriber.start()
+    # city scale: every process of the platform is a worker of the shared durable consumer
+    city = None
+    if settings.nats is not None:
+        city = JetStreamWorker(settings.nats, store, m, on_alert=lambda a: live.push("alert", a))
+        await city.start()
     tasks = [
         asyncio.create_task(_every(ESCALATION_EVERY, "escalation", escalate)),
         asyncio.create_task(_every(RETENTION_EVERY, "retention", retain)),
@@ -76,6 +82,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     yield
     if subscriber is not None:
         await subscriber.stop()
+    if city is not None:
+        await city.stop()
     for t in tasks:
         t.cancel()
     for t in tasks:

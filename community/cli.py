@@ -1,6 +1,7 @@
 """``dhome-community``: run the platform and manage it.
 
 dhome-community serve --config community.yaml [--workers 2]
+dhome-community worker --config community.yaml     (city scale: takes alerts from NATS, no web)
 dhome-community migrate --config community.yaml
 dhome-community staff add USER --name 王芳 --role supervisor      (password from stdin or prompt)
 dhome-community code create --label "3号楼 2单元 501"             (prints a one-time code)
@@ -9,7 +10,9 @@ dhome-community code create --label "3号楼 2单元 501"             (prints a 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
+import json
 import multiprocessing
 import signal
 import socket
@@ -23,6 +26,8 @@ from community import logs
 from community.app import create_app
 from community.config import ConfigError, Settings, load
 from community.db import make_engine, migrate
+from community.jetstream import JetStreamWorker
+from community.metrics import Metrics
 from community.store import ROLES, Store
 
 
@@ -80,6 +85,25 @@ def serve(settings: Settings, workers: int) -> None:
             p.join(15)
 
 
+async def _work(settings: Settings) -> None:
+    """One headless worker of the NATS consumer, until SIGTERM / SIGINT (start more to scale;
+    stop any of them at any time: what it had not acknowledged goes to another)."""
+    assert settings.nats is not None
+    store = _store(settings)
+    worker = JetStreamWorker(settings.nats, store, Metrics())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.start()
+    await worker.ready.wait()
+    print("worker ready", flush=True)
+    await stop.wait()
+    await worker.stop()
+    store.engine.dispose()
+    print("worker done " + json.dumps(dict(worker.counts), sort_keys=True), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dhome-community", description="dhome community platform")
     parser.add_argument("--config", type=Path, help="YAML settings (see community/community.example.yaml)")
@@ -89,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--workers", type=int, default=1, help="worker processes sharing the port")
+    cmds.add_parser("worker", help="take alerts from the NATS cluster (settings: nats), no web server")
     cmds.add_parser("migrate", help="bring the database schema up to date")
     staff = cmds.add_parser("staff", help="staff accounts").add_subparsers(dest="sub", required=True)
     add = staff.add_parser("add", help="add or change a staff account")
@@ -114,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"dhome-community: bad settings in {exc}") from None
     if args.cmd == "serve":
         serve(settings, max(1, args.workers))
+    elif args.cmd == "worker":
+        if settings.nats is None:
+            raise SystemExit("dhome-community: worker needs the nats settings (see deploy/nats/README.md)")
+        logs.setup(settings.log_format)
+        asyncio.run(_work(settings))
     elif args.cmd == "migrate":
         _store(settings).engine.dispose()
         print("schema up to date")

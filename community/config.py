@@ -35,6 +35,36 @@ class MqttSettings(BaseModel):
     topic_prefix: Annotated[str, Field(pattern=r"^[^+#\s]+[^/+#\s]$|^[^/+#\s]$")] = "dhi/v1"
 
 
+NatsUrl = Annotated[str, Field(pattern=r"^(nats|tls)://[^\s/@]+(:\d{1,5})?/?$")]
+MqttUrl = Annotated[str, Field(pattern=r"^mqtts?://[^\s/:@]+(:\d{1,5})?/?$")]
+
+
+class NatsSettings(BaseModel):
+    """City scale: the hubs publish to the MQTT listener of a NATS cluster (JetStream, three
+    servers); every platform worker process takes alerts from its replicated stream through one
+    durable pull consumer (community/jetstream.py, deploy/nats/README.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: the cluster's NATS client URLs (the client fails over between them)
+    servers: Annotated[list[NatsUrl], Field(min_length=1)]
+    #: its MQTT listeners: the platform connects once so the cluster creates its MQTT streams
+    #: (and the durable consumer can be made) before the first hub publishes
+    mqtt: Annotated[list[MqttUrl], Field(min_length=1)]
+    user: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    #: CA bundle for ``tls://`` servers
+    ca_file: str | None = None
+    #: the durable consumer all workers share (one name for one platform)
+    durable: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "dhi-platform"
+    #: seconds a worker has to commit a message before the cluster hands it to another worker
+    ack_wait: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    #: messages a worker takes per fetch (one database transaction each)
+    batch: Annotated[int, Field(ge=1, le=1000)] = 100
+    #: the hubs' topic prefix (their subscription endpoint's path; default ``dhi/v1``)
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = "dhi/v1"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +91,8 @@ class Settings(BaseModel):
     cap: CapSettings = Field(default_factory=CapSettings)
     #: subscribe to the hubs' MQTT uplink on this broker (none: webhooks only)
     mqtt: MqttSettings | None = None
+    #: take the hubs' alerts from a NATS JetStream cluster (city scale; none: not used)
+    nats: NatsSettings | None = None
 
 
 class ConfigError(Exception):

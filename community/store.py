@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from community.db import actions, alerts, enrolment_codes, households, messages, sessions, staff
@@ -179,47 +179,109 @@ class Store:
 
     # ------------------------------------------------------------------ intake
     def receive(self, message_id: str, home: str, event: dict[str, Any]) -> Outcome:
-        now = self.now()
-        msg_type = str(event.get("type", ""))
         with self.engine.begin() as db:
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT
-            taken = db.execute(
-                self._insert(messages)
-                .values(id=message_id, home=home, type=msg_type, received_at=now)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(messages.c.id)
-            ).first()
-            if taken is None:
-                return Outcome(duplicate=True, alert=None)
-            db.execute(update(households).where(households.c.home == home).values(last_seen=now))
-            data = event.get("data")
-            alert = data.get("alert") if isinstance(data, dict) and msg_type in ALERT_TYPES else None
-            if not isinstance(alert, dict) or not isinstance(alert.get("id"), str):
-                return Outcome(duplicate=False, alert=None)
-            changed = self._apply(db, home, alert, parse_time(event.get("time"), now), now)
-            view = self._alert(db, home, alert["id"]) if changed else None
+            return self._receive(db, message_id, home, event, self.now())
+
+    def receive_batch(
+        self, items: list[tuple[str, str, dict[str, Any]]], *, views: bool = True
+    ) -> list[Outcome]:
+        """Several messages (id, home, event) in one transaction — all stored or none: a queue
+        consumer acknowledges them after this returns, or lets them be redelivered — with the
+        same outcome as ``receive`` one by one, in a handful of round trips instead of three or
+        four per message. Without ``views`` the outcomes carry no alert (one query less each)."""
+        if not items:
+            return []
+        now = self.now()
+        with self.engine.begin() as db:
+            rows = [{"id": mid, "home": home, "type": str(ev.get("type", "")), "received_at": now}
+                    for mid, home, ev in items]  # fmt: skip
+            # RETURNING, not rowcount (psycopg says -1); a second copy of an id in the batch is skipped
+            fresh = set(
+                db.scalars(
+                    self._insert(messages).values(rows).on_conflict_do_nothing(index_elements=["id"])
+                    .returning(messages.c.id)
+                )
+            )  # fmt: skip
+            out: list[Outcome] = []
+            todo: list[tuple[int, str, dict[str, Any], datetime]] = []
+            for mid, home, ev in items:
+                if mid not in fresh:
+                    out.append(Outcome(duplicate=True, alert=None))
+                    continue
+                fresh.discard(mid)  # the first copy is the stored one
+                out.append(Outcome(duplicate=False, alert=None))
+                data = ev.get("data")
+                alert = (
+                    data.get("alert") if isinstance(data, dict) and ev.get("type") in ALERT_TYPES else None
+                )
+                if isinstance(alert, dict) and isinstance(alert.get("id"), str):
+                    todo.append((len(out) - 1, home, alert, parse_time(ev.get("time"), now)))
+            seen = {home for (_, home, _), o in zip(items, out, strict=True) if not o.duplicate}
+            if seen:  # once per home, not per message
+                db.execute(update(households).where(households.c.home.in_(seen)).values(last_seen=now))
+            keys = {(home, alert["id"]) for _, home, alert, _ in todo}
+            known = {
+                (str(r[0]), str(r[1]))
+                for r in db.execute(
+                    select(alerts.c.home, alerts.c.alert_id).where(tuple_(alerts.c.home, alerts.c.alert_id).in_(keys))
+                )
+            } if keys else set()  # fmt: skip
+            new_rows, later = [], []
+            for i, home, alert, message_time in todo:
+                if (home, alert["id"]) in known:
+                    later.append((i, home, alert, message_time))
+                else:  # a new alert (the common case): inserted with the others in one go
+                    known.add((home, alert["id"]))
+                    new_rows.append(_new_alert(home, alert, message_time))
+            if new_rows:
+                db.execute(insert(alerts), new_rows)
+            changed = {i for i, *_ in todo} - {i for i, *_ in later}
+            changed |= {i for i, home, alert, mt in later if self._apply(db, home, alert, mt, now)}
+            if views:
+                for i, home, alert, _ in todo:
+                    if i in changed:
+                        out[i] = Outcome(duplicate=False, alert=self._alert(db, home, alert["id"]))
+        return out
+
+    def _receive(
+        self, db: Connection, message_id: str, home: str, event: dict[str, Any], now: datetime
+    ) -> Outcome:
+        msg_type = str(event.get("type", ""))
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT
+        taken = db.execute(
+            self._insert(messages)
+            .values(id=message_id, home=home, type=msg_type, received_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(messages.c.id)
+        ).first()
+        if taken is None:
+            return Outcome(duplicate=True, alert=None)
+        db.execute(update(households).where(households.c.home == home).values(last_seen=now))
+        data = event.get("data")
+        alert = data.get("alert") if isinstance(data, dict) and msg_type in ALERT_TYPES else None
+        if not isinstance(alert, dict) or not isinstance(alert.get("id"), str):
+            return Outcome(duplicate=False, alert=None)
+        changed = self._apply(db, home, alert, parse_time(event.get("time"), now), now)
+        view = self._alert(db, home, alert["id"]) if changed else None
         return Outcome(duplicate=False, alert=view)
+
+    def enrolled(self, homes: set[str]) -> set[str]:
+        """Which of these homes are enrolled here (one query for a batch of messages)."""
+        if not homes:
+            return set()
+        with self.engine.connect() as db:
+            rows = db.execute(select(households.c.home).where(households.c.home.in_(homes)))
+            return {str(r[0]) for r in rows}
 
     def _apply(
         self, db: Connection, home: str, alert: dict[str, Any], message_time: datetime, now: datetime
     ) -> bool:
         key = and_(alerts.c.home == home, alerts.c.alert_id == alert["id"])
         known = db.execute(select(alerts.c.message_time).where(key)).first()
-        fields = {
-            "kind": str(alert.get("kind", "unknown"))[:40],
-            "severity": str(alert.get("severity", "Unknown"))[:20],
-            "hub_state": str(alert.get("state", "active"))[:20],
-            "message_time": message_time,
-            "body": alert,
-        }
         if known is None:
-            first = parse_time(alert.get("first_seen"), message_time)
-            db.execute(
-                insert(alerts).values(
-                    home=home, alert_id=alert["id"], desk="open", first_seen=first, **fields
-                )
-            )
+            db.execute(insert(alerts).values(**_new_alert(home, alert, message_time)))
             return True
+        fields = _alert_fields(alert, message_time)
         if utc(known[0]) is not None and utc(known[0]) > message_time:  # type: ignore[operator]
             return False  # an older message arriving late (a retry): the newer state stays
         db.execute(update(alerts).where(key).values(**fields))
@@ -446,6 +508,22 @@ class Store:
             msgs = db.execute(delete(messages).where(messages.c.received_at < cutoff)).rowcount
             db.execute(delete(sessions).where(sessions.c.expires_at < self.now()))
         return {"alerts": len(gone), "messages": int(msgs)}
+
+
+def _alert_fields(alert: dict[str, Any], message_time: datetime) -> dict[str, Any]:
+    return {
+        "kind": str(alert.get("kind", "unknown"))[:40],
+        "severity": str(alert.get("severity", "Unknown"))[:20],
+        "hub_state": str(alert.get("state", "active"))[:20],
+        "message_time": message_time,
+        "body": alert,
+    }
+
+
+def _new_alert(home: str, alert: dict[str, Any], message_time: datetime) -> dict[str, Any]:
+    first = parse_time(alert.get("first_seen"), message_time)
+    return {"home": home, "alert_id": alert["id"], "desk": "open", "first_seen": first,
+            **_alert_fields(alert, message_time)}  # fmt: skip
 
 
 def _sha(token: str) -> str:

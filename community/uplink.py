@@ -148,15 +148,44 @@ class UplinkSubscriber:
     def handle(self, topic: str, payload: bytes) -> str:
         """Store one message; the outcome label. Bad input is refused (and acknowledged: a
         redelivery would not make it better); a store error propagates (no acknowledgement)."""
+        outcome, alerts = take_batch(
+            self.store, self.throttle, self.settings.topic_prefix, [(topic, payload)]
+        )
+        if self.on_alert is not None and self._loop is not None:
+            for alert in alerts:
+                self._loop.call_soon_threadsafe(self.on_alert, alert)
+        return outcome[0]
+
+
+def take_batch(
+    store: Store, throttle: Throttle, prefix: str, batch: list[tuple[str, bytes]], *, views: bool = True
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Store uplink messages (topic, payload) in one transaction: the outcome label of each, in
+    order, and the alerts that changed. Bad input is refused (``rejected``, ``unknown_home``:
+    to be acknowledged, a redelivery would not make it better); a store error propagates (no
+    acknowledgement: the broker redelivers)."""
+    outcomes: list[str] = ["rejected"] * len(batch)
+    parsed: dict[int, tuple[str, dict[str, Any]]] = {}
+    for i, (topic, payload) in enumerate(batch):
         try:
-            home, event = parse(topic, payload, self.settings.topic_prefix)
+            parsed[i] = parse(topic, payload, prefix)
         except ValueError as exc:
-            self.throttle.warn("rejected", "uplink message rejected", topic=topic, error=str(exc))
-            return "rejected"
-        if self.store.secret_of(home) is None:
-            self.throttle.warn("unknown_home", "uplink alert of a home not enrolled here", home=home)
-            return "unknown_home"
-        result = self.store.receive(event["id"], home, event)
-        if result.alert is not None and self.on_alert is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self.on_alert, result.alert)
-        return "duplicate" if result.duplicate else "stored"
+            throttle.warn("rejected", "uplink message rejected", topic=topic, error=str(exc))
+    known = store.enrolled({home for home, _ in parsed.values()})
+    # one lock order for every worker (homes' rows, then messages'): two transactions never wait
+    # on each other in a circle
+    order = sorted(
+        (i for i in parsed if parsed[i][0] in known), key=lambda i: (parsed[i][0], parsed[i][1]["id"])
+    )
+    for i in parsed.keys() - set(order):
+        outcomes[i] = "unknown_home"
+        throttle.warn("unknown_home", "uplink alert of a home not enrolled here", home=parsed[i][0])
+    results = (
+        store.receive_batch([(parsed[i][1]["id"], *parsed[i]) for i in order], views=views) if order else []
+    )
+    alerts = []
+    for i, result in zip(order, results, strict=True):
+        outcomes[i] = "duplicate" if result.duplicate else "stored"
+        if result.alert is not None:
+            alerts.append(result.alert)
+    return outcomes, alerts

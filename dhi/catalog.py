@@ -54,8 +54,23 @@ class Catalog(Mapping[str, CapabilityDef]):
             for prop in cap.properties:
                 if prop.unit is not None and prop.unit not in self.units:
                     problems.append(f"{cap.id}.{prop.name}: unit {prop.unit!r} is not in units.yaml")
+            problems.extend(self._ha_problems(cap))
         if problems:
             raise CatalogLoadError("; ".join(problems))
+
+    def _ha_problems(self, cap: CapabilityDef) -> list[str]:
+        """Home Assistant rows name capabilities that exist, and every DHI capability either
+        reaches HA or says why not (the coverage report is generated from this)."""
+        rows = cap.mappings.home_assistant
+        out = [
+            f"{cap.id}: home_assistant with_any names {other!r}, not in the catalog"
+            for row in rows
+            for other in (*row.with_any, *row.unless_any)
+            if other not in self._caps
+        ]
+        if not any(r.export for r in rows) and cap.mappings.home_assistant_none is None:
+            out.append(f"{cap.id}: no exported home_assistant row and no home_assistant_none reason")
+        return out
 
     # Mapping protocol
     def __getitem__(self, key: str) -> CapabilityDef:

@@ -1,8 +1,9 @@
 """The event bus: every message fans out to subscribers through bounded queues.
 
 Publishing is synchronous and never waits: a subscriber whose queue is full either loses
-its oldest message (counted) or is closed with a reason (WebSocket clients), so a slow
-consumer can never slow ingestion.
+its oldest message (counted) or is closed with a reason, so a slow consumer can never slow
+ingestion. (WebSocket clients are not bus subscribers: ``hub.api.fanout`` serves them from one
+tap, whatever their number.)
 
 State changes travel as ``StateChange`` records; a subscriber or tap gets the pydantic
 envelope unless it asks for records (``raw=True``: the hub's own hot-path consumers, which
@@ -90,18 +91,24 @@ class Subscription:
     coalesce: CoalesceKey | None = None
     #: called (once) when the queue overflows under ``Overflow.CLOSE``, before the close
     on_overflow: Callable[[], None] | None = None
+    #: the safety lane: messages it says are priority wait in a queue of their own, taken
+    #: before any other, never coalesced, and dropped (counted) only if nothing else is left
+    lane: Callable[[Envelope], bool] | None = None
     _queue: deque[Any] = field(default_factory=deque)
+    _first: deque[Any] = field(default_factory=deque)
     _slots: dict[Hashable, _Slot] = field(default_factory=dict)
     _pending_since: float = 0.0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: int = 0
     delivered: int = 0
+    #: the most messages ever waiting at once (``depth``'s high-water mark)
+    peak: int = 0
     closed_reason: str | None = None
     _unsubscribe: Callable[[Subscription], None] | None = None
 
     @property
     def depth(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._first)
 
     @property
     def closed(self) -> bool:
@@ -116,6 +123,9 @@ class Subscription:
     def offer(self, msg: Envelope) -> None:
         if self.closed:
             return
+        if self.lane is not None and self.lane(msg):
+            self._offer_first(msg)
+            return
         if self.coalesce is not None and (key := self.coalesce(msg)) is not None:
             slot = self._slots.get(key)
             if slot is not None:
@@ -125,9 +135,23 @@ class Subscription:
             return
         self._enqueue(msg)
 
+    def _offer_first(self, msg: Envelope) -> None:
+        if self.depth >= self.maxsize:
+            self.dropped += 1
+            if self._queue:
+                self._unslot(self._queue.popleft())  # bulk makes room for safety
+            else:
+                self._first.popleft()
+        self._first.append(msg)
+        self.peak = max(self.peak, self.depth)
+        self._ready.set()
+
     def _enqueue(self, item: Any) -> None:
+        if not self._queue and self._first and self.depth >= self.maxsize:
+            self.dropped += 1  # the queue is full of safety messages: this one gives way
+            return
         if self._queue:
-            full = len(self._queue) >= self.maxsize or (
+            full = self.depth >= self.maxsize or (
                 self.max_age is not None and time.monotonic() - self._pending_since > self.max_age
             )
         else:
@@ -143,6 +167,7 @@ class Subscription:
                 return
             self._unslot(self._queue.popleft())
         self._queue.append(item)
+        self.peak = max(self.peak, self.depth)
         self._ready.set()
 
     def _unslot(self, item: Any) -> Envelope:
@@ -161,15 +186,20 @@ class Subscription:
 
     async def get(self) -> Envelope:
         """Next message; raises ``ConnectionResetError`` (with the reason) once closed and drained."""
-        while not self._queue:
+        while not self._queue and not self._first:
             if self.closed:
                 raise SubscriptionClosed(self.closed_reason or "closed")
             self._ready.clear()
             await self._ready.wait()
         self.delivered += 1
+        if self._first:
+            return self._first.popleft()
         return self._unslot(self._queue.popleft())
 
     def get_nowait(self) -> Envelope | None:
+        if self._first:
+            self.delivered += 1
+            return self._first.popleft()
         if not self._queue:
             return None
         self.delivered += 1
@@ -181,15 +211,17 @@ class Subscription:
         Raises ``SubscriptionClosed`` as soon as the subscription is closed, even with messages
         pending: a client dropped for falling behind does not get its backlog first.
         """
-        while not self._queue:
+        while not self._queue and not self._first:
             if self.closed:
                 raise SubscriptionClosed(self.closed_reason or "closed")
             self._ready.clear()
             await self._ready.wait()
         if self.closed:
             raise SubscriptionClosed(self.closed_reason or "closed")
-        n = min(limit, len(self._queue))
-        out = [self._unslot(self._queue.popleft()) for _ in range(n)]
+        first = [self._first.popleft() for _ in range(min(limit, len(self._first)))]
+        n = min(limit - len(first), len(self._queue))
+        out = first + [self._unslot(self._queue.popleft()) for _ in range(n)]
+        n += len(first)
         if self._queue and self.max_age is not None:
             self._pending_since = time.monotonic()  # what is left waits from now on
         self.delivered += n
@@ -241,8 +273,9 @@ class EventBus:
         raw: bool = False,
         max_age: float | None = None,
         coalesce: CoalesceKey | None = None,
+        lane: Callable[[Envelope], bool] | None = None,
     ) -> Subscription:
-        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw, max_age, coalesce)
+        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw, max_age, coalesce, lane=lane)
         sub._unsubscribe = self._remove
         self._subs.append(sub)
         return sub

@@ -67,6 +67,11 @@ class StorageConfig(_Section):
     history_days: Annotated[float, Field(gt=0)] = 30
     events_days: Annotated[float, Field(gt=0)] = 7
     batch_interval: Annotated[float, Field(gt=0, le=5)] = 0.05
+    max_queued_rows: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=20_000,
+        description="history and event-log rows waiting for SQLite at most; beyond it a bulk "
+        "reading replaces the pending one of the same property (counted; docs/ingestion.md)",
+    )
 
 
 class MdnsConfig(_Section):
@@ -109,6 +114,11 @@ class HubConfig(_Section):
     command_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     adapters: list[AdapterEntry] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    bridges: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings of installed bridges that run beside the hub, by bridge name (e.g. "
+        "home_assistant); each block is checked by its bridge; a bridge not named here is off",
+    )
 
     @field_validator("adapters")
     @classmethod

@@ -53,6 +53,10 @@ class _RateLimitedLog:
             self._suppressed[key] = self._suppressed.get(key, 0) + 1
 
 
+#: the same, for other parts of the hub that log what outsiders send (e.g. bridges)
+RateLimitedLog = _RateLimitedLog
+
+
 class HubAdapterContext:
     def __init__(self, hub: Hub, adapter: str) -> None:
         self._hub = hub
@@ -113,6 +117,7 @@ class HubAdapterContext:
             return False
         self._hub.registry.remove(device_id)
         self._hub.state.forget(device_id)
+        self._hub.lanes.forget(device_id)
         for key in [k for k in self._reportable if k[0] == device_id]:
             del self._reportable[key]
         return True
@@ -140,15 +145,18 @@ class HubAdapterContext:
         if when is None:
             return False
         self._state_in.inc()
-        adapter, source = self._adapter, None
+        adapter, source, lanes = self._adapter, None, hub.lanes
+        device_priority = lanes.device(device_id, rec.description)
         for name, value in properties.items():
-            changed, previous = hub.state.set((device_id, component, capability, name), value, when, adapter)
+            priority = device_priority or lanes.reading(capability, name, value)
+            key = (device_id, component, capability, name)
+            changed, previous = hub.state.set(key, value, when, adapter, priority=priority)
             if not changed:
                 continue
             if source is None:
                 source = source_for(hub.config.home.id, device_id)
             data = StateChangeData(device_id, component, capability, name, value, previous, adapter)
-            hub.bus.publish(StateChange(source, when, data))
+            hub.bus.publish(StateChange(source, when, data, priority=priority))
         return True
 
     def _reportable_of(

@@ -15,13 +15,14 @@ from adapters.sdk.discovery import AdapterLoadError, load_adapter
 from dhi.catalog import Catalog, default_catalog
 from dhi.errors import ConfigError
 from dhi.models import CommandRequest, CommandResult
-from dhi.models.envelope import wire_json
+from dhi.models.envelope import StateChange, wire_json
 from dhi.timefmt import isoformat
 from hub.bus import EventBus
 from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
-from hub.metrics import Metrics
+from hub.lanes import Lanes
+from hub.metrics import Metrics, QueueReading
 from hub.private import private_dir
 from hub.registry import Registry
 from hub.services import AlertService, PlatformLinkService, SubscriptionService
@@ -32,6 +33,7 @@ from hub.supervisor import Backoff, Supervisor
 log = logging.getLogger(__name__)
 
 DB_NAME = "dhome.db"
+_EVENT_LOG = "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)"
 
 
 class Service(Protocol):
@@ -61,7 +63,12 @@ class Hub:
         self.clock = clock or Clock(start=config.clock.start, speed=config.clock.speed)
         self.catalog = catalog or default_catalog()
         self.metrics = Metrics()
-        self.storage = Storage(self.data_dir / DB_NAME, batch_interval=config.storage.batch_interval)
+        self.storage = Storage(
+            self.data_dir / DB_NAME,
+            batch_interval=config.storage.batch_interval,
+            telemetry_max=config.storage.max_queued_rows,
+        )
+        self.lanes = Lanes(self.catalog)
         self.bus = EventBus(drill=config.drill)
         self.registry = Registry(self.storage, self.bus, self.catalog, self.clock, config.home.id)
         self.state = StateStore(self.storage)
@@ -127,6 +134,9 @@ class Hub:
         self.bus.resume_from(row[0] if row and row[0] is not None else 0)
         self.bus.tap(self._persist_event, raw=True)
         self.metrics.bus_published.read = lambda: self.bus.published
+        self.metrics.queues.sources.append(self._queue_readings)
+        self.metrics.queues.coalesced = lambda: dict(self.storage.coalesced)
+        self.metrics.queues.stalls = lambda: self.storage.stalls
         # Adapters report availability themselves once they reconnect; until then: unknown.
         for rec in self.registry.all():
             self.registry.set_available(rec.id, False, "hub restarted")
@@ -190,16 +200,37 @@ class Hub:
             )
         )
 
+    def _queue_readings(self) -> list[QueueReading]:
+        """The storage telemetry queue and the bus subscribers' queues (grouped by name up to
+        the first ``:``: one reading for all WebSocket clients, with the deepest one's peak)."""
+        s = self.storage
+        out = {
+            "storage.telemetry": QueueReading(
+                "storage.telemetry", s.telemetry_depth, s.telemetry_max, s.telemetry_peak
+            )
+        }
+        for sub in self.bus.subscribers():
+            name = "bus." + sub.name.split(":", 1)[0]
+            seen = out.get(name)
+            if seen is None:
+                out[name] = QueueReading(name, sub.depth, sub.maxsize, sub.peak)
+            else:
+                out[name] = QueueReading(
+                    name, max(seen.depth, sub.depth), max(seen.bound, sub.maxsize), max(seen.peak, sub.peak)
+                )
+        return list(out.values())
+
     def _persist_event(self, msg: Any) -> None:
-        self.storage.write_row(
-            "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)",
-            (
-                msg.seq,
-                str(msg.type),
-                isoformat(msg.time),
-                msg.subject,
-                wire_json(msg),
-            ),
+        # a bulk reading's log entry may give way to a newer one of the same property when
+        # storage falls behind (docs/ingestion.md); anything else is always logged
+        key = None
+        if type(msg) is StateChange and not msg.priority:
+            d = msg.data
+            key = (d.device, d.component, d.capability, d.property)
+        self.storage.write_telemetry(
+            _EVENT_LOG,
+            (msg.seq, str(msg.type), isoformat(msg.time), msg.subject, wire_json(msg)),
+            key,
         )
 
     async def stored_events(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
@@ -68,6 +69,61 @@ class Reading(Collector):
         yield CounterMetricFamily(self._name, self._doc, value=0)
 
 
+@dataclass(frozen=True, slots=True)
+class QueueReading:
+    """One bounded queue on the way from an adapter to SQLite, as a scrape sees it."""
+
+    queue: str
+    depth: int
+    bound: int
+    peak: int
+
+
+class Queues(Collector):
+    """Depth, bound and high-water mark of every bounded queue of the ingestion path, and
+    what was coalesced or held back because one was full (docs/ingestion.md); the owners'
+    own counts, read at scrape time (``sources`` and ``coalesced`` are set by the hub)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.sources: list[Callable[[], Iterable[QueueReading]]] = []
+        self.coalesced: Callable[[], dict[str, int]] = dict
+        self.stalls: Callable[[], int] = lambda: 0
+        registry.register(self)
+
+    def readings(self) -> list[QueueReading]:
+        return [r for source in self.sources for r in source()]
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        families = {
+            "depth": GaugeMetricFamily("dhome_ingest_queue_depth", "Items waiting in the queue", labels=["queue"]),
+            "bound": GaugeMetricFamily("dhome_ingest_queue_bound", "Most items the queue holds", labels=["queue"]),
+            "peak": GaugeMetricFamily(
+                "dhome_ingest_queue_peak", "Most items the queue held at once since start", labels=["queue"]
+            ),
+        }  # fmt: skip
+        for r in self.readings():
+            families["depth"].add_metric([r.queue], r.depth)
+            families["bound"].add_metric([r.queue], r.bound)
+            families["peak"].add_metric([r.queue], r.peak)
+        yield from families.values()
+        coalesced = CounterMetricFamily(
+            "dhome_coalesced",
+            "Bulk readings replaced by a newer one of the same property before storage (history thinned)",
+            labels=["table"],
+        )
+        for table, n in sorted(self.coalesced().items()):
+            coalesced.add_metric([table], n)
+        yield coalesced
+        yield CounterMetricFamily(
+            "dhome_storage_stalls",
+            "Times ingestion waited for a commit: the telemetry queue was full of distinct properties",
+            value=self.stalls(),
+        )
+
+    def describe(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        return self.collect()
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -108,3 +164,4 @@ class Metrics:
             "dhome_auth_failures", "Rejected API authentications", ["reason"], registry=r
         )
         self.devices = Gauge("dhome_devices", "Registered devices", registry=r)
+        self.queues = Queues(r)

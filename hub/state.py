@@ -18,6 +18,8 @@ _UPSERT = (
     "DO UPDATE SET value=excluded.value, time=excluded.time, source=excluded.source"
 )
 
+_HISTORY = "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)"
+
 
 @dataclass(slots=True)
 class StateValue:
@@ -47,10 +49,14 @@ class StateStore:
     def get(self, device: str, component: str, capability: str, prop: str) -> StateValue | None:
         return self._values.get((device, component, capability, prop))
 
-    def set(self, key: Key, value: Any, time: datetime, source: str | None) -> tuple[bool, Any]:
+    def set(
+        self, key: Key, value: Any, time: datetime, source: str | None, *, priority: bool = False
+    ) -> tuple[bool, Any]:
         """Store a value; returns (whether it changed, the previous value or None). An
         unchanged value refreshes the time only (in memory: the stored row keeps the time
-        the value was last *changed*)."""
+        the value was last *changed*). The history row of a bulk reading may be coalesced
+        with a newer one of the same property when storage falls behind; a ``priority``
+        (safety lane) reading's never is."""
         previous = self._values.get(key)
         if previous is not None and previous.value == value and type(previous.value) is type(value):
             previous.time = time
@@ -61,10 +67,7 @@ class StateStore:
         stamp = isoformat(time)
         self._storage.write_latest(_UPSERT, key, (*key, encoded, stamp, source))
         if self._history:
-            self._storage.write_row(
-                "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)",
-                (*key, encoded, stamp),
-            )
+            self._storage.write_telemetry(_HISTORY, (*key, encoded, stamp), None if priority else key)
         return True, previous.value if previous is not None else None
 
     def of_device(self, device: str) -> dict[str, dict[str, dict[str, StateValue]]]:

@@ -3,6 +3,18 @@
 All SQL runs on one dedicated thread so the event loop never waits on disk. Ingestion
 writes are queued without awaiting and committed in batches; ``execute``/``flush`` are for
 callers that must know a write is durable (outbox, alerts, tokens) before going on.
+
+Two queues, each with a stated bound (docs/ingestion.md):
+
+* the *ordered* queue (``write``, ``write_row``, ``write_latest``): device, state, alert,
+  outbox and audit rows, committed in the order they were queued. State upserts keep one row
+  per property, the rest are rare: it holds at most a few rows per known property.
+* the *telemetry* queue (``write_telemetry``): history and event-log rows, at most
+  ``telemetry_max`` rows. When SQLite falls behind and the queue is full, a row of a key that
+  already has one pending replaces it in place (the newest value always lands, history thins
+  out, each replacement is counted); a row that cannot replace one waits for the commit in
+  progress (the one place ingestion is held back, counted as a stall). ``execute`` does not
+  commit this queue first, so an alert is never held behind a backlog of telemetry.
 """
 
 from __future__ import annotations
@@ -104,6 +116,24 @@ class _Latest:
         self.rows: dict[Hashable, Sequence[Any]] = {}
 
 
+class _Slot:
+    """One queued telemetry row; a newer row of the same key may replace ``params``."""
+
+    __slots__ = ("key", "params", "sql")
+
+    def __init__(self, sql: str, key: Hashable | None, params: Sequence[Any]) -> None:
+        self.sql = sql
+        self.key = key
+        self.params = params
+
+
+@cache
+def _table_of(sql: str) -> str:
+    """The table an ``INSERT INTO <table>`` writes (the label of its coalescing count)."""
+    found = re.match(r"\s*INSERT\s+INTO\s+(\w+)", sql, re.IGNORECASE)
+    return found.group(1) if found else "other"
+
+
 Statement = tuple[str, Sequence[Any]]
 _Queued = tuple[str, Sequence[Any] | _Rows | _Latest]  # a statement, or rows to insert / upsert
 
@@ -118,6 +148,7 @@ class Storage:
         batch_interval: float = 0.05,
         batch_max: int = 2000,
         checkpoint_interval: float = 1.0,
+        telemetry_max: int = 20_000,
     ) -> None:
         self.path = path
         self._checkpoint_interval = checkpoint_interval
@@ -135,6 +166,16 @@ class Storage:
         self._lock = threading.Lock()
         self.writes_committed = 0
         self.batches = 0
+        #: the telemetry queue: rows in order, and the newest pending slot of each key
+        self.telemetry_max = telemetry_max
+        self._telemetry: list[_Slot] = []
+        self._telemetry_keys: dict[Hashable, _Slot] = {}
+        self.telemetry_peak = 0
+        #: telemetry rows replaced by a newer one of the same key, by table
+        self.coalesced: dict[str, int] = {}
+        #: times a telemetry row had to wait for a commit (the queue full of distinct keys)
+        self.stalls = 0
+        self._telemetry_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ lifecycle
     async def open(self) -> None:
@@ -227,6 +268,62 @@ class Storage:
         rows.rows[key] = params
         self._count_queued()
 
+    def write_telemetry(self, sql: str, params: Sequence[Any], key: Hashable | None = None) -> None:
+        """Queue a history or event-log row: committed in order with the other telemetry
+        rows (not ordered against ``write``), in the batch after the one in progress.
+
+        ``key`` names what the row is the latest value of (``None``: never replaced, e.g.
+        an alert's event or a safety device's reading). With ``telemetry_max`` rows queued,
+        a row whose key has one pending replaces it; any other row waits for the commit in
+        progress, so the queue never holds more than ``telemetry_max`` rows."""
+        queue = self._telemetry
+        if len(queue) >= self.telemetry_max:
+            if key is not None:
+                slot = self._telemetry_keys.get((sql, key))
+                if slot is not None:
+                    slot.params = params
+                    table = _table_of(sql)
+                    self.coalesced[table] = self.coalesced.get(table, 0) + 1
+                    return
+            # nothing to replace: commit what is queued and wait for it (the loop waits; TCP
+            # flow control keeps the rest at the broker) rather than grow past the bound. On
+            # the storage thread, after the batches handed to it before: the order holds.
+            self.stalls += 1
+            self._pool.submit(self._commit, self._take_telemetry()).result()
+            queue = self._telemetry
+        slot = _Slot(sql, key, params)
+        queue.append(slot)
+        if key is not None:
+            self._telemetry_keys[(sql, key)] = slot
+        self.telemetry_peak = max(self.telemetry_peak, len(queue))
+        self._count_queued()
+
+    @property
+    def telemetry_depth(self) -> int:
+        return len(self._telemetry)
+
+    def _take_telemetry(self, limit: int | None = None) -> list[_Queued]:
+        """The oldest ``limit`` telemetry rows (all without one) as row statements, each
+        table's rows in their order."""
+        queue = self._telemetry
+        if limit is None or limit >= len(queue):
+            taken, self._telemetry = queue, []
+            self._telemetry_keys.clear()
+        else:
+            taken = queue[:limit]
+            del queue[:limit]
+            keys = self._telemetry_keys
+            for slot in taken:
+                if slot.key is not None and keys.get((slot.sql, slot.key)) is slot:
+                    del keys[(slot.sql, slot.key)]
+        grouped: dict[str, _Rows] = {}
+        for slot in taken:
+            rows = grouped.get(slot.sql)
+            if rows is None:
+                rows = grouped[slot.sql] = _Rows()
+            rows.append(slot.params)
+        return list(grouped.items())
+
     def _count_queued(self) -> None:
         self._queued += 1
         if self._queued >= self._batch_max:
@@ -240,10 +337,17 @@ class Storage:
         return batch
 
     async def flush(self) -> None:
-        """Commit everything queued so far."""
-        if not self._pending:
-            return
-        await self._commit_soon(self._take())
+        """Commit everything queued so far (both queues). Telemetry goes in transactions of
+        at most ``batch_max`` rows taken from the head of its queue, so an ``execute`` (an
+        alert) waits for one of those at most, never for a whole backlog."""
+        if self._pending:
+            await self._commit_soon(self._take())
+        async with self._telemetry_lock:
+            remaining = len(self._telemetry)
+            while remaining > 0 and self._telemetry:
+                chunk = self._take_telemetry(self._batch_max)
+                remaining -= self._batch_max
+                await self._commit_soon(chunk)  # handed to the storage thread at once: in order
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""

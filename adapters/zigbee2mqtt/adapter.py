@@ -18,6 +18,7 @@ from adapters.sdk.mqtt import (
     encode_json,
     shared_connection,
 )
+from adapters.sdk.mqtt.lanes import SafetyLane, lane_settings
 from adapters.sdk.mqtt.topics import validate_topic
 from adapters.sdk.report import DeviceMapping
 from adapters.zigbee2mqtt.bridge import Bridge, wait_for
@@ -26,6 +27,7 @@ from adapters.zigbee2mqtt.mapping import VENDOR
 from adapters.zigbee2mqtt.offline import map_offline
 from dhi.errors import AdapterError, HubError, UnknownDevice
 from dhi.models import CommandRequest, CommandResult, CommandStatus
+from dhi.priority import is_priority_device, priority_capabilities
 
 
 class Zigbee2MqttConfig(BaseModel):
@@ -42,6 +44,11 @@ class Zigbee2MqttConfig(BaseModel):
     )
     max_pending: Annotated[int, Field(ge=0, le=100_000)] = Field(
         default=1000, description="state messages held for devices not yet in bridge/devices"
+    )
+    safety_lane: bool = Field(
+        default=True,
+        description="a second broker connection for the bridge state, availability and the topics "
+        "of safety and care devices, so they never wait behind a backlog of telemetry",
     )
 
     @field_validator("broker", mode="before")
@@ -83,6 +90,7 @@ class Zigbee2MqttAdapter:
         self._conn: MqttConnection | None = None
         self._bridge: Bridge | None = None
         self._ctx: AdapterContext | None = None
+        self._lane: SafetyLane | None = None
 
     def __repr__(self) -> str:
         return f"Zigbee2MqttAdapter({self.config.broker.safe_url()}, base_topic={self.config.base_topic!r})"
@@ -103,6 +111,13 @@ class Zigbee2MqttAdapter:
             self._conn = await stack.enter_async_context(
                 shared_connection(self.config.broker, logger=ctx.logger)
             )
+            if self.config.safety_lane:
+                lane = SafetyLane(self._on_lane_message, logger=ctx.logger)
+                await lane.open(self._conn, lane_settings(self.config.broker, self._conn.client_id))
+                stack.push_async_callback(lane.close)
+                self._lane = lane
+                base = self.config.base_topic
+                await lane.claim([f"{base}/bridge/state", f"{base}/+/availability"])
             stack.callback(await self._conn.subscribe(f"{self.config.base_topic}/#", self._on_message))
         except BaseException:
             await stack.aclose()
@@ -115,13 +130,50 @@ class Zigbee2MqttAdapter:
     def _on_message(self, message: MqttMessage) -> None:
         if self._bridge is None:
             return
+        lane = self._lane
+        if lane is not None and lane.owns(message.topic):
+            return  # the safety lane's connection delivers it
         prefix = self.config.base_topic + "/"
         if message.topic.startswith(prefix):
+            rest = message.topic[len(prefix) :]
+            self._bridge.handle(rest, message.payload, message.retain)
+            if rest == "bridge/devices" and lane is not None and self._ctx is not None:
+                self._ctx.spawn(self._claim_priority(lane), "safety-lane")
+
+    def _on_lane_message(self, message: MqttMessage) -> None:
+        prefix = self.config.base_topic + "/"
+        if self._bridge is not None and message.topic.startswith(prefix):
             self._bridge.handle(message.topic[len(prefix) :], message.payload, message.retain)
+
+    async def _claim_priority(self, lane: SafetyLane) -> None:
+        """The state topics of the safety and care devices go to the lane (dhi.priority)."""
+        bridge, ctx = self._bridge, self._ctx
+        if bridge is None or ctx is None:
+            return
+        capabilities = priority_capabilities(ctx.catalog)
+        names = [
+            known.entry.friendly_name
+            for known in bridge.devices.values()
+            if known.mapped.description is not None
+            and is_priority_device(known.mapped.description, capabilities)
+        ]
+        topics = []
+        for name in names:
+            try:
+                topics.append(validate_topic(f"{self.config.base_topic}/{name}"))
+            except TopicError:
+                continue  # no topic of its own to claim: it stays on the main connection
+        try:
+            await lane.claim(topics)
+        except MqttError as exc:
+            ctx.logger.warning(
+                "zigbee2mqtt: safety lane: %s (those devices stay on the main connection)", exc
+            )
 
     async def stop(self) -> None:
         stack, self._stack = self._stack, None
         self._conn = None
+        self._lane = None
         if stack is not None:
             await stack.aclose()
 

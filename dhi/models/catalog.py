@@ -154,10 +154,97 @@ class Zigbee2MqttMapping(_Strict):
     note: str | None = None
 
 
+#: what a Home Assistant row may say about the platform's features (``features``), per domain
+HA_FEATURES: dict[str, frozenset[str]] = {
+    "light": frozenset({"brightness", "color_temp", "xy", "hs", "effect"}),
+    "cover": frozenset({"open_close", "stop", "position", "tilt"}),
+    "valve": frozenset({"open_close", "position"}),
+    "climate": frozenset(
+        {
+            "current_temperature",
+            "target_temperature",
+            "target_temperature_range",
+            "modes",
+            "action",
+            "preset_mode",
+            "swing_mode",
+            "fan_mode",
+        }
+    ),
+    "fan": frozenset({"percentage", "oscillation", "direction", "preset_mode"}),
+    "lock": frozenset({"open"}),
+    "siren": frozenset({"duration", "available_tones"}),
+    "vacuum": frozenset({"start", "stop", "pause", "return_home", "status"}),
+    "update": frozenset({"install", "progress"}),
+}
+
+StateClass = Literal["measurement", "total", "total_increasing"]
+
+
 class HomeAssistantMapping(_Strict):
-    domain: str
-    device_class: str | None = None
+    """One Home Assistant entity the capability becomes, read both ways: the dhome → HA bridge
+    publishes it through MQTT discovery, the HA → dhome adapter maps such an entity back.
+
+    ``domain`` is HA's entity platform, which is also the MQTT discovery component. A row with a
+    ``property`` is one entity whose state is that DHI property; a row of a composite platform
+    (light, cover, climate, fan, lock, valve, siren, vacuum, update) adds ``features`` to the one
+    entity of its component. Rows of a capability naming the same ``property`` (or both none) are
+    alternatives: the bridge exports the first that applies, the adapter reads all of them.
+    """
+
+    domain: Annotated[str, Field(pattern=NAME)]
+    device_class: Annotated[str, Field(pattern=NAME)] | None = None
+    property: Annotated[str, Field(pattern=NAME)] | None = Field(
+        default=None, description="the DHI property that is the entity's state"
+    )
+    unit: str | None = Field(
+        default=None,
+        description="HA unit_of_measurement when it is not the DHI unit's HA form from units.yaml: "
+        "a name HA uses for the same unit ('bpm' for /min), or on an import-only row the unit HA "
+        "insists on, which the adapter converts (the note says how)",
+    )
+    state_class: StateClass | None = None
+    entity_category: Literal["config", "diagnostic"] | None = None
+    on_when: list[bool | str] | None = Field(
+        default=None,
+        description="binary_sensor: the DHI values that are HA's 'on' (default [true]); e.g. [false] "
+        "for a contact (true = closed) exported as a door (on = open)",
+    )
+    features: list[Annotated[str, Field(pattern=NAME)]] = Field(
+        default_factory=list, description="what this capability adds to a composite platform"
+    )
+    command: Annotated[str, Field(pattern=NAME)] | None = Field(
+        default=None, description="button: the DHI command (without parameters) a press sends"
+    )
+    with_any: list[str] = Field(
+        default_factory=list,
+        description="exported this way only when the component also has one of these capabilities",
+    )
+    unless_any: list[str] = Field(
+        default_factory=list,
+        description="exported this way only when the component has none of these capabilities",
+    )
+    access: Literal["control", "read_only"] | None = Field(
+        default=None,
+        description="the form used when HA may control the device (control) or only see it "
+        "(read_only); none: either",
+    )
+    export: bool = Field(default=True, description="false: only read on import (HA → dhome)")
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HomeAssistantMapping:
+        allowed = HA_FEATURES.get(self.domain, frozenset())
+        unknown = sorted(set(self.features) - allowed)
+        if unknown:
+            raise ValueError(f"features {unknown} are not features of HA {self.domain!r}")
+        if self.state_class is not None and self.domain != "sensor":
+            raise ValueError("state_class is only for sensor rows")
+        if self.on_when is not None and self.domain != "binary_sensor":
+            raise ValueError("on_when is only for binary_sensor rows")
+        if (self.command is not None) != (self.domain == "button"):
+            raise ValueError("a button row names its command, and only a button row does")
+        return self
 
 
 class MiotMapping(_Strict):
@@ -174,6 +261,10 @@ class Mappings(_Strict):
     matter: list[MatterMapping] = Field(default_factory=list)
     zigbee2mqtt: list[Zigbee2MqttMapping] = Field(default_factory=list)
     home_assistant: list[HomeAssistantMapping] = Field(default_factory=list)
+    home_assistant_none: Labels | None = Field(
+        default=None,
+        description="why no Home Assistant entity carries this capability (coverage report)",
+    )
     miot: list[MiotMapping] = Field(default_factory=list)
 
 
@@ -230,6 +321,14 @@ class CapabilityDef(_Strict):
                 raise ValueError(f"duplicate {kind} name(s): {sorted(dupes)}")
         if not (self.properties or self.commands or self.events):
             raise ValueError("a capability needs at least one property, command or event")
+        for row in self.mappings.home_assistant:
+            if row.property is not None and self.property(row.property) is None:
+                raise ValueError(f"home_assistant row {row.domain}: no property {row.property!r}")
+            if row.command is not None and self.command(row.command) is None:
+                raise ValueError(f"home_assistant row {row.domain}: no command {row.command!r}")
+        exported = any(row.export for row in self.mappings.home_assistant)
+        if exported and self.mappings.home_assistant_none is not None:
+            raise ValueError("home_assistant_none says no entity fits, yet a home_assistant row exports one")
         return self
 
     def property(self, name: str) -> PropertyDef | None:
@@ -248,6 +347,10 @@ class UnitDef(_Strict):
     symbol: str
     label: Labels
     quantity: str
+    home_assistant: str | None = Field(
+        default=None,
+        description="Home Assistant's unit_of_measurement string for this unit (none: HA has none)",
+    )
 
 
 class CatalogFile(_Strict):

@@ -210,12 +210,14 @@ class StateChange:
     client, a bridge). ``wire_json`` gives the same JSON as the envelope would (tested).
     """
 
-    __slots__ = ("_envelope", "data", "drill", "id", "seq", "source", "subject", "time")
+    __slots__ = ("_envelope", "data", "drill", "id", "priority", "seq", "source", "subject", "time")
 
     type = MessageType.STATE_CHANGED
 
-    def __init__(self, source: str, time: datetime, data: StateChangeData) -> None:
+    def __init__(self, source: str, time: datetime, data: StateChangeData, *, priority: bool = False) -> None:
         self.id = new_message_id()
+        #: a safety or care reading (never coalesced, handled ahead of bulk telemetry); not on the wire
+        self.priority = priority
         self.seq: int | None = None
         self.drill: bool | None = None
         self.source = source

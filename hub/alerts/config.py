@@ -33,7 +33,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from adapters.sdk.mqtt.settings import BrokerSettings
+from adapters.sdk.mqtt.settings import BrokerSettings, Protocol
 from dhi.models.alert import Severity
 from dhi.models.subscription import SubscriptionRequest
 from hub.alerts.durations import Duration, TimeOfDay
@@ -239,10 +239,33 @@ class CapConfig(_Section):
     xsd: Path | None = Field(default=None, description="validate every CAP message against this XSD")
 
 
-class UplinkConfig(_Section):
-    """The broker used by MQTT subscriptions whose endpoint is a topic prefix, not a URL."""
+#: a day: what a hub asks of every broker it keeps a session on (spec §12)
+UPLINK_SESSION_SECONDS = 86400
 
-    broker: BrokerSettings | None = None
+
+class UplinkBroker(BrokerSettings):
+    """The uplink's broker. Other defaults than a device broker's: MQTT 3.1.1, which every broker
+    speaks (a NATS cluster's MQTT listener speaks only that), and a persistent session, so a QoS 1
+    message in flight when the connection drops is sent again on the next connect — to the same
+    server or to another of the ``failover`` list (the session lives in the cluster)."""
+
+    protocol: Protocol = Protocol.MQTT311
+    session_expiry: Annotated[int, Field(ge=0, le=7 * 86400)] = UPLINK_SESSION_SECONDS
+
+
+class UplinkConfig(_Section):
+    """The broker used by MQTT subscriptions whose endpoint is a topic prefix, not a URL.
+
+    ```yaml
+    alerts:
+      uplink:
+        broker:
+          url: mqtt://nats-1.city.example:1883
+          failover: [mqtt://nats-2.city.example:1883, mqtt://nats-3.city.example:1883]
+    ```
+    """
+
+    broker: UplinkBroker | None = None
 
 
 class ConfiguredSubscription(SubscriptionRequest):
@@ -261,6 +284,11 @@ class AlertsConfig(_Section):
     update_interval: Duration = Field(
         default=timedelta(minutes=1),
         description="repeats of an open alert are re-sent as alert.updated at most this often",
+    )
+    queue: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=50_000,
+        description="bus messages waiting for the alert engine at most; safety ones are taken "
+        "first and bulk readings give way to them (docs/ingestion.md)",
     )
     rules: RulesConfig = Field(default_factory=RulesConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)

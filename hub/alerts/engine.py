@@ -82,6 +82,12 @@ class _Track:
     update_pending: bool = False
 
 
+def _is_priority(msg: Any) -> bool:
+    """The safety lane of the engine's queue: events, availability and device changes are
+    always taken first; readings when the hub marked them so (hub/lanes.py)."""
+    return msg.type is not MessageType.STATE_CHANGED or bool(getattr(msg, "priority", False))
+
+
 def _scope_key(kind: AlertKind, device: str | None, room: str | None) -> str:
     scope = KIND_INFO[kind].scope
     if scope is Scope.HOME or device is None:
@@ -106,6 +112,8 @@ class AlertEngine:
         self._fired: set[tuple[str, str]] = set()  # ("door"|"offline", device) timers already fired
         self._last_activity: datetime | None = None
         self._night_signals: deque[datetime] = deque()
+        #: property -> bus seq of its last priority reading (bulk ones older than it are stale)
+        self._overtaken: dict[tuple[str, str, str, str], int] = {}
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -130,8 +138,13 @@ class AlertEngine:
         hub.alerts = self
         if not self.config.enabled:
             return
+        self._watch_thresholds()
         self._sub = hub.bus.subscribe(
-            "alert-engine", Filter.of(types=[t.value for t in WATCHED]), maxsize=50_000, raw=True
+            "alert-engine",
+            Filter.of(types=[t.value for t in WATCHED]),
+            maxsize=self.config.queue,
+            raw=True,
+            lane=_is_priority,
         )
         await self._sweep()
         self._tasks = [
@@ -159,7 +172,20 @@ class AlertEngine:
         if self._given_config is not None:
             # a restart of this engine object must keep the change too
             self._given_config = self._given_config.model_copy(update={"rules": rules})
+        if self._hub is not None:
+            self._watch_thresholds()
         self._wake.set()
+
+    def _watch_thresholds(self) -> None:
+        """Readings near a threshold rule's limit take the safety lane (hub/lanes.py): from
+        ``threshold - hysteresis``, where a reading can start or keep the condition."""
+        for rule in signals.THRESHOLDS:
+            assert rule.threshold is not None
+            config = self.config.rules.for_kind(rule.kind.value)
+            near = None
+            if config.enabled and isinstance(config, ThresholdRule):
+                near = config.threshold - config.hysteresis
+            self.hub.lanes.watch(*rule.threshold, near)
 
     @property
     def hub(self) -> Hub:
@@ -318,6 +344,11 @@ class AlertEngine:
                 assert isinstance(data, StateChangeData)
                 if (data.capability, data.property) not in signals.WATCHED_PROPERTIES:
                     return
+                key = (data.device, data.component, data.capability, data.property)
+                if _is_priority(msg):
+                    self._overtaken[key] = msg.seq
+                elif self._overtaken.get(key, -1) > msg.seq:
+                    return  # a newer reading of this property took the safety lane past this one
                 rec = hub.registry.get(data.device)
                 if rec is not None:
                     await self._on_property(

@@ -7,15 +7,19 @@ Topics, under a prefix (default ``dhi/v1``):
 * ``<prefix>/<home>/cap/<kind>`` — CAP 1.2 XML (transport ``cap_mqtt``)
 
 A platform serving many homes reads them with an MQTT 5 shared subscription, e.g.
-``$share/community/dhi/v1/+/alerts/#``. The endpoint of a subscription is
+``$share/community/dhi/v1/+/alerts/#``, or — at city scale — from the JetStream stream of a NATS
+cluster's MQTT listener (community/jetstream.py, deploy/nats/). The endpoint of a subscription is
 ``mqtt(s)://[user:pass@]host[:port][/prefix]``, or just a topic prefix to use the broker of
-``alerts.uplink.broker``. A send returns once the broker acknowledged (PUBACK); while the
-broker is away the send fails and the outbox retries, so a broker restart loses nothing.
+``alerts.uplink.broker`` (which may list ``failover`` servers of the same cluster). A send
+returns once the broker acknowledged (PUBACK); while the broker is away the send fails and the
+outbox retries, so a broker restart loses nothing. The uplink speaks MQTT 3.1.1 with a
+persistent session under a client id stable for the home and the broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,7 +30,7 @@ from adapters.sdk.mqtt.errors import MqttError
 from adapters.sdk.mqtt.settings import BrokerSettings
 from dhi.errors import InvalidParams
 from dhi.models.subscription import SubscriptionRequest
-from hub.alerts.config import AlertsConfig
+from hub.alerts.config import AlertsConfig, UplinkBroker
 from hub.bridges.cap import CapHttpBridge, cap_http_bridge, check_alerts_only
 from hub.bridges.webhook import body_of
 from hub.delivery import DeliveryError, OutboxEntry
@@ -46,8 +50,10 @@ def split_endpoint(endpoint: str, default: BrokerSettings | None) -> tuple[Broke
     if parts.scheme in ("mqtt", "mqtts"):
         url = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
         prefix = parts.path.strip("/") or DEFAULT_PREFIX
-        base = default.model_dump(exclude={"url", "username", "password"}) if default else {}
-        return BrokerSettings.model_validate({**base, "url": url}), prefix
+        # another broker than the default: its servers are the URL's, not the default's cluster
+        exclude = {"url", "username", "password", "failover", "client_id"}
+        base = default.model_dump(exclude=exclude) if default else {}
+        return UplinkBroker.model_validate({**base, "url": url}), prefix
     if default is None:
         raise DeliveryError(f"endpoint {endpoint!r} is a topic prefix but no uplink broker is configured")
     return default, endpoint.strip("/") or DEFAULT_PREFIX
@@ -63,11 +69,19 @@ def topic_for(prefix: str, home: str, payload: Mapping[str, Any]) -> str:
     return f"{prefix}/{home}/events/{group or 'other'}/{action or 'message'}"
 
 
+def uplink_client_id(home: str, settings: BrokerSettings) -> str:
+    """A client id stable for this home and broker: the persistent session is found again after
+    a restart of the hub (and a second broker of the same home gets its own)."""
+    where = "|".join(f"{h}:{p}" for h, p in settings.endpoints())
+    return f"dhome-{home}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
+
+
 class UplinkConnections:
     """One connection per broker, opened on first use and kept (it reconnects by itself)."""
 
-    def __init__(self, default: BrokerSettings | None) -> None:
+    def __init__(self, default: BrokerSettings | None, home: str = "hub") -> None:
         self.default = default
+        self.home = home
         self._conns: dict[str, MqttConnection] = {}
         self._lock = asyncio.Lock()
 
@@ -77,6 +91,10 @@ class UplinkConnections:
         async with self._lock:
             conn = self._conns.get(key)
             if conn is None or conn.closed:
+                if settings.client_id is None:
+                    settings = settings.model_copy(
+                        update={"client_id": uplink_client_id(self.home, settings)}
+                    )
                 conn = MqttConnection(settings, logger=log)
                 try:
                     await conn.open()
@@ -149,10 +167,10 @@ def check_mqtt_endpoint(request: SubscriptionRequest, config: AlertsConfig) -> N
         raise InvalidParams("MQTT endpoint must not contain wildcards", field="endpoint")
 
 
-def _connections(config: AlertsConfig, shared: dict[str, Any]) -> UplinkConnections:
+def _connections(config: AlertsConfig, shared: dict[str, Any], home: str) -> UplinkConnections:
     conns = shared.get("uplink")
     if not isinstance(conns, UplinkConnections):
-        conns = shared["uplink"] = UplinkConnections(config.uplink.broker)
+        conns = shared["uplink"] = UplinkConnections(config.uplink.broker, home)
     return conns
 
 
@@ -163,7 +181,7 @@ class MqttType:
         check_mqtt_endpoint(request, config)
 
     def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> MqttUplinkBridge:
-        return MqttUplinkBridge(hub.config.home.id, _connections(config, shared))
+        return MqttUplinkBridge(hub.config.home.id, _connections(config, shared, hub.config.home.id))
 
 
 class CapMqttType:
@@ -175,5 +193,7 @@ class CapMqttType:
 
     def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> CapMqttBridge:
         return CapMqttBridge(
-            hub.config.home.id, _connections(config, shared), cap_http_bridge(hub, config, shared)
+            hub.config.home.id,
+            _connections(config, shared, hub.config.home.id),
+            cap_http_bridge(hub, config, shared),
         )

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from dhi.models.envelope import MessageType
-from hub.bus import Filter, Overflow, SubscriptionClosed
+from hub.bus import EventBus, Filter, Overflow, SubscriptionClosed
 from hub.core import Hub
+
+
+class _Msg:
+    """The fields the bus reads of a message."""
+
+    type = MessageType.EVENT_OCCURRED
+
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self.seq: int | None = None
+        self.drill: bool | None = None
 
 
 async def test_slow_subscriber_does_not_block_ingestion(toy_hub: Hub) -> None:
@@ -82,3 +93,16 @@ async def test_raw_subscribers_get_records_others_envelopes(toy_hub: Hub) -> Non
     assert tapped == [envelope]
     assert record.envelope() is envelope
     assert (envelope.seq, envelope.data.value, envelope.data.capability) == (record.seq, 42.5, "dhi.level")
+
+
+async def test_a_lane_takes_priority_messages_first_and_bulk_gives_way_to_them() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("engine", maxsize=3, raw=True, lane=lambda m: m.subject == "smoke")
+    for name in ("t1", "t2", "smoke", "t3"):
+        bus.publish(_Msg(name))
+    assert [m.subject for m in [sub.get_nowait(), sub.get_nowait(), sub.get_nowait()]] == [
+        "smoke",
+        "t2",
+        "t3",
+    ]
+    assert sub.dropped == 1 and sub.peak == 3

@@ -275,3 +275,36 @@ def test_upserts_keep_their_conflict_clause() -> None:
     _insert_rows(conn, upsert, [("a", 1), ("b", 2)])
     _insert_rows(conn, upsert, [("a", 3), ("c", 4)])
     assert sorted(conn.execute("SELECT k, v FROM kv").fetchall()) == [("a", 3), ("b", 2), ("c", 4)]
+
+
+HISTORY = "INSERT INTO history (device, component, capability, property, value, time) VALUES (?,?,?,?,?,?)"
+
+
+async def test_telemetry_beyond_its_bound_keeps_the_newest_row_per_key_and_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A full telemetry queue replaces a key's pending row (counted); an unkeyed (safety) row
+    is never replaced; rows that cannot replace one wait for a commit: the queue never grows
+    past its bound and every row is accounted for."""
+    storage = Storage(tmp_path / "s.db", batch_interval=5, telemetry_max=4)
+    await storage.open()
+    try:
+        for i in range(10):
+            for dev in ("a", "b"):
+                key = (dev, "main", "dhi.temperature", "temperature")
+                storage.write_telemetry(HISTORY, (*key, str(i), "t"), key)
+            assert storage.telemetry_depth <= 4
+        safety = ("s", "main", "dhi.smoke_alarm", "smoke")
+        for v in ("true", "false", "true"):
+            storage.write_telemetry(HISTORY, (*safety, v, "t"))
+            assert storage.telemetry_depth <= 4
+        assert storage.telemetry_peak == 4
+        await storage.flush()
+        rows = await storage.fetchall("SELECT device, value FROM history ORDER BY seq")
+    finally:
+        await storage.close()
+    assert len(rows) + storage.coalesced["history"] == 23
+    assert [v for d, v in rows if d == "s"] == ["true", "false", "true"]
+    for dev in ("a", "b"):
+        values = [int(v) for d, v in rows if d == dev]
+        assert values == sorted(values) and values[-1] == 9  # in order, the newest landed

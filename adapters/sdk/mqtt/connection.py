@@ -75,7 +75,9 @@ Unsubscribe = Callable[[], None]
 _FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _MISC_INTERVAL = 1.0
 _MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
-_MAX_PACKETS_PER_WAKEUP = 2000
+#: packets handled per wake-up of one connection: a flood on one (bulk telemetry) delays the
+#: others (the safety lane's own connection) by at most this many messages' work (~10 ms)
+_MAX_PACKETS_PER_WAKEUP = 256
 
 
 @dataclass(eq=False)
@@ -227,8 +229,17 @@ class MqttConnection:
     """``async with MqttConnection(settings) as conn:`` connects (retrying until
     ``connect_timeout``), keeps the connection up until the block ends and closes it."""
 
-    def __init__(self, settings: BrokerSettings, *, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        *,
+        logger: logging.Logger | None = None,
+        will: tuple[str, str] | None = None,
+    ) -> None:
+        """``will``: (topic, payload) the broker publishes, retained, when this client is gone
+        without saying goodbye (a hub that died: e.g. its entities become unavailable in HA)."""
         self.settings = settings
+        self._will = will
         self.client_id = settings.client_id or f"dhome-{secrets.token_hex(6)}"
         self.connects = 0  # successful CONNACKs so far (observability)
         self.read_directly = 0  # QoS 0 messages read past paho (observability)
@@ -263,6 +274,8 @@ class MqttConnection:
         self._ack_wake = asyncio.Event()
         self._acker: asyncio.Task[None] | None = None
         self._unclaimed: deque[tuple[MqttMessage, int, int]] = deque()
+        self._endpoints = settings.endpoints()  # url, then the failover urls of the same cluster
+        self._at = 0  # the endpoint connects go to now
 
     def set_ack_gate(self, gate: AckGate) -> None:
         """``await gate()`` before QoS 1 messages are acknowledged (persistent sessions only)."""
@@ -270,7 +283,7 @@ class MqttConnection:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self._connected else "disconnected")
-        return f"<MqttConnection {self.settings.safe_url()} client_id={self.client_id!r} {state}>"
+        return f"<MqttConnection {self.server_url} client_id={self.client_id!r} {state}>"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -308,9 +321,9 @@ class MqttConnection:
                 if loop.time() + delay >= deadline:
                     await self.close()
                     raise MqttConnectError(
-                        f"cannot connect to {self.settings.safe_url()} within "
-                        f"{self.settings.connect_timeout}s: {exc}"
+                        f"cannot connect to {self._tried()} within {self.settings.connect_timeout}s: {exc}"
                     ) from exc
+                self._next_endpoint()
                 await asyncio.sleep(delay)
         self._supervisor = loop.create_task(self._supervise(), name=f"mqtt-supervisor {self.client_id}")
 
@@ -359,6 +372,21 @@ class MqttConnection:
         self._matching.clear()
         self._by_sub_id.clear()
         self._listeners.clear()
+
+    @property
+    def server_url(self) -> str:
+        """The server connects go to now (no credentials): url or one of the failover urls."""
+        host, port = self._endpoints[self._at]
+        return f"{'mqtts' if self.settings.tls else 'mqtt'}://{host}:{port}"
+
+    def _tried(self) -> str:
+        return self.server_url if len(self._endpoints) == 1 else f"any of {len(self._endpoints)} servers"
+
+    def _next_endpoint(self) -> None:
+        """Aim the next connect at the next server of the list (a no-op with one)."""
+        if len(self._endpoints) > 1 and self._client is not None:
+            self._at = (self._at + 1) % len(self._endpoints)
+            self._aim(self._client)
 
     @property
     def connected(self) -> bool:
@@ -478,6 +506,8 @@ class MqttConnection:
         user, password = s.credentials()
         if user is not None:
             client.username_pw_set(user, password)
+        if self._will is not None:
+            client.will_set(self._will[0], self._will[1], qos=1, retain=True)
         if s.tls:
             client.tls_set_context(self._ssl_context())
         client.on_connect = self._on_connect
@@ -489,16 +519,22 @@ class MqttConnection:
         client.on_socket_register_write = self._on_socket_change
         client.on_socket_unregister_write = self._on_socket_change
         client.on_socket_close = self._on_socket_close
+        self._aim(client)
+        return client
+
+    def _aim(self, client: paho.Client) -> None:
+        """Point paho's next (re)connect at the current endpoint (it connects nowhere yet)."""
+        s = self.settings
+        host, port = self._endpoints[self._at]
         if self._v5 and self._persistent:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry
-            client.connect_async(s.host, s.port, s.keepalive, clean_start=False, properties=props)
+            client.connect_async(host, port, s.keepalive, clean_start=False, properties=props)
         elif self._v5:
             # clean start every time: subscriptions are ours to restore, not the broker's
-            client.connect_async(s.host, s.port, s.keepalive, clean_start=True)
+            client.connect_async(host, port, s.keepalive, clean_start=True)
         else:
-            client.connect_async(s.host, s.port, s.keepalive)
-        return client
+            client.connect_async(host, port, s.keepalive)
 
     def _ssl_context(self) -> ssl.SSLContext:
         s = self.settings
@@ -532,19 +568,17 @@ class MqttConnection:
                 reason = await self._connack
         except TimeoutError:
             self._drop_socket()
-            raise MqttConnectError(
-                f"no CONNACK from {self.settings.safe_url()} within {ack_within:.1f}s"
-            ) from None
+            raise MqttConnectError(f"no CONNACK from {self.server_url} within {ack_within:.1f}s") from None
         if reason.is_failure:
             self._drop_socket()
-            msg = f"broker {self.settings.safe_url()} refused the connection: {reason}"
+            msg = f"broker {self.server_url} refused the connection: {reason}"
             if reason.value in _FATAL_CONNACK:
                 raise MqttRefused(msg)
             raise MqttConnectError(msg)
         self._connected = True
         self.connects += 1
         self._up.set()
-        self._log.info("connected to %s as %s", self.settings.safe_url(), self.client_id)
+        self._log.info("connected to %s as %s", self.server_url, self.client_id)
         self._notify(True)
 
     async def _supervise(self) -> None:
@@ -553,6 +587,8 @@ class MqttConnection:
             await self._lost.wait()
             attempt = 0
             while True:
+                # the server may be the thing that is gone: the next of a cluster's list first
+                self._next_endpoint()
                 delay = self._backoff(attempt)
                 attempt += 1
                 await asyncio.sleep(delay)
@@ -561,7 +597,7 @@ class MqttConnection:
                     break
                 except (OSError, MqttError, TimeoutError) as exc:
                     log = self._log.error if isinstance(exc, MqttRefused) else self._log.warning
-                    log("reconnect to %s failed (attempt %d): %s", self.settings.safe_url(), attempt, exc)
+                    log("reconnect to %s failed (attempt %d): %s", self.server_url, attempt, exc)
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
@@ -699,7 +735,7 @@ class MqttConnection:
                 sub_fut.set_result(None)  # the filter is re-sent on reconnect
         self._pending_sub.clear()
         if was_connected and not self._closed:
-            self._log.warning("connection to %s lost: %s", self.settings.safe_url(), reason)
+            self._log.warning("connection to %s lost: %s", self.server_url, reason)
             self._notify(False)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:

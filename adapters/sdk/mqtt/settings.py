@@ -28,6 +28,12 @@ class BrokerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = "mqtt://localhost:1883"
+    failover: tuple[str, ...] = Field(
+        default=(),
+        description="more servers of the same cluster (mqtt(s)://host[:port], same scheme as url), tried "
+        "in turn after url whenever a connect fails or the connection is lost; the credentials and TLS "
+        "settings apply to all. A persistent session lives in the cluster, so it resumes on any of them",
+    )
     username: str | None = None
     password: SecretStr | None = None
     client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
@@ -56,21 +62,23 @@ class BrokerSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _check_url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in _DEFAULT_PORTS:
-            raise ValueError(f"url scheme must be mqtt:// or mqtts://, got {parts.scheme or 'none'!r}")
-        if not parts.hostname:
-            raise ValueError("url needs a host, e.g. mqtt://localhost:1883")
-        try:
-            _ = parts.port
-        except ValueError as exc:
-            raise ValueError(f"url has an invalid port: {exc}") from None
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("url must be scheme://[user:pass@]host[:port] with no path or query")
+        return _check_url(v)
+
+    @field_validator("failover")
+    @classmethod
+    def _check_failover(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for url in v:
+            _check_url(url)
+            if urlsplit(url).username or urlsplit(url).password:
+                raise ValueError(
+                    f"failover url {url!r}: credentials go in url or username/password, not here"
+                )
         return v
 
     @model_validator(mode="after")
     def _check_tls(self) -> BrokerSettings:
+        if any(urlsplit(u).scheme != urlsplit(self.url).scheme for u in self.failover):
+            raise ValueError("failover urls must use the scheme of url (all mqtt:// or all mqtts://)")
         if not self.tls and any((self.tls_ca, self.tls_cert, self.tls_key, self.tls_insecure)):
             raise ValueError("tls_* options need an mqtts:// url")
         if self.tls_key is not None and self.tls_cert is None:
@@ -92,6 +100,10 @@ class BrokerSettings(BaseModel):
         parts = urlsplit(self.url)
         return parts.port or _DEFAULT_PORTS[parts.scheme]
 
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(host, port) of url, then of each failover url: the order connects are tried in."""
+        return [(self.host, self.port)] + [_host_port(u) for u in self.failover]
+
     def credentials(self) -> tuple[str | None, str | None]:
         parts = urlsplit(self.url)
         user = self.username if self.username is not None else _unquote(parts.username)
@@ -101,6 +113,26 @@ class BrokerSettings(BaseModel):
     def safe_url(self) -> str:
         """The url without credentials, for logs."""
         return f"{urlsplit(self.url).scheme}://{self.host}:{self.port}"
+
+
+def _check_url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"url scheme must be mqtt:// or mqtts://, got {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise ValueError("url needs a host, e.g. mqtt://localhost:1883")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"url has an invalid port: {exc}") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("url must be scheme://[user:pass@]host[:port] with no path or query")
+    return v
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or _DEFAULT_PORTS[parts.scheme]
 
 
 def _unquote(v: str | None) -> str | None:
