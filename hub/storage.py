@@ -321,7 +321,7 @@ class Storage:
             rows = grouped.get(slot.sql)
             if rows is None:
                 rows = grouped[slot.sql] = _Rows()
-            rows.append(slot.params)
+            rows.rows.append(slot.params)
         return list(grouped.items())
 
     def _count_queued(self) -> None:
