@@ -42,7 +42,7 @@ $(HA_VENV)/.installed: scripts/ensure-homeassistant scripts/homeassistant-requir
 run: install
 	$(BIN)/dhome run --demo
 
-lint: install
+lint: $(VENV)/.installed system-deps  # not the compiled build: linting needs no C compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
