@@ -27,7 +27,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -161,6 +161,8 @@ class Storage:
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._waiting = 0  # threads other than the telemetry one waiting for the connection
+        self._waiting_changed = threading.Condition()
         self.writes_committed = 0
         self.batches = 0
         self.commit_seconds = 0.0  # on the storage thread, waiting for the lock included
@@ -288,7 +290,7 @@ class Storage:
             # flow control keeps the rest at the broker) rather than grow past the bound. On
             # the storage thread, after the batches handed to it before: the order holds.
             self.stalls += 1
-            self._telemetry_pool.submit(self._commit, self._take_telemetry()).result()
+            self._telemetry_pool.submit(self._commit_telemetry, self._take_telemetry()).result()
             queue = self._telemetry
         slot = _Slot(sql, key, params)
         queue.append(slot)
@@ -335,12 +337,15 @@ class Storage:
         self._queued = 0
         return batch
 
-    async def flush(self) -> None:
-        """Commit everything queued so far (both queues). Telemetry goes in transactions of
-        at most ``batch_max`` rows taken from the head of its queue, so an ``execute`` (an
-        alert) waits for one of those at most, never for a whole backlog."""
+    async def flush(self, *, telemetry: bool = True) -> None:
+        """Commit everything queued so far: the ordered queue, then (unless ``telemetry`` is
+        false: what the outbox needs is in the ordered queue, and it must not wait behind a
+        backlog of history) the telemetry queue, in transactions of at most ``batch_max`` rows
+        taken from its head."""
         if self._pending:
             await self._commit_soon(self._take())
+        if not telemetry:
+            return
         async with self._telemetry_lock:
             remaining = len(self._telemetry)
             loop = asyncio.get_running_loop()
@@ -351,7 +356,9 @@ class Storage:
                 while remaining > 0 and self._telemetry:
                     chunk = self._take_telemetry(self._batch_max)
                     remaining -= self._batch_max
-                    in_flight.append(loop.run_in_executor(self._telemetry_pool, self._commit, chunk))
+                    in_flight.append(
+                        loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk)
+                    )
                     if len(in_flight) >= _CHUNKS_IN_FLIGHT:
                         await asyncio.shield(in_flight.pop(0))
             finally:
@@ -378,13 +385,36 @@ class Storage:
         job = asyncio.get_running_loop().run_in_executor(self._pool, self._commit, batch)
         return await asyncio.shield(job)
 
-    def _commit(self, batch: list[_Queued]) -> int:
+    @contextlib.contextmanager
+    def _turn(self, *, telemetry: bool = False) -> Iterator[None]:
+        """Hold the connection. Telemetry gives way: it waits while anything else (an alert's
+        commit, a read) waits for it — a plain lock would let the telemetry thread take it
+        back chunk after chunk, and an alert wait behind the whole backlog."""
+        with self._waiting_changed:
+            if telemetry:
+                while self._waiting:
+                    self._waiting_changed.wait()
+            else:
+                self._waiting += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            if not telemetry:
+                with self._waiting_changed:
+                    self._waiting -= 1
+                    self._waiting_changed.notify_all()
+
+    def _commit_telemetry(self, batch: list[_Queued]) -> int:
+        return self._commit(batch, telemetry=True)
+
+    def _commit(self, batch: list[_Queued], *, telemetry: bool = False) -> int:
         conn = self._require()
         last = 0
         if not batch:
             return last
         started = time.perf_counter()
-        with self._lock:
+        with self._turn(telemetry=telemetry):
             conn.execute("BEGIN")
             try:
                 for sql, params in batch:
@@ -423,7 +453,7 @@ class Storage:
         return rows[0] if rows else None
 
     def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._turn():
             return list(self._require().execute(sql, params).fetchall())
 
     def _require(self) -> sqlite3.Connection:
