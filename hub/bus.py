@@ -1,8 +1,9 @@
 """The event bus: every message fans out to subscribers through bounded queues.
 
 Publishing is synchronous and never waits: a subscriber whose queue is full either loses
-its oldest message (counted) or is closed with a reason (WebSocket clients), so a slow
-consumer can never slow ingestion.
+its oldest message (counted) or is closed with a reason, so a slow consumer can never slow
+ingestion. (WebSocket clients are not bus subscribers: ``hub.api.fanout`` serves them from one
+tap, whatever their number.)
 
 State changes travel as ``StateChange`` records; a subscriber or tap gets the pydantic
 envelope unless it asks for records (``raw=True``: the hub's own hot-path consumers, which

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
 from aiohttp import web
 
 from hub.api.auth import FailureLimiter, Principal, TokenStore
+from hub.api.fanout import FanOut
 from hub.api.metrics import ApiMetrics
 from hub.api.models import TokenInfo
 from hub.api.replay import Replayer
@@ -41,6 +40,14 @@ class ApiSettings:
     ws_replay_concurrent: int = 4
     #: most messages in one ``events`` frame
     ws_batch_max: int = 1000
+    #: seconds between two rounds of live delivery to WebSocket clients while messages arrive
+    #: (the first message after a quiet spell goes out at once): bounds per-client work per second
+    ws_tick: float = 0.02
+    #: bytes a WebSocket may have waiting in the hub's send buffer before it gets no more (it is
+    #: "not writable" until its client has read them)
+    ws_write_limit: int = 64 * 1024
+    #: compress WebSocket frames (permessage-deflate) for clients that offer it
+    ws_deflate: bool = True
     #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
     ws_send_buffer: int | None = 256 * 1024
     #: largest request body (bytes)
@@ -48,50 +55,6 @@ class ApiSettings:
     #: failed token checks per address and window before 429
     auth_fail_limit: int = 20
     auth_fail_window: float = 60.0
-
-
-class FrameCache:
-    """Serialised envelopes by seq, so N clients of one message cost one ``model_dump``.
-
-    Sized to hold at least a full client queue, so a client that lags behind is not the one
-    that makes the hub serialise everything again."""
-
-    def __init__(self, size: int = 512) -> None:
-        self._size = size
-        self._frames: OrderedDict[int, bytes] = OrderedDict()
-
-    def message(self, msg: Any) -> bytes:
-        seq = msg.seq
-        if seq is not None and (hit := self._frames.get(seq)) is not None:
-            return hit
-        data = orjson.dumps(msg.model_dump(mode="json", by_alias=True, exclude_none=True))
-        if seq is not None:
-            self._frames[seq] = data
-            if len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return data
-
-
-class BatchCache:
-    """Joined message lists of ``events`` frames by the seqs they carry: clients with the same
-    filter that take the same pending messages share one serialisation of the batch."""
-
-    def __init__(self, frames: FrameCache, size: int = 64) -> None:
-        self._frames = frames
-        self._size = size
-        self._batches: OrderedDict[tuple[int | None, ...], bytes] = OrderedDict()
-
-    def messages(self, msgs: list[Any]) -> bytes:
-        key = tuple(m.seq for m in msgs)
-        hit = self._batches.get(key)
-        if hit is not None:
-            return hit
-        data = b",".join(self._frames.message(m) for m in msgs)
-        if None not in key:
-            self._batches[key] = data
-            if len(self._batches) > self._size:
-                self._batches.popitem(last=False)
-        return data
 
 
 @dataclass
@@ -105,17 +68,23 @@ class ApiContext:
     #: seconds the oldest message may wait in a client's queue before the client is dropped
     ws_queue_seconds: float = 10.0
     sockets: set[WsConnection] = field(default_factory=set)
-    frames: FrameCache = field(init=False)
-    batches: BatchCache = field(init=False)
     replays: Replayer = field(init=False)
+    fanout: FanOut = field(init=False)
     #: ``https`` when the API serves TLS
     scheme: str = "http"
     #: ``api.base_url``: how clients reach the hub (None: the address a connection came in on)
     base_url: str | None = None
 
     def __post_init__(self) -> None:
-        self.frames = FrameCache(max(512, 2 * self.ws_queue))
-        self.batches = BatchCache(self.frames)
+        m = self.hub.metrics
+        self.fanout = FanOut(
+            self.hub.bus,
+            capacity=self.ws_queue,
+            tick=self.settings.ws_tick,
+            batch_max=self.settings.ws_batch_max,
+            on_sent=m.messages_out.labels("ws").inc,
+            on_lost=m.bus_dropped.labels("ws").inc,
+        )
         self.replays = Replayer(self.hub, self.settings.ws_replay_page, self.settings.ws_replay_concurrent)
 
     def public_base(self, request: web.Request) -> str:

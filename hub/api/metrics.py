@@ -51,14 +51,15 @@ class ApiMetrics:
         self._hub = hub
         self._seen_drops: dict[int, int] = {}
 
-    def render(self) -> bytes:
-        self.refresh()
+    def render(self, ws_depth: int = 0) -> bytes:
+        self.refresh(ws_depth)
         return generate_latest(self._hub.metrics.registry)
 
-    def refresh(self) -> None:
-        """Queue depths per subscriber group and drops since the last scrape."""
+    def refresh(self, ws_depth: int = 0) -> None:
+        """Queue depths per subscriber group (``ws``: what WebSocket clients have pending in the
+        fan-out) and drops since the last scrape."""
         m = self._hub.metrics
-        depths: dict[str, int] = {}
+        depths: dict[str, int] = {"ws": ws_depth}
         live: dict[int, int] = {}
         for sub in self._hub.bus.subscribers():
             group = subscriber_group(sub)
@@ -72,9 +73,3 @@ class ApiMetrics:
         for group, depth in depths.items():
             m.queue_depth.labels(group).set(depth)
         m.devices.set(len(self._hub.registry))
-
-    def closed(self, sub: Subscription) -> None:
-        """Count the drops of a subscription that ends between scrapes."""
-        delta = sub.dropped - self._seen_drops.pop(id(sub), 0)
-        if delta > 0:
-            self._hub.metrics.bus_dropped.labels(subscriber_group(sub)).inc(delta)

@@ -149,6 +149,7 @@ class ApiService:
             sockets = list(self._ctx.sockets)
             if sockets:
                 await asyncio.gather(*(conn.shutdown() for conn in sockets), return_exceptions=True)
+            self._ctx.fanout.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -50,7 +50,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = api(request).metrics.render()
+    ctx = api(request)
+    body = ctx.metrics.render(ws_depth=ctx.fanout.depth())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -1,16 +1,18 @@
 """``GET /api/v1/ws``: live messages with filters, and commands, over one WebSocket.
 
-Delivery: a subscription that asked for ``batch`` gets everything pending as one ``events``
-frame (serialised once and shared by the clients that take the same messages), so a client
-that reads as fast as it can keeps up at thousands of messages a second; ``coalesce_ms``
-also keeps only the latest value per property between sends (dashboards).
+Delivery (``hub.api.fanout``): the messages of each distinct filter are kept, encoded once, in
+a bounded log shared by every subscription with that filter; a subscription is a position in
+it. At most every ``ws_tick`` seconds, whatever is pending for a client whose socket has taken
+what it was given goes out in one write: ``events`` frames (``batch``), or one ``event`` frame
+per message (clients that did not ask for batches), built once for every client at the same
+position. ``coalesce_ms`` sends only the latest value per property, at most that often.
 
-Back-pressure: each subscription is a bus subscription with ``Overflow.CLOSE``; publishing
-never waits for a client. The bound is in messages (``api.ws_queue``) and in time (the oldest
-pending message, ``api.ws_queue_seconds``). A client past its bound is dropped at once with
-close code 1013 and the reason, without being sent its backlog first, and its connection is
-cut so its unsent data is freed; so is one that does not accept a frame within
-``ws_send_timeout``. It may reconnect and resume with ``since``.
+Back-pressure: what a client has pending is bounded in messages (``api.ws_queue``) and time
+(``api.ws_queue_seconds``). A client past its bound is dropped at the next tick with close code
+1013 and the reason, without being sent its backlog, and its connection is cut so its unsent
+data is freed; so is one whose socket takes nothing for ``ws_send_timeout``. A coalescing client
+is never behind on values (it gets the latest ones); it is dropped only if more alerts and
+other uncoalesced messages than the bound are pending. It may reconnect and resume with ``since``.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from pydantic import BaseModel, ValidationError
 from dhi.errors import BadRequest, Conflict, Forbidden, HubError, InvalidParams, RateLimited, UpgradeRequired
 from hub.api.auth import Principal, bearer_token
 from hub.api.context import ApiContext, api
+from hub.api.fanout import Feed, Reader
 from hub.api.guard import AuthDenied, authorize
 from hub.api.models import Scope
 from hub.api.problems import from_error
 from hub.api.replay import Page
+from hub.api.wsframe import frames, subscription_id, text_frame
 from hub.api.wsproto import (
     CLIENT_MESSAGE,
     AuthOk,
@@ -48,7 +52,7 @@ from hub.api.wsproto import (
     Unsubscribed,
     UnsubscribeRequest,
 )
-from hub.bus import Envelope, Filter, Overflow, Subscription, SubscriptionClosed
+from hub.bus import Filter
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +65,12 @@ class _Dropped(Exception):
     """The connection was dropped; stop whatever was being sent."""
 
 
-STATE_CHANGED = "org.dhi.v1.state.changed"
-
-
-def property_key(msg: Envelope) -> tuple[str, str, str, str] | None:
-    """What a coalescing subscription keeps one value of: a property of a device. Alerts,
-    availability and every other message are never coalesced (``None``)."""
-    if msg.type != STATE_CHANGED:
-        return None
-    d = msg.data
-    return (msg.subject, d.component, d.capability, d.property)
-
-
-@dataclass
+@dataclass(eq=False)
 class _Stream:
-    sub: Subscription
-    task: asyncio.Task[None] | None = None
+    """A subscription: the feed it holds, and once live its reader."""
+
+    feed: Feed
+    reader: Reader | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +99,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         return from_error(err, request, headers={"Upgrade": "websocket", "Connection": "Upgrade"})
     ws = web.WebSocketResponse(
         heartbeat=30.0,
-        compress=False,
+        # permessage-deflate when the client offers it (browsers do): frames are compressed
+        # once and shared like plain ones (hub.api.wsframe)
+        compress=ctx.settings.ws_deflate,
         max_msg_size=ctx.settings.max_body,
         timeout=ctx.settings.ws_close_timeout,
     )
@@ -132,7 +128,6 @@ class WsConnection:
         self.principal = principal
         self._streams: dict[str, _Stream] = {}
         self._commands: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
         self.dropped: str | None = None
 
     def __repr__(self) -> str:
@@ -228,18 +223,13 @@ class WsConnection:
             self._transport.abort()
 
     def _close_streams(self) -> None:
-        current = asyncio.current_task()
-        for stream in self._streams.values():
-            stream.sub.close("connection closed")
-            self._ctx.metrics.closed(stream.sub)
-            if stream.task is not None and stream.task is not current:
-                stream.task.cancel()
-        self._streams.clear()
+        for sub_id in list(self._streams):
+            self._end_stream(sub_id)
 
     async def _cleanup(self) -> None:
-        tasks = [s.task for s in self._streams.values() if s.task is not None] + list(self._commands)
+        tasks = list(self._commands)
         self._close_streams()
-        for task in self._commands:
+        for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -248,42 +238,48 @@ class WsConnection:
 
     # ------------------------------------------------------------ sending
     async def _send(self, data: bytes) -> None:
-        if self.dropped is not None:
-            raise _Dropped
-        timeout = self._ctx.settings.ws_send_timeout
-        async with self._lock:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._ws.send_str(data.decode("utf-8"))
-            except TimeoutError:
-                await self.drop(f"too slow: a message was not accepted within {timeout:g} s", "send_timeout")
-                raise _Dropped from None
-            except ConnectionResetError:
-                raise _Dropped from None
+        """A reply: a plain frame, after whatever the socket was given before it."""
+        await self._write(text_frame(data), 0)
 
     async def _send_model(self, model: BaseModel) -> None:
         await self._send(orjson.dumps(model.model_dump(mode="json", by_alias=True, exclude_none=True)))
 
-    async def _deliver(self, mode: _Mode, encoded: list[bytes]) -> None:
-        """Messages (each already JSON) as one ``events`` frame or as ``event`` frames."""
-        if mode.batch:
-            await self._send_batch(mode, b",".join(encoded), len(encoded))
-            return
-        sub_id = orjson.dumps(mode.id)
-        for data in encoded:
-            await self._send(b'{"type":"event","subscription":%b,"message":%b}' % (sub_id, data))
-            self._ctx.hub.metrics.messages_out.labels("ws").inc()
+    # the fan-out's sink (``hub.api.fanout.Sink``): live messages are written as ready frames
+    def writable(self) -> bool:
+        t = self._transport
+        return (
+            self.dropped is None
+            and t is not None
+            and not t.is_closing()
+            and not self._ws.closed
+            and t.get_write_buffer_size() <= self._ctx.settings.ws_write_limit
+        )
 
-    async def _send_batch(self, mode: _Mode, joined: bytes, count: int) -> None:
-        sub_id = orjson.dumps(mode.id)
-        await self._send(b'{"type":"events","subscription":%b,"messages":[%b]}' % (sub_id, joined))
+    @property
+    def deflate(self) -> int:
+        """The negotiated permessage-deflate window (bits), 0 without compression."""
+        bits = self._ws.compress
+        return bits if type(bits) is int and 9 <= bits <= 15 else 0
+
+    def write(self, data: bytes) -> None:
+        assert self._transport is not None
+        self._transport.write(data)
+
+    async def _write(self, data: bytes, count: int) -> None:
+        """Write ready frames (a replay page) once the socket has taken what it had."""
+        loop = asyncio.get_running_loop()
+        timeout = self._ctx.settings.ws_send_timeout
+        since = loop.time()
+        while not self.writable():
+            t = self._transport
+            if self.dropped is not None or t is None or t.is_closing() or self._ws.closed:
+                raise _Dropped
+            if loop.time() - since > timeout:
+                await self.drop(f"too slow: nothing was accepted within {timeout:g} s", "send_timeout")
+                raise _Dropped
+            await asyncio.sleep(self._ctx.settings.ws_tick)
+        self.write(data)
         self._ctx.hub.metrics.messages_out.labels("ws").inc(count)
-
-    async def _deliver_live(self, mode: _Mode, msgs: list[Envelope]) -> None:
-        if mode.batch:
-            await self._send_batch(mode, self._ctx.batches.messages(msgs), len(msgs))
-        else:
-            await self._deliver(mode, [self._ctx.frames.message(m) for m in msgs])
 
     async def _error(self, request_id: str | None, err: HubError) -> None:
         await self._send_model(ErrorReply(id=request_id, error=err.info()))
@@ -342,82 +338,65 @@ class WsConnection:
             capabilities=f.capabilities,
         )
         mode = _Mode(req.id, req.batch or req.coalesce_ms is not None, _seconds(req.coalesce_ms))
-        bus = self._ctx.hub.bus
-        await self._send_model(Subscribed(id=req.id, seq=bus.seq))
-        cursor = 0
+        fanout = self._ctx.fanout
+        stream = self._streams[req.id] = _Stream(fanout.acquire(flt))
+        # live messages follow this seq, and start at this position of the feed
+        seq, position = self._ctx.hub.bus.seq, stream.feed.head
+        await self._send_model(Subscribed(id=req.id, seq=seq))
         if req.since is not None:
-            # stream the log until a page reaches its end, then go live and read what was
-            # stored meanwhile (up to the seq the live queue starts after): no gap, no repeat
-            cursor = await self._replay(mode, req.since, flt)
-        sub = bus.subscribe(
-            f"ws:{self.id}:{req.id}",
-            flt,
-            maxsize=self._ctx.ws_queue,
-            overflow=Overflow.CLOSE,
-            max_age=self._ctx.ws_queue_seconds + (mode.interval or 0.0),
-            coalesce=property_key if mode.interval is not None else None,
+            position = await self._replay(mode, req.since, stream.feed)
+        if self._streams.get(req.id) is not stream or self.dropped is not None:
+            return  # ended while it was replaying
+        stream.reader = Reader(
+            req.id,
+            self,
+            batch=mode.batch,
+            interval=mode.interval,
+            bound=self._ctx.ws_queue,
+            max_age=self._ctx.ws_queue_seconds,
+            send_timeout=self._ctx.settings.ws_send_timeout,
+            on_overflow=lambda reason, label: self._overflowed(req.id, reason, label),
         )
-        sub.on_overflow = lambda: self._overflowed(req.id, sub)
-        stream = self._streams[req.id] = _Stream(sub)
-        if req.since is not None:
-            cursor = await self._replay(mode, cursor, flt, upto=bus.seq)
-        if self._streams.get(req.id) is stream:
-            stream.task = asyncio.create_task(
-                self._pump(mode, sub, cursor), name=f"dhome-ws-{self.id}-{req.id}"
-            )
+        fanout.attach(stream.feed, stream.reader, position)
 
-    async def _replay(self, mode: _Mode, since: int, flt: Filter, upto: int | None = None) -> int:
-        """Send stored messages after ``since`` in pages (read and encoded off the event loop);
-        returns the cursor: the last seq read."""
+    async def _replay(self, mode: _Mode, since: int, feed: Feed) -> int:
+        """Send stored messages after ``since`` in pages (read and encoded off the event loop)
+        until the feed holds everything after what was read; returns the feed position to go
+        live at. Each round reads up to the bus's seq at its start (the log is flushed first),
+        so nothing is missed and nothing repeated between the log and the feed."""
         cursor = since
-        async for page in self._ctx.replays.pages(since, flt, upto):
-            await self._send_page(mode, page)
-            cursor = page.cursor
-        return cursor
+        while True:
+            mark = self._ctx.hub.bus.seq
+            async for page in self._ctx.replays.pages(cursor, feed.filter, upto=mark):
+                await self._send_page(mode, page)
+            cursor = max(cursor, mark)
+            if feed.complete_after <= cursor:
+                return feed.index_after(cursor)
+            # the feed was trimmed past it meanwhile (a long replay on a busy hub): read on
 
     async def _send_page(self, mode: _Mode, page: Page) -> None:
-        frames = [data for _, data in page.frames]
-        for i in range(0, len(frames), self._ctx.settings.ws_batch_max):
-            await self._deliver(mode, frames[i : i + self._ctx.settings.ws_batch_max])
+        if page.frames:
+            messages = [data for _, data in page.frames]
+            batch_max = self._ctx.settings.ws_batch_max
+            await self._write(
+                frames(subscription_id(mode.id), messages, mode.batch, batch_max), len(messages)
+            )
 
-    def _overflowed(self, sub_id: str, sub: Subscription) -> None:
-        """The bus found this client past its bound: drop it now, from a task of its own, so
-        neither the publisher nor the other clients wait, and its backlog is never sent."""
-        stream = self._streams.get(sub_id)
-        if stream is None or stream.sub is not sub or self.dropped is not None:
+    def _overflowed(self, sub_id: str, reason: str, label: str) -> None:
+        """The fan-out found this client past its bound: drop it now, from a task of its own,
+        so neither the tick nor the other clients wait, and its backlog is never sent."""
+        if sub_id not in self._streams or self.dropped is not None:
             return
-        reason = f"subscription {sub_id}: queue overflow: {sub.bound}"
-        task = asyncio.get_running_loop().create_task(self.drop(reason, "overflow"))
+        task = asyncio.get_running_loop().create_task(self.drop(reason, label))
         self._commands.add(task)  # keeps a reference; cleanup waits for it
         task.add_done_callback(self._commands.discard)
-
-    async def _pump(self, mode: _Mode, sub: Subscription, skip_upto: int) -> None:
-        limit = self._ctx.settings.ws_batch_max if mode.batch else 1
-        try:
-            while True:
-                try:
-                    msgs = await sub.take(limit)
-                except SubscriptionClosed:
-                    if self._streams.get(mode.id) is not None and self._streams[mode.id].sub is sub:
-                        await self.drop(f"subscription {mode.id}: {sub.closed_reason}", "overflow")
-                    return
-                if msgs[0].seq is not None and msgs[0].seq <= skip_upto:
-                    msgs = [m for m in msgs if m.seq is None or m.seq > skip_upto]  # sent by the replay
-                    if not msgs:
-                        continue
-                await self._deliver_live(mode, msgs)
-                if mode.interval is not None:
-                    await asyncio.sleep(mode.interval)  # meanwhile newer values replace pending ones
-        except _Dropped:
-            return
 
     def _end_stream(self, sub_id: str) -> _Stream | None:
         stream = self._streams.pop(sub_id, None)
         if stream is not None:
-            stream.sub.close("unsubscribed")
-            self._ctx.metrics.closed(stream.sub)
-            if stream.task is not None:
-                stream.task.cancel()
+            if stream.reader is not None:
+                self._ctx.fanout.detach(stream.reader)
+            self._ctx.fanout.release(stream.feed)
         return stream
 
     async def _unsubscribe(self, req: UnsubscribeRequest) -> None:

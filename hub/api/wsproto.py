@@ -52,8 +52,9 @@ class SubscribeRequest(ApiModel):
     )
     batch: bool = Field(
         default=False,
-        description="receive what is pending as one `events` frame (a list of messages) instead of one "
-        "`event` frame per message: what a client that reads a busy hub should ask for",
+        description="receive what is pending as one `events` frame (a list of messages, at most 1,000) "
+        "instead of one `event` frame per message: what a client that reads a busy hub should ask for; "
+        "both get every message under the same bounds",
     )
     coalesce_ms: Annotated[int, Field(ge=10, le=60_000)] | None = Field(
         default=None,

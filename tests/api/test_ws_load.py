@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ import orjson
 import pytest
 
 from dhi.models import MessageType
-from hub.api import replay
+from hub.api import replay, wsframe
+from hub.api.fanout import Feed, Reader
 from hub.api.models import Scope
-from hub.bus import EventBus, Filter, Overflow
+from hub.bus import Filter
 from tests.api.support import LAMP, TEST_SETTINGS, THERMO, Harness, hub_config, probe_ctx, running_hub
 from tests.api.test_ws import StalledClient, receive_until
 
@@ -50,21 +52,24 @@ async def wait_for(condition: Any, what: str, bound: int = 3000) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def ws_subs(h: Harness) -> list[Any]:
-    return [s for s in h.hub.bus.subscribers() if s.name.startswith("ws:")]
+def readers(h: Harness) -> list[Reader]:
+    """The live WebSocket subscriptions: readers of the fan-out's feeds."""
+    return [r for feed in h.api.context.fanout.feeds for r in feed.readers]
 
 
 def drops(h: Harness, reason: str = "overflow") -> float:
     return h.hub.metrics.registry.get_sample_value("dhome_ws_dropped_total", {"reason": reason}) or 0.0
 
 
+@pytest.mark.parametrize("deflate", [0, 15], ids=["plain", "permessage-deflate"])
 async def test_a_batch_client_reading_as_fast_as_it_can_gets_every_message_of_a_burst_beyond_its_bound(
-    tmp_path: Path, http: aiohttp.ClientSession
+    tmp_path: Path, http: aiohttp.ClientSession, deflate: int
 ) -> None:
     bound = 50
     async with running_hub(tmp_path, config=hub_config(ws_queue=bound)) as h:
         ctx = probe_ctx(h.hub)
-        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ)) as ws:
+        async with http.ws_connect(h.ws_url, headers=h.auth(Scope.READ), compress=deflate) as ws:
+            assert ws.compress == deflate  # what was negotiated: aiohttp's client inflates the frames
             await subscribe(ws, "fast", batch=True, filter={"devices": [THERMO]})
             got: list[dict[str, Any]] = []
             frames: list[int] = []
@@ -94,8 +99,8 @@ async def test_a_client_that_reads_nothing_is_dropped_on_queue_depth_without_del
     async with running_hub(tmp_path, config=hub_config(ws_queue=bound), settings=settings) as h:
         ctx = probe_ctx(h.hub)
         stalled = await StalledClient.connect(h)
-        await wait_for(lambda: len(ws_subs(h)) == 1, "the stalled client subscribed")
-        stalled_sub = ws_subs(h)[0]
+        await wait_for(lambda: len(readers(h)) == 1, "the stalled client subscribed")
+        stalled_reader = readers(h)[0]
         stalled_conn = next(iter(h.api.context.sockets))
         # when the hub had cut the stalled client, counted in messages published (a bus tap)
         cut_at: list[int] = []
@@ -107,7 +112,7 @@ async def test_a_client_that_reads_nothing_is_dropped_on_queue_depth_without_del
             sent = 0
             with caplog.at_level(logging.WARNING, logger="hub.api.ws"):
                 # publish in small steps until the stalled client is dropped, then as many again
-                while not stalled_sub.closed:
+                while stalled_reader.feed is not None:
                     for _ in range(10):
                         sent += 1
                         ctx.publish_state(THERMO, "dhi.temperature", {"temperature": sent / 1000})
@@ -122,17 +127,23 @@ async def test_a_client_that_reads_nothing_is_dropped_on_queue_depth_without_del
                         await asyncio.sleep(0)
                 await wait_for(lambda: len(got) >= sent, "the fast client got everything")
                 try:
-                    await asyncio.wait_for(stalled.drain_until_closed(), 30)
+                    kept = await asyncio.wait_for(stalled.drain_until_closed(), 30)
                 finally:
                     stalled.close()
                 await wait_for(lambda: len(h.api.context.sockets) == 1, "the stalled client is gone")
             reader.cancel()
         # dropped for its queue (the send timeout never fired), with the bound as the reason
         assert drops(h, "overflow") == 1 and drops(h, "send_timeout") == 0
-        assert stalled_sub.closed_reason == f"queue overflow: more than {bound} messages or 10 s not consumed"
+        assert (
+            stalled_conn.dropped
+            == f"subscription all: queue overflow: more than {bound} messages or 10 s not consumed"
+        )
         assert any("queue overflow" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
-        # its queue was full when it was cut, and its backlog was thrown away, not sent
-        assert stalled_sub.depth == bound
+        # more than its bound was pending when it was cut, and that backlog was thrown away
+        # (counted), not sent: what reached its socket is at most what was published before
+        thrown_away = h.hub.metrics.registry.get_sample_value("dhome_bus_dropped_total", {"subscriber": "ws"})
+        assert thrown_away is not None and thrown_away > bound
+        assert kept.count(b'"subscription":"all"') <= dropped_at - bound
         # it was cut right after the overflow (within a turn of the loop), while the hub kept
         # publishing, not after a send timeout; the fast client lost nothing meanwhile
         assert cut_at and cut_at[0] <= seq_at_overflow + 20
@@ -148,8 +159,9 @@ async def test_coalescing_keeps_the_latest_value_per_property_and_every_other_me
             await subscribe(ws, "dash", coalesce_ms=50)
             got: list[dict[str, Any]] = []
             reader = asyncio.create_task(collect(ws, got, []))
-            sub = ws_subs(h)[0]
-            await wait_for(lambda: sub.depth == 0, "idle")
+            await wait_for(lambda: len(readers(h)) == 1, "subscribed")
+            dash = readers(h)[0]
+            await wait_for(lambda: dash.feed is not None and dash.position == dash.feed.head, "idle")
             # all in one turn of the loop: the pump sees them only once they are all pending
             for i in range(200):
                 ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 10})
@@ -273,22 +285,133 @@ async def test_every_api_request_is_counted_and_timed_per_route(
     assert value("dhome_api_request_seconds_count", {"method": "GET", "route": route}) == 2
 
 
-def test_a_queue_past_its_age_bound_overflows_even_below_its_size() -> None:
-    bus = EventBus()
-    sub = bus.subscribe("ws:1:a", maxsize=1000, overflow=Overflow.CLOSE, max_age=0.0, raw=True)
-    fired: list[str] = []
-    sub.on_overflow = lambda: fired.append("overflow")
-
-    class Msg:
-        type = STATE
-        subject = THERMO
-        data = None
-        seq: int | None = None
-
-    bus.publish(Msg())
-    assert not sub.closed
-    bus.publish(Msg())  # the first one has waited longer than 0 s
-    assert (
-        fired == ["overflow"]
-        and sub.closed_reason == "queue overflow: more than 1000 messages or 0 s not consumed"
+def test_a_compressed_frame_is_its_message_deflated_on_its_own() -> None:
+    payload = orjson.dumps(
+        {"type": "events", "subscription": "s", "messages": [{"seq": i} for i in range(300)]}
     )
+    frame = wsframe.text_frame(payload, 15)
+    assert frame[0] == 0xC1 and frame[1] == 126  # FIN + RSV1 (compressed) + text; 16-bit length
+    body = frame[4:]
+    assert len(body) == int.from_bytes(frame[2:4]) < len(payload)
+    inflate = zlib.decompressobj(-15)
+    # the receiver adds the sync-flush tail back; the same frame again decodes on the same
+    # (continuing) stream: no context is shared between frames, so clients can share them
+    assert inflate.decompress(body + b"\x00\x00\xff\xff") == payload
+    assert inflate.decompress(body + b"\x00\x00\xff\xff") == payload
+    assert wsframe.text_frame(b'{"type":"pong"}', 15)[0] == 0x81  # small: sent plain
+
+
+class RecordingSink:
+    """A socket stand-in for the fan-out's unit tests: records writes, writable on demand."""
+
+    deflate = 0
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.open = True
+
+    def writable(self) -> bool:
+        return self.open
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:  # unmasked text frames, back to back (RFC 6455 §5.2)
+            n, at = view[1] & 0x7F, 2
+            if n == 126:
+                n, at = int.from_bytes(view[2:4]), 4
+            elif n == 127:
+                n, at = int.from_bytes(view[2:10]), 10
+            assert view[0] == 0x81
+            self.frames.append(orjson.loads(view[at : at + n]))
+            view = view[at + n :]
+
+    def messages(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for f in self.frames:
+            out.extend(f["messages"] if f["type"] == "events" else [f["message"]])
+        return out
+
+
+def reader(sink: RecordingSink, **kw: Any) -> Reader:
+    fired: list[tuple[str, str]] = kw.pop("fired", [])
+    args: dict[str, Any] = {
+        "batch": True,
+        "interval": None,
+        "bound": 8,
+        "max_age": 3600.0,
+        "send_timeout": 3600.0,
+    }
+    args.update(kw)
+    return Reader("s", sink, on_overflow=lambda reason, label: fired.append((reason, label)), **args)
+
+
+def live(feed: Feed, r: Reader) -> Reader:
+    """``r`` reads ``feed`` from its head (what ``FanOut.attach`` does, without a loop)."""
+    r.feed, r.position = feed, feed.head
+    feed.readers.append(r)
+    return r
+
+
+def entry(seq: int, key: Any) -> bytes:
+    return orjson.dumps({"seq": seq, "key": key})
+
+
+def test_a_reader_whose_socket_takes_everything_keeps_up_however_much_arrived() -> None:
+    feed = Feed(Filter(), 8, 0)
+    sink = RecordingSink()
+    live(feed, reader(sink, bound=8))
+    for seq in range(1, 15):  # more than its bound between two rounds, all still in the log
+        feed.append(seq, entry(seq, seq % 2), seq % 2, now=0.0)
+    sent, lost, pending = feed.serve(now=0.0, batch_max=5)
+    assert (sent, lost, pending) == (14, 0, False)
+    assert [len(f["messages"]) for f in sink.frames] == [5, 5, 4]  # events frames of at most 5
+    assert [m["seq"] for m in sink.messages()] == list(range(1, 15))
+
+
+def test_a_reader_whose_socket_is_full_is_dropped_past_its_bound_in_messages_or_seconds() -> None:
+    for bound, max_age, appended, now in ((4, 3600.0, 5, 0.0), (100, 1.0, 1, 1.5)):
+        feed = Feed(Filter(), 8, 0)
+        sink = RecordingSink()
+        fired: list[tuple[str, str]] = []
+        r = live(feed, reader(sink, bound=bound, max_age=max_age, fired=fired))
+        sink.open = False
+        for seq in range(1, appended + 1):
+            feed.append(seq, entry(seq, None), None, now=0.0)
+        _, lost, _ = feed.serve(now=now, batch_max=100)
+        assert fired == [
+            (
+                f"subscription s: queue overflow: more than {bound} messages or {max_age:g} s not consumed",
+                "overflow",
+            )
+        ]
+        assert lost == appended and r.feed is None and not sink.frames
+
+
+def test_a_coalescing_reader_off_the_log_gets_latest_values_and_every_kept_message() -> None:
+    feed = Feed(Filter(), 4, 0)
+    sink = RecordingSink()
+    r = live(feed, reader(sink, interval=0.25))
+    sink.open = False
+    seq = 0
+    for i in range(30):  # far more than the log holds: it is trimmed past the reader
+        for key in ("a", "b"):
+            seq += 1
+            feed.append(seq, entry(seq, key), key, now=0.0)
+        if i in (3, 17):
+            seq += 1
+            feed.append(seq, entry(seq, None), None, now=0.0)  # an alert: never coalesced
+    assert r.position < feed.base
+    sink.open = True
+    feed.serve(now=1.0, batch_max=100)
+    got = sink.messages()
+    assert [m["key"] for m in got] == [None, None, "a", "b"]
+    assert [m["seq"] for m in got] == sorted(m["seq"] for m in got) and got[-1]["seq"] == seq
+    # more uncoalesced messages than the bound pending: dropped, they cannot be replaced
+    fired: list[tuple[str, str]] = []
+    r2 = live(feed, reader(sink, interval=0.25, fired=fired))
+    sink.open = False
+    for _ in range(5):
+        seq += 1
+        feed.append(seq, entry(seq, None), None, now=1.0)
+    feed.serve(now=2.0, batch_max=100)
+    assert fired and "alerts" in fired[0][0] and r2.feed is None
