@@ -171,4 +171,11 @@ class Metrics:
             "dhome_auth_failures", "Rejected API authentications", ["reason"], registry=r
         )
         self.devices = Gauge("dhome_devices", "Registered devices", registry=r)
+        self.bridge_commands = Counter(
+            "dhome_bridge_commands",
+            "Commands that came in through a bridge (e.g. Home Assistant), by result: "
+            "ok, failed (refused by the hub or the device), read_only, bad_payload",
+            ["bridge", "result"],
+            registry=r,
+        )
         self.queues = Queues(r)
