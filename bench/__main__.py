@@ -21,7 +21,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import apiload, burst, community, conformance_run, ingest, latency, scale
+from bench import apiload, burst, city, community, conformance_run, ingest, latency, scale
 from bench.broker import BenchError
 from bench.figures import Figure, unavailable
 from bench.machine import describe
@@ -50,6 +50,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("api_load", apiload.run,
              lambda w, d: apiload.run(w, d, apiload.Size(clients=(3,), devices=20, rate=100, quiet=2, loaded=3))),
     Scenario("platform", community.run, lambda w, d: community.run(w, d, community.Size(messages=200, in_flight=8))),
+    Scenario("city", city.run,
+             lambda w, d: city.run(w, d, city.Size(homes=60, processes=2, rate=40, seconds=2, fault_seconds=6, ack_wait=2))),
 )  # fmt: skip
 
 

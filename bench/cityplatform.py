@@ -5,6 +5,7 @@ processes started, killed (``kill -9``) and stopped one by one."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 
 from bench.broker import BenchError
 from bench.natscluster import NatsCluster
+from bench.procs import wait_or_kill
 from community.db import households, make_engine, messages, migrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,11 +86,33 @@ def latencies(database: str) -> list[float]:
     return values
 
 
+def stored_ids(database: str) -> set[str]:
+    engine = make_engine(database)
+    with engine.connect() as db:
+        ids = {str(r[0]) for r in db.execute(select(messages.c.id))}
+    engine.dispose()
+    return ids
+
+
+def span(database: str) -> float:
+    """Seconds from the first alert raised to the last one committed (PostgreSQL only)."""
+    engine = make_engine(database)
+    query = text(
+        "SELECT EXTRACT(EPOCH FROM (max(m.received_at) - min(a.message_time))) FROM messages m "
+        "JOIN alerts a ON a.home = m.home AND m.id = a.alert_id || '.raised'"
+    )
+    with engine.connect() as db:
+        value = db.execute(query).scalar()
+    engine.dispose()
+    return float(value or 0.0)
+
+
 class Worker:
     """One ``dhome-community worker`` process."""
 
     def __init__(self, config: Path, log: Path) -> None:
         self.log = log
+        self.counts: dict[str, int] = {}
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "community", "--config", str(config), "worker"],
@@ -117,13 +141,14 @@ class Worker:
             self.proc.stdout.close()
 
     def stop(self) -> None:
+        """SIGTERM; ``counts`` then holds what it reported (messages by outcome)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+            wait_or_kill(self.proc)
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            for line in self.proc.stdout.read().decode(errors="replace").splitlines():
+                if line.startswith("worker done "):
+                    self.counts = json.loads(line.removeprefix("worker done "))
         self._close()
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bench.broker import BenchError, free_port
+from bench.procs import wait_or_kill
 
 START_TIMEOUT = 60.0
 #: the MQTT sessions and the QoS 1 messages (``$MQTT_sess``, ``$MQTT_msgs``) are kept on three servers
@@ -163,11 +164,7 @@ class NatsCluster:
     def stop_node(self, node: Node) -> None:
         if node.proc is not None and node.proc.poll() is None:
             node.proc.send_signal(signal.SIGTERM)
-            try:
-                node.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                node.proc.kill()
-                node.proc.wait(timeout=10)
+            wait_or_kill(node.proc)
         node.proc = None
 
     def healthy(self, node: Node) -> bool:

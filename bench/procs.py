@@ -16,6 +16,15 @@ from bench.broker import BenchError
 REPO = Path(__file__).resolve().parents[1]
 
 
+def wait_or_kill(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    """Wait for a process asked to stop; kill it if it does not within ``timeout``."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 class Child:
     def __init__(self, module: str, *args: str | int) -> None:
         self.module = module

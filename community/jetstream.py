@@ -61,6 +61,9 @@ SUBJECT_PREFIX = "$MQTT.msgs."
 #: a database error: the batch is offered again after this many seconds (not at once, in a loop)
 RETRY_DELAY = 2.0
 STREAM_WAIT = 30.0
+#: a fetch returns what arrived within this many seconds: nats-py waits for a full batch until
+#: its timeout, which under a light load would hold the first alert of a batch that long
+FETCH_WAIT = 0.1
 
 
 def alert_filter(topic_prefix: str) -> str:
@@ -205,7 +208,7 @@ class JetStreamWorker:
     async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
         while True:
             try:
-                msgs = await sub.fetch(self.settings.batch, timeout=1.0)
+                msgs = await sub.fetch(self.settings.batch, timeout=FETCH_WAIT)
             except (NatsTimeout, TimeoutError):
                 continue
             except NatsError as exc:  # the cluster is changing leaders or we are reconnecting

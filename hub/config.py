@@ -114,6 +114,11 @@ class HubConfig(_Section):
     command_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     adapters: list[AdapterEntry] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    bridges: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings of installed bridges that run beside the hub, by bridge name (e.g. "
+        "home_assistant); each block is checked by its bridge; a bridge not named here is off",
+    )
 
     @field_validator("adapters")
     @classmethod

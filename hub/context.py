@@ -53,6 +53,10 @@ class _RateLimitedLog:
             self._suppressed[key] = self._suppressed.get(key, 0) + 1
 
 
+#: the same, for other parts of the hub that log what outsiders send (e.g. bridges)
+RateLimitedLog = _RateLimitedLog
+
+
 class HubAdapterContext:
     def __init__(self, hub: Hub, adapter: str) -> None:
         self._hub = hub

@@ -17,13 +17,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from pydantic import BaseModel, ValidationError
+
+from dhi.errors import ConfigError
 from dhi.models.subscription import Subscription, SubscriptionRequest
+from dhi.validate import format_loc
 
 if TYPE_CHECKING:
     from hub.alerts.config import AlertsConfig
-    from hub.core import Hub
+    from hub.core import Hub, Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,18 @@ class BridgeType(Protocol):
         ...
 
 
+class ServiceBridgeType(BridgeType, Protocol):
+    """A bridge that also runs beside the hub (e.g. Home Assistant discovery: it publishes
+    device descriptions and takes commands back), switched on by its block under the config's
+    ``bridges:`` and checked by ``settings_model``."""
+
+    settings_model: type[BaseModel]
+
+    def service(self, settings: Any) -> Service:
+        """The service for a validated settings block (added to the hub before it starts)."""
+        ...
+
+
 BRIDGE_GROUP = "dhome.bridges"
 
 
@@ -93,6 +109,28 @@ def bridge_types() -> dict[str, BridgeType]:
             f"no bridges in the {BRIDGE_GROUP!r} entry points: reinstall dhome (make install)"
         )
     return found
+
+
+def bridge_services(hub: Hub, source: str = "<config>") -> list[Service]:
+    """The services of the bridges the config switches on (``bridges: {name: {...}}``)."""
+    types = bridge_types()
+    out: list[Service] = []
+    for name, block in hub.config.bridges.items():
+        kind = types.get(name)
+        model = getattr(kind, "settings_model", None)
+        if kind is None or model is None:
+            runnable = sorted(n for n, t in types.items() if hasattr(t, "settings_model"))
+            raise ConfigError(
+                f"{source}: bridges.{name}: no such bridge runs beside the hub "
+                f"(installed: {', '.join(runnable) or 'none'})"
+            )
+        try:
+            settings = model.model_validate(block)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(f"{source}: bridges.{name}.{format_loc(err['loc'])}: {err['msg']}") from None
+        out.append(cast("ServiceBridgeType", kind).service(settings))
+    return out
 
 
 def build_bridges(hub: Hub, config: AlertsConfig) -> dict[str, Bridge]:

@@ -7,8 +7,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.bridges.receiver import Receiver
+
+# Tests never assert wall-clock time (a loaded 2-core CI box is not a stopwatch): hypothesis's
+# per-example deadline and its "too slow" health check are timing assertions, so they are off
+# for every test; a test may still set its own settings.
+settings.register_profile("dhome", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dhome")
 
 pytest_plugins = [
     "tests.support.mosquitto",

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, model_validator
 
 from dhi.models.alert import AlertKind
-from dhi.models.common import DhiModel, Timestamp
+from dhi.models.common import DeviceId, DhiModel, Timestamp
 
 
 class ReceiverKind(StrEnum):
@@ -89,6 +89,11 @@ class SubscriptionRequest(DhiModel):
     message_types: list[str] = Field(
         default_factory=list, description="envelope types, e.g. org.dhi.v1.alert.raised"
     )
+    devices: list[DeviceId] | None = Field(
+        default=None,
+        description="only messages about these devices (an alert: naming one of them); absent = "
+        "every device. The resident shares a device, or a room's devices, rather than the whole home",
+    )
     fields: list[str] | None = Field(
         default=None, description="data fields the receiver may get; absent = all"
     )
@@ -119,6 +124,7 @@ class Subscription(DhiModel):
     endpoint: str
     alert_kinds: list[AlertKind] = Field(default_factory=list)
     message_types: list[str] = Field(default_factory=list)
+    devices: list[DeviceId] | None = None
     fields: list[str] | None = None
     from_escalation: Annotated[int, Field(ge=0, le=10)] = 0
     give_up_after: Annotated[int, Field(ge=1, le=MAX_GIVE_UP_AFTER)] | None = None

@@ -24,6 +24,7 @@ from hub.cli.pair import announce
 from hub.config import AdapterEntry, HubConfig, load_config, parse_config
 from hub.consent import ConsentService
 from hub.core import Hub, Service
+from hub.delivery import bridge_services
 from hub.discovery import MdnsService
 from hub.outbox import Outbox
 from hub.webapp import install as install_webapp
@@ -67,6 +68,8 @@ def default_services(hub: Hub) -> None:
     """Attach the services every running hub has."""
     hub.add_service(ActivityLog())
     for svc in alert_services():
+        hub.add_service(svc)
+    for svc in bridge_services(hub):  # after consent: they share through it
         hub.add_service(svc)
     if hub.config.api.enabled:
         api = ApiService(extensions=[install_webapp])

@@ -68,7 +68,21 @@ def in_scope(sub: Subscription, message: dict[str, Any]) -> bool:
     kind = alert.get("kind")
     if is_alert and alert.get("escalation", 0) < sub.from_escalation:
         return False  # a later link of the chain: only once nobody earlier has answered
+    if sub.devices is not None and not _about(sub.devices, message, alert):
+        return False
     return _wanted(sub, msg_type, is_alert, kind)
+
+
+def _about(devices: list[str], message: dict[str, Any], alert: dict[str, Any]) -> bool:
+    """Is the message about one of the shared devices? (alerts name theirs; other messages
+    carry the device in ``data.device`` or as the subject)"""
+    if alert:
+        return not set(devices).isdisjoint(alert.get("devices") or ())
+    data = message.get("data", {})
+    device = data.get("device") if isinstance(data, dict) else None
+    if isinstance(device, dict):  # device.added / device.updated carry the description
+        device = device.get("id")
+    return (device or message.get("subject")) in devices
 
 
 def _wanted(sub: Subscription, msg_type: str, is_alert: bool, kind: Any) -> bool:

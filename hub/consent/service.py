@@ -102,7 +102,7 @@ class ConsentService:
             self._subs[sub_id] = ActiveSubscription(Subscription.model_validate_json(body), secret)
         self._subs_changed()
         for configured in self.config.subscriptions:
-            await self._apply_configured(configured)
+            await self.apply_configured(configured)
         self._untap = hub.bus.tap(self._filter, raw=True)
         hub.subscriptions = self
         log.info("consent: %d subscriptions", len(self._subs))
@@ -339,6 +339,7 @@ class ConsentService:
             endpoint=request.endpoint,
             alert_kinds=request.alert_kinds,
             message_types=request.message_types,
+            devices=request.devices,
             fields=request.fields,
             from_escalation=request.from_escalation,
             give_up_after=request.give_up_after,
@@ -353,6 +354,7 @@ class ConsentService:
             "endpoint": _safe_endpoint(sub.endpoint),
             "alert_kinds": [k.value for k in sub.alert_kinds],
             "message_types": sub.message_types,
+            "devices": sub.devices,
             "fields": sub.fields,
         }
         action = AuditAction.SUBSCRIPTION_UPDATED if existing else AuditAction.SUBSCRIPTION_CREATED
@@ -418,16 +420,15 @@ class ConsentService:
             ]  # fmt: skip
         return out
 
-    async def _apply_configured(self, configured: ConfiguredSubscription) -> None:
+    async def apply_configured(
+        self, configured: ConfiguredSubscription, *, section: str = "alerts.subscriptions"
+    ) -> None:
         """The config file *seeds* a subscription: an entry is applied when it is new or its text
         changed since it was last applied. An unchanged entry never overrides what the resident
         decided through the API or the web app since (a withdrawal stays withdrawn, a PUT stays)."""
         request = SubscriptionRequest.model_validate(configured.model_dump(exclude={"id"}))
         storage = self.hub.storage
-        key = CONFIG_DIGEST_KEY + configured.id
-        digest = hashlib.sha256(
-            orjson.dumps(configured.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        ).hexdigest()
+        key, digest = _config_digest(configured)
         seen = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
         remember = [(META_UPSERT, (key, digest))]
         if seen is not None and seen[0] == digest:
@@ -451,14 +452,26 @@ class ConsentService:
             await self._put(configured.id, request, "config", existing=existing, extra=remember)
         except InvalidParams as exc:
             raise InvalidParams(
-                f"alerts.subscriptions[{configured.id}]: {exc.message}",
+                f"{section}[{configured.id}]: {exc.message}",
                 field=exc.field,
                 expected=exc.expected,
             ) from None
 
+    async def note_configured(self, configured: ConfiguredSubscription) -> None:
+        """Record ``configured`` as applied without applying it: its owner changed the stored
+        subscription to match it itself (the Home Assistant bridge following a room's devices),
+        so the next start finds it unchanged and leaves the resident's own edits alone."""
+        await self.hub.storage.transaction([(META_UPSERT, _config_digest(configured))])
+
     def _changed(self, sub_id: str) -> None:
         for listener in self._change_listeners:
             listener(sub_id)
+
+
+def _config_digest(configured: ConfiguredSubscription) -> tuple[str, str]:
+    """(meta key, digest) of a config-file subscription entry as applied."""
+    body = orjson.dumps(configured.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return CONFIG_DIGEST_KEY + configured.id, hashlib.sha256(body).hexdigest()
 
 
 def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
@@ -470,6 +483,7 @@ def _as_request(active: ActiveSubscription) -> SubscriptionRequest:
         secret=active.secret,
         alert_kinds=sub.alert_kinds,
         message_types=sub.message_types,
+        devices=sub.devices,
         fields=sub.fields,
         from_escalation=sub.from_escalation,
         give_up_after=sub.give_up_after,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from aiohttp.test_utils import TestServer
 from nats.errors import Error as NatsError
 from nats.js.api import ConsumerInfo
 from sqlalchemy import text
@@ -21,9 +22,11 @@ from sqlalchemy import text
 from bench.cityhome import alert_entry, subscription
 from bench.cityplatform import Workers, committed, enrol, write_settings
 from bench.natscluster import NatsCluster
-from community.config import NatsSettings
+from community.app import create_app
+from community.config import NatsSettings, load
 from community.db import make_engine
 from community.jetstream import STREAM, ensure_consumer
+from community.web import LIVE
 from hub.alerts.config import UplinkBroker
 from hub.bridges.mqtt_uplink import MqttUplinkBridge, UplinkConnections
 from hub.delivery import DeliveryError, OutboxEntry
@@ -131,6 +134,13 @@ async def test_alerts_of_many_homes_committed_once(
     assert committed(postgres_url) == (120, 120)
     info = await consumer_info(nats_cluster, "many")
     assert info.num_pending == 0 and info.num_ack_pending == 0
+    nc = await nats.connect(nats_cluster.nats_urls)
+    stream = await nc.jetstream().stream_info(STREAM)
+    await nc.close()
+    # the stream the PUBACK covers is on all three servers: a leader and two current replicas
+    assert stream.config.num_replicas == 3
+    assert stream.cluster is not None and stream.cluster.leader is not None
+    assert len([r for r in stream.cluster.replicas or [] if r.current]) == 2
 
 
 async def test_a_server_stopped_mid_run_loses_nothing(
@@ -208,3 +218,27 @@ async def test_a_killed_workers_unacked_alerts_go_to_another_once(
     assert info.num_ack_pending == 0 and info.num_pending == 0
     # deliveries (the consumer's sequence) beyond the 40 alerts: the victim's came again, to the survivor
     assert info.delivered is not None and info.delivered.consumer_seq > 40
+
+
+async def test_the_web_app_takes_alerts_too_and_shows_them_live(
+    nats_cluster: NatsCluster, postgres_url: str, tmp_path: Path
+) -> None:
+    """``dhome-community serve`` with ``nats:`` set: each process is a worker as well, and what
+    it stores goes to the open consoles (the live queue) at once."""
+    homes = Homes(nats_cluster, "web/v1", 3)
+    config = platform(tmp_path, nats_cluster, postgres_url, homes, "web/v1")
+    settings = load(config)
+    assert settings.nats is not None
+    nc = await nats.connect(nats_cluster.nats_urls)
+    await ensure_consumer(nc.jetstream(), settings.nats)  # the platform set up before hubs publish
+    await nc.close()
+    app = create_app(settings)
+    live: asyncio.Queue[str | None] = asyncio.Queue()
+    app[LIVE].queues.add(live)  # as an open console page would
+    async with TestServer(app):
+        await homes.raise_alerts(per_home=2)
+        await homes.close()
+        frames = [await asyncio.wait_for(live.get(), 30) for _ in range(6)]
+        assert all(f is not None and f.startswith("event: alert") for f in frames)
+        await wait_for(lambda: committed(postgres_url)[0] >= 6, 30, "6 alerts committed")
+    assert committed(postgres_url) == (6, 6)

@@ -84,6 +84,7 @@ TEST_HOME: dict[str, Any] = {
         "kitchen_smoke_raw": {"name": "Kitchen smoke (raw)"},
         "hall_light_power": {"name": "Hall light power"},
         "kettle_power": {"name": "Kettle power"},
+        "front_door_locked": {"name": "Front door locked"},
     },
     "input_number": {
         "living_temperature_raw": {
@@ -95,6 +96,7 @@ TEST_HOME: dict[str, Any] = {
             "unit_of_measurement": "°C",
         },
         "hall_light_level": {"name": "Hall light level", "min": 0, "max": 255, "step": 1, "initial": 128},
+        "curtain_position": {"name": "Curtain position", "min": 0, "max": 100, "step": 1, "initial": 0},
     },
     "template": [
         {
@@ -144,6 +146,47 @@ TEST_HOME: dict[str, Any] = {
                             "target": {"entity_id": "input_boolean.hall_light_power"},
                         },
                     ],
+                }
+            },
+        }
+    ],
+    "lock": [
+        {
+            "platform": "template",
+            "name": "Front door",
+            "unique_id": "front_door",
+            "value_template": "{{ is_state('input_boolean.front_door_locked', 'on') }}",
+            "lock": {
+                "action": "input_boolean.turn_on",
+                "target": {"entity_id": "input_boolean.front_door_locked"},
+            },
+            "unlock": {
+                "action": "input_boolean.turn_off",
+                "target": {"entity_id": "input_boolean.front_door_locked"},
+            },
+        }
+    ],
+    "cover": [
+        {
+            "platform": "template",
+            "covers": {
+                "bedroom_curtain": {
+                    "friendly_name": "Bedroom curtain",
+                    "unique_id": "bedroom_curtain",
+                    "device_class": "curtain",
+                    "position_template": "{{ states('input_number.curtain_position') | int(0) }}",
+                    **{
+                        action: {
+                            "action": "input_number.set_value",
+                            "target": {"entity_id": "input_number.curtain_position"},
+                            "data": {"value": value},
+                        }
+                        for action, value in (
+                            ("open_cover", 100),
+                            ("close_cover", 0),
+                            ("set_cover_position", "{{ position }}"),
+                        )
+                    },
                 }
             },
         }
@@ -459,8 +502,14 @@ class HomeAssistant:
     def state(self, entity_id: str) -> dict[str, Any]:
         return self.api("GET", f"/api/states/{entity_id}")  # type: ignore[no-any-return]
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop HA (a graceful stop saves its registries, which ``restart`` relies on); the
+        fixtures' teardown kills it outright: its config dir is thrown away, and a graceful
+        stop takes seconds on a busy machine."""
         if self.proc is not None:
+            if self.proc.poll() is None and not graceful:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
                 try:
@@ -486,7 +535,7 @@ def homeassistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HomeAssi
     try:
         yield ha
     finally:
-        ha.stop()
+        ha.stop(graceful=False)
 
 
 @pytest.fixture
@@ -506,4 +555,4 @@ def homeassistant_factory(
         yield make
     finally:
         for ha in made:
-            ha.stop()
+            ha.stop(graceful=False)

@@ -94,13 +94,32 @@ class Mosquitto:
     persistence dir, so retained messages and persistent sessions survive it."""
 
     def __init__(
-        self, binary: str, workdir: Path, *, allow_anonymous: bool = True, tls: TlsFiles | None = None
+        self,
+        binary: str,
+        workdir: Path,
+        *,
+        allow_anonymous: bool = True,
+        tls: TlsFiles | None = None,
+        users: dict[str, str] | None = None,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
         self.host = "127.0.0.1"
         self.port = free_port()
         self.tls = tls
+        self.users = dict(users or {})
+        password_lines = []
+        if self.users:  # a broker that requires a login (password_file, no anonymous clients)
+            allow_anonymous = False
+            passwords = workdir / "passwords"
+            passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+            for i, (user, password) in enumerate(self.users.items()):
+                flags = ["-c", "-b"] if i == 0 else ["-b"]
+                subprocess.run(
+                    [passwd, *flags, str(passwords), user, password], check=True, capture_output=True
+                )
+            passwords.chmod(0o600)
+            password_lines = [f"password_file {passwords}"]
         self.config = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
         (workdir / "data").mkdir(exist_ok=True)
@@ -116,6 +135,7 @@ class Mosquitto:
                         else []
                     ),
                     f"allow_anonymous {'true' if allow_anonymous else 'false'}",
+                    *password_lines,
                     # run as root (CI), mosquitto would drop to user 'mosquitto' and lose
                     # access to the temp dir; naming the current user keeps it.
                     f"user {pwd.getpwuid(os.getuid()).pw_name}",
@@ -210,6 +230,21 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
         broker.stop()
 
 
+#: the logins of ``mosquitto_auth``: the hub, Home Assistant and a test observer
+AUTH_USERS = {"dhome": "dhome-secret-1", "homeassistant": "ha-secret-2", "observer": "observer-secret-3"}
+
+
+@pytest.fixture
+def mosquitto_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """A broker that refuses anonymous clients; logins in ``AUTH_USERS``."""
+    broker = Mosquitto(find_mosquitto(), tmp_path_factory.mktemp("mosquitto-auth"), users=AUTH_USERS)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @dataclass(frozen=True)
 class PeerMessage:
     topic: str
@@ -226,13 +261,20 @@ class MqttPeer:
     device answer requests; ``messages`` records everything received."""
 
     def __init__(
-        self, broker: Mosquitto, client_id: str = "test-peer", *, will: tuple[str, str] | None = None
+        self,
+        broker: Mosquitto,
+        client_id: str = "test-peer",
+        *,
+        will: tuple[str, str] | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.broker = broker
         self.messages: list[PeerMessage] = []
         self._lock = threading.Lock()
         self._handlers: list[tuple[str, Callable[[PeerMessage], None]]] = []
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
+        if credentials is not None:
+            self._client.username_pw_set(*credentials)
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(0.1, 1)  # type: ignore[arg-type]
         tls = broker._client_tls()

@@ -229,8 +229,17 @@ class MqttConnection:
     """``async with MqttConnection(settings) as conn:`` connects (retrying until
     ``connect_timeout``), keeps the connection up until the block ends and closes it."""
 
-    def __init__(self, settings: BrokerSettings, *, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        *,
+        logger: logging.Logger | None = None,
+        will: tuple[str, str] | None = None,
+    ) -> None:
+        """``will``: (topic, payload) the broker publishes, retained, when this client is gone
+        without saying goodbye (a hub that died: e.g. its entities become unavailable in HA)."""
         self.settings = settings
+        self._will = will
         self.client_id = settings.client_id or f"dhome-{secrets.token_hex(6)}"
         self.connects = 0  # successful CONNACKs so far (observability)
         self.read_directly = 0  # QoS 0 messages read past paho (observability)
@@ -497,6 +506,8 @@ class MqttConnection:
         user, password = s.credentials()
         if user is not None:
             client.username_pw_set(user, password)
+        if self._will is not None:
+            client.will_set(self._will[0], self._will[1], qos=1, retain=True)
         if s.tls:
             client.tls_set_context(self._ssl_context())
         client.on_connect = self._on_connect

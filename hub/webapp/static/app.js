@@ -499,6 +499,7 @@ function subCard(s) {
     const body = { receiver: s.receiver, transport: s.transport, endpoint: s.endpoint, alert_kinds: checked(form, prefix + "-kind"),
       message_types: s.message_types, fields: fieldsFrom(form, prefix), consent: consentFrom(form, prefix) };
     if (s.from_escalation) body.from_escalation = s.from_escalation;
+    if (s.devices) body.devices = s.devices; // a device / room share stays one (editing never widens it)
     try { await api("PUT", `/subscriptions/${encodeURIComponent(s.id)}`, body); await render(); } catch (err) { showError(err); }
   });
   return h("section", { class: "card", "data-subscription": s.id, "aria-label": s.receiver.name },

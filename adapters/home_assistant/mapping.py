@@ -1,0 +1,258 @@
+"""How Home Assistant entity data becomes DHI values, and DHI commands service calls.
+
+WHICH capability an entity is comes from the catalog (``mappings.home_assistant``, read in
+reverse through ``dhi.home_assistant.rows_for_entity``): the same rows the dhome → HA bridge
+exports. This module only holds HOW: where a composite platform (light, cover, lock, climate)
+keeps each value among its attributes, what a feature looks like in an entity's attributes,
+which service a command becomes, and the unit conversions HA may need (°F, Wh, …).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.sdk.convert import ConversionError, Converter, bool_map, enum_map, identity, linear
+
+#: ``source`` of a value that is the entity's state (not an attribute)
+STATE = "@state"
+#: HA states meaning "no value now" (the entity exists)
+NO_VALUE = frozenset({"unknown", "unavailable", ""})
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ConversionError(f"expected a number, got {v!r}")
+    try:
+        out = float(v)
+    except (TypeError, ValueError):
+        raise ConversionError(f"expected a number, got {v!r}") from None
+    if not math.isfinite(out):
+        raise ConversionError(f"expected a finite number, got {v!r}")
+    return out
+
+
+def _tidy(v: float) -> float | int:
+    return int(v) if v.is_integer() else round(v, 6)
+
+
+number = Converter(lambda v: _tidy(_number(v)), lambda v: _tidy(_number(v)), "number")
+integer = Converter(lambda v: round(_number(v)), lambda v: round(_number(v)), "integer")
+on_off = bool_map("on", "off")
+
+
+def index(position: int, conv: Converter = number) -> Converter:
+    """One member of a list attribute (``hs_color`` [hue, saturation])."""
+
+    def pick(v: Any) -> Any:
+        if not isinstance(v, list | tuple) or len(v) <= position:
+            raise ConversionError(f"expected a list with at least {position + 1} numbers, got {v!r}")
+        return conv(v[position])
+
+    return Converter(pick, None, f"index({position})")
+
+
+# ---------------------------------------------------------------- units
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """An HA unit that is not the HA form of the catalog's unit: how to get there."""
+
+    ha: str
+    ucum: str
+    to_dhi: Callable[[float], float]
+
+
+UNIT_CONVERSIONS: tuple[UnitRow, ...] = (
+    UnitRow("°F", "Cel", lambda v: (v - 32) * 5 / 9),
+    UnitRow("K", "Cel", lambda v: v - 273.15),
+    UnitRow("Wh", "kW.h", lambda v: v / 1000),
+    UnitRow("MWh", "kW.h", lambda v: v * 1000),
+    UnitRow("kW", "W", lambda v: v * 1000),
+    UnitRow("mbar", "hPa", lambda v: v),
+    UnitRow("Pa", "hPa", lambda v: v / 100),
+    UnitRow("kPa", "hPa", lambda v: v * 10),
+    UnitRow("inHg", "hPa", lambda v: v * 33.8639),
+    UnitRow("mmHg", "hPa", lambda v: v * 1.33322),
+    UnitRow("mV", "V", lambda v: v / 1000),
+    UnitRow("mA", "A", lambda v: v / 1000),
+    UnitRow("ft³", "m3", lambda v: v * 0.0283168),
+    UnitRow("gal", "L", lambda v: v * 3.78541),
+    UnitRow("m³", "L", lambda v: v * 1000),
+)  # fmt: skip
+
+
+def unit_converter(ha_unit: str | None, ucum: str | None) -> Callable[[float], float] | None:
+    """The conversion from an entity's unit to the catalog's; None if there is none."""
+    return next((r.to_dhi for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
+
+
+# ---------------------------------------------------------------- composite platforms
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One DHI property of a composite entity: read from ``source`` (the state or an
+    attribute) when the entity has ``feature`` (None: always)."""
+
+    domain: str
+    capability: str
+    property: str
+    source: str
+    convert: Converter = identity
+    feature: str | None = None
+
+
+HVAC_MODES = enum_map(
+    {"off": "off", "heat": "heat", "cool": "cool", "auto": "auto", "heat_cool": "auto", "dry": "dry", "fan_only": "fan_only"},
+    name="hvac_mode",
+)  # fmt: skip
+
+VALUES: tuple[ValueRow, ...] = (
+    ValueRow("light", "dhi.on_off", "on", STATE, on_off),
+    ValueRow("light", "dhi.level", "level", "brightness", linear((0, 255), (0, 100)), "brightness"),
+    ValueRow("light", "dhi.color_temperature", "color_temperature", "color_temp_kelvin", integer, "color_temp"),
+    ValueRow("light", "dhi.color", "hue", "hs_color", index(0), "hs"),
+    ValueRow("light", "dhi.color", "saturation", "hs_color", index(1), "hs"),
+    ValueRow("light", "dhi.color", "x", "xy_color", index(0), "xy"),
+    ValueRow("light", "dhi.color", "y", "xy_color", index(1), "xy"),
+    ValueRow("cover", "dhi.window_covering", "position", "current_position", number, "position"),
+    ValueRow("cover", "dhi.window_covering", "tilt", "current_tilt_position", number, "tilt"),
+    ValueRow("cover", "dhi.window_covering", "moving", STATE,
+             enum_map({"opening": "opening", "closing": "closing", "open": "stopped", "closed": "stopped"})),
+    ValueRow("lock", "dhi.lock", "lock_state", STATE,
+             enum_map({"locked": "locked", "unlocked": "unlocked", "open": "unlatched", "jammed": "not_fully_locked",
+                       "locking": "not_fully_locked", "unlocking": "not_fully_locked", "opening": "not_fully_locked"})),
+    ValueRow("climate", "dhi.thermostat", "system_mode", STATE, HVAC_MODES),
+    ValueRow("climate", "dhi.thermostat", "local_temperature", "current_temperature", number, "current_temperature"),
+    ValueRow("climate", "dhi.thermostat", "heating_setpoint", "temperature", number, "target_temperature"),
+)  # fmt: skip
+
+_COLOR_MODES_WITH_BRIGHTNESS = frozenset(
+    {"brightness", "color_temp", "hs", "xy", "rgb", "rgbw", "rgbww", "white"}
+)
+
+
+def _modes(attrs: Mapping[str, Any]) -> frozenset[str]:
+    modes = attrs.get("supported_color_modes")
+    return frozenset(m for m in modes if isinstance(m, str)) if isinstance(modes, list) else frozenset()
+
+
+def _bits(attrs: Mapping[str, Any]) -> int:
+    f = attrs.get("supported_features")
+    return f if isinstance(f, int) and not isinstance(f, bool) else 0
+
+
+#: what each catalog feature of a composite platform looks like in the entity's attributes
+#: (HA's supported_color_modes and supported_features bits: LightEntityFeature, CoverEntityFeature, …)
+FEATURE_TESTS: dict[str, dict[str, Callable[[Mapping[str, Any]], bool]]] = {
+    "light": {
+        "brightness": lambda a: bool(_modes(a) & _COLOR_MODES_WITH_BRIGHTNESS),
+        "color_temp": lambda a: "color_temp" in _modes(a),
+        "hs": lambda a: bool(_modes(a) & {"hs", "rgb", "rgbw", "rgbww"}),
+        "xy": lambda a: "xy" in _modes(a),
+        "effect": lambda a: bool(_bits(a) & 4),
+    },
+    "cover": {
+        "open_close": lambda a: bool(_bits(a) & 3),
+        "position": lambda a: bool(_bits(a) & 4),
+        "stop": lambda a: bool(_bits(a) & 8),
+        "tilt": lambda a: bool(_bits(a) & 128),
+    },
+    "lock": {"open": lambda a: bool(_bits(a) & 1)},
+    "climate": {
+        "current_temperature": lambda a: "current_temperature" in a,
+        "target_temperature": lambda a: bool(_bits(a) & 1),
+        "modes": lambda a: isinstance(a.get("hvac_modes"), list),
+    },
+}
+
+
+def features_of(domain: str, attrs: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(name for name, test in FEATURE_TESTS.get(domain, {}).items() if test(attrs))
+
+
+# ---------------------------------------------------------------- commands
+
+
+ServiceData = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _none(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _transition(params: Mapping[str, Any]) -> dict[str, Any]:
+    t = params.get("transition_time")
+    return {"transition": t} if t is not None else {}
+
+
+def _pick(**names: str) -> ServiceData:
+    """Service data from DHI params renamed (``brightness_pct=level``), transition kept."""
+    return lambda p: {ha: p[dhi] for ha, dhi in names.items() if dhi in p} | _transition(p)
+
+
+@dataclass(frozen=True)
+class CommandRow:
+    """A DHI command (or ``set:<property>``) of a capability on an HA domain -> a service call."""
+
+    domain: str
+    capability: str
+    command: str
+    service: str
+    data: ServiceData = _none
+    feature: str | None = None
+
+
+COMMANDS: tuple[CommandRow, ...] = (
+    CommandRow("light", "dhi.on_off", "on", "turn_on"),
+    CommandRow("light", "dhi.on_off", "off", "turn_off"),
+    CommandRow("light", "dhi.on_off", "toggle", "toggle"),
+    CommandRow("light", "dhi.level", "set_level", "turn_on", _pick(brightness_pct="level"), "brightness"),
+    CommandRow("light", "dhi.level", "set:level", "turn_on", _pick(brightness_pct="level"), "brightness"),
+    CommandRow("light", "dhi.color_temperature", "set_color_temperature", "turn_on",
+               _pick(color_temp_kelvin="color_temperature"), "color_temp"),
+    CommandRow("light", "dhi.color_temperature", "set:color_temperature", "turn_on",
+               _pick(color_temp_kelvin="color_temperature"), "color_temp"),
+    CommandRow("light", "dhi.color", "set_hs", "turn_on",
+               lambda p: {"hs_color": [p["hue"], p["saturation"]]} | _transition(p), "hs"),
+    CommandRow("light", "dhi.color", "set_xy", "turn_on",
+               lambda p: {"xy_color": [p["x"], p["y"]]} | _transition(p), "xy"),
+    CommandRow("switch", "dhi.on_off", "on", "turn_on"),
+    CommandRow("switch", "dhi.on_off", "off", "turn_off"),
+    CommandRow("switch", "dhi.on_off", "toggle", "toggle"),
+    CommandRow("cover", "dhi.window_covering", "open", "open_cover", feature="open_close"),
+    CommandRow("cover", "dhi.window_covering", "close", "close_cover", feature="open_close"),
+    CommandRow("cover", "dhi.window_covering", "stop", "stop_cover", feature="stop"),
+    CommandRow("cover", "dhi.window_covering", "set_position", "set_cover_position", _pick(position="position"), "position"),
+    CommandRow("cover", "dhi.window_covering", "set:position", "set_cover_position", _pick(position="position"), "position"),
+    CommandRow("cover", "dhi.window_covering", "set_tilt", "set_cover_tilt_position", _pick(tilt_position="tilt"), "tilt"),
+    CommandRow("lock", "dhi.lock", "lock", "lock", _pick(code="pin_code")),
+    CommandRow("lock", "dhi.lock", "unlock", "unlock", _pick(code="pin_code")),
+    CommandRow("lock", "dhi.lock", "unbolt", "open", _pick(code="pin_code"), "open"),
+    CommandRow("climate", "dhi.thermostat", "set:heating_setpoint", "set_temperature",
+               _pick(temperature="heating_setpoint"), "target_temperature"),
+    CommandRow("climate", "dhi.thermostat", "set:system_mode", "set_hvac_mode",
+               lambda p: {"hvac_mode": HVAC_MODES.back(p["system_mode"])}, "modes"),
+)  # fmt: skip
+
+
+#: simple platforms: writing the entity's one property is this service with this data
+WRITES: dict[str, tuple[Callable[[Any], str], Callable[[Any], dict[str, Any]]]] = {
+    "switch": (lambda v: "turn_on" if v else "turn_off", lambda v: {}),
+    "input_boolean": (lambda v: "turn_on" if v else "turn_off", lambda v: {}),
+    "number": (lambda v: "set_value", lambda v: {"value": v}),
+    "select": (lambda v: "select_option", lambda v: {"option": v}),
+    "text": (lambda v: "set_value", lambda v: {"value": v}),
+}
+
+
+def command_rows(domain: str, capability: str, features: frozenset[str]) -> list[CommandRow]:
+    return [
+        r
+        for r in COMMANDS
+        if r.domain == domain and r.capability == capability and (r.feature is None or r.feature in features)
+    ]

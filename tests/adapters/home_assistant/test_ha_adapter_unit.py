@@ -1,0 +1,171 @@
+"""The adapter's handling of what Home Assistant sends, driven directly: bad input is a clear,
+counted error and the adapter keeps going; commands it cannot express are refused clearly.
+
+``ScriptedHa`` stands in for the WebSocket session only (canned registry answers, recorded
+service calls); the live tests (test_ha_import_live.py) run the same paths against a real HA."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from adapters.home_assistant import HomeAssistantAdapter, HomeAssistantConfig
+from adapters.home_assistant.ws import CommandFailed, HaConnection
+from dhi.models import CommandRequest
+from tests.support.recording import RecordingContext
+
+STATES = [
+    {"entity_id": "sensor.hall_t", "state": "21.5", "attributes": {"device_class": "temperature", "unit_of_measurement": "°C", "friendly_name": "Hall"}},
+    {"entity_id": "switch.plug", "state": "off", "attributes": {"friendly_name": "Plug"}},
+    {"entity_id": "input_boolean.helper", "state": "on", "attributes": {}},
+]  # fmt: skip
+
+
+class ScriptedHa:
+    """A stand-in for ``HaConnection`` (fake: no HA process here) answering the registry reads."""
+
+    url = "ws://ha.invalid/api/websocket"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.fail_with: CommandFailed | None = None
+
+    async def command(self, type_: str, **payload: Any) -> Any:
+        answers: dict[str, Any] = {
+            "config/entity_registry/list": [],
+            "config/device_registry/list": [],
+            "config/area_registry/list": [],
+            "get_states": STATES,
+        }
+        if type_ == "call_service":
+            self.calls.append(payload)
+            if self.fail_with is not None:
+                raise self.fail_with
+            return {"context": {}}
+        return answers[type_]
+
+
+async def started() -> tuple[HomeAssistantAdapter, RecordingContext, ScriptedHa]:
+    adapter = HomeAssistantAdapter(HomeAssistantConfig(url="http://ha.invalid:8123", token="t"))
+    ctx = RecordingContext(adapter="ha")
+    ha = ScriptedHa()
+    adapter._ctx, adapter._conn = ctx, cast(HaConnection, ha)
+    await adapter._describe_all()
+    return adapter, ctx, ha
+
+
+def changed(entity_id: str, state: str, **attrs: Any) -> dict[str, Any]:
+    new = {"entity_id": entity_id, "state": state, "attributes": attrs}
+    return {
+        "event_type": "state_changed",
+        "data": {"entity_id": entity_id, "old_state": new, "new_state": new},
+    }
+
+
+async def test_bad_input_is_counted_and_the_adapter_keeps_going() -> None:
+    adapter, ctx, _ = await started()
+    assert sorted(ctx.devices) == ["ha:sensor.hall_t", "ha:switch.plug"]  # helpers are not devices
+    assert not ctx.rejected and not ctx.invalid
+
+    adapter._on_state_changed({"event_type": "state_changed", "data": "nonsense"})
+    adapter._on_state_changed(
+        changed("sensor.hall_t", "warm", device_class="temperature", unit_of_measurement="°C")
+    )
+    adapter._on_state_changed(
+        changed("sensor.hall_t", "-300", device_class="temperature", unit_of_measurement="°C")
+    )
+    reasons = [i.reason for i in ctx.invalid]
+    assert len(reasons) == 3, reasons
+    assert "data.entity_id" in reasons[0]
+    assert "sensor.hall_t state: expected a number, got 'warm'" in reasons[1]
+    assert "main/dhi.temperature.temperature" in reasons[2]  # out of the catalog's range, named
+
+    adapter._on_state_changed(
+        changed("sensor.hall_t", "22.5", device_class="temperature", unit_of_measurement="°C")
+    )
+    assert ctx.states[-1].properties == {"temperature": 22.5}
+    adapter._on_state_changed(changed("sensor.hall_t", "unavailable"))
+    assert ctx.availability[-1].device == "ha:sensor.hall_t" and ctx.availability[-1].available is False
+    assert not ctx.rejected
+
+
+async def test_commands_become_service_calls_or_clear_errors() -> None:
+    adapter, _, ha = await started()
+
+    def cmd(command: str, **kw: Any) -> CommandRequest:
+        base: dict[str, Any] = {
+            "id": "c",
+            "device": "ha:switch.plug",
+            "component": "main",
+            "capability": "dhi.on_off",
+        }
+        return CommandRequest(**(base | {"command": command} | kw))
+
+    ok = await adapter.execute(cmd("on"))
+    assert ok.status == "ok"
+    assert ha.calls[-1] == {
+        "domain": "switch",
+        "service": "turn_on",
+        "service_data": {},
+        "target": {"entity_id": "switch.plug"},
+    }
+    assert (await adapter.execute(cmd("set", params={"on": False}))).status == "ok"
+    assert ha.calls[-1]["service"] == "turn_off"
+
+    unknown = await adapter.execute(cmd("on", device="ha:nothing"))
+    assert unknown.error is not None and unknown.error.code == "unknown_device"
+    wrong_cap = await adapter.execute(cmd("on", capability="dhi.level"))
+    assert wrong_cap.error is not None and wrong_cap.error.code == "unsupported"
+
+    ha.fail_with = CommandFailed("call_service", "service_validation_error", "option not valid")
+    refused = await adapter.execute(cmd("off"))
+    assert refused.error is not None and refused.error.code == "invalid_params"
+    assert "option not valid" in refused.error.message
+
+
+async def test_a_colour_light_maps_its_supported_modes_and_takes_colour_commands() -> None:
+    light = {
+        "entity_id": "light.desk",
+        "state": "on",
+        "attributes": {
+            "friendly_name": "Desk",
+            "supported_color_modes": ["color_temp", "hs"],
+            "brightness": 255,
+            "color_temp_kelvin": 2700,
+            "hs_color": [30.0, 50.0],
+            "supported_features": 0,
+        },
+    }
+    adapter, ctx, ha = await started()
+    home = [*STATES, light]
+    original = ha.command
+
+    async def with_light(type_: str, **payload: Any) -> Any:
+        return home if type_ == "get_states" else await original(type_, **payload)
+
+    ha.command = with_light  # type: ignore[method-assign]
+    await adapter._describe_all()
+    desc = ctx.devices["ha:light.desk"]
+    assert set(desc.capability_ids()) == {"dhi.on_off", "dhi.level", "dhi.color_temperature", "dhi.color"}
+    reported = {
+        (s.capability, k): v
+        for s in ctx.states
+        if s.device == "ha:light.desk"
+        for k, v in s.properties.items()
+    }
+    assert reported[("dhi.level", "level")] == 100
+    assert reported[("dhi.color_temperature", "color_temperature")] == 2700
+    assert (reported[("dhi.color", "hue")], reported[("dhi.color", "saturation")]) == (30.0, 50.0)
+
+    ok = await adapter.execute(
+        CommandRequest(
+            id="l1",
+            device="ha:light.desk",
+            component="main",
+            capability="dhi.color_temperature",
+            command="set_color_temperature",
+            params={"color_temperature": 4000, "transition_time": 2},
+        )
+    )
+    assert ok.status == "ok", ok
+    assert ha.calls[-1]["service"] == "turn_on"
+    assert ha.calls[-1]["service_data"] == {"color_temp_kelvin": 4000, "transition": 2}

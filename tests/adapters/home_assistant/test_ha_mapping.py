@@ -1,0 +1,227 @@
+"""The catalog's Home Assistant rows read in reverse (HA entity -> DHI), without a live HA."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.home_assistant.model import (
+    VAGUE,
+    Filters,
+    describe,
+    from_dhome,
+    pick_row,
+    read_state,
+    value_converter,
+)
+from dhi.catalog import check_value, default_catalog
+from dhi.errors import HubError
+from dhi.home_assistant import COMPOSITE, EntityRow, entity_rows
+from dhi.models.catalog import PropertyDef, ValueType
+
+CATALOG = default_catalog()
+NO_FILTER = Filters(frozenset())
+
+
+def _exported_simple(er: EntityRow) -> bool:
+    """Rows the bridge exports as one entity whose state is one property."""
+    return (
+        er.row.export
+        and er.row.domain not in COMPOSITE
+        and er.row.domain in ("sensor", "binary_sensor", "switch", "number", "select")
+        and er.prop is not None
+        and er.row.device_class is not None
+    )
+
+
+SIMPLE = [er for er in entity_rows(CATALOG) if _exported_simple(er)]
+
+
+def values_of(prop: PropertyDef) -> st.SearchStrategy[Any]:
+    if prop.type is ValueType.BOOLEAN:
+        return st.booleans()
+    if prop.enum:
+        return st.sampled_from(prop.enum)
+    if prop.type in (ValueType.NUMBER, ValueType.INTEGER):
+        lo = prop.minimum if prop.minimum is not None else -1e6
+        hi = prop.maximum if prop.maximum is not None else 1e6
+        if prop.type is ValueType.INTEGER:
+            return st.integers(int(lo), int(hi))
+        return st.floats(lo, hi, allow_nan=False).map(lambda v: round(v, 3))
+    return st.text(min_size=1, max_size=20).filter(
+        lambda s: s.strip() == s and s not in ("unknown", "unavailable")
+    )
+
+
+def ha_state(er: EntityRow, value: Any) -> str:
+    """The state text the dhome → HA bridge shows for ``value`` (HA's conventions)."""
+    if er.row.domain == "binary_sensor":
+        return "on" if value in (er.row.on_when or [True]) else "off"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def test_there_are_rows_to_read_back() -> None:
+    assert len(SIMPLE) > 30
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), er=st.sampled_from(SIMPLE))
+def test_an_exported_entity_reads_back_as_its_capability(data: st.DataObject, er: EntityRow) -> None:
+    """What the bridge exports for a capability comes back (a) as a row of the same HA domain
+    and device class whenever HA's device class is telling and the entity no config/diagnostic
+    one, (b) with the value the bridge showed when it is that capability's property, else a
+    value of a compatible type; never as a guess between equals (then a vendor property)."""
+    row = pick_row(
+        CATALOG,
+        er.row.domain,
+        er.row.device_class,
+        unit=er.unit,
+        entity_category=er.row.entity_category,
+        state_class=er.row.state_class,
+    )
+    if (er.row.domain, er.row.device_class) not in VAGUE and er.row.entity_category is None:
+        assert row is not None, f"{er.capability.id}: {er.row.domain}/{er.row.device_class} not read back"
+    if row is None:
+        return
+    assert (row.row.domain, row.row.device_class) == (er.row.domain, er.row.device_class)
+    assert row.prop is not None and er.prop is not None
+    value = data.draw(values_of(er.prop))
+    if er.row.domain == "binary_sensor" and er.prop.type is not ValueType.BOOLEAN:
+        return  # an enum shown as on/off keeps only which side of on_when it is on
+    back = value_converter(row, er.unit, CATALOG)(ha_state(er, value))
+    if (row.capability.id, row.prop.name) == (er.capability.id, er.prop.name):
+        assert back == pytest.approx(value) if isinstance(value, float) else back == value
+        check_value(row.prop, back, "value")
+    elif isinstance(value, bool):
+        assert isinstance(back, bool)
+    elif isinstance(value, int | float):
+        assert isinstance(back, int | float) and not isinstance(back, bool)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    er=st.sampled_from([er for er in entity_rows(CATALOG) if er.row.domain != "event"]),
+    state=st.one_of(st.text(max_size=12), st.sampled_from(["on", "off", "unknown", "unavailable", "12.5", "-3", "nan", "inf"])),
+    attrs=st.dictionaries(
+        st.sampled_from(["brightness", "hs_color", "xy_color", "color_temp_kelvin", "current_position", "temperature", "supported_color_modes", "supported_features"]),
+        st.one_of(st.none(), st.integers(-10, 1000), st.floats(allow_nan=True), st.text(max_size=5), st.lists(st.integers(0, 400), max_size=3)),
+    ),
+)  # fmt: skip
+def test_any_state_reads_without_raising(er: EntityRow, state: str, attrs: dict[str, Any]) -> None:
+    """Whatever HA sends for an entity, reading it gives values or counted errors, never an
+    exception; every value it gives fits the catalog or is null."""
+    full = {
+        "entity_id": f"{er.row.domain}.probe",
+        "state": state,
+        "attributes": {
+            "device_class": er.row.device_class,
+            "unit_of_measurement": er.unit,
+            "supported_color_modes": ["hs", "color_temp"],
+            "supported_features": 255,
+            **attrs,
+        },
+    }
+    devices, _ = describe("ha", [], [], [full], catalog=CATALOG, filters=NO_FILTER)
+    assert len(devices) == 1
+    [part] = devices[0].entities.values()
+    reading = read_state(part, full)
+    for (comp, cap), props in reading.reports.items():
+        definition = CATALOG.get(cap) or devices[0].description.component(comp).capability(cap).definition  # type: ignore[union-attr]
+        assert definition is not None
+        for name, value in props.items():
+            if value is None:
+                continue
+            prop = definition.property(name)
+            assert prop is not None
+            with contextlib.suppress(HubError):  # out of range: the adapter's `checked` counts it
+                check_value(prop, value, name)
+
+
+def test_units_home_assistant_shows_in_other_systems_are_converted() -> None:
+    row = pick_row(CATALOG, "sensor", "temperature", unit="°F", state_class="measurement")
+    assert row is not None and row.capability.id == "dhi.temperature"
+    assert value_converter(row, "°F", CATALOG)("72.5") == pytest.approx(22.5)
+    energy = pick_row(CATALOG, "sensor", "energy", unit="Wh", state_class="total_increasing")
+    assert energy is not None and energy.prop is not None and energy.prop.unit == "kW.h"
+    assert value_converter(energy, "Wh", CATALOG)("1500") == 1.5
+    # a unit with no conversion is not this row: kept as a vendor property instead
+    assert pick_row(CATALOG, "sensor", "temperature", unit="furlongs") is None
+
+
+def test_a_sensor_without_device_class_needs_a_telling_unit() -> None:
+    assert pick_row(CATALOG, "sensor", None) is None
+    assert pick_row(CATALOG, "sensor", None, unit="%") is None  # tank, filter life, heating demand…
+    hr = pick_row(CATALOG, "sensor", None, unit="bpm")
+    assert hr is not None and hr.capability.id == "dhi.heart_rate"
+
+
+def test_diagnostic_entities_pick_the_diagnostic_capability() -> None:
+    plain = pick_row(CATALOG, "sensor", "temperature", unit="°C", state_class="measurement")
+    inner = pick_row(
+        CATALOG, "sensor", "temperature", unit="°C", entity_category="diagnostic", state_class="measurement"
+    )
+    assert plain is not None and plain.capability.id == "dhi.temperature"
+    assert inner is not None and inner.capability.id == "dhi.device_temperature"
+    switch = pick_row(CATALOG, "switch", None)
+    assert switch is not None and switch.capability.id == "dhi.on_off"
+
+
+def test_loop_safety_marker() -> None:
+    assert from_dhome({"platform": "mqtt", "unique_id": "dhome:flat:dev:main:t"}, None)
+    assert not from_dhome({"platform": "mqtt", "unique_id": "probe_t"}, None)
+    assert not from_dhome({"platform": "template", "unique_id": "dhome:looks_alike"}, None)
+    assert from_dhome(None, {"identifiers": [["mqtt", "dhome:flat:dev"]]})
+    assert not from_dhome(None, {"identifiers": [["zha", "dhome:flat:dev"]], "name": "x"})
+    states = [
+        {
+            "entity_id": "sensor.t",
+            "state": "1",
+            "attributes": {"device_class": "temperature", "unit_of_measurement": "°C"},
+        }
+    ]
+    entities = [{"entity_id": "sensor.t", "platform": "mqtt", "unique_id": "x", "device_id": "d1"}]
+    devices = [{"id": "d1", "identifiers": [["mqtt", "dhome:flat:dev"]], "name": "Bedroom"}]
+    found, skipped = describe("ha", entities, devices, states, catalog=CATALOG, filters=NO_FILTER)
+    assert found == [] and skipped == ["sensor.t: published by dhome (loop safety)"]
+
+
+def test_one_ha_device_is_one_dhi_device_with_a_component_per_entity() -> None:
+    states = [
+        {"entity_id": "sensor.aqara_t", "state": "21", "attributes": {"device_class": "temperature", "unit_of_measurement": "°C", "friendly_name": "Aqara T"}},
+        {"entity_id": "sensor.aqara_h", "state": "40", "attributes": {"device_class": "humidity", "unit_of_measurement": "%"}},
+        {"entity_id": "sensor.aqara_battery", "state": "87", "attributes": {"device_class": "battery", "unit_of_measurement": "%"}},
+        {"entity_id": "sensor.aqara_x", "state": "weird", "attributes": {}},
+    ]  # fmt: skip
+    entities = [{"entity_id": s["entity_id"], "platform": "zha", "device_id": "d1"} for s in states]
+    entities[2]["entity_category"] = "diagnostic"
+    devices = [
+        {
+            "id": "d1",
+            "identifiers": [["zha", "00:11"]],
+            "name": "Bedroom sensor",
+            "manufacturer": "LUMI",
+            "area_id": "bedroom",
+        }
+    ]
+    [dev], _ = describe(
+        "ha", entities, devices, states, catalog=CATALOG, filters=NO_FILTER, areas={"bedroom": "卧室"}
+    )
+    d = dev.description
+    assert d.id == "ha:d1" and d.name == "Bedroom sensor" and d.manufacturer == "LUMI" and d.room == "卧室"
+    caps = {
+        c.id: c.capability_ids() if hasattr(c, "capability_ids") else [x.id for x in c.capabilities]
+        for c in d.components
+    }
+    assert caps == {
+        "aqara_t": ["dhi.temperature"],
+        "aqara_h": ["dhi.humidity"],
+        "aqara_battery": ["dhi.battery"],
+        "aqara_x": ["x.home_assistant.sensor"],
+    }
+    assert dev.features.standard == 3 and dev.features.vendor == 1
