@@ -137,6 +137,11 @@ class Hub:
         self.metrics.queues.sources.append(self._queue_readings)
         self.metrics.queues.coalesced = lambda: dict(self.storage.coalesced)
         self.metrics.queues.stalls = lambda: self.storage.stalls
+        self.metrics.queues.commits = lambda: (
+            self.storage.batches,
+            self.storage.writes_committed,
+            self.storage.commit_seconds,
+        )
         # Adapters report availability themselves once they reconnect; until then: unknown.
         for rec in self.registry.all():
             self.registry.set_available(rec.id, False, "hub restarted")

@@ -88,6 +88,7 @@ class Queues(Collector):
         self.sources: list[Callable[[], Iterable[QueueReading]]] = []
         self.coalesced: Callable[[], dict[str, int]] = dict
         self.stalls: Callable[[], int] = lambda: 0
+        self.commits: Callable[[], tuple[int, int, float]] = lambda: (0, 0, 0.0)
         registry.register(self)
 
     def readings(self) -> list[QueueReading]:
@@ -114,6 +115,12 @@ class Queues(Collector):
         for table, n in sorted(self.coalesced().items()):
             coalesced.add_metric([table], n)
         yield coalesced
+        commits, rows, seconds = self.commits()
+        yield CounterMetricFamily("dhome_storage_commits", "SQLite transactions committed", value=commits)
+        yield CounterMetricFamily("dhome_storage_rows", "Statements and rows committed to SQLite", value=rows)
+        yield CounterMetricFamily(
+            "dhome_storage_commit_seconds", "Time the storage thread spent committing", value=seconds
+        )
         yield CounterMetricFamily(
             "dhome_storage_stalls",
             "Times ingestion waited for a commit: the telemetry queue was full of distinct properties",
@@ -164,4 +171,11 @@ class Metrics:
             "dhome_auth_failures", "Rejected API authentications", ["reason"], registry=r
         )
         self.devices = Gauge("dhome_devices", "Registered devices", registry=r)
+        self.bridge_commands = Counter(
+            "dhome_bridge_commands",
+            "Commands that came in through a bridge (e.g. Home Assistant), by result: "
+            "ok, failed (refused by the hub or the device), read_only, bad_payload",
+            ["bridge", "result"],
+            registry=r,
+        )
         self.queues = Queues(r)

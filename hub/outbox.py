@@ -207,7 +207,9 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
             return
-        await storage.flush()  # rows the consent filter queued a moment ago
+        # rows the consent filter queued a moment ago (not the telemetry backlog: an alert's
+        # delivery never waits behind history under saturation)
+        await storage.flush(telemetry=False)
         row = await storage.fetchone(
             "SELECT seq, message_id, payload, attempts, next_attempt, first_failed FROM outbox "
             "WHERE subscription = ? AND state = 'pending' ORDER BY seq LIMIT 1",

@@ -1,6 +1,7 @@
 """One SQLite file (WAL) per hub: devices, state, history, events, alerts, outbox, audit, tokens.
 
-All SQL runs on one dedicated thread so the event loop never waits on disk. Ingestion
+All SQL runs on two dedicated threads, one statement at a time (a lock), so the event loop
+never waits on disk: one for reads and the ordered queue, one for telemetry. Ingestion
 writes are queued without awaiting and committed in batches; ``execute``/``flush`` are for
 callers that must know a write is durable (outbox, alerts, tokens) before going on.
 
@@ -25,7 +26,8 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Hashable, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -96,6 +98,9 @@ MIGRATIONS: list[str] = [
 ]
 
 
+_CHUNKS_IN_FLIGHT = 2  # telemetry transactions handed to the storage thread at once
+
+
 # holders, not list/dict subclasses: the module is compiled with mypyc (tools/compiled),
 # which builds no subclasses of built-in types
 class _Rows:
@@ -156,6 +161,10 @@ class Storage:
         self._batch_interval = batch_interval
         self._batch_max = batch_max
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite")
+        # telemetry transactions run on a thread of their own: an alert's commit (on the
+        # other) waits for the one telemetry transaction holding the connection, never for
+        # those queued behind it
+        self._telemetry_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite-telemetry")
         self._conn: sqlite3.Connection | None = None
         self._pending: list[_Queued] = []
         self._open_rows: dict[str, _Rows] = {}  # row statements still taking rows
@@ -164,8 +173,11 @@ class Storage:
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._waiting = 0  # threads other than the telemetry one waiting for the connection
+        self._waiting_changed = threading.Condition()
         self.writes_committed = 0
         self.batches = 0
+        self.commit_seconds = 0.0  # on the storage thread, waiting for the lock included
         #: the telemetry queue: rows in order, and the newest pending slot of each key
         self.telemetry_max = telemetry_max
         self._telemetry: list[_Slot] = []
@@ -224,6 +236,7 @@ class Storage:
             await self._run(self._close_sync)
             self._conn = None
         self._pool.shutdown(wait=True)
+        self._telemetry_pool.shutdown(wait=True)
 
     def _close_sync(self) -> None:
         conn = self._require()
@@ -289,7 +302,7 @@ class Storage:
             # flow control keeps the rest at the broker) rather than grow past the bound. On
             # the storage thread, after the batches handed to it before: the order holds.
             self.stalls += 1
-            self._pool.submit(self._commit, self._take_telemetry()).result()
+            self._telemetry_pool.submit(self._commit_telemetry, self._take_telemetry()).result()
             queue = self._telemetry
         slot = _Slot(sql, key, params)
         queue.append(slot)
@@ -336,18 +349,33 @@ class Storage:
         self._queued = 0
         return batch
 
-    async def flush(self) -> None:
-        """Commit everything queued so far (both queues). Telemetry goes in transactions of
-        at most ``batch_max`` rows taken from the head of its queue, so an ``execute`` (an
-        alert) waits for one of those at most, never for a whole backlog."""
+    async def flush(self, *, telemetry: bool = True) -> None:
+        """Commit everything queued so far: the ordered queue, then (unless ``telemetry`` is
+        false: what the outbox needs is in the ordered queue, and it must not wait behind a
+        backlog of history) the telemetry queue, in transactions of at most ``batch_max`` rows
+        taken from its head."""
         if self._pending:
             await self._commit_soon(self._take())
+        if not telemetry:
+            return
         async with self._telemetry_lock:
             remaining = len(self._telemetry)
-            while remaining > 0 and self._telemetry:
-                chunk = self._take_telemetry(self._batch_max)
-                remaining -= self._batch_max
-                await self._commit_soon(chunk)  # handed to the storage thread at once: in order
+            loop = asyncio.get_running_loop()
+            # two chunks handed to the telemetry thread at a time (it runs them in order): it
+            # starts the next one while the loop is busy
+            in_flight: list[asyncio.Future[int]] = []
+            try:
+                while remaining > 0 and self._telemetry:
+                    chunk = self._take_telemetry(self._batch_max)
+                    remaining -= self._batch_max
+                    in_flight.append(
+                        loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk)
+                    )
+                    if len(in_flight) >= _CHUNKS_IN_FLIGHT:
+                        await asyncio.shield(in_flight.pop(0))
+            finally:
+                for job in in_flight:  # taken off the queue: committed even if cancelled
+                    await asyncio.shield(job)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
@@ -369,12 +397,36 @@ class Storage:
         job = asyncio.get_running_loop().run_in_executor(self._pool, self._commit, batch)
         return await asyncio.shield(job)
 
-    def _commit(self, batch: list[_Queued]) -> int:
+    @contextlib.contextmanager
+    def _turn(self, *, telemetry: bool = False) -> Iterator[None]:
+        """Hold the connection. Telemetry gives way: it waits while anything else (an alert's
+        commit, a read) waits for it — a plain lock would let the telemetry thread take it
+        back chunk after chunk, and an alert wait behind the whole backlog."""
+        with self._waiting_changed:
+            if telemetry:
+                while self._waiting:
+                    self._waiting_changed.wait()
+            else:
+                self._waiting += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            if not telemetry:
+                with self._waiting_changed:
+                    self._waiting -= 1
+                    self._waiting_changed.notify_all()
+
+    def _commit_telemetry(self, batch: list[_Queued]) -> int:
+        return self._commit(batch, telemetry=True)
+
+    def _commit(self, batch: list[_Queued], *, telemetry: bool = False) -> int:
         conn = self._require()
         last = 0
         if not batch:
             return last
-        with self._lock:
+        started = time.perf_counter()
+        with self._turn(telemetry=telemetry):
             conn.execute("BEGIN")
             try:
                 for sql, params in batch:
@@ -391,6 +443,7 @@ class Storage:
                 raise
         self.writes_committed += sum(len(p.rows) if isinstance(p, _Rows | _Latest) else 1 for _, p in batch)
         self.batches += 1
+        self.commit_seconds += time.perf_counter() - started
         return last
 
     async def _flush_loop(self) -> None:
@@ -412,7 +465,7 @@ class Storage:
         return rows[0] if rows else None
 
     def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._turn():
             return list(self._require().execute(sql, params).fetchall())
 
     def _require(self) -> sqlite3.Connection:

@@ -41,6 +41,7 @@ from dhi.models import (
 from dhi.models.common import DEVICE_ID
 from dhi.models.device import CapabilityInstance
 from dhi.models.limits import RATE_BURST, RATE_LIMITED, RATE_PER_SECOND, TokenBucket, payload_limit
+from dhi.priority import is_priority_device, priority_capabilities
 
 _NATIVE = re.compile(r"^[^\s/#+]+$")
 _MAX_EARLY_TOPICS = 256  # per device, while its desc is missing
@@ -219,6 +220,9 @@ class DhiMqttAdapter(MqttAdapterShell[DhiMqttConfig]):
         if not ctx.publish_device(desc):
             return  # the hub refused it and said why
         self._devices[native] = desc
+        if is_priority_device(desc, priority_capabilities(ctx.catalog)):
+            # every topic of a safety or care device takes the lane: its messages keep their order
+            self._claim_lane([f"{self.config.prefix}/{self._home}/{native}/#"])
         for held in self._early.pop(native, {}).values():
             self._dispatch_held(held)
 

@@ -21,6 +21,11 @@ class DhiMqttConfig(BaseModel):
     command_timeout: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0, description="seconds to wait for cmd/result when the command names no timeout"
     )
+    safety_lane: bool = Field(
+        default=True,
+        description="a second broker connection for the topics of safety and care devices, so they "
+        "never wait behind a backlog of telemetry",
+    )
     max_pending_devices: Annotated[int, Field(ge=1)] = Field(
         default=1000, description="devices whose state/avail is held while their desc has not arrived"
     )

@@ -14,9 +14,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.devices import BASE_TOPIC, bridge_devices, climate_name, device_id, smoke_detector, smoke_name
@@ -26,6 +24,7 @@ from hub.config import HubConfig
 from hub.core import Hub
 from tests.adapters.mqtt.helpers import broker_config, eventually
 from tests.api.support import Harness, running_hub
+from tests.support.burst import publish_burst
 from tests.support.mosquitto import Mosquitto, MqttPeer
 
 pytestmark = pytest.mark.slow
@@ -54,26 +53,6 @@ def hub_config(broker: Mosquitto) -> HubConfig:
     cfg.api.host = "127.0.0.1"
     cfg.api.port = 0
     return cfg
-
-
-def publish_burst(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> None:
-    """QoS 1, from a paho client of its own (its thread), waiting for every PUBACK."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst", protocol=paho.MQTTv311)
-    client.max_inflight_messages_set(100)
-    client.max_queued_messages_set(0)
-    connected = threading.Event()
-    client.on_connect = lambda *a: connected.set()
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        assert connected.wait(10)
-        infos = [client.publish(topic, body, qos=1) for topic, body in messages]
-        for info in infos:
-            info.wait_for_publish(60)
-            assert info.is_published()
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 async def scrape(http: aiohttp.ClientSession, h: Harness) -> dict[str, float]:

@@ -24,10 +24,11 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 
-from adapters.sdk.mqtt.connection import MqttConnection, MqttMessage
+from adapters.sdk.mqtt.connection import AckGate, MqttConnection, MqttMessage
 from adapters.sdk.mqtt.settings import BrokerSettings
 from adapters.sdk.mqtt.topics import matches
 
@@ -68,6 +69,7 @@ class SafetyLane:
         self._subscribed: set[str] = set()
         self._by_marker: dict[str, _Claim] = {}
         self._markers = itertools.count(1)
+        self._token = secrets.token_hex(6)
         self._bulk: MqttConnection | None = None
         self._conn: MqttConnection | None = None
         self._stack = AsyncExitStack()
@@ -96,10 +98,16 @@ class SafetyLane:
         self._matched[topic] = found
         return found
 
-    async def open(self, bulk: MqttConnection, settings: BrokerSettings) -> None:
+    async def open(
+        self, bulk: MqttConnection, settings: BrokerSettings, *, ack_gate: AckGate | None = None
+    ) -> None:
+        """Connect the lane (``ack_gate``: as the bulk connection's, for persistent sessions)."""
         self._bulk = bulk
         self._marker_topic = f"dhome/lane/{settings.client_id or bulk.client_id}"
-        self._conn = await self._stack.enter_async_context(MqttConnection(settings, logger=self._log))
+        conn = MqttConnection(settings, logger=self._log)
+        if ack_gate is not None:
+            conn.set_ack_gate(ack_gate)
+        self._conn = await self._stack.enter_async_context(conn)
         self._stack.callback(await bulk.subscribe(self._marker_topic, self._on_bulk_marker))
         self._stack.callback(await self._conn.subscribe(self._marker_topic, self._on_lane_marker))
         self._stack.callback(self._conn.on_connection_change(self._on_lane_connection))
@@ -123,7 +131,8 @@ class SafetyLane:
         new = [f for f in dict.fromkeys(filters) if f not in self._claims and f not in self._patterns]
         if not new:
             return
-        marker = f"{next(self._markers)}"
+        # unique to this lane object: a persistent session may replay an earlier run's marker
+        marker = f"{self._token}-{next(self._markers)}"
         claim = _Claim(marker)
         self._by_marker[marker] = claim
         for f in new:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from contextlib import AsyncExitStack
 from typing import Protocol
 
 from adapters.sdk import AdapterContext
-from adapters.sdk.mqtt.connection import MessageCallback, MqttConnection
+from adapters.sdk.mqtt.connection import MessageCallback, MqttConnection, MqttMessage
+from adapters.sdk.mqtt.errors import MqttError
+from adapters.sdk.mqtt.lanes import SafetyLane, lane_settings
 from adapters.sdk.mqtt.settings import BrokerSettings
 from adapters.sdk.mqtt.shared import shared_connection
+from adapters.sdk.mqtt.topics import matches
 
 
 class BrokerConfig(Protocol):
@@ -51,6 +54,9 @@ class MqttAdapterShell[C: BrokerConfig](ABC):
         self._ctx: AdapterContext | None = None
         self._conn: MqttConnection | None = None
         self._stack = AsyncExitStack()
+        #: the safety lane's connection, when the config has ``safety_lane: true`` (lanes.py)
+        self._lane: SafetyLane | None = None
+        self._lane_routes: list[tuple[str, MessageCallback]] = []
 
     def bind(self, ctx: AdapterContext) -> None:
         """Attach the context without connecting (tests feed the message handlers directly)."""
@@ -58,19 +64,60 @@ class MqttAdapterShell[C: BrokerConfig](ABC):
 
     async def start(self, ctx: AdapterContext) -> None:
         self.bind(ctx)
+        settings = persistent(self.config.broker, ctx)
         conn = self._conn = await self._stack.enter_async_context(
-            shared_connection(persistent(self.config.broker, ctx), logger=ctx.logger)
+            shared_connection(settings, logger=ctx.logger)
         )
         conn.set_ack_gate(ctx.settled)
         self._stack.callback(conn.on_connection_change(self._on_connection))
         self._opened(conn, ctx)
+        if getattr(self.config, "safety_lane", False):
+            lane = SafetyLane(self._on_lane_message, logger=ctx.logger)
+            await lane.open(conn, lane_settings(settings, conn.client_id), ack_gate=ctx.settled)
+            self._stack.push_async_callback(lane.close)
+            self._lane = lane
+        self._lane_routes.clear()
         for pattern, callback in self._subscriptions():
-            self._stack.callback(await conn.subscribe(pattern, callback))
+            self._lane_routes.append((pattern, callback))
+            self._stack.callback(await conn.subscribe(pattern, self._bulk(callback)))
 
     async def stop(self) -> None:
         self._cancel_waiters()
         await self._stack.aclose()
         self._conn = None
+        self._lane = None
+
+    # ------------------------------------------------------------------ the safety lane
+
+    def _bulk(self, callback: MessageCallback) -> MessageCallback:
+        lane = self._lane
+        if lane is None:
+            return callback
+
+        def unless_on_the_lane(msg: MqttMessage) -> Awaitable[None] | None:
+            return None if lane.owns(msg.topic) else callback(msg)
+
+        return unless_on_the_lane
+
+    def _on_lane_message(self, msg: MqttMessage) -> None:
+        for pattern, callback in self._lane_routes:
+            if matches(pattern, msg.topic):
+                callback(msg)
+                return
+
+    def _claim_lane(self, filters: list[str]) -> None:
+        """Hand these topics (a priority device's) over to the safety lane, in the background."""
+        lane, ctx = self._lane, self._ctx
+        if lane is None or ctx is None:
+            return
+
+        async def claim() -> None:
+            try:
+                await lane.claim(filters)
+            except MqttError as exc:
+                ctx.logger.warning("safety lane: %s (those topics stay on the main connection)", exc)
+
+        ctx.spawn(claim(), "safety-lane")
 
     # ------------------------------------------------------------------ hooks
 

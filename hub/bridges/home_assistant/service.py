@@ -649,12 +649,14 @@ class HomeAssistantExport:
             cmds = entity.commands[index].decode(payload, values)
         except (PayloadError, ValueError, TypeError) as exc:
             self.bad_payloads += 1
+            self._count("bad_payload")
             self._ratelog.warning(f"payload:{msg.topic}", f"Home Assistant command on {msg.topic}: {exc}")
             return
         control = self._control(device_id)
         for cmd in cmds:
             if not control(cmd.capability):
                 self.commands_failed += 1
+                self._count("read_only")
                 self._ratelog.warning(
                     f"guarded:{device_id}",
                     f"Home Assistant may not operate {cmd.capability} of {device_id} (只读：住户未授权控制 / "  # noqa: RUF001 - Chinese punctuation
@@ -669,16 +671,22 @@ class HomeAssistantExport:
                 result = await self.hub.execute(request)
             except HubError as exc:
                 self.commands_failed += 1
+                self._count("failed")
                 self._ratelog.warning(f"cmd:{device_id}", f"Home Assistant command for {device_id}: {exc}")
                 return
             if result.status is not CommandStatus.OK:
                 self.commands_failed += 1
+                self._count("failed")
                 self._ratelog.warning(
                     f"cmd:{device_id}",
                     f"Home Assistant command {cmd.capability}.{cmd.command} for {device_id} failed: {result.error}",
                 )
                 return
             self.commands_ok += 1
+            self._count("ok")
+
+    def _count(self, result: str) -> None:
+        self.hub.metrics.bridge_commands.labels("home_assistant", result).inc()
 
 
 async def refuse_anonymous(settings: HomeAssistantSettings) -> bool:

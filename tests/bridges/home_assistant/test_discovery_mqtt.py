@@ -127,6 +127,8 @@ async def test_shared_rooms_appear_with_device_classes_units_and_commands(
             peer.publish(light["command_topic"], "not json")  # refused, counted, nothing breaks
             await wait_for(lambda: bridge.bad_payloads == 1)
             assert bridge.commands_ok >= 2
+            counted = hub.metrics.bridge_commands.labels("home_assistant", "bad_payload")._value.get()
+            assert counted == 1  # /metrics: dhome_bridge_commands_total{bridge="home_assistant",…}
 
             # the whole share is audited like any other
             await hub.storage.flush()
