@@ -79,7 +79,9 @@ class ApiContext:
         m = self.hub.metrics
         self.fanout = FanOut(
             self.hub.bus,
-            capacity=self.ws_queue,
+            # the log holds twice the bound: a reader the hub itself was slow to serve (a
+            # stalled loop) still finds what it has not had
+            capacity=2 * self.ws_queue,
             tick=self.settings.ws_tick,
             batch_max=self.settings.ws_batch_max,
             on_sent=m.messages_out.labels("ws").inc,

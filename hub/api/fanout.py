@@ -82,8 +82,10 @@ class Reader:
     #: absolute index in the feed's log of the next message to send
     position: int = 0
     next_send: float = 0.0
-    #: since when the socket has not been writable while something was pending
+    #: since when (and since which head of the log) the socket has not been writable while
+    #: something was pending
     blocked_since: float | None = None
+    blocked_at: int = 0
     feed: Feed | None = None
 
     def __post_init__(self) -> None:
@@ -167,14 +169,20 @@ class Feed:
                     "availability changes and other messages not consumed"
                 )
         elif r.position < self.base:
-            return r.overflow_reason()
+            return (
+                f"subscription {r.subscription}: queue overflow: more than {self.capacity} messages "
+                "pending, more than the hub keeps for its filter"
+            )
         return None
 
     def _behind(self, r: Reader, head: int, now: float) -> bool:
-        """Whether ``r``, whose socket has not taken what it was given, is past its bound."""
+        """Whether ``r``, whose socket has been full since ``blocked_at``, is past its bound:
+        more than ``bound`` messages arrived since, or its oldest pending one is older than
+        ``max_age``. What piled up while the hub itself was slow to serve (a stalled loop)
+        does not count against a client whose socket took everything it was given."""
         if r.coalescing:
             return False  # it is sent the latest values whenever its socket takes them
-        return head - r.position > r.bound or now - self._times[r.position - self.base] > r.max_age
+        return head - r.blocked_at > r.bound or now - self._times[r.position - self.base] > r.max_age
 
     def _messages(self, r: Reader, start: int, end: int) -> list[bytes]:
         if not r.coalescing:
@@ -221,12 +229,12 @@ class Feed:
             while r.position < head:
                 if not r.sink.writable():
                     # a reader whose socket takes everything keeps up, however much arrived
-                    # since the last tick; one whose socket is full is held to its bound
-                    if self._behind(r, head, now):
-                        lost += self._drop(r, r.overflow_reason(), "overflow")
-                    elif r.blocked_since is None:
-                        r.blocked_since = now
+                    # since the last round; one whose socket stays full is held to its bound
+                    if r.blocked_since is None:
+                        r.blocked_since, r.blocked_at = now, head
                         pending = True
+                    elif self._behind(r, head, now):
+                        lost += self._drop(r, r.overflow_reason(), "overflow")
                     elif now - r.blocked_since > r.send_timeout:
                         reason = f"too slow: nothing was accepted within {r.send_timeout:g} s"
                         lost += self._drop(r, reason, "send_timeout")

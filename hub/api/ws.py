@@ -7,12 +7,13 @@ what it was given goes out in one write: ``events`` frames (``batch``), or one `
 per message (clients that did not ask for batches), built once for every client at the same
 position. ``coalesce_ms`` sends only the latest value per property, at most that often.
 
-Back-pressure: what a client has pending is bounded in messages (``api.ws_queue``) and time
-(``api.ws_queue_seconds``). A client past its bound is dropped at the next tick with close code
-1013 and the reason, without being sent its backlog, and its connection is cut so its unsent
-data is freed; so is one whose socket takes nothing for ``ws_send_timeout``. A coalescing client
-is never behind on values (it gets the latest ones); it is dropped only if more alerts and
-other uncoalesced messages than the bound are pending. It may reconnect and resume with ``since``.
+Back-pressure: a client whose socket takes what it is given keeps up. One whose socket stays
+full is held to its bound: ``api.ws_queue`` messages arriving meanwhile, its oldest pending
+message ``api.ws_queue_seconds`` old, nothing accepted for ``ws_send_timeout``. Past it, it is
+dropped at the next round with close code 1013 and the reason, without being sent its backlog,
+and its connection is cut so its unsent data is freed. A coalescing client is never behind on
+values (it gets the latest ones); it is dropped only if more alerts and other uncoalesced
+messages than the hub keeps are pending. It may reconnect and resume with ``since``.
 """
 
 from __future__ import annotations

@@ -368,23 +368,38 @@ def test_a_reader_whose_socket_takes_everything_keeps_up_however_much_arrived() 
     assert [m["seq"] for m in sink.messages()] == list(range(1, 15))
 
 
-def test_a_reader_whose_socket_is_full_is_dropped_past_its_bound_in_messages_or_seconds() -> None:
-    for bound, max_age, appended, now in ((4, 3600.0, 5, 0.0), (100, 1.0, 1, 1.5)):
-        feed = Feed(Filter(), 8, 0)
+def test_a_reader_whose_socket_stays_full_is_dropped_past_its_bound_in_messages_or_seconds() -> None:
+    # (bound, max_age, messages before the socket is found full, messages after, time of the 2nd round)
+    for bound, max_age, before, after, now in ((4, 3600.0, 3, 5, 0.0), (100, 1.0, 1, 0, 1.5)):
+        feed = Feed(Filter(), 16, 0)
         sink = RecordingSink()
         fired: list[tuple[str, str]] = []
         r = live(feed, reader(sink, bound=bound, max_age=max_age, fired=fired))
         sink.open = False
-        for seq in range(1, appended + 1):
+        for seq in range(1, before + 1):
+            feed.append(seq, entry(seq, None), None, now=0.0)
+        # a round finds its socket full: from now on it is held to its bound
+        assert feed.serve(now=0.0, batch_max=100) == (0, 0, True) and not fired
+        for seq in range(before + 1, before + after + 1):
             feed.append(seq, entry(seq, None), None, now=0.0)
         _, lost, _ = feed.serve(now=now, batch_max=100)
-        assert fired == [
-            (
-                f"subscription s: queue overflow: more than {bound} messages or {max_age:g} s not consumed",
-                "overflow",
-            )
-        ]
-        assert lost == appended and r.feed is None and not sink.frames
+        reason = f"subscription s: queue overflow: more than {bound} messages or {max_age:g} s not consumed"
+        assert fired == [(reason, "overflow")]
+        assert lost == before + after and r.feed is None and not sink.frames
+
+
+def test_what_piled_up_while_the_hub_was_slow_does_not_count_against_a_reader() -> None:
+    feed = Feed(Filter(), 16, 0)
+    sink = RecordingSink()
+    fired: list[tuple[str, str]] = []
+    live(feed, reader(sink, bound=4, fired=fired))
+    for seq in range(1, 13):  # three bounds' worth before the hub gets round to serving
+        feed.append(seq, entry(seq, None), None, now=0.0)
+    sink.open = False  # and the socket is still busy with what it was given before
+    feed.serve(now=0.0, batch_max=100)
+    sink.open = True
+    assert feed.serve(now=0.1, batch_max=100) == (12, 0, False) and not fired
+    assert [m["seq"] for m in sink.messages()] == list(range(1, 13))
 
 
 def test_a_coalescing_reader_off_the_log_gets_latest_values_and_every_kept_message() -> None:

@@ -90,6 +90,8 @@ class Ctx:
 
 
 ON, OFF = "ON", "OFF"
+#: the bound given to HA for an open end of a number's range
+OPEN_END = 1_000_000
 
 
 def _num(v: Any) -> str | None:
@@ -216,9 +218,8 @@ def _number(er: EntityRow, ctx: Ctx) -> Entity | None:
     narrowed = (inst.constraints or {}).get(prop.name) if inst else None
     lo = narrowed.minimum if narrowed and narrowed.minimum is not None else prop.minimum
     hi = narrowed.maximum if narrowed and narrowed.maximum is not None else prop.maximum
-    cfg: dict[str, Any] = {"mode": "box"}
-    if lo is not None:
-        cfg["min"] = lo
+    # HA's number defaults to 1 … 100: an open end of the DHI range is given as a wide bound
+    cfg: dict[str, Any] = {"mode": "box", "min": lo if lo is not None else -OPEN_END, "max": OPEN_END}
     if hi is not None:
         cfg["max"] = hi
     elif cap.property("levels") is not None:  # dhi.sensitivity: 0 … levels
@@ -643,16 +644,19 @@ _VACUUM = {"running": "cleaning", "paused": "paused", "stopped": "idle", "error"
 def _vacuum(rows: list[EntityRow], ctx: Ctx) -> Entity | None:
     cap = "dhi.operational_state"
     src = (cap, "state")
-    names = {"start": "start", "stop": "stop", "pause": "pause", "return_to_base": "go_home"}
-    supported = [ha for ha, dhi in names.items() if ctx.can(cap, dhi)]
+    # HA feature -> (the payload HA sends for it, the DHI command)
+    features = {"start": ("start", "start"), "stop": ("stop", "stop"), "pause": ("pause", "pause"),
+                "return_home": ("return_to_base", "go_home")}  # fmt: skip
+    supported = [f for f, (_, dhi) in features.items() if ctx.can(cap, dhi)]
+    by_payload = {features[f][0]: features[f][1] for f in supported}
     cfg = {"name": None, "supported_features": [*supported, "status"]}
     commands = []
     if supported:
 
         def decode(p: str, v: Values) -> list[Cmd]:  # fmt: skip
-            if p not in supported:
-                raise PayloadError(f"vacuum: expected one of {supported}, got {p!r}")
-            return [Cmd(cap, names[p], {})]
+            if p not in by_payload:
+                raise PayloadError(f"vacuum: expected one of {sorted(by_payload)}, got {p!r}")
+            return [Cmd(cap, by_payload[p], {})]
 
         commands.append(CommandField("command_topic", "set", decode))
     encode: Encode = lambda v: json.dumps({"state": _VACUUM.get(v.get(src) or "", "idle")})  # noqa: E731

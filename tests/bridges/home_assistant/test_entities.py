@@ -142,7 +142,21 @@ def test_every_capability_device_plans_entities_whose_commands_the_catalog_accep
 
 
 #: what HA sends on command topics (numbers are probed at the entity's own minimum)
-PROBES = ("ON", "OFF", "PRESS", "OPEN", "CLOSE", "STOP", "LOCK", "UNLOCK", "heat", "install", "start", "eco")
+PROBES = (
+    "ON",
+    "OFF",
+    "PRESS",
+    "OPEN",
+    "CLOSE",
+    "STOP",
+    "LOCK",
+    "UNLOCK",
+    "heat",
+    "install",
+    "start",
+    "eco",
+    "return_to_base",
+)
 
 
 def _check_command(device: str, capability: str, command: str, params: dict[str, Any]) -> None:

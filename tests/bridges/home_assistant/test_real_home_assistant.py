@@ -27,6 +27,8 @@ from tests.support.mosquitto import AUTH_USERS, Mosquitto
 pytestmark = pytest.mark.slow
 
 DEMO_ROOMS = ["living_room", "bedroom", "kitchen", "bathroom", "hallway"]
+#: a robot cleaner and a colour lamp with effects: platforms the demo flat lacks
+STUDY = Path(__file__).with_name("robot_home.yaml")
 LIGHT = "virtual:living-light"
 #: the resident lets HA operate these (the other locks, valves and sirens are read-only)
 CONTROL = ["virtual:entrance-lock", "virtual:water-valve", "virtual:cap-siren", "virtual:cap-lock"]
@@ -74,8 +76,10 @@ async def test_the_virtual_home_in_home_assistant(
     broker = {"url": mosquitto_auth.url, "username": "dhome", "password": AUTH_USERS["dhome"]}
     # the demo flat by its rooms, and every capability device (they have no room) by id
     cap_devices = [f"virtual:{native_id_for(cap)}" for cap in default_catalog()]
-    block = {"broker": broker, "rooms": DEMO_ROOMS, "devices": cap_devices, "control": CONTROL}
-    async with running(tmp_path, block, virtual={"home": "demo", "all_capabilities": True}) as (hub, bridge):
+    block = {"broker": broker, "rooms": [*DEMO_ROOMS, "study"], "devices": cap_devices, "control": CONTROL}
+    study = [{"type": "virtual", "name": "study", "config": {"home": str(STUDY)}}]
+    virtual = {"home": "demo", "all_capabilities": True}
+    async with running(tmp_path, block, virtual=virtual, more=study) as (hub, bridge):
         await eventually(
             lambda: LIGHT in bridge._exported and set(bridge._exported) == set(bridge._scope()),
             "every shared device exported",
@@ -102,12 +106,23 @@ async def test_the_virtual_home_in_home_assistant(
 
         domains = {d for d, _ in expected.values()}
         assert domains >= {"sensor", "binary_sensor", "switch", "light", "cover", "lock", "climate", "fan", "valve",
-                           "siren", "event", "button", "number", "select", "update"}, domains  # fmt: skip
-        registry = await eventually(
-            lambda: _all(registered, len(expected)),
-            f"{len(expected)} dhome entities in HA's registry",
-            timeout=240,
-        )
+                           "siren", "event", "button", "number", "select", "update", "vacuum"}, domains  # fmt: skip
+        seen: dict[str, dict[str, Any]] = {}
+
+        async def complete() -> dict[str, dict[str, Any]] | None:
+            seen.update(await registered())
+            return seen if len(seen) >= len(expected) else None
+
+        try:
+            registry = await eventually(
+                complete, f"{len(expected)} dhome entities in HA's registry", timeout=240
+            )
+        except AssertionError:
+            missing = sorted(set(expected) - set(seen))
+            refused = [
+                line for line in ha.log_tail(5000).splitlines() if "ERROR" in line or "Invalid" in line
+            ]
+            raise AssertionError(f"not in HA: {missing[:10]}\n" + "\n".join(refused[-15:])) from None
         errors = [
             line for line in ha.log_tail(5000).splitlines()
             if re.search(r"\b(ERROR|WARNING)\b.*\b(mqtt|discovery)\b", line, re.I) and "dhome" in line.lower()
@@ -164,8 +179,3 @@ async def test_the_virtual_home_in_home_assistant(
         )
         level = hub.state.get(LIGHT, "main", "dhi.level", "level")
         assert level is not None and abs(level.value - 30) <= 1
-
-
-async def _all(registered: Callable[[], Any], n: int) -> dict[str, Any] | None:
-    found = await registered()
-    return found if len(found) >= n else None
