@@ -232,17 +232,21 @@ class Storage:
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
+        # A telemetry chunk may still be running on its thread (handed over by a flush that
+        # was cancelled): the connection is closed only after that thread is done, and under
+        # the connection's turn, never under a statement in progress (that crashed the process).
+        await asyncio.to_thread(self._telemetry_pool.shutdown, wait=True)
         if self._conn is not None:
             await self._run(self._close_sync)
             self._conn = None
         self._pool.shutdown(wait=True)
-        self._telemetry_pool.shutdown(wait=True)
 
     def _close_sync(self) -> None:
         conn = self._require()
-        with contextlib.suppress(sqlite3.Error):  # a reader elsewhere may hold the WAL: fine
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
+        with self._turn():
+            with contextlib.suppress(sqlite3.Error):  # a reader elsewhere may hold the WAL: fine
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
 
     # ------------------------------------------------------------ writes
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -372,7 +376,9 @@ class Storage:
                         loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk)
                     )
                     if len(in_flight) >= _CHUNKS_IN_FLIGHT:
-                        await asyncio.shield(in_flight.pop(0))
+                        # popped only once done: a cancel while waiting leaves it to the finally
+                        await asyncio.shield(in_flight[0])
+                        in_flight.pop(0)
             finally:
                 for job in in_flight:  # taken off the queue: committed even if cancelled
                     await asyncio.shield(job)

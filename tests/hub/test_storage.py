@@ -308,3 +308,28 @@ async def test_telemetry_beyond_its_bound_keeps_the_newest_row_per_key_and_count
     for dev in ("a", "b"):
         values = [int(v) for d, v in rows if d == dev]
         assert values == sorted(values) and values[-1] == 9  # in order, the newest landed
+
+
+async def test_close_waits_for_a_telemetry_chunk_still_on_its_thread(tmp_path: Path) -> None:
+    """A chunk handed to the telemetry thread by a flush that was then cancelled is committed
+    before the connection closes (closing under a running statement crashed the process)."""
+    import threading
+
+    path = tmp_path / "s.db"
+    storage = Storage(path, batch_interval=5)
+    await storage.open()
+    key = ("a", "main", "dhi.temperature", "temperature")
+    for i in range(500):
+        storage.write_telemetry(HISTORY, (*key, str(i), "t"))
+    loop = asyncio.get_running_loop()
+    busy = threading.Event()
+    loop.run_in_executor(storage._telemetry_pool, busy.wait)  # the telemetry thread is busy
+    # handed over and not awaited, as a cancelled flush leaves it
+    handed = loop.run_in_executor(
+        storage._telemetry_pool, storage._commit_telemetry, storage._take_telemetry()
+    )
+    loop.call_later(0.2, busy.set)
+    await storage.close()
+    assert handed.done() and handed.exception() is None
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM history").fetchone()[0] == 500
