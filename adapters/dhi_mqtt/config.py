@@ -24,7 +24,8 @@ class DhiMqttConfig(BaseModel):
     safety_lane: bool = Field(
         default=True,
         description="a second broker connection for the topics of safety and care devices, so they "
-        "never wait behind a backlog of telemetry",
+        "never wait behind a backlog of telemetry (with a clean session only: a persistent one "
+        "keeps at-least-once delivery instead, decision 55)",
     )
     max_pending_devices: Annotated[int, Field(ge=1)] = Field(
         default=1000, description="devices whose state/avail is held while their desc has not arrived"

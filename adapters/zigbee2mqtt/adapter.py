@@ -18,7 +18,7 @@ from adapters.sdk.mqtt import (
     encode_json,
     shared_connection,
 )
-from adapters.sdk.mqtt.lanes import SafetyLane, lane_settings
+from adapters.sdk.mqtt.lanes import SafetyLane, lane_allowed, lane_settings
 from adapters.sdk.mqtt.topics import validate_topic
 from adapters.sdk.report import DeviceMapping
 from adapters.zigbee2mqtt.bridge import Bridge, wait_for
@@ -48,7 +48,8 @@ class Zigbee2MqttConfig(BaseModel):
     safety_lane: bool = Field(
         default=True,
         description="a second broker connection for the bridge state, availability and the topics "
-        "of safety and care devices, so they never wait behind a backlog of telemetry",
+        "of safety and care devices, so they never wait behind a backlog of telemetry (with a clean "
+        "session only: a persistent one keeps at-least-once delivery instead, decision 55)",
     )
 
     @field_validator("broker", mode="before")
@@ -111,7 +112,7 @@ class Zigbee2MqttAdapter:
             self._conn = await stack.enter_async_context(
                 shared_connection(self.config.broker, logger=ctx.logger)
             )
-            if self.config.safety_lane:
+            if self.config.safety_lane and lane_allowed(self.config.broker):
                 lane = SafetyLane(self._on_lane_message, logger=ctx.logger)
                 await lane.open(self._conn, lane_settings(self.config.broker, self._conn.client_id))
                 stack.push_async_callback(lane.close)

@@ -51,6 +51,14 @@ class _Claim:
         self.held: list[MqttMessage] = []
 
 
+def lane_allowed(bulk: BrokerSettings) -> bool:
+    """The lane runs beside a clean session only. With a persistent one the bulk connection
+    acknowledges the copies it skips; a hub killed before the lane's copy is committed would
+    lose a message the broker no longer holds for anyone (an SOS press, in the kill -9 test).
+    At-least-once delivery comes before the lane's latency (decision 55)."""
+    return bulk.session_expiry == 0
+
+
 def lane_settings(bulk: BrokerSettings, client_id: str) -> BrokerSettings:
     """The lane's connection: the bulk one's broker and session kind, its own client id."""
     return bulk.model_copy(update={"client_id": f"{client_id[:120]}-lane"})

@@ -12,7 +12,7 @@ from typing import Protocol
 from adapters.sdk import AdapterContext
 from adapters.sdk.mqtt.connection import MessageCallback, MqttConnection, MqttMessage
 from adapters.sdk.mqtt.errors import MqttError
-from adapters.sdk.mqtt.lanes import SafetyLane, lane_settings
+from adapters.sdk.mqtt.lanes import SafetyLane, lane_allowed, lane_settings
 from adapters.sdk.mqtt.settings import BrokerSettings
 from adapters.sdk.mqtt.shared import shared_connection
 from adapters.sdk.mqtt.topics import matches
@@ -71,7 +71,7 @@ class MqttAdapterShell[C: BrokerConfig](ABC):
         conn.set_ack_gate(ctx.settled)
         self._stack.callback(conn.on_connection_change(self._on_connection))
         self._opened(conn, ctx)
-        if getattr(self.config, "safety_lane", False):
+        if getattr(self.config, "safety_lane", False) and lane_allowed(settings):
             lane = SafetyLane(self._on_lane_message, logger=ctx.logger)
             await lane.open(conn, lane_settings(settings, conn.client_id), ack_gate=ctx.settled)
             self._stack.push_async_callback(lane.close)

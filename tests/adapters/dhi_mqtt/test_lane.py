@@ -42,7 +42,8 @@ async def test_a_smoke_report_after_a_burst_takes_the_lane(mosquitto: Mosquitto,
             peer.publish(
                 f"{BASE}/t-{i}/desc", description(f"t-{i}", "dhi.temperature", "temperature"), retain=True
             )
-        config = {"broker": broker_config(mosquitto.url)}
+        # the lane runs beside a clean session only (lanes.lane_allowed)
+        config = {"broker": broker_config(mosquitto.url, session_expiry=0)}
         async with running_hub(tmp_path, "dhi_mqtt", DhiMqttAdapter, config) as hub:
             adapter = hub.supervisor.slots["dhi_mqtt"].instance
             smoke_topic = f"{BASE}/smoke-1/state/main/dhi.smoke_alarm"
