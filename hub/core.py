@@ -151,11 +151,13 @@ class Hub:
             for svc in self.services:
                 await svc.start(self)
                 started.append(svc)
-        except BaseException:
+        except BaseException as exc:
             for svc in reversed(started):
                 await svc.stop()
             await self.storage.close()
-            raise
+            # by name: compiled with mypyc, a bare `raise` after an `await` in the handler
+            # lost the exception being handled (a TypeError came out instead of a ConfigError)
+            raise exc
         self._tasks.append(asyncio.create_task(self.supervisor.run(), name="dhome-supervisor"))
         self._tasks.append(asyncio.create_task(self._maintenance(), name="dhome-maintenance"))
         log.info("hub %s started: data in %s", self.config.home.id, self.storage.path)
