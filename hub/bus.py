@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -64,20 +63,6 @@ class Filter:
         return True
 
 
-class _Slot:
-    """A queued message a coalescing subscription may still replace with a newer value."""
-
-    __slots__ = ("key", "msg")
-
-    def __init__(self, key: Hashable, msg: Envelope) -> None:
-        self.key = key
-        self.msg = msg
-
-
-#: which pending message a newer one replaces (``None``: never replaced, e.g. alerts)
-CoalesceKey = Callable[[Envelope], Hashable | None]
-
-
 @dataclass
 class Subscription:
     name: str
@@ -85,19 +70,11 @@ class Subscription:
     maxsize: int
     overflow: Overflow
     raw: bool = False
-    #: seconds the oldest pending message may wait before the subscription overflows (CLOSE only)
-    max_age: float | None = None
-    #: coalescing: a pending message with the same key is replaced in place by the newer one
-    coalesce: CoalesceKey | None = None
-    #: called (once) when the queue overflows under ``Overflow.CLOSE``, before the close
-    on_overflow: Callable[[], None] | None = None
     #: the safety lane: messages it says are priority wait in a queue of their own, taken
     #: before any other, never coalesced, and dropped (counted) only if nothing else is left
     lane: Callable[[Envelope], bool] | None = None
     _queue: deque[Any] = field(default_factory=deque)
     _first: deque[Any] = field(default_factory=deque)
-    _slots: dict[Hashable, _Slot] = field(default_factory=dict)
-    _pending_since: float = 0.0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: int = 0
     delivered: int = 0
@@ -117,8 +94,7 @@ class Subscription:
     @property
     def bound(self) -> str:
         """The queue bound in words, for drop reasons and logs."""
-        age = f" or {self.max_age:g} s" if self.max_age is not None else ""
-        return f"more than {self.maxsize} messages{age} not consumed"
+        return f"more than {self.maxsize} messages not consumed"
 
     def offer(self, msg: Envelope) -> None:
         if self.closed:
@@ -126,56 +102,32 @@ class Subscription:
         if self.lane is not None and self.lane(msg):
             self._offer_first(msg)
             return
-        if self.coalesce is not None and (key := self.coalesce(msg)) is not None:
-            slot = self._slots.get(key)
-            if slot is not None:
-                slot.msg = msg  # still pending: the newer value replaces it, the queue does not grow
-                return
-            self._enqueue(self._slots.setdefault(key, _Slot(key, msg)))
-            return
         self._enqueue(msg)
 
     def _offer_first(self, msg: Envelope) -> None:
         if self.depth >= self.maxsize:
             self.dropped += 1
             if self._queue:
-                self._unslot(self._queue.popleft())  # bulk makes room for safety
+                self._queue.popleft()  # bulk makes room for safety
             else:
                 self._first.popleft()
         self._first.append(msg)
         self.peak = max(self.peak, self.depth)
         self._ready.set()
 
-    def _enqueue(self, item: Any) -> None:
+    def _enqueue(self, msg: Envelope) -> None:
         if not self._queue and self._first and self.depth >= self.maxsize:
             self.dropped += 1  # the queue is full of safety messages: this one gives way
             return
-        if self._queue:
-            full = self.depth >= self.maxsize or (
-                self.max_age is not None and time.monotonic() - self._pending_since > self.max_age
-            )
-        else:
-            full = False
-            if self.max_age is not None:
-                self._pending_since = time.monotonic()
-        if full:
+        if self._queue and self.depth >= self.maxsize:
             self.dropped += 1
             if self.overflow is Overflow.CLOSE:
-                if self.on_overflow is not None:
-                    self.on_overflow()
                 self.close(f"queue overflow: {self.bound}")
                 return
-            self._unslot(self._queue.popleft())
-        self._queue.append(item)
+            self._queue.popleft()
+        self._queue.append(msg)
         self.peak = max(self.peak, self.depth)
         self._ready.set()
-
-    def _unslot(self, item: Any) -> Envelope:
-        if type(item) is _Slot:
-            if self._slots.get(item.key) is item:
-                del self._slots[item.key]
-            return item.msg
-        return item
 
     def close(self, reason: str = "closed") -> None:
         if self.closed_reason is None:
@@ -194,7 +146,7 @@ class Subscription:
         self.delivered += 1
         if self._first:
             return self._first.popleft()
-        return self._unslot(self._queue.popleft())
+        return self._queue.popleft()
 
     def get_nowait(self) -> Envelope | None:
         if self._first:
@@ -203,29 +155,7 @@ class Subscription:
         if not self._queue:
             return None
         self.delivered += 1
-        return self._unslot(self._queue.popleft())
-
-    async def take(self, limit: int) -> list[Envelope]:
-        """Everything pending (at most ``limit``), waiting for at least one message.
-
-        Raises ``SubscriptionClosed`` as soon as the subscription is closed, even with messages
-        pending: a client dropped for falling behind does not get its backlog first.
-        """
-        while not self._queue and not self._first:
-            if self.closed:
-                raise SubscriptionClosed(self.closed_reason or "closed")
-            self._ready.clear()
-            await self._ready.wait()
-        if self.closed:
-            raise SubscriptionClosed(self.closed_reason or "closed")
-        first = [self._first.popleft() for _ in range(min(limit, len(self._first)))]
-        n = min(limit - len(first), len(self._queue))
-        out = first + [self._unslot(self._queue.popleft()) for _ in range(n)]
-        n += len(first)
-        if self._queue and self.max_age is not None:
-            self._pending_since = time.monotonic()  # what is left waits from now on
-        self.delivered += n
-        return out
+        return self._queue.popleft()
 
     # an iterator class, not an async generator: mypyc (tools/compiled) compiles no async generators
     def __aiter__(self) -> Subscription:
@@ -271,11 +201,9 @@ class EventBus:
         maxsize: int = 10_000,
         overflow: Overflow = Overflow.DROP_OLDEST,
         raw: bool = False,
-        max_age: float | None = None,
-        coalesce: CoalesceKey | None = None,
         lane: Callable[[Envelope], bool] | None = None,
     ) -> Subscription:
-        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw, max_age, coalesce, lane=lane)
+        sub = Subscription(name, filter or Filter(), maxsize, overflow, raw, lane=lane)
         sub._unsubscribe = self._remove
         self._subs.append(sub)
         return sub
