@@ -88,6 +88,11 @@ class Subscription:
         return len(self._queue) + len(self._first)
 
     @property
+    def priority_depth(self) -> int:
+        """Messages waiting in the safety lane of this queue."""
+        return len(self._first)
+
+    @property
     def closed(self) -> bool:
         return self.closed_reason is not None
 

@@ -18,6 +18,11 @@ class Clock:
         self._t0 = time.monotonic()
         self._real = start is None and speed == 1.0
 
+    @property
+    def real(self) -> bool:
+        """Whether this is the wall clock (no simulated start, speed 1)."""
+        return self._real
+
     def now(self) -> datetime:
         if self._real:
             return datetime.now(UTC)

@@ -213,7 +213,7 @@ class Hub:
         s = self.storage
         out = {
             "storage.telemetry": QueueReading(
-                "storage.telemetry", s.telemetry_depth, s.telemetry_max, s.telemetry_peak
+                "storage.telemetry", s.telemetry_depth, s.telemetry_bound, s.telemetry_peak
             )
         }
         for sub in self.bus.subscribers():

@@ -131,6 +131,9 @@ class Queues(Collector):
         return self.collect()
 
 
+_ALERT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -162,6 +165,24 @@ class Metrics:
             "Time from command dispatch to result",
             ["adapter", "status"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        # the safety path's two halves (docs/ingestion.md), observed once per alert message:
+        # nothing per reading. Measured on the wall clock only (not with a simulated one).
+        self.alert_raise_seconds = Histogram(
+            "dhome_alert_raise_seconds",
+            "Time from the message that raised an alert (its time: the device's own stamp if it "
+            "sends one, else the hub's receipt) to the alert raised",
+            ["kind"],
+            buckets=_ALERT_BUCKETS,
+            registry=r,
+        )
+        self.alert_delivery_seconds = Histogram(
+            "dhome_alert_delivery_seconds",
+            "Time from a message queued in the outbox (as the alert was raised, updated or "
+            "cleared) to the receiver taking it, retries included",
+            ["transport"],
+            buckets=_ALERT_BUCKETS,
             registry=r,
         )
         self.outbox_depth = Gauge(

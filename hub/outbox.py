@@ -19,13 +19,15 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+from adapters.sdk.giveway import GIVE_WAY
 from dhi.models.subscription import Subscription
 from hub.alerts.config import AlertsConfig, OutboxConfig, alerts_config
 from hub.consent import audit
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 
 #: How often an idle worker looks again even without a wake-up (real seconds).
 IDLE_POLL = 5.0
+#: A freshly queued entry is safety work in flight (bulk readers give way: adapters.sdk.giveway)
+#: until it is delivered or has waited this long (real seconds; a slow receiver is not
+#: a reason to slow ingestion down for longer)
+URGENT_FOR = 2.0
 
 
 def backoff(attempt: int, config: OutboxConfig, rng: random.Random | None = None) -> float:
@@ -72,12 +78,15 @@ class _Head:
     payload: dict[str, Any]
     attempts: int
     failed_since: datetime | None
+    queued: datetime  # when the consent filter queued it (hub clock)
 
 
 @dataclass
 class _Worker:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    #: loop time until which this worker's fresh entry counts as safety work in flight
+    urgent_until: float = 0.0
 
 
 class Outbox:
@@ -100,6 +109,7 @@ class Outbox:
         self._hub: Hub | None = None
         self._workers: dict[str, _Worker] = {}
         self._stopping = False
+        self._no_give_way: Callable[[], None] | None = None
         self.delivered_total: Counter | None = None
         self.failed_total: Counter | None = None
         self.dead_total: Counter | None = None
@@ -144,10 +154,14 @@ class Outbox:
         )
         for sub_id in self._consent.active_ids():
             self._ensure_worker(sub_id)
+        self._no_give_way = GIVE_WAY.add_source(self._delivering)
         await self.refresh_metrics()
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._no_give_way is not None:
+            self._no_give_way()
+            self._no_give_way = None
         workers, self._workers = list(self._workers.values()), {}
         tasks = [w.task for w in workers if w.task is not None]
         for task in tasks:
@@ -164,9 +178,18 @@ class Outbox:
     # ------------------------------------------------------------------ wake-ups
 
     def notify(self, sub_id: str) -> None:
+        """An entry was queued for ``sub_id`` (by the consent filter, as an alert is raised)."""
         worker = self._workers.get(sub_id)
         if worker is not None:
+            worker.urgent_until = time.monotonic() + URGENT_FOR
             worker.wake.set()
+
+    def _delivering(self) -> bool:
+        """Whether a fresh entry is on its way out (bulk readers give way meanwhile)."""
+        if not self._workers:
+            return False
+        now = time.monotonic()
+        return any(w.urgent_until > now for w in self._workers.values())
 
     def _subscription_changed(self, sub_id: str) -> None:
         if self._stopping or self._hub is None:
@@ -207,28 +230,34 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
             return
-        # rows the consent filter queued a moment ago (not the telemetry backlog: an alert's
-        # delivery never waits behind history under saturation)
-        await storage.flush(telemetry=False)
-        row = await storage.fetchone(
-            "SELECT seq, message_id, payload, attempts, next_attempt, first_failed FROM outbox "
+        # rows the consent filter queued a moment ago are committed first (not the telemetry
+        # backlog: an alert's delivery never waits behind history under saturation), in the
+        # same job on the storage thread as the read: one wait for its answer, not two
+        rows = await storage.fetch_committed(
+            "SELECT seq, message_id, payload, attempts, next_attempt, first_failed, created FROM outbox "
             "WHERE subscription = ? AND state = 'pending' ORDER BY seq LIMIT 1",
             (sub_id,),
         )
+        row = rows[0] if rows else None
         if row is None:
+            worker.urgent_until = 0.0  # all delivered
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), IDLE_POLL)
             return
-        seq, message_id, payload, attempts, next_attempt, first_failed = row
+        seq, message_id, payload, attempts, next_attempt, first_failed, created = row
         wait = (datetime.fromisoformat(next_attempt) - _utcnow()).total_seconds()
         if wait > 0:
+            worker.urgent_until = 0.0  # a retry later is no reason to hold ingestion back
             # whatever queued meanwhile waits behind this entry: order per subscription is kept;
             # a consent change or a resend wakes the worker to look again
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.wake.wait(), wait)
             return
         failed_since = datetime.fromisoformat(first_failed) if first_failed else None
-        await self._attempt(sub_id, _Head(seq, message_id, json.loads(payload), attempts, failed_since))
+        head = _Head(
+            seq, message_id, json.loads(payload), attempts, failed_since, datetime.fromisoformat(created)
+        )
+        await self._attempt(sub_id, head)
 
     async def _attempt(self, sub_id: str, head: _Head) -> None:
         hub = self.hub
@@ -268,6 +297,9 @@ class Outbox:
         except Exception as exc:
             await self._failed(active.subscription, head, exc)
             return
+        if hub.clock.real:  # the receiver took it: the second half of the safety path
+            waited = (_utcnow() - head.queued).total_seconds()
+            hub.metrics.alert_delivery_seconds.labels(transport).observe(max(waited, 0.0))
         attempts = head.attempts
         await hub.storage.transaction(
             [

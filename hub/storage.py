@@ -14,8 +14,11 @@ Two queues, each with a stated bound (docs/ingestion.md):
   ``telemetry_max`` rows. When SQLite falls behind and the queue is full, a row of a key that
   already has one pending replaces it in place (the newest value always lands, history thins
   out, each replacement is counted); a row that cannot replace one waits for the commit in
-  progress (the one place ingestion is held back, counted as a stall). ``execute`` does not
-  commit this queue first, so an alert is never held behind a backlog of telemetry.
+  progress (the one place ingestion is held back, counted as a stall). Rows without a key (a
+  safety or care reading, an event, an alert's log row) have ``telemetry_room`` more rows
+  before they wait: a smoke alarm's own history row must not hold the event loop until
+  20 000 rows of telemetry are committed. ``execute`` does not commit this queue first, so an
+  alert is never held behind a backlog of telemetry.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from adapters.sdk.giveway import GIVE_WAY
 from hub.private import private_dir, private_file
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,7 @@ MIGRATIONS: list[str] = [
 
 
 _CHUNKS_IN_FLIGHT = 2  # telemetry transactions handed to the storage thread at once
+_MAX_TELEMETRY_SKIPS = 10  # flush rounds in a row that leave telemetry for safety work
 
 
 # holders, not list/dict subclasses: the module is compiled with mypyc (tools/compiled),
@@ -180,6 +185,9 @@ class Storage:
         self.commit_seconds = 0.0  # on the storage thread, waiting for the lock included
         #: the telemetry queue: rows in order, and the newest pending slot of each key
         self.telemetry_max = telemetry_max
+        #: rows without a key (never coalesced: safety readings, events) may go this far past
+        #: ``telemetry_max`` before they wait for a commit
+        self.telemetry_room = max(1, telemetry_max // 10)
         self._telemetry: list[_Slot] = []
         self._telemetry_keys: dict[Hashable, _Slot] = {}
         self.telemetry_peak = 0
@@ -291,10 +299,11 @@ class Storage:
 
         ``key`` names what the row is the latest value of (``None``: never replaced, e.g.
         an alert's event or a safety device's reading). With ``telemetry_max`` rows queued,
-        a row whose key has one pending replaces it; any other row waits for the commit in
-        progress, so the queue never holds more than ``telemetry_max`` rows."""
+        a row whose key has one pending replaces it; a row without a key takes the room above
+        (``telemetry_room``); any other row waits for the commit in progress, so the queue
+        never holds more than ``telemetry_bound`` rows."""
         queue = self._telemetry
-        if len(queue) >= self.telemetry_max:
+        if len(queue) >= self.telemetry_max and (key is not None or len(queue) >= self.telemetry_bound):
             if key is not None:
                 slot = self._telemetry_keys.get((sql, key))
                 if slot is not None:
@@ -314,6 +323,11 @@ class Storage:
             self._telemetry_keys[(sql, key)] = slot
         self.telemetry_peak = max(self.telemetry_peak, len(queue))
         self._count_queued()
+
+    @property
+    def telemetry_bound(self) -> int:
+        """The most rows the telemetry queue ever holds (bulk bound + the unkeyed rows' room)."""
+        return self.telemetry_max + self.telemetry_room
 
     @property
     def telemetry_depth(self) -> int:
@@ -453,16 +467,37 @@ class Storage:
         return last
 
     async def _flush_loop(self) -> None:
+        skipped = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._batch_interval)
             self._wake.clear()
+            # while safety work is in flight (adapters.sdk.giveway) the telemetry thread is not
+            # handed a chunk: an alert's commit would wait for the SQLite connection behind it.
+            # Bounded: every _MAX_TELEMETRY_SKIPS-th round commits telemetry anyway.
+            telemetry = skipped >= _MAX_TELEMETRY_SKIPS or not GIVE_WAY.urgent()
+            skipped = 0 if telemetry else skipped + 1
             try:
-                await self.flush()
+                await self.flush(telemetry=telemetry)
             except sqlite3.Error:
                 log.exception("storage: batch commit failed")
 
     # ------------------------------------------------------------ reads
+    async def fetch_committed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Commit the ordered queue (not telemetry), then read: one job on the storage thread,
+        so a caller on the safety path (the outbox) waits for one answer from it, not two."""
+        batch = self._take() if self._pending else []
+        job = asyncio.get_running_loop().run_in_executor(
+            self._pool, self._commit_then_fetch, batch, sql, params
+        )
+        return await asyncio.shield(job)  # the batch is committed even if the caller is cancelled
+
+    def _commit_then_fetch(
+        self, batch: list[_Queued], sql: str, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        self._commit(batch)
+        return self._fetchall(sql, params)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(self._fetchall, sql, params)
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from prometheus_client import Counter
 
+from adapters.sdk.giveway import GIVE_WAY
 from dhi.errors import NotFound
 from dhi.models.alert import Alert, AlertKind, AlertState
 from dhi.models.envelope import (
@@ -62,6 +65,10 @@ WATCHED = (
 #: Cleared alerts kept in memory for ``list_alerts`` (older ones stay in the database).
 KEEP_CLEARED = 500
 _BATCH = 500  # bus messages handled per turn of the engine's lock
+#: ... and at most this long (seconds) before the engine gives the event loop back: a get()
+#: from a non-empty queue does not suspend, so without it a backlog of 50 000 bulk readings
+#: was handled in one loop turn (seconds) while the safety lane's reads and the outbox waited
+_SLICE_SECONDS = 0.005
 #: The timer loop re-checks at least this often (real seconds), whatever the next deadline.
 MAX_TIMER_SLEEP = 2.0
 #: Capabilities whose presence makes the inactivity rule meaningful (they see a person).
@@ -119,6 +126,9 @@ class AlertEngine:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._busy = False  # a batch taken off the queue is being handled
+        self._on_priority = False  # a priority message is being handled (its alert committed)
+        self._msg_time: datetime | None = None  # the time of the message being handled
+        self._no_give_way: Callable[[], None] | None = None
         self._batch_done = asyncio.Event()
         self.raised_total: Counter | None = None
 
@@ -147,12 +157,16 @@ class AlertEngine:
             lane=_is_priority,
         )
         await self._sweep()
+        self._no_give_way = GIVE_WAY.add_source(self._safety_in_flight)
         self._tasks = [
             asyncio.create_task(self._consume(self._sub), name="dhome-alerts"),
             asyncio.create_task(self._timer_loop(), name="dhome-alert-timers"),
         ]
 
     async def stop(self) -> None:
+        if self._no_give_way is not None:
+            self._no_give_way()
+            self._no_give_way = None
         if self._sub is not None:
             self._sub.close("hub stopping")
         self._batch_done.set()  # nobody waits for a consumer that is gone
@@ -300,20 +314,33 @@ class AlertEngine:
             self._busy = True
             before = self._timer_inputs()
             async with self._lock:
-                # everything already queued, in one turn of the lock (bounded: an API call
+                # what is already queued, in one turn of the lock (bounded: an API call
                 # acknowledging an alert waits for the lock too)
                 handled = 0
+                deadline = time.perf_counter() + _SLICE_SECONDS
                 while msg is not None:
+                    self._on_priority = _is_priority(msg)
                     try:
                         await self._handle(msg)
                     except Exception:
                         log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
+                    finally:
+                        self._on_priority = False
                     handled += 1
-                    msg = sub.get_nowait() if handled < _BATCH else None
+                    more = handled < _BATCH and time.perf_counter() < deadline
+                    msg = sub.get_nowait() if more else None
             self._busy = sub.depth > 0
             self._batch_done.set()
             if self._timer_inputs() != before:
                 self._wake.set()
+            if self._busy:
+                await asyncio.sleep(0)  # the rest on the next loop turn: others' turn first
+
+    def _safety_in_flight(self) -> bool:
+        """Bulk readers give way (adapters.sdk.giveway) while a priority message waits for the
+        engine or is being handled, its alert's commit included."""
+        sub = self._sub
+        return self._on_priority or (sub is not None and sub.priority_depth > 0)
 
     async def caught_up(self) -> None:
         """Returns once every message published so far is handled: what it raised is persisted
@@ -336,9 +363,16 @@ class AlertEngine:
         )
 
     async def _handle(self, msg: Any) -> None:
+        now = _utc(msg.time if msg.time is not None else self.hub.clock.now())
+        self._msg_time = now
+        try:
+            await self._handle_at(msg, now)
+        finally:
+            self._msg_time = None
+
+    async def _handle_at(self, msg: Any, now: datetime) -> None:
         hub = self.hub
         data = msg.data
-        now = _utc(msg.time if msg.time is not None else hub.clock.now())
         match msg.type:
             case MessageType.STATE_CHANGED:
                 assert isinstance(data, StateChangeData)
@@ -607,6 +641,9 @@ class AlertEngine:
         self._alerts[alert.id] = alert
         if self.raised_total is not None:
             self.raised_total.labels(kind.value).inc()
+        if self._msg_time is not None and self.hub.clock.real:
+            seconds = (datetime.now(UTC) - self._msg_time).total_seconds()
+            self.hub.metrics.alert_raise_seconds.labels(kind.value).observe(max(seconds, 0.0))
         log.warning("alert raised: %s %s (%s) %s", alert.kind, alert.id, alert.severity, summary_en)
         self.hub.bus.publish(
             AlertRaisedMessage(

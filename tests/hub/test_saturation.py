@@ -33,6 +33,7 @@ CLIMATE = 20
 SMOKE = 2
 ROUNDS = 300  # 6 000 climate messages: 12 000 history rows against a bound of 100
 ROWS_BOUND = 100
+ROWS_ROOM = ROWS_BOUND // 10  # the unkeyed (safety) rows' room above it (hub/storage.py)
 ENGINE_BOUND = 100
 
 
@@ -127,14 +128,14 @@ async def test_a_burst_beyond_every_bound_loses_nothing_and_stays_within_the_bou
     assert state_reports(hub) == want
 
     bounds = queues(final, "bound")
-    assert bounds["storage.telemetry"] == ROWS_BOUND
+    assert bounds["storage.telemetry"] == ROWS_BOUND + ROWS_ROOM
     assert bounds["bus.alert-engine"] == ENGINE_BOUND
     for metrics in [*sampled, final]:
         for queue, depth in queues(metrics, "depth").items():
             assert depth <= bounds[queue], (queue, depth)
     for queue, peak in queues(final, "peak").items():
         assert peak <= bounds[queue], (queue, peak)
-    assert queues(final, "peak")["storage.telemetry"] == ROWS_BOUND  # the burst did fill it
+    assert queues(final, "peak")["storage.telemetry"] >= ROWS_BOUND  # the burst did fill it
 
     # bulk history thinned out, counted, never silently: stored + coalesced = every change
     coalesced = final.get("dhome_coalesced_total{table=history}", 0)

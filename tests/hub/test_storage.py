@@ -284,30 +284,33 @@ async def test_telemetry_beyond_its_bound_keeps_the_newest_row_per_key_and_count
     tmp_path: Path,
 ) -> None:
     """A full telemetry queue replaces a key's pending row (counted); an unkeyed (safety) row
-    is never replaced; rows that cannot replace one wait for a commit: the queue never grows
-    past its bound and every row is accounted for."""
-    storage = Storage(tmp_path / "s.db", batch_interval=5, telemetry_max=4)
+    is never replaced and first takes the room above the bulk bound (no wait for a commit:
+    a smoke alarm's row must not hold the loop); rows that cannot replace one wait for a
+    commit: the queue never grows past its bound and every row is accounted for."""
+    storage = Storage(tmp_path / "s.db", batch_interval=5, telemetry_max=40)
     await storage.open()
     try:
-        for i in range(10):
+        for i in range(100):
             for dev in ("a", "b"):
                 key = (dev, "main", "dhi.temperature", "temperature")
                 storage.write_telemetry(HISTORY, (*key, str(i), "t"), key)
-            assert storage.telemetry_depth <= 4
+            assert storage.telemetry_depth <= 40
+        stalls = storage.stalls
         safety = ("s", "main", "dhi.smoke_alarm", "smoke")
-        for v in ("true", "false", "true"):
+        for v in ("true", "false", "true", "false", "true"):  # room for 4, the 5th waits
             storage.write_telemetry(HISTORY, (*safety, v, "t"))
-            assert storage.telemetry_depth <= 4
-        assert storage.telemetry_peak == 4
+            assert storage.telemetry_depth <= storage.telemetry_bound == 44
+        assert storage.stalls == stalls + 1
+        assert storage.telemetry_peak == 44
         await storage.flush()
         rows = await storage.fetchall("SELECT device, value FROM history ORDER BY seq")
     finally:
         await storage.close()
-    assert len(rows) + storage.coalesced["history"] == 23
-    assert [v for d, v in rows if d == "s"] == ["true", "false", "true"]
+    assert len(rows) + storage.coalesced["history"] == 205
+    assert [v for d, v in rows if d == "s"] == ["true", "false", "true", "false", "true"]
     for dev in ("a", "b"):
         values = [int(v) for d, v in rows if d == dev]
-        assert values == sorted(values) and values[-1] == 9  # in order, the newest landed
+        assert values == sorted(values) and values[-1] == 99  # in order, the newest landed
 
 
 async def test_close_waits_for_a_telemetry_chunk_still_on_its_thread(tmp_path: Path) -> None:

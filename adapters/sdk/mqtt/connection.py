@@ -38,6 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from adapters.sdk.giveway import GIVE_WAY, HOLD, POLL
 from adapters.sdk.mqtt.errors import (
     MqttClosed,
     MqttConnectError,
@@ -76,8 +77,14 @@ _FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _MISC_INTERVAL = 1.0
 _MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
 #: packets handled per wake-up of one connection: a flood on one (bulk telemetry) delays the
-#: others (the safety lane's own connection) by at most this many messages' work (~10 ms)
+#: others (the safety lane's own connection) by at most this many messages' work
 _MAX_PACKETS_PER_WAKEUP = 256
+#: ... and at most this long (seconds): on a loaded machine 256 messages took 70-220 ms, and
+#: every step of a smoke alarm's way through the hub (lane read, alert engine, SQLite thread's
+#: answer, webhook response) waits for one loop turn
+_SLICE_SECONDS = 0.005
+#: QoS 0 packets taken from the buffer at once, between two looks at the clock
+_CHUNK = 32
 
 
 @dataclass(eq=False)
@@ -251,6 +258,13 @@ class MqttConnection:
         self._loop_thread = 0
         self._fd: int | None = None
         self._writing = False
+        #: a slice of buffered packets is scheduled for the next loop turn (_resume_read)
+        self._resuming = False
+        #: a bulk connection beside a safety lane: its reads give way to safety work in
+        #: flight (adapters.sdk.giveway); set by the lane, never for the lane's own connection
+        self.gives_way = False
+        self._held_at: float | None = None  # loop time the current hold began
+        self._owed_slice = False  # a hold ran to HOLD: one slice before the next hold
         self._connected = False
         self._closed = False
         self._lost = asyncio.Event()
@@ -664,18 +678,31 @@ class MqttConnection:
         self._writing = False
 
     def _on_readable(self) -> None:
+        if self._resuming:
+            # the selector says readable while our own next slice is already scheduled: one
+            # slice per loop turn. Without this check every turn added one more slice (the
+            # selector's and each scheduled resume's scheduled another), and under a
+            # sustained flood one loop turn grew to seconds of bulk work: everything else on
+            # the loop — the safety lane's connection, the alert engine, the outbox — waited.
+            return
+        if self.gives_way and self._hold():
+            return
         client = self._client
         assert isinstance(client, _Client)
         # One wake-up handles every packet already read: QoS 0 PUBLISH packets straight from
         # the read buffer, anything else by paho (one packet per loop_read, which also reads
         # the socket once the buffer is empty); bounded so a flood cannot starve the loop.
         budget = _MAX_PACKETS_PER_WAKEUP
+        deadline = time.perf_counter() + _SLICE_SECONDS
         while budget > 0:
-            fast = client.take_publishes(self._v5, budget)
+            fast = client.take_publishes(self._v5, min(budget, _CHUNK))
             for publish in fast:
                 self._deliver_publish(publish)
             self.read_directly += len(fast)
             budget -= len(fast) + 1
+            if fast and time.perf_counter() >= deadline:
+                budget = 0  # the slice is used up: the rest on the next turn (below)
+                continue
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
@@ -686,10 +713,48 @@ class MqttConnection:
         else:
             # bytes left in our buffer: come back on the next loop turn, the selector won't say so
             assert self._loop is not None
+            self._resuming = True
             self._loop.call_soon(self._resume_read)
         self._sync_io()
 
+    def _hold(self) -> bool:
+        """Whether this bulk connection holds its reads back now, for safety work in flight
+        (``adapters.sdk.giveway``): the reader is off until the work is done or ``HOLD`` has
+        passed, then at least one slice is read before the next hold."""
+        loop = self._loop
+        assert loop is not None
+        if self._held_at is None:
+            if self._owed_slice:
+                self._owed_slice = False
+                return False
+            if not GIVE_WAY.urgent():
+                return False
+            self._held_at = loop.time()
+            GIVE_WAY.holds += 1
+            loop.call_later(POLL, self._check_hold)
+        if self._fd is not None:
+            loop.remove_reader(self._fd)  # no wake-ups while held (a reconnect re-added it)
+        return True
+
+    def _check_hold(self) -> None:
+        loop, held_at = self._loop, self._held_at
+        if loop is None or held_at is None or self._closed:
+            self._held_at = None
+            return
+        waited = loop.time() - held_at
+        if waited < HOLD and GIVE_WAY.urgent():
+            loop.call_later(POLL, self._check_hold)
+            return
+        self._held_at = None
+        self._owed_slice = waited >= HOLD
+        if self._fd is not None:
+            loop.add_reader(self._fd, self._on_readable)
+        if isinstance(self._client, _Client) and self._client.buffered() and not self._resuming:
+            self._resuming = True
+            loop.call_soon(self._resume_read)
+
     def _resume_read(self) -> None:
+        self._resuming = False
         if (
             isinstance(self._client, _Client)
             and self._client.socket() is not None

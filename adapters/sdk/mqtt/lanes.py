@@ -119,6 +119,10 @@ class SafetyLane:
         self._stack.callback(await bulk.subscribe(self._marker_topic, self._on_bulk_marker))
         self._stack.callback(await self._conn.subscribe(self._marker_topic, self._on_lane_marker))
         self._stack.callback(self._conn.on_connection_change(self._on_lane_connection))
+        # the bulk connection's reads give way to safety work in flight (adapters.sdk.giveway):
+        # the safety messages come on the lane's connection, which never does
+        bulk.gives_way = True
+        self._stack.callback(setattr, bulk, "gives_way", False)
 
     async def close(self) -> None:
         if self._reclaim is not None:
@@ -194,6 +198,9 @@ class SafetyLane:
             self._deliver(msg)
 
     def _on_lane_connection(self, up: bool) -> None:
+        if self._bulk is not None:
+            # while the lane is down the bulk connection carries the safety topics itself
+            self._bulk.gives_way = up
         if up:
             return
         # lost: the bulk connection takes every topic back now, and hands them over again

@@ -1,0 +1,52 @@
+"""Safety first on the event loop: while the hub has safety work in flight, bulk readers give
+way (docs/ingestion.md, decision 56).
+
+One event loop carries both a flood of telemetry and a smoke alarm's way through the hub: the
+safety lane's read, the alert engine, the alert's commit (an answer from the SQLite thread),
+the outbox's read of its entry, the webhook's response and the uplink's PUBACK. Each of those
+steps waits for one loop turn, and under a burst every turn also carries a slice of bulk
+telemetry — on a loaded 2-core machine ~50 ms of wall clock each. So a bulk MQTT connection
+beside a safety lane asks ``GIVE_WAY.urgent()`` before each slice; while it is true, the
+connection stops reading for a moment (``HOLD`` seconds at most, then one slice, then it may
+hold again): the messages wait at the broker and in the socket, where a backlog belongs.
+
+What counts as safety work in flight is said by *sources* registered by the hub (the alert
+engine: a priority message queued or being handled; the outbox: a fresh entry being delivered).
+They are predicates over state the sources keep anyway, asked only once per slice, so nothing
+can be left "held" by a missed release. Process-wide: one hub per process (a test running two
+hubs in one process only slows the other's bulk reads for a moment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: the longest a bulk reader waits for safety work before it reads one slice anyway (seconds)
+HOLD = 0.25
+#: how often a held reader looks again whether the safety work is done (seconds)
+POLL = 0.002
+
+Source = Callable[[], bool]
+
+
+class GiveWay:
+    def __init__(self) -> None:
+        self._sources: list[Source] = []
+        #: times a bulk reader held back for safety work (observability)
+        self.holds = 0
+
+    def add_source(self, source: Source) -> Callable[[], None]:
+        """``source()`` says whether safety work is in flight; returns its removal."""
+        self._sources.append(source)
+
+        def remove() -> None:
+            if source in self._sources:
+                self._sources.remove(source)
+
+        return remove
+
+    def urgent(self) -> bool:
+        return any(source() for source in self._sources)
+
+
+GIVE_WAY = GiveWay()
