@@ -216,7 +216,13 @@ def burst_figures(calm: Samples, burst: Samples, saturation: str, size: Size) ->
         if burst.missed:
             return [unavailable("alert.burst.webhook.p99", "ms", f"{burst.missed}; {saturation}")]
         return []
-    out = []
+    rtt = [v * 1000 for v in burst.rtt]
+    out = [
+        Figure("alert.burst.raw_mqtt_rtt.p50", round(percentile(rtt, 50), 2), "ms", None,
+               note="publish → paho subscriber during the burst: the broker's share"),
+        Figure("alert.burst.raw_mqtt_rtt.p99", round(percentile(rtt, 99), 2), "ms", None,
+               note="the same probe as without the burst, after each sample"),
+    ] if rtt else []  # fmt: skip
     for path, calm_ms, burst_ms in (
         ("webhook", calm.webhook, burst.webhook),
         ("uplink", calm.uplink, burst.uplink),

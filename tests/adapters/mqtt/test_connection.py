@@ -358,3 +358,44 @@ async def test_mixed_packets_keep_order_and_overlapping_filters(mosquitto: Mosqu
         assert by_qos(odd.messages, qos) == sent_with(qos, "/odd/")
     assert len(everything.messages) == len(sent)
     assert conn.read_directly > 0  # the test did exercise the fast reader
+
+
+async def test_a_bulk_connection_gives_way_while_safety_work_is_in_flight(mosquitto: Mosquitto) -> None:
+    """A connection marked ``gives_way`` (an adapter's main connection beside its safety
+    lane) holds its reads while a give-way source says safety work is in flight; another
+    connection (the lane's) reads on. Nothing is lost: once the work is done, every held
+    message arrives, in order (adapters/sdk/giveway.py)."""
+    from adapters.sdk.giveway import GIVE_WAY
+
+    payloads = _burst_payloads(3000)
+    in_flight = {"safety": True}
+    remove = GIVE_WAY.add_source(lambda: in_flight["safety"])
+    holds = GIVE_WAY.holds
+    try:
+        async with (
+            MqttConnection(settings(mosquitto, protocol="3.1.1")) as bulk,
+            MqttConnection(settings(mosquitto, protocol="3.1.1")) as lane,
+        ):
+            bulk.gives_way = True
+            bulk_inbox, lane_inbox = Inbox(), Inbox()
+            await bulk.subscribe("burst/#", bulk_inbox, qos=0)
+            await lane.subscribe("burst/#", lane_inbox, qos=0)
+            publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="gw-pub", protocol=paho.MQTTv311)
+            publisher.connect(mosquitto.host, mosquitto.port)
+            publisher.loop_start()
+            try:
+                infos = [publisher.publish(f"burst/{i % 7}", p, qos=0) for i, p in enumerate(payloads)]
+                await asyncio.to_thread(lambda: [info.wait_for_publish(30) for info in infos])
+                await lane_inbox.wait(len(payloads), timeout=60)
+                # the lane's connection read everything while the bulk one held back
+                assert len(bulk_inbox.messages) < len(payloads)
+                assert GIVE_WAY.holds > holds
+                in_flight["safety"] = False
+                msgs = await bulk_inbox.wait(len(payloads), timeout=60)
+            finally:
+                publisher.loop_stop()
+                publisher.disconnect()
+    finally:
+        remove()
+    assert [m.payload for m in msgs] == payloads
+    assert [m.payload for m in lane_inbox.messages] == payloads
