@@ -244,18 +244,24 @@ async def test_burst_arrives_complete_and_in_order(mosquitto: Mosquitto, protoco
     async with MqttConnection(settings(mosquitto, protocol=protocol)) as conn:
         inbox = Inbox()
         await conn.subscribe("burst/#", inbox, qos=0)
-        publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst-pub", protocol=paho.MQTTv311)
-        publisher.connect(mosquitto.host, mosquitto.port)
-        publisher.loop_start()
-        try:
-            infos = [publisher.publish(f"burst/{i % 7}", p, qos=0) for i, p in enumerate(payloads)]
-            await asyncio.to_thread(lambda: [info.wait_for_publish(30) for info in infos])
-            msgs = await inbox.wait(len(payloads), timeout=60)
-        finally:
-            publisher.loop_stop()
-            publisher.disconnect()
+        await _publish_burst(mosquitto, payloads)
+        msgs = await inbox.wait(len(payloads), timeout=60)
     assert [m.payload for m in msgs] == payloads
     assert [m.topic for m in msgs] == [f"burst/{i % 7}" for i in range(len(payloads))]
+
+
+async def _publish_burst(mosquitto: Mosquitto, payloads: list[bytes]) -> None:
+    """Publish ``payloads`` to ``burst/<i % 7>`` (QoS 0) from a paho client of its own;
+    returns once every one has left it."""
+    publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst-pub", protocol=paho.MQTTv311)
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        infos = [publisher.publish(f"burst/{i % 7}", p, qos=0) for i, p in enumerate(payloads)]
+        await asyncio.to_thread(lambda: [info.wait_for_publish(30) for info in infos])
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
 
 
 @pytest.fixture
@@ -380,21 +386,13 @@ async def test_a_bulk_connection_gives_way_while_safety_work_is_in_flight(mosqui
             bulk_inbox, lane_inbox = Inbox(), Inbox()
             await bulk.subscribe("burst/#", bulk_inbox, qos=0)
             await lane.subscribe("burst/#", lane_inbox, qos=0)
-            publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="gw-pub", protocol=paho.MQTTv311)
-            publisher.connect(mosquitto.host, mosquitto.port)
-            publisher.loop_start()
-            try:
-                infos = [publisher.publish(f"burst/{i % 7}", p, qos=0) for i, p in enumerate(payloads)]
-                await asyncio.to_thread(lambda: [info.wait_for_publish(30) for info in infos])
-                await lane_inbox.wait(len(payloads), timeout=60)
-                # the lane's connection read everything while the bulk one held back
-                assert len(bulk_inbox.messages) < len(payloads)
-                assert GIVE_WAY.holds > holds
-                in_flight["safety"] = False
-                msgs = await bulk_inbox.wait(len(payloads), timeout=60)
-            finally:
-                publisher.loop_stop()
-                publisher.disconnect()
+            await _publish_burst(mosquitto, payloads)
+            await lane_inbox.wait(len(payloads), timeout=60)
+            # the lane's connection read everything while the bulk one held back
+            assert len(bulk_inbox.messages) < len(payloads)
+            assert GIVE_WAY.holds > holds
+            in_flight["safety"] = False
+            msgs = await bulk_inbox.wait(len(payloads), timeout=60)
     finally:
         remove()
     assert [m.payload for m in msgs] == payloads
