@@ -23,6 +23,9 @@ from adapters.sdk.report import DeviceMapping
 from dhi.catalog import Catalog
 from dhi.models import CommandRequest, CommandResult, DeviceDescription
 
+#: one state report of a batch: (device id, component, capability, {property: value})
+ReportedState = tuple[str, str, str, dict[str, Any]]
+
 
 class NoConfig(BaseModel):
     """Config model of an adapter that takes no settings."""
@@ -64,6 +67,12 @@ class AdapterContext(Protocol):
         component: str = "main",
         time: datetime | None = None,
     ) -> bool: ...
+
+    def publish_states(self, reports: list[ReportedState], *, time: datetime | None = None) -> int:
+        """Several state reports at once, in order (what one MQTT read brought): each is
+        checked and stored like ``publish_state``'s, an invalid one is refused and counted
+        without affecting the others. Returns how many were accepted."""
+        ...
 
     def publish_event(
         self,

@@ -115,6 +115,14 @@ class CheckingContext:
         self.states.append(StateSeen(device_id, component, capability, dict(properties)))
         return True
 
+    def publish_states(
+        self, reports: list[tuple[str, str, str, dict[str, Any]]], *, time: datetime | None = None
+    ) -> int:
+        return sum(
+            self.publish_state(device, capability, props, component=component, time=time)
+            for device, component, capability, props in reports
+        )
+
     async def settled(self) -> None:
         """Everything is handled as it is published here: nothing to wait for."""
 
