@@ -104,6 +104,15 @@ class AdapterContext(Protocol):
         ...
 
 
+def publish_each(ctx: AdapterContext, reports: list[ReportedState], *, time: datetime | None = None) -> int:
+    """``publish_states`` as one ``publish_state`` per report, for contexts with nothing to
+    gain from a batch (test and conformance recorders)."""
+    return sum(
+        ctx.publish_state(device, capability, props, component=component, time=time)
+        for device, component, capability, props in reports
+    )
+
+
 @runtime_checkable
 class Adapter(Protocol):
     name: ClassVar[str]
