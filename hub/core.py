@@ -21,6 +21,7 @@ from hub.bus import EventBus
 from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
+from hub.consent.audit import command_entry
 from hub.lanes import Lanes
 from hub.metrics import Metrics, QueueReading
 from hub.private import private_dir
@@ -191,8 +192,19 @@ class Hub:
         await self.stop()
 
     # ------------------------------------------------------------ API used by services
-    async def execute(self, cmd: CommandRequest) -> CommandResult:
-        return await self.dispatcher.execute(cmd)
+    async def execute(
+        self, cmd: CommandRequest, *, actor: str | None = None, subscription: str | None = None
+    ) -> CommandResult:
+        """Run a command on the validated path (never raises). A command a sharing partner sends
+        into the home (a bridge acting under its subscription) names ``actor`` and
+        ``subscription``: it is then audited with what it asked and how it ended
+        (``command.executed`` / ``command.failed``), like every other act under a consent."""
+        result = await self.dispatcher.execute(cmd)
+        if actor is not None:
+            self.storage.write(
+                *command_entry(self.clock.now(), actor, cmd, result, subscription=subscription)
+            )
+        return result
 
     def _command_done(self, cmd: CommandRequest, result: CommandResult, adapter: str, seconds: float) -> None:
         from dhi.models.envelope import CommandResultData, CommandResultMessage, source_for

@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.home_assistant.mapping import WRITES
-from adapters.home_assistant.model import Filters, HaDevice, describe, read_state
+from adapters.home_assistant.mapping import STATE, WRITES
+from adapters.home_assistant.model import Bound, Filters, HaDevice, describe, read_state
 from adapters.home_assistant.ws import AuthFailed, CommandFailed, ConnectionLost, HaConnection
 from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
@@ -313,7 +313,8 @@ class HomeAssistantAdapter:
                     calls.append((part.domain, row.service, row.data({prop: value})))
                 elif bound.writable == prop and part.domain in WRITES:
                     service_of, data_of = WRITES[part.domain]
-                    calls.append((part.domain, service_of(value), data_of(value)))
+                    shown = to_entity(bound, prop, value)
+                    calls.append((part.domain, service_of(shown), data_of(shown)))
                 else:
                     raise Unsupported(
                         f"{cmd.capability}.{prop} cannot be set through Home Assistant",
@@ -360,6 +361,18 @@ class HomeAssistantAdapter:
         if self._ctx is None or self._conn is None:
             raise AdapterError("the Home Assistant adapter is not running")
         return self._ctx, self._conn
+
+
+def to_entity(bound: Bound, prop: str, value: Any) -> Any:
+    """A DHI value as the entity takes it: the way back of the converter that reads the entity
+    (a number HA shows in °F, Wh, … is set in that unit, not in the catalog's)."""
+    reader = next((v for v in bound.values if v.property == prop and v.source == STATE), None)
+    if reader is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return value  # only numbers carry a unit; switches and selects take the DHI value as it is
+    try:
+        return reader.convert.back(value)
+    except ConversionError as exc:
+        raise InvalidParams(f"{bound.capability}.{prop}: {exc}", field=f"params.{prop}") from None
 
 
 #: HA's WebSocket error codes (websocket_api/const.py) -> DHI errors

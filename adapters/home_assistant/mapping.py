@@ -59,35 +59,42 @@ def index(position: int, conv: Converter = number) -> Converter:
 
 @dataclass(frozen=True)
 class UnitRow:
-    """An HA unit that is not the HA form of the catalog's unit: how to get there."""
+    """An HA unit that is not the HA form of the catalog's unit: how to get there and back
+    (back: a value dhome sets is sent to HA in the entity's own unit)."""
 
     ha: str
     ucum: str
     to_dhi: Callable[[float], float]
+    from_dhi: Callable[[float], float]
+
+
+def _factor(ha: str, ucum: str, k: float) -> UnitRow:
+    """DHI value = HA value * k."""
+    return UnitRow(ha, ucum, lambda v: v * k, lambda v: v / k)
 
 
 UNIT_CONVERSIONS: tuple[UnitRow, ...] = (
-    UnitRow("°F", "Cel", lambda v: (v - 32) * 5 / 9),
-    UnitRow("K", "Cel", lambda v: v - 273.15),
-    UnitRow("Wh", "kW.h", lambda v: v / 1000),
-    UnitRow("MWh", "kW.h", lambda v: v * 1000),
-    UnitRow("kW", "W", lambda v: v * 1000),
-    UnitRow("mbar", "hPa", lambda v: v),
-    UnitRow("Pa", "hPa", lambda v: v / 100),
-    UnitRow("kPa", "hPa", lambda v: v * 10),
-    UnitRow("inHg", "hPa", lambda v: v * 33.8639),
-    UnitRow("mmHg", "hPa", lambda v: v * 1.33322),
-    UnitRow("mV", "V", lambda v: v / 1000),
-    UnitRow("mA", "A", lambda v: v / 1000),
-    UnitRow("ft³", "m3", lambda v: v * 0.0283168),
-    UnitRow("gal", "L", lambda v: v * 3.78541),
-    UnitRow("m³", "L", lambda v: v * 1000),
+    UnitRow("°F", "Cel", lambda v: (v - 32) * 5 / 9, lambda v: v * 9 / 5 + 32),
+    UnitRow("K", "Cel", lambda v: v - 273.15, lambda v: v + 273.15),
+    _factor("Wh", "kW.h", 1 / 1000),
+    _factor("MWh", "kW.h", 1000),
+    _factor("kW", "W", 1000),
+    _factor("mbar", "hPa", 1),
+    _factor("Pa", "hPa", 1 / 100),
+    _factor("kPa", "hPa", 10),
+    _factor("inHg", "hPa", 33.8639),
+    _factor("mmHg", "hPa", 1.33322),
+    _factor("mV", "V", 1 / 1000),
+    _factor("mA", "A", 1 / 1000),
+    _factor("ft³", "m3", 0.0283168),
+    _factor("gal", "L", 3.78541),
+    _factor("m³", "L", 1000),
 )  # fmt: skip
 
 
-def unit_converter(ha_unit: str | None, ucum: str | None) -> Callable[[float], float] | None:
-    """The conversion from an entity's unit to the catalog's; None if there is none."""
-    return next((r.to_dhi for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
+def unit_row(ha_unit: str | None, ucum: str | None) -> UnitRow | None:
+    """The conversion between an entity's unit and the catalog's; None if there is none."""
+    return next((r for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
 
 
 # ---------------------------------------------------------------- composite platforms

@@ -26,7 +26,7 @@ from adapters.home_assistant.mapping import (
     features_of,
     number,
     on_off,
-    unit_converter,
+    unit_row,
 )
 from adapters.sdk.claims import slug
 from adapters.sdk.convert import ConversionError, Converter, enum_map, identity
@@ -114,7 +114,7 @@ def _ha_unit_matches(row: EntityRow, unit: str | None, catalog: Catalog) -> int:
     if row.unit == unit:
         return 2 if unit is not None else 0
     target = row.prop.unit if row.prop is not None else None
-    if unit is not None and (ucum_for_ha_unit(catalog, unit) == target or unit_converter(unit, target)):
+    if unit is not None and (ucum_for_ha_unit(catalog, unit) == target or unit_row(unit, target)):
         return 1
     return -1 if unit is not None or row.unit is not None else 0
 
@@ -231,16 +231,21 @@ def value_converter(row: EntityRow, unit: str | None, catalog: Catalog) -> Conve
         off = next((m for m in prop.enum or [] if m not in on_when), None)
         return enum_map({"on": on_when[0], "off": off}, name="on_when")
     if prop.type in (ValueType.NUMBER, ValueType.INTEGER):
-        convert = unit_converter(unit, prop.unit) if unit != row.unit else None
+        conv = unit_row(unit, prop.unit) if unit != row.unit else None
         as_int = prop.type is ValueType.INTEGER
 
         def read(v: Any) -> Any:
             x = float(number(v))
-            if convert is not None:
-                x = convert(x)
+            if conv is not None:
+                x = conv.to_dhi(x)
             return round(x) if as_int else number(round(x, 6))
 
-        return Converter(read, lambda v: v, f"number({unit}->{prop.unit})")
+        def write(v: Any) -> Any:
+            # a value set from dhome is in the catalog's unit; HA's entity takes its own
+            x = float(number(v))
+            return number(round(conv.from_dhi(x), 6)) if conv is not None else number(x)
+
+        return Converter(read, write, f"number({unit}<->{prop.unit})")
     return Converter(lambda v: v if isinstance(v, str) else str(v), lambda v: v, "text")
 
 

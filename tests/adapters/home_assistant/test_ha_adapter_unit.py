@@ -169,3 +169,31 @@ async def test_a_colour_light_maps_its_supported_modes_and_takes_colour_commands
     assert ok.status == "ok", ok
     assert ha.calls[-1]["service"] == "turn_on"
     assert ha.calls[-1]["service_data"] == {"color_temp_kelvin": 4000, "transition": 2}
+
+
+async def test_a_number_in_another_unit_is_set_back_in_that_unit() -> None:
+    """HA shows the overload limit in kW, the catalog holds W: dhome reads 2.5 kW as 2500 W,
+    and setting 3000 W asks HA for 3 (kW), not 3000."""
+    limit = {
+        "entity_id": "number.plug_overload",
+        "state": "2.5",
+        "attributes": {"device_class": "power", "unit_of_measurement": "kW", "friendly_name": "Overload"},
+    }
+    adapter, ctx, ha = await started()
+    original = ha.command
+
+    async def with_number(type_: str, **payload: Any) -> Any:
+        return [*STATES, limit] if type_ == "get_states" else await original(type_, **payload)
+
+    ha.command = with_number  # type: ignore[method-assign]
+    await adapter._describe_all()
+    shown = [s.properties for s in ctx.states if s.device == "ha:number.plug_overload"]
+    assert shown[-1] == {"over_power_threshold": 2500}
+    ok = await adapter.execute(
+        CommandRequest(
+            id="n1", device="ha:number.plug_overload", component="main",
+            capability="dhi.electrical_protection", command="set", params={"over_power_threshold": 3000},
+        )
+    )  # fmt: skip
+    assert ok.status == "ok", ok
+    assert ha.calls[-1]["service"] == "set_value" and ha.calls[-1]["service_data"] == {"value": 3}

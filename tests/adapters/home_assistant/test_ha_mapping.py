@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.home_assistant.mapping import UNIT_CONVERSIONS
 from adapters.home_assistant.model import (
     VAGUE,
     Filters,
@@ -225,3 +226,24 @@ def test_one_ha_device_is_one_dhi_device_with_a_component_per_entity() -> None:
         "aqara_x": ["x.home_assistant.sensor"],
     }
     assert dev.features.standard == 3 and dev.features.vendor == 1
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
+def test_every_unit_conversion_comes_back(x: float) -> None:
+    """What the adapter reads in HA's unit and what it sends back agree (°F, Wh, kW, …)."""
+    for row in UNIT_CONVERSIONS:
+        assert row.from_dhi(row.to_dhi(x)) == pytest.approx(x, rel=1e-9, abs=1e-6), row.ha
+
+
+def test_a_number_shown_in_another_unit_is_set_in_that_unit() -> None:
+    """An HA number in kW for a catalog property in W reads times 1000 and writes divided by 1000."""
+    row = pick_row(CATALOG, "number", "power", unit="kW", entity_category="config")
+    assert row is not None and (row.capability.id, row.prop.name) == (
+        "dhi.electrical_protection",
+        "over_power_threshold",
+    )  # type: ignore[union-attr]
+    conv = value_converter(row, "kW", CATALOG)
+    assert conv("2.5") == 2500
+    assert conv.back(3000) == 3
+    same = value_converter(row, "W", CATALOG)
+    assert same("2500") == 2500 and same.back(3000) == 3000
