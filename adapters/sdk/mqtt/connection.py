@@ -78,11 +78,6 @@ _MATCH_CACHE = 10_000  # topics whose matching filters are remembered (3.1.1)
 #: packets handled per wake-up of one connection: a flood on one (bulk telemetry) delays the
 #: others (the safety lane's own connection) by at most this many messages' work (~10 ms)
 _MAX_PACKETS_PER_WAKEUP = 256
-#: ... and for at most this long (wall clock): on a machine short of CPU 256 messages take far
-#: longer, and everything else on the loop (API requests, the safety lane) waits for the turn
-_MAX_SECONDS_PER_WAKEUP = 0.01
-#: packets taken from the buffer between two looks at the clock
-_SLICE = 32
 
 
 @dataclass(eq=False)
@@ -673,25 +668,14 @@ class MqttConnection:
         assert isinstance(client, _Client)
         # One wake-up handles every packet already read: QoS 0 PUBLISH packets straight from
         # the read buffer, anything else by paho (one packet per loop_read, which also reads
-        # the socket once the buffer is empty); bounded so a flood cannot starve the loop: by
-        # packets, and by time.
+        # the socket once the buffer is empty); bounded so a flood cannot starve the loop.
         budget = _MAX_PACKETS_PER_WAKEUP
-        deadline = time.monotonic() + _MAX_SECONDS_PER_WAKEUP
         while budget > 0:
-            late = False
-            while True:  # the fast packets, a slice at a time, looking at the clock between
-                fast = client.take_publishes(self._v5, min(budget, _SLICE))
-                for publish in fast:
-                    self._deliver_publish(publish)
-                self.read_directly += len(fast)
-                budget -= len(fast)
-                late = time.monotonic() >= deadline
-                if len(fast) < _SLICE or budget <= 0 or late:
-                    break
-            budget -= 1
-            if late:
-                budget = 0  # leaves the loop by its condition: the rest waits for the next turn
-                continue
+            fast = client.take_publishes(self._v5, budget)
+            for publish in fast:
+                self._deliver_publish(publish)
+            self.read_directly += len(fast)
+            budget -= len(fast) + 1
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
