@@ -26,10 +26,15 @@ def wait_or_kill(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
 
 
 class Child:
-    def __init__(self, module: str, *args: str | int) -> None:
+    def __init__(self, module: str, *args: str | int, argv: list[str] | None = None) -> None:
+        """``python -m bench.<module> args``; ``argv``: another command, named ``module``."""
         self.module = module
+        # Unbuffered: ``wait_ready`` reads the first line, ``result`` the rest with communicate(),
+        # which reads the pipe itself. A buffered reader could take the result line along with
+        # "ready" when both were written before the parent read (a quick child, a loaded
+        # machine), and communicate() would then find nothing.
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", f"bench.{module}", *map(str, args)],
+            argv or [sys.executable, "-m", f"bench.{module}", *map(str, args)], bufsize=0,
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
 

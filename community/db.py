@@ -43,6 +43,10 @@ households = Table(
     Column("secret", String(200), nullable=False),  # whsec_…: signs webhooks and ack polls
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True)),
+    # the hub's link states the resident's consent on every poll (spec §9.4): when it changed,
+    # and when it was withdrawn (then nothing more is taken from the home)
+    Column("consent_changed_at", DateTime(timezone=True)),
+    Column("withdrawn_at", DateTime(timezone=True)),
 )
 
 enrolment_codes = Table(

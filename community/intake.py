@@ -9,6 +9,8 @@
 * ``POST /dhi/v1/homes/{home}/acks`` — the hub's long poll for acknowledgements, signed the same
   way: the platform never connects to a home (homes sit behind NAT and the platform holds no
   hub tokens); the hub keeps this request open and learns of each acknowledgement at once.
+  Each poll states the resident's current consent, which the household record follows; a
+  withdrawal (``consent: null``) ends the home's sharing here: its events are answered 410.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -36,16 +39,25 @@ ACK_WAIT_MAX = 55.0
 CODE_TRIES = 10
 
 
-async def verified(request: web.Request, home: str) -> tuple[dict[str, Any], str] | web.Response:
+@dataclass(frozen=True, slots=True)
+class Verified:
+    body: dict[str, Any]
+    message_id: str
+    #: the resident withdrew consent: the signature is good, but nothing more is taken
+    withdrawn: bool
+
+
+async def verified(request: web.Request, home: str) -> Verified | web.Response:
     """The request's JSON body, if it carries a valid Standard Webhooks signature by the home's
     secret within the replay window; else the problem answer."""
     metrics = request.app[METRICS]
     if not HOME_ID.match(home):
         return problem(404, "Unknown home", f"no enrolled home {home!r}")
-    secret = await run(request.app[STORE].secret_of, home)
-    if secret is None:
+    found = await run(request.app[STORE].credentials, home)
+    if found is None:
         metrics.webhooks.labels("unknown_home").inc()
         return problem(404, "Unknown home", f"no enrolled home {home!r}: enrol it with a code first")
+    secret, withdrawn = found
     body = await request.read()
     if len(body) > MAX_BODY:
         return problem(413, "Too large", f"at most {MAX_BODY} bytes")
@@ -67,7 +79,16 @@ async def verified(request: web.Request, home: str) -> tuple[dict[str, Any], str
         return problem(400, "Bad request", "the body is not JSON")
     if not isinstance(payload, dict):
         return problem(400, "Bad request", "the body must be a JSON object")
-    return payload, request.headers["webhook-id"]
+    return Verified(payload, request.headers["webhook-id"], withdrawn)
+
+
+def withdrawn_answer(home: str) -> web.Response:
+    """410 Gone: the resident withdrew consent on the hub; a sender is asked to stop (Standard Webhooks)."""
+    return problem(
+        410, "Consent withdrawn",
+        f"住户已撤回共享，本平台不再接收 {home} 的数据 / the resident of {home} withdrew consent: "  # noqa: RUF001 - Chinese punctuation
+        "this platform takes nothing more from the home",
+    )  # fmt: skip
 
 
 async def any_home_events(request: web.Request) -> web.Response:
@@ -86,8 +107,11 @@ async def events(request: web.Request, home: str | None = None) -> web.Response:
     result = await verified(request, home)
     if isinstance(result, web.Response):
         return result
-    event, message_id = result
+    event, message_id = result.body, result.message_id
     metrics = request.app[METRICS]
+    if result.withdrawn:
+        metrics.webhooks.labels("withdrawn").inc()
+        return withdrawn_answer(home)
     if event.get("id") not in (None, message_id):
         metrics.webhooks.labels("rejected").inc()
         return problem(400, "Bad request", "webhook-id and the CloudEvent id differ", field="id")
@@ -108,13 +132,28 @@ async def acks(request: web.Request) -> web.Response:
     result = await verified(request, home)
     if isinstance(result, web.Response):
         return result
-    body, _ = result
+    body = result.body
     after, wait = body.get("after", 0), body.get("wait", 25)
     if not isinstance(after, int) or after < 0:
         return problem(400, "Bad request", "after must be a non-negative integer", field="after")
     if not isinstance(wait, int | float) or not 0 <= wait <= ACK_WAIT_MAX:
         return problem(400, "Bad request", f"wait must be 0 to {ACK_WAIT_MAX} seconds", field="wait")
     store, live = request.app[STORE], request.app[LIVE]
+    if "consent" in body:  # the resident's consent as it stands on the hub (DHI 1.1, §9.4)
+        try:
+            consent = parse_consent(body["consent"])
+        except ValueError as exc:
+            return problem(400, "Bad request", str(exc), field="consent")
+        if result.withdrawn:
+            return ok({"items": [], "next": after}) if consent is None else withdrawn_answer(home)
+        if await run(store.follow_consent, home, consent):
+            request.app[METRICS].consent_changes.labels("withdrawn" if consent is None else "changed").inc()
+            log.info("household consent changed", extra={"home": home, "withdrawn": consent is None})
+            live.push("household", {"home": home})
+        if consent is None:
+            return ok({"items": [], "next": after})
+    elif result.withdrawn:
+        return withdrawn_answer(home)
     deadline = time.monotonic() + float(wait)
     while True:
         items = await run(store.acks_after, home, after)
@@ -127,6 +166,22 @@ async def acks(request: web.Request) -> web.Response:
                 await asyncio.wait_for(live.changed.wait(), min(left, 1.0))
     request.app[METRICS].ack_polls.inc()
     return ok({"items": items, "next": items[-1]["seq"] if items else after})
+
+
+def parse_consent(value: object) -> dict[str, Any] | None:
+    """``null`` (withdrawn) or ``{"alert_kinds": [ids], "fields": [names] | null, "expires": time | null}``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("consent: expected null (withdrawn) or {alert_kinds, fields, expires}")
+    kinds, fields, expires = value.get("alert_kinds", []), value.get("fields"), value.get("expires")
+    if not isinstance(kinds, list) or not all(isinstance(k, str) and len(k) <= 40 for k in kinds):
+        raise ValueError("consent.alert_kinds: expected a list of alert kind ids")
+    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
+        raise ValueError("consent.fields: expected a list of field names or null")
+    if expires is not None and not isinstance(expires, str):
+        raise ValueError("consent.expires: expected an RFC 3339 time or null")
+    return {"alert_kinds": kinds, "fields": fields, "expires": expires}
 
 
 class CodeLimiter:

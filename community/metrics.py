@@ -24,6 +24,12 @@ class Metrics:
         self.ack_polls = Counter(
             "community_ack_polls_total", "acknowledgement polls answered", registry=self.registry
         )
+        self.consent_changes = Counter(
+            "community_consent_changes_total",
+            "household consent records changed by the hub's link (changed / withdrawn)",
+            ["change"],
+            registry=self.registry,
+        )
         self.queue = Gauge(
             "community_open_alerts", "alerts staff still have to deal with", registry=self.registry
         )

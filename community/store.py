@@ -155,6 +155,8 @@ class Store:
                 "consent": consent,
                 "secret": secret,
                 "enrolled_at": now,
+                "consent_changed_at": now,
+                "withdrawn_at": None,
             }
             stmt = self._insert(households).values(home=home, **row)
             db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
@@ -169,13 +171,39 @@ class Store:
             db.execute(stmt.on_conflict_do_update(index_elements=["home"], set_=row))
 
     def secret_of(self, home: str) -> str | None:
-        with self.engine.connect() as db:
-            value = db.scalar(select(households.c.secret).where(households.c.home == home))
-        return str(value) if value is not None else None
+        found = self.credentials(home)
+        return found[0] if found is not None else None
 
-    def update_consent(self, home: str, consent: dict[str, Any]) -> None:
+    def credentials(self, home: str) -> tuple[str, bool] | None:
+        """(secret, withdrawn) of an enrolled home, in one query: a withdrawn home's signature
+        still verifies (its last poll says so), but nothing more is taken from it."""
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(households.c.secret, households.c.withdrawn_at).where(households.c.home == home)
+            ).first()
+        return (str(row[0]), row[1] is not None) if row is not None else None
+
+    def follow_consent(self, home: str, consent: dict[str, Any] | None) -> bool:
+        """The resident's consent as the hub's link states it (spec §9.4); None: withdrawn.
+        A withdrawal erases the address and contacts the resident gave (the name stays, so staff
+        know whom the history is about) and is final until the home enrols again with a new code.
+        True when the record changed."""
+        now = self.now()
         with self.engine.begin() as db:
-            db.execute(update(households).where(households.c.home == home).values(consent=consent))
+            row = db.execute(
+                select(households.c.consent, households.c.withdrawn_at).where(households.c.home == home)
+            ).first()
+            if row is None or row.withdrawn_at is not None:
+                return False  # unknown, or already withdrawn (a late poll does not undo it)
+            if consent is None:
+                values: dict[str, Any] = {"withdrawn_at": now, "consent_changed_at": now, "address": "",
+                                          "contacts": [], "consent": {"alert_kinds": [], "fields": []}}  # fmt: skip
+            elif row.consent == consent:
+                return False
+            else:
+                values = {"consent": consent, "consent_changed_at": now}
+            db.execute(update(households).where(households.c.home == home).values(**values))
+        return True
 
     # ------------------------------------------------------------------ intake
     def receive(self, message_id: str, home: str, event: dict[str, Any]) -> Outcome:
@@ -266,11 +294,15 @@ class Store:
         return Outcome(duplicate=False, alert=view)
 
     def enrolled(self, homes: set[str]) -> set[str]:
-        """Which of these homes are enrolled here (one query for a batch of messages)."""
+        """Which of these homes are enrolled here and still share (one query for a batch)."""
         if not homes:
             return set()
         with self.engine.connect() as db:
-            rows = db.execute(select(households.c.home).where(households.c.home.in_(homes)))
+            rows = db.execute(
+                select(households.c.home).where(
+                    households.c.home.in_(homes), households.c.withdrawn_at.is_(None)
+                )
+            )
             return {str(r[0]) for r in rows}
 
     def _apply(
@@ -399,12 +431,14 @@ class Store:
             rows = db.execute(
                 _alert_select()
                 .where(or_(alerts.c.desk != "resolved", alerts.c.hub_state == "active"))
+                .where(households.c.withdrawn_at.is_(None))  # not passed on once consent is withdrawn
                 .order_by(alerts.c.first_seen)
             ).all()
         return [_view(r) for r in rows]
 
     def all_alerts(self, since: datetime | None = None) -> list[dict[str, Any]]:
-        stmt = _alert_select().order_by(alerts.c.first_seen)
+        """Every alert of a household that still shares (the exports)."""
+        stmt = _alert_select().where(households.c.withdrawn_at.is_(None)).order_by(alerts.c.first_seen)
         if since is not None:
             stmt = stmt.where(alerts.c.first_seen >= since)
         with self.engine.connect() as db:
@@ -430,6 +464,8 @@ class Store:
             )
         return [
             {"home": r.home, "name": r.name, "address": r.address, "contacts": r.contacts, "consent": r.consent,
+             "sharing": r.withdrawn_at is None, "consent_changed_at": iso(r.consent_changed_at),
+             "withdrawn_at": iso(r.withdrawn_at),
              "enrolled_at": iso(r.enrolled_at), "last_seen": iso(r.last_seen), "open_alerts": open_counts.get(r.home, 0)}
             for r in rows
         ]  # fmt: skip

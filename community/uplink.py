@@ -179,7 +179,9 @@ def take_batch(
     )
     for i in parsed.keys() - set(order):
         outcomes[i] = "unknown_home"
-        throttle.warn("unknown_home", "uplink alert of a home not enrolled here", home=parsed[i][0])
+        throttle.warn(
+            "unknown_home", "uplink alert of a home not enrolled here or no longer sharing", home=parsed[i][0]
+        )
     results = (
         store.receive_batch([(parsed[i][1]["id"], *parsed[i]) for i in order], views=views) if order else []
     )

@@ -4,6 +4,7 @@
 a test fails when the committed report is not what the catalog says.
 """
 
+# ruff: noqa: RUF001 - the report's zh-CN prose uses Chinese punctuation
 from __future__ import annotations
 
 import sys
@@ -25,7 +26,7 @@ Columns · 列：**exported** = entities the bridge publishes (`domain/device_cl
 DHI property`, `+features` for lights, covers, climate, fans …; *when* = only with / without other
 capabilities on the component; *control* / *read-only* = the form used when the resident has / has not
 enabled control); **import only** = further HA entity kinds the adapter maps to this capability.
-"""  # noqa: RUF001 - Chinese punctuation
+"""
 
 
 def _entity(er: EntityRow) -> str:
@@ -58,6 +59,37 @@ def _entity(er: EntityRow) -> str:
     return text
 
 
+#: what the HA → dhome adapter keeps as vendor state (``x.home_assistant.<domain>.state``) or
+#: leaves out although a catalog row names the platform, and why (zh-CN, English)
+IMPORT_NOTES: tuple[tuple[str, str, str], ...] = (
+    ("`event` without a device class",
+     "没有设备类别的事件实体可能是遥控器、紧急按钮、门锁或安防键盘（目录中多种能力都有无类别的事件行），不作猜测，保留为厂商状态。",
+     "could be a remote, an SOS button, a lock's or a keypad's events (several capabilities have a class-less "
+     "event row): kept as vendor state rather than guessed."),
+    ("`event/motion`, other event classes",
+     "目录中没有对应的事件能力，保留为厂商状态。",
+     "no catalog capability has such events: kept as vendor state."),
+    ("`event` types that are no DHI event",
+     "按钮和门铃的事件类型按表换算（press → pressed、double_press → double_pressed、long_press → long_pressed、ring → pressed 等）；"
+     "其他类型（如 Hue 的 initial_press、repeat）计为无效输入，不转发。",
+     "button and doorbell event types map through a table (press → pressed, double_press → double_pressed, "
+     "long_press → long_pressed, ring → pressed, …); others (Hue's initial_press, repeat) are counted as invalid, "
+     "not forwarded."),
+    ("`fan` preset modes the catalog lacks",
+     "目录的风扇模式只有 low、medium、high、auto、smart；其他预设（如 sleep、nature）读作模式 on。",
+     "the catalog's fan modes are low, medium, high, auto and smart; any other preset (sleep, nature, …) "
+     "reads as mode on."),
+    ("`siren` tones",
+     "HA 警报器的铃声由设备自定，没有对应的 DHI 报警模式：带 mode 或 strobe 的 start 命令被明确拒绝；时长和音量照常传递。",
+     "HA's siren tones are the device's own, with no DHI alarm mode: a start with mode or strobe is refused "
+     "clearly; duration and volume are passed on."),
+    ("`valve` stop, open duration",
+     "DHI 阀门没有 stop 命令；HA 的阀门没有开启时长，带 duration 的 open 命令被明确拒绝。",
+     "a DHI valve has no stop command; HA's valves have no open duration, so an open with duration is "
+     "refused clearly."),
+)  # fmt: skip
+
+
 def render(catalog: Catalog) -> str:
     rows = entity_rows(catalog)
     by_cap: dict[str, list[EntityRow]] = {}
@@ -67,7 +99,7 @@ def render(catalog: Catalog) -> str:
     out = [HEADER]
     out.append(
         f"**{len(reaching)}** of **{len(catalog)}** capabilities reach Home Assistant "
-        f"(共 {len(catalog)} 个能力，{len(reaching)} 个可进入 Home Assistant); "  # noqa: RUF001
+        f"(共 {len(catalog)} 个能力，{len(reaching)} 个可进入 Home Assistant); "
         f"{sum(er.row.export for er in rows)} exported entity kinds, "
         f"{sum(not er.row.export for er in rows)} further kinds read on import.\n"
     )
@@ -84,6 +116,10 @@ def render(catalog: Catalog) -> str:
                 exported = f"— {none.zh_cn} {none.en}"
             label = f"`{cap.id}` {cap.label.zh_cn} · {cap.label.en}"
             out.append(f"| {label} | {exported} | {imported} |")
+    out.append("\n## HA → dhome: kept as vendor state or not forwarded · 保留为厂商状态或不转发的部分\n")
+    out.append("| Home Assistant | 原因 | why |")
+    out.append("|---|---|---|")
+    out.extend(f"| {what} | {zh} | {en} |" for what, zh, en in IMPORT_NOTES)
     return "\n".join(out) + "\n"
 
 

@@ -20,6 +20,9 @@ COMPOSITE = frozenset({"light", "cover", "valve", "climate", "fan", "lock", "sir
 #: platforms that only show: exporting them never needs a command path
 READ_ONLY_DOMAINS = frozenset({"sensor", "binary_sensor", "event"})
 
+#: DHI fan modes HA shows as a fan's preset modes (both directions read this one list)
+FAN_PRESET_MODES = ("low", "medium", "high", "auto", "smart")
+
 
 @dataclass(frozen=True, slots=True)
 class EntityRow:

@@ -21,6 +21,7 @@ from hub.bus import EventBus
 from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
+from hub.consent.audit import command_entry
 from hub.lanes import Lanes
 from hub.metrics import Metrics, QueueReading
 from hub.private import private_dir
@@ -137,7 +138,7 @@ class Hub:
         await self.state.load()
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
         self.bus.resume_from(row[0] if row and row[0] is not None else 0)
-        self.bus.tap(self._persist_event, raw=True)
+        self.bus.tap(self._persist_event, raw=True, many=self._persist_events)
         self.metrics.bus_published.read = lambda: self.bus.published
         self.metrics.queues.sources.append(self._queue_readings)
         self.metrics.queues.coalesced = lambda: dict(self.storage.coalesced)
@@ -196,8 +197,19 @@ class Hub:
         await self.stop()
 
     # ------------------------------------------------------------ API used by services
-    async def execute(self, cmd: CommandRequest) -> CommandResult:
-        return await self.dispatcher.execute(cmd)
+    async def execute(
+        self, cmd: CommandRequest, *, actor: str | None = None, subscription: str | None = None
+    ) -> CommandResult:
+        """Run a command on the validated path (never raises). A command a sharing partner sends
+        into the home (a bridge acting under its subscription) names ``actor`` and
+        ``subscription``: it is then audited with what it asked and how it ended
+        (``command.executed`` / ``command.failed``), like every other act under a consent."""
+        result = await self.dispatcher.execute(cmd)
+        if actor is not None:
+            self.storage.write(
+                *command_entry(self.clock.now(), actor, cmd, result, subscription=subscription)
+            )
+        return result
 
     def _command_done(self, cmd: CommandRequest, result: CommandResult, adapter: str, seconds: float) -> None:
         from dhi.models.envelope import CommandResultData, CommandResultMessage, source_for
@@ -233,18 +245,28 @@ class Hub:
         return list(out.values())
 
     def _persist_event(self, msg: Any) -> None:
-        # a bulk reading's log entry may give way to a newer one of the same property when
-        # storage falls behind (docs/ingestion.md); anything else is always logged
-        key = None
-        if type(msg) is StateChange and not msg.priority:
-            d = msg.data
-            key = (d.device, d.component, d.capability, d.property)
-        self.storage.write_telemetry(
-            _EVENT_LOG,
-            (msg.seq, str(msg.type), isoformat(msg.time), msg.subject, wire_json(msg)),
-            key,
-            msg.seq,
-        )
+        self._persist_events([msg])
+
+    def _persist_events(self, msgs: list[Any]) -> None:
+        """The event log's rows of these messages (one ingestion batch: one chunk). A bulk
+        reading's row may give way to a newer one of the same property when storage falls
+        behind (docs/ingestion.md); anything else is always logged."""
+        rows: list[tuple[Any, ...]] = []
+        keys: list[tuple[str, str, str, str] | None] = []
+        seqs: list[int] = []
+        last_time, stamp = None, ""
+        for msg in msgs:
+            key = None
+            if type(msg) is StateChange and not msg.priority:
+                d = msg.data
+                key = (d.device, d.component, d.capability, d.property)
+            if msg.time is not last_time:  # a batch shares one time: one text for all
+                last_time, stamp = msg.time, isoformat(msg.time)
+            rows.append((msg.seq, str(msg.type), stamp, msg.subject, wire_json(msg)))
+            keys.append(key)
+            seqs.append(msg.seq)
+        # the seq as the row's order: readers of the log take what is settled below the floor
+        self.storage.write_telemetry_many(_EVENT_LOG, rows, keys, seqs)
 
     async def stored_events(
         self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()

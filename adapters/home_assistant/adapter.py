@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.home_assistant.mapping import WRITES
-from adapters.home_assistant.model import Filters, HaDevice, describe, read_state
+from adapters.home_assistant.mapping import NO_VALUE, STATE, WRITES, dhi_event
+from adapters.home_assistant.model import Bound, Filters, HaDevice, describe, read_state
 from adapters.home_assistant.ws import AuthFailed, CommandFailed, ConnectionLost, HaConnection
 from adapters.sdk import AdapterContext, DeviceMapping
 from adapters.sdk.commands import run_command
@@ -39,7 +39,7 @@ from dhi.models.command import SET_COMMAND
 DEFAULT_SKIP_DOMAINS = (
     "automation", "script", "scene", "zone", "person", "sun", "conversation", "tts", "stt",
     "input_boolean", "input_number", "input_select", "input_text", "input_datetime", "input_button",
-    "counter", "timer", "schedule", "tag", "todo", "calendar", "weather", "update", "event",
+    "counter", "timer", "schedule", "tag", "todo", "calendar", "weather", "update",
     "assist_satellite", "wake_word", "ai_task", "notify", "image", "camera", "media_player",
 )  # fmt: skip
 
@@ -236,7 +236,35 @@ class HomeAssistantAdapter:
             ctx.report_invalid("new_state must be an object", source=entity_id, payload=new)
             return
         self._publish(device, entity_id, new, source=entity_id)
+        self._fire(device, entity_id, data.get("old_state"), new)
         self._update_availability(device, {entity_id: new})
+
+    def _fire(self, device: HaDevice, entity_id: str, old: Any, new: Mapping[str, Any]) -> None:
+        """An HA event entity fired (its state, the time of the last event, moved on): the DHI
+        event of its capability. Never on start-up: the state read then is a past event."""
+        ctx, _ = self._require()
+        part = device.entities[entity_id]
+        stamp = new.get("state")
+        if (
+            part.domain != "event"
+            or stamp in NO_VALUE
+            or (isinstance(old, Mapping) and old.get("state") == stamp)
+        ):
+            return
+        attrs = new.get("attributes")
+        ha_type = attrs.get("event_type") if isinstance(attrs, Mapping) else None
+        for cap, bound in part.caps.items():
+            if not bound.events:
+                continue
+            found = dhi_event(ha_type, bound.events) if isinstance(ha_type, str) else None
+            if found is None:
+                ctx.report_invalid(
+                    f"{entity_id}: event type {ha_type!r} is none of {cap}'s events {sorted(bound.events)}",
+                    source=entity_id, payload=ha_type,
+                )  # fmt: skip
+                continue
+            event, payload = found
+            ctx.publish_event(device.description.id, cap, event, payload, component=part.component)
 
     def _publish(
         self, device: HaDevice, entity_id: str, state: Mapping[str, Any] | None, *, source: str
@@ -310,10 +338,16 @@ class HomeAssistantAdapter:
             for prop, value in cmd.params.items():
                 row = next((r for r in bound.commands if r.command == f"set:{prop}"), None)
                 if row is not None:
-                    calls.append((part.domain, row.service, row.data({prop: value})))
+                    try:
+                        calls.append((part.domain, row.service_for({prop: value}), row.data({prop: value})))
+                    except (KeyError, ConversionError) as exc:
+                        raise InvalidParams(
+                            f"{cmd.capability}.{prop}: {exc}", field=f"params.{prop}"
+                        ) from None
                 elif bound.writable == prop and part.domain in WRITES:
                     service_of, data_of = WRITES[part.domain]
-                    calls.append((part.domain, service_of(value), data_of(value)))
+                    shown = to_entity(bound, prop, value)
+                    calls.append((part.domain, service_of(shown), data_of(shown)))
                 else:
                     raise Unsupported(
                         f"{cmd.capability}.{prop} cannot be set through Home Assistant",
@@ -324,7 +358,7 @@ class HomeAssistantAdapter:
             if row is None:
                 raise Unsupported(f"{part.entity_id} cannot {cmd.command!r}", field="command")
             try:
-                calls.append((part.domain, row.service, row.data(cmd.params)))
+                calls.append((part.domain, row.service_for(cmd.params), row.data(cmd.params)))
             except (KeyError, ConversionError) as exc:
                 raise InvalidParams(f"{cmd.command}: {exc}", field="params") from None
         for domain, service, data in calls:
@@ -360,6 +394,18 @@ class HomeAssistantAdapter:
         if self._ctx is None or self._conn is None:
             raise AdapterError("the Home Assistant adapter is not running")
         return self._ctx, self._conn
+
+
+def to_entity(bound: Bound, prop: str, value: Any) -> Any:
+    """A DHI value as the entity takes it: the way back of the converter that reads the entity
+    (a number HA shows in °F, Wh, … is set in that unit, not in the catalog's)."""
+    reader = next((v for v in bound.values if v.property == prop and v.source == STATE), None)
+    if reader is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return value  # only numbers carry a unit; switches and selects take the DHI value as it is
+    try:
+        return reader.convert.back(value)
+    except ConversionError as exc:
+        raise InvalidParams(f"{bound.capability}.{prop}: {exc}", field=f"params.{prop}") from None
 
 
 #: HA's WebSocket error codes (websocket_api/const.py) -> DHI errors

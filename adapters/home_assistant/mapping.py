@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.sdk.convert import ConversionError, Converter, bool_map, enum_map, identity, linear
+from dhi.home_assistant import FAN_PRESET_MODES
 
 #: ``source`` of a value that is the entity's state (not an attribute)
 STATE = "@state"
+#: ``source`` of a value read from the state and the attributes together ({"state": …, **attributes})
+ENTITY = "@entity"
 #: HA states meaning "no value now" (the entity exists)
 NO_VALUE = frozenset({"unknown", "unavailable", ""})
 
@@ -41,6 +44,30 @@ def _tidy(v: float) -> float | int:
 number = Converter(lambda v: _tidy(_number(v)), lambda v: _tidy(_number(v)), "number")
 integer = Converter(lambda v: round(_number(v)), lambda v: round(_number(v)), "integer")
 on_off = bool_map("on", "off")
+text = Converter(lambda v: v if isinstance(v, str) else str(v), lambda v: v, "text")
+
+
+def _boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ConversionError(f"expected true or false, got {v!r}")
+    return v
+
+
+boolean = Converter(_boolean, _boolean, "boolean")
+
+
+def _fan_mode(entity: Mapping[str, Any]) -> str:
+    """A fan's DHI mode from its state and preset: off, a preset the catalog has, else on."""
+    state = entity.get("state")
+    if state == "off":
+        return "off"
+    if state != "on":
+        raise ConversionError(f"expected on or off, got {state!r}")
+    preset = entity.get("preset_mode")
+    return preset if preset in FAN_PRESET_MODES else "on"
+
+
+fan_mode = Converter(_fan_mode, None, "fan_mode")
 
 
 def index(position: int, conv: Converter = number) -> Converter:
@@ -59,35 +86,42 @@ def index(position: int, conv: Converter = number) -> Converter:
 
 @dataclass(frozen=True)
 class UnitRow:
-    """An HA unit that is not the HA form of the catalog's unit: how to get there."""
+    """An HA unit that is not the HA form of the catalog's unit: how to get there and back
+    (back: a value dhome sets is sent to HA in the entity's own unit)."""
 
     ha: str
     ucum: str
     to_dhi: Callable[[float], float]
+    from_dhi: Callable[[float], float]
+
+
+def _factor(ha: str, ucum: str, k: float) -> UnitRow:
+    """DHI value = HA value * k."""
+    return UnitRow(ha, ucum, lambda v: v * k, lambda v: v / k)
 
 
 UNIT_CONVERSIONS: tuple[UnitRow, ...] = (
-    UnitRow("°F", "Cel", lambda v: (v - 32) * 5 / 9),
-    UnitRow("K", "Cel", lambda v: v - 273.15),
-    UnitRow("Wh", "kW.h", lambda v: v / 1000),
-    UnitRow("MWh", "kW.h", lambda v: v * 1000),
-    UnitRow("kW", "W", lambda v: v * 1000),
-    UnitRow("mbar", "hPa", lambda v: v),
-    UnitRow("Pa", "hPa", lambda v: v / 100),
-    UnitRow("kPa", "hPa", lambda v: v * 10),
-    UnitRow("inHg", "hPa", lambda v: v * 33.8639),
-    UnitRow("mmHg", "hPa", lambda v: v * 1.33322),
-    UnitRow("mV", "V", lambda v: v / 1000),
-    UnitRow("mA", "A", lambda v: v / 1000),
-    UnitRow("ft³", "m3", lambda v: v * 0.0283168),
-    UnitRow("gal", "L", lambda v: v * 3.78541),
-    UnitRow("m³", "L", lambda v: v * 1000),
+    UnitRow("°F", "Cel", lambda v: (v - 32) * 5 / 9, lambda v: v * 9 / 5 + 32),
+    UnitRow("K", "Cel", lambda v: v - 273.15, lambda v: v + 273.15),
+    _factor("Wh", "kW.h", 1 / 1000),
+    _factor("MWh", "kW.h", 1000),
+    _factor("kW", "W", 1000),
+    _factor("mbar", "hPa", 1),
+    _factor("Pa", "hPa", 1 / 100),
+    _factor("kPa", "hPa", 10),
+    _factor("inHg", "hPa", 33.8639),
+    _factor("mmHg", "hPa", 1.33322),
+    _factor("mV", "V", 1 / 1000),
+    _factor("mA", "A", 1 / 1000),
+    _factor("ft³", "m3", 0.0283168),
+    _factor("gal", "L", 3.78541),
+    _factor("m³", "L", 1000),
 )  # fmt: skip
 
 
-def unit_converter(ha_unit: str | None, ucum: str | None) -> Callable[[float], float] | None:
-    """The conversion from an entity's unit to the catalog's; None if there is none."""
-    return next((r.to_dhi for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
+def unit_row(ha_unit: str | None, ucum: str | None) -> UnitRow | None:
+    """The conversion between an entity's unit and the catalog's; None if there is none."""
+    return next((r for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
 
 
 # ---------------------------------------------------------------- composite platforms
@@ -129,6 +163,14 @@ VALUES: tuple[ValueRow, ...] = (
     ValueRow("climate", "dhi.thermostat", "system_mode", STATE, HVAC_MODES),
     ValueRow("climate", "dhi.thermostat", "local_temperature", "current_temperature", number, "current_temperature"),
     ValueRow("climate", "dhi.thermostat", "heating_setpoint", "temperature", number, "target_temperature"),
+    ValueRow("fan", "dhi.fan", "mode", ENTITY, fan_mode),
+    ValueRow("fan", "dhi.fan", "speed", "percentage", number, "percentage"),
+    ValueRow("fan", "dhi.fan", "oscillation", "oscillating", boolean, "oscillation"),
+    ValueRow("fan", "dhi.fan", "direction", "direction", enum_map({"forward": "forward", "reverse": "reverse"}), "direction"),
+    ValueRow("valve", "dhi.valve", "state", STATE,
+             enum_map({"open": "open", "closed": "closed", "opening": "transitioning", "closing": "transitioning"})),
+    ValueRow("valve", "dhi.valve", "level", "current_position", number, "position"),
+    ValueRow("siren", "dhi.siren", "active", STATE, on_off),
 )  # fmt: skip
 
 _COLOR_MODES_WITH_BRIGHTNESS = frozenset(
@@ -163,6 +205,15 @@ FEATURE_TESTS: dict[str, dict[str, Callable[[Mapping[str, Any]], bool]]] = {
         "tilt": lambda a: bool(_bits(a) & 128),
     },
     "lock": {"open": lambda a: bool(_bits(a) & 1)},
+    # FanEntityFeature, ValveEntityFeature, SirenEntityFeature
+    "fan": {
+        "percentage": lambda a: bool(_bits(a) & 1),
+        "oscillation": lambda a: bool(_bits(a) & 2),
+        "direction": lambda a: bool(_bits(a) & 4),
+        "preset_mode": lambda a: bool(_bits(a) & 8),
+    },
+    "valve": {"open_close": lambda a: bool(_bits(a) & 3), "position": lambda a: bool(_bits(a) & 4)},
+    "siren": {"volume": lambda a: bool(_bits(a) & 8), "duration": lambda a: bool(_bits(a) & 16)},
     "climate": {
         "current_temperature": lambda a: "current_temperature" in a,
         "target_temperature": lambda a: bool(_bits(a) & 1),
@@ -197,14 +248,53 @@ def _pick(**names: str) -> ServiceData:
 
 @dataclass(frozen=True)
 class CommandRow:
-    """A DHI command (or ``set:<property>``) of a capability on an HA domain -> a service call."""
+    """A DHI command (or ``set:<property>``) of a capability on an HA domain -> a service call
+    (``service`` may depend on the parameters: a fan's mode is turn_off, turn_on or a preset)."""
 
     domain: str
     capability: str
     command: str
-    service: str
+    service: str | Callable[[Mapping[str, Any]], str]
     data: ServiceData = _none
     feature: str | None = None
+
+    def service_for(self, params: Mapping[str, Any]) -> str:
+        return self.service if isinstance(self.service, str) else self.service(params)
+
+
+def _fan_service(p: Mapping[str, Any]) -> str:
+    mode = p["mode"]
+    return {"off": "turn_off", "on": "turn_on"}.get(mode, "set_preset_mode")
+
+
+def _fan_preset(p: Mapping[str, Any]) -> dict[str, Any]:
+    mode = p["mode"]
+    if mode in ("off", "on"):
+        return {}
+    if mode not in FAN_PRESET_MODES:
+        raise ConversionError(f"mode {mode!r} is not a preset mode of this fan")
+    return {"preset_mode": mode}
+
+
+def _valve_open(p: Mapping[str, Any]) -> dict[str, Any]:
+    if "duration" in p:
+        raise ConversionError("Home Assistant's valves open without a duration (no DHI duration)")
+    return {"position": p["level"]} if "level" in p else {}
+
+
+#: DHI siren volumes as HA's volume_level (0 … 1)
+SIREN_VOLUMES = {"low": 0.25, "medium": 0.5, "high": 0.75, "very_high": 1.0}
+
+
+def _siren_start(p: Mapping[str, Any]) -> dict[str, Any]:
+    if "mode" in p or p.get("strobe"):
+        raise ConversionError(
+            "Home Assistant's siren takes no DHI alarm mode or strobe (its tones are the device's own)"
+        )
+    out: dict[str, Any] = {"duration": p["duration"]} if "duration" in p else {}
+    if "volume" in p:
+        out["volume_level"] = SIREN_VOLUMES[p["volume"]]
+    return out
 
 
 COMMANDS: tuple[CommandRow, ...] = (
@@ -237,7 +327,44 @@ COMMANDS: tuple[CommandRow, ...] = (
                _pick(temperature="heating_setpoint"), "target_temperature"),
     CommandRow("climate", "dhi.thermostat", "set:system_mode", "set_hvac_mode",
                lambda p: {"hvac_mode": HVAC_MODES.back(p["system_mode"])}, "modes"),
+    CommandRow("fan", "dhi.fan", "set:mode", _fan_service, _fan_preset),
+    CommandRow("fan", "dhi.fan", "set:speed", "set_percentage", _pick(percentage="speed"), "percentage"),
+    CommandRow("fan", "dhi.fan", "set:oscillation", "oscillate", _pick(oscillating="oscillation"), "oscillation"),
+    CommandRow("fan", "dhi.fan", "set:direction", "set_direction", _pick(direction="direction"), "direction"),
+    CommandRow("fan", "dhi.fan", "step",
+               lambda p: "increase_speed" if p.get("direction") == "increase" else "decrease_speed", feature="percentage"),
+    CommandRow("valve", "dhi.valve", "open", lambda p: "set_valve_position" if "level" in p else "open_valve",
+               _valve_open, "open_close"),
+    CommandRow("valve", "dhi.valve", "close", "close_valve", feature="open_close"),
+    CommandRow("siren", "dhi.siren", "start", "turn_on", _siren_start),
+    CommandRow("siren", "dhi.siren", "stop", "turn_off"),
 )  # fmt: skip
+
+
+#: HA event types (integrations name their own) -> the DHI event of the entity's capability and
+#: its payload; a DHI name stands for itself. Types not here and not DHI names are counted, not
+#: guessed (Hue's initial_press and repeat come with a short_release / long_press that is mapped).
+type _Event = tuple[str, dict[str, Any]]
+_PRESSED: _Event = ("pressed", {})
+_DOUBLE: _Event = ("double_pressed", {})
+_LONG: _Event = ("long_pressed", {})
+_RELEASED: _Event = ("released", {})
+EVENT_TYPES: dict[str, _Event] = {
+    "press": _PRESSED, "single": _PRESSED, "single_press": _PRESSED, "short_press": _PRESSED,
+    "short_release": _PRESSED, "click": _PRESSED, "ring": _PRESSED,
+    "double": _DOUBLE, "double_press": _DOUBLE, "double_short_release": _DOUBLE, "double_click": _DOUBLE,
+    "triple": ("multi_pressed", {"count": 3}), "triple_press": ("multi_pressed", {"count": 3}),
+    "quadruple": ("multi_pressed", {"count": 4}),
+    "long": _LONG, "long_press": _LONG, "hold": _LONG,
+    "release": _RELEASED, "long_release": _RELEASED,
+}  # fmt: skip
+
+
+def dhi_event(ha_type: str, events: frozenset[str]) -> tuple[str, dict[str, Any]] | None:
+    """The DHI event (name, payload) an HA event type is among the capability's ``events``;
+    None: none fits."""
+    name, payload = EVENT_TYPES.get(ha_type, (ha_type, {}))
+    return (name, dict(payload)) if name in events else None
 
 
 #: simple platforms: writing the entity's one property is this service with this data

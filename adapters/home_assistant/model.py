@@ -17,16 +17,19 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from adapters.home_assistant.mapping import (
+    ENTITY,
     NO_VALUE,
     STATE,
     VALUES,
     WRITES,
     CommandRow,
     command_rows,
+    dhi_event,
     features_of,
     number,
     on_off,
-    unit_converter,
+    text,
+    unit_row,
 )
 from adapters.sdk.claims import slug
 from adapters.sdk.convert import ConversionError, Converter, enum_map, identity
@@ -78,6 +81,8 @@ class Bound:
     commands: list[CommandRow] = field(default_factory=list)
     #: simple platforms: the property whose write is a service call (switch, number, select)
     writable: str | None = None
+    #: event entities: the DHI events the capability has (an HA event type maps onto one)
+    events: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -114,7 +119,7 @@ def _ha_unit_matches(row: EntityRow, unit: str | None, catalog: Catalog) -> int:
     if row.unit == unit:
         return 2 if unit is not None else 0
     target = row.prop.unit if row.prop is not None else None
-    if unit is not None and (ucum_for_ha_unit(catalog, unit) == target or unit_converter(unit, target)):
+    if unit is not None and (ucum_for_ha_unit(catalog, unit) == target or unit_row(unit, target)):
         return 1
     return -1 if unit is not None or row.unit is not None else 0
 
@@ -231,16 +236,21 @@ def value_converter(row: EntityRow, unit: str | None, catalog: Catalog) -> Conve
         off = next((m for m in prop.enum or [] if m not in on_when), None)
         return enum_map({"on": on_when[0], "off": off}, name="on_when")
     if prop.type in (ValueType.NUMBER, ValueType.INTEGER):
-        convert = unit_converter(unit, prop.unit) if unit != row.unit else None
+        conv = unit_row(unit, prop.unit) if unit != row.unit else None
         as_int = prop.type is ValueType.INTEGER
 
         def read(v: Any) -> Any:
             x = float(number(v))
-            if convert is not None:
-                x = convert(x)
+            if conv is not None:
+                x = conv.to_dhi(x)
             return round(x) if as_int else number(round(x, 6))
 
-        return Converter(read, lambda v: v, f"number({unit}->{prop.unit})")
+        def write(v: Any) -> Any:
+            # a value set from dhome is in the catalog's unit; HA's entity takes its own
+            x = float(number(v))
+            return number(round(conv.from_dhi(x), 6)) if conv is not None else number(x)
+
+        return Converter(read, write, f"number({unit}<->{prop.unit})")
     return Converter(lambda v: v if isinstance(v, str) else str(v), lambda v: v, "text")
 
 
@@ -275,7 +285,8 @@ def _bind_entity(
             # the capability whose value is the entity's state always applies; the others
             # only with one of their features (a light without brightness has no dhi.level)
             carries_state = any(
-                v.domain == domain and v.capability == er.capability.id and v.source == STATE for v in VALUES
+                v.domain == domain and v.capability == er.capability.id and v.source in (STATE, ENTITY)
+                for v in VALUES
             )
             if carries_state or not er.row.features or present & set(er.row.features):
                 caps.setdefault(er.capability.id, True)
@@ -300,6 +311,9 @@ def _bind_entity(
             if not bound.values:
                 builder.add(comp, cap, commands=plain)
         if part.caps:
+            return
+    elif domain == "event":
+        if _bind_event(part, dc=dc, attrs=attrs, builder=builder, features=features, catalog=catalog):
             return
     else:
         row = pick_row(
@@ -331,6 +345,41 @@ def _bind_entity(
     part.caps[cap] = Bound(cap, [Value("state", STATE, Converter(str, None, "text"))])
     comp = features.bind(part.entity_id, part.component, cap, "state")
     builder.add_vendor(comp, cap, _vendor_def(domain, state))
+
+
+def _bind_event(
+    part: EntityPart,
+    *,
+    dc: str | None,
+    attrs: Mapping[str, Any],
+    builder: DescriptionBuilder,
+    features: Features,
+    catalog: Catalog,
+) -> bool:
+    """An HA event entity as the events of the one capability its device class names (a
+    button's presses, a doorbell's ring). Without a class — or with one several capabilities
+    share — it could be any of them: kept as vendor state, never guessed."""
+    caps = {er.capability.id for er in rows_for_entity(catalog, "event", dc)}
+    if len(caps) != 1:
+        return False
+    cap = catalog[next(iter(caps))]
+    names = frozenset(e.name for e in cap.events)
+    # the events this entity can fire (its event_types that map), else every one of the capability
+    types = attrs.get("event_types")
+    fired = (
+        {m[0] for t in types if isinstance(t, str) and (m := dhi_event(t, names))}
+        if isinstance(types, list)
+        else set()
+    )
+    bound = part.caps[cap.id] = Bound(cap.id, events=frozenset(fired) or names)
+    props: list[str | None] = []
+    if cap.property("last_action") is not None:  # the raw HA event type, as a button's last action
+        bound.values.append(Value("last_action", "event_type", text))
+        props.append("last_action")
+    comp = features.bind(part.entity_id, part.component, cap.id, *[p for p in props if p])
+    for prop in props or [None]:
+        builder.add(comp, cap.id, prop, events=sorted(bound.events))
+    return True
 
 
 def _text(v: Any) -> str | None:
@@ -439,6 +488,8 @@ def read_state(part: EntityPart, state: Mapping[str, Any]) -> Reading:
         props: dict[str, Any] = {}
         for v in bound.values:
             value = raw if v.source == STATE else attrs.get(v.source)
+            if v.source == ENTITY:
+                value = None if raw in NO_VALUE else {**attrs, "state": raw}
             if value is None or (v.source == STATE and value in NO_VALUE):
                 props[v.property] = None
                 continue

@@ -18,6 +18,10 @@ const STRINGS = {
     wrong: "用户名或密码错误", "action.acknowledge": "接单", "action.resolve": "处理完毕", "action.assign": "指派",
     "action.note": "备注", "action.escalate": "上报主管", none: "无", drill: "演练",
     "sev.Extreme": "特别严重", "sev.Severe": "严重", "sev.Moderate": "中等", "sev.Minor": "轻微", "sev.Unknown": "未知",
+    sharing: "共享中", withdrawn: "住户已于 {at} 撤回共享：不再接收该住户的数据，地址和联系人已删除",
+    fields: "分享的信息", allfields: "全部", until: "有效期至 {at}", consentchanged: "同意范围更新于",
+    "field.room": "房间", "field.summary": "摘要", "field.summary_zh": "中文摘要", "field.devices": "设备",
+    "field.address": "地址", "field.location": "位置",
   },
   en: {
     title: "Community home-safety centre", signin: "Sign in", signout: "Sign out", username: "User name", password: "Password",
@@ -34,6 +38,10 @@ const STRINGS = {
     wrong: "Wrong user name or password", "action.acknowledge": "taken", "action.resolve": "resolved", "action.assign": "assigned",
     "action.note": "note", "action.escalate": "escalated to supervisors", none: "none", drill: "Drill",
     "sev.Extreme": "Extreme", "sev.Severe": "Severe", "sev.Moderate": "Moderate", "sev.Minor": "Minor", "sev.Unknown": "Unknown",
+    sharing: "Sharing", withdrawn: "The resident withdrew sharing on {at}: nothing more is taken from this household; its address and contacts were erased",
+    fields: "Details shared", allfields: "all", until: "until {at}", consentchanged: "Consent last changed",
+    "field.room": "room", "field.summary": "summary", "field.summary_zh": "Chinese summary", "field.devices": "devices",
+    "field.address": "address", "field.location": "location",
   },
 };
 const SEVERITY = { Extreme: 0, Severe: 1, Moderate: 2, Minor: 3, Unknown: 4 };
@@ -50,6 +58,7 @@ const t = (k, vars) => {
   return s;
 };
 const $ = (id) => document.getElementById(id);
+const stamp = (iso) => (iso || "").slice(0, 16).replace("T", " ");
 
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -205,8 +214,15 @@ async function households() {
     h("h3", {}, x.name, " · ", x.home),
     h("p", {}, h("strong", {}, t("address"), "："), x.address || t("none")),
     h("p", {}, h("strong", {}, t("contacts"), "："), x.contacts.length ? x.contacts.map((c) => [c.name, c.relation, c.phone].filter(Boolean).join(" ")).join("；") : t("none")),
-    h("p", {}, h("strong", {}, t("consent"), "："), (x.consent.alert_kinds || []).map((k) => t("kind." + k)).join("、") || t("none")),
-    h("p", { class: "meta" }, t("open"), ": ", x.open_alerts, " · ", t("enrolled"), ": ", (x.enrolled_at || "").slice(0, 16).replace("T", " ")),
+    x.sharing
+      ? h("p", { class: "consent", "data-consent": "sharing" }, h("strong", {}, t("consent"), "："),
+        (x.consent.alert_kinds || []).map((k) => t("kind." + k)).join("、") || t("none"),
+        x.consent.expires ? " · " + t("until", { at: stamp(x.consent.expires) }) : "")
+      : h("p", { class: "consent withdrawn", "data-consent": "withdrawn", role: "status" }, t("withdrawn", { at: stamp(x.withdrawn_at) })),
+    x.sharing ? h("p", {}, h("strong", {}, t("fields"), "："),
+      x.consent.fields ? (x.consent.fields.map((f) => (STRINGS[lang]["field." + f] ? t("field." + f) : f)).join("、") || t("none")) : t("allfields")) : null,
+    h("p", { class: "meta" }, t("open"), ": ", x.open_alerts, " · ", t("enrolled"), ": ", stamp(x.enrolled_at),
+      x.consent_changed_at ? " · " + t("consentchanged") + ": " + stamp(x.consent_changed_at) : ""),
     h("details", { ontoggle: async (ev) => {
       if (!ev.target.open || ev.target.dataset.loaded) return;
       ev.target.dataset.loaded = "1";

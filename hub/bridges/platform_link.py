@@ -74,6 +74,7 @@ class PlatformLinks:
         self._hub: Hub | None = None
         self._session: aiohttp.ClientSession | None = None
         self._polls: dict[str, asyncio.Task[None]] = {}
+        self._urls: dict[str, str] = {}  # subscription -> its acknowledgement URL
 
     @property
     def hub(self) -> Hub:
@@ -90,6 +91,9 @@ class PlatformLinks:
         )
         for key, value in rows:
             self._poll(key.removeprefix(META_PREFIX), json.loads(value)["acks_url"])
+        consent = self._consent()
+        if consent is not None:
+            consent.on_change(self._consent_changed)
 
     async def stop(self) -> None:
         for task in self._polls.values():
@@ -155,24 +159,47 @@ class PlatformLinks:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise PlatformError(f"{url}: {type(exc).__name__}: {exc}") from exc
 
-    # ------------------------------------------------------------ acknowledgements
+    # ------------------------------------------------------------ acknowledgements and consent
+    def _consent(self) -> ConsentService | None:
+        return next((s for s in self.hub.services if isinstance(s, ConsentService)), None)
+
     def _poll(self, sub_id: str, acks_url: str) -> None:
+        self._urls[sub_id] = acks_url
         if sub_id not in self._polls or self._polls[sub_id].done():
             self._polls[sub_id] = asyncio.create_task(
                 self._poll_loop(sub_id, acks_url), name=f"acks-{sub_id}"
             )
 
+    def _consent_changed(self, sub_id: str) -> None:
+        """The resident changed or withdrew an enrolled subscription: poll again at once, so the
+        platform's household record follows now rather than at the next poll."""
+        task, url = self._polls.get(sub_id), self._urls.get(sub_id)
+        if task is None or url is None:
+            return
+        task.cancel()
+        del self._polls[sub_id]
+        self._poll(sub_id, url)
+
     async def _poll_loop(self, sub_id: str, acks_url: str) -> None:
         hub, delay = self.hub, 1.0
-        consent = next((s for s in hub.services if isinstance(s, ConsentService)), None)
+        consent = self._consent()
         while True:
             active = consent.active(sub_id) if consent is not None else None
-            if active is None or not active.secret:
-                # consent withdrawn: the link ends with the subscription
-                await hub.storage.execute("DELETE FROM meta WHERE key = ?", (META_PREFIX + sub_id,))
-                return
             try:
-                await self._poll_once(sub_id, acks_url, active.subscription.receiver.name, active.secret)
+                if active is None or not active.secret:
+                    # consent withdrawn: the platform is told (retried until it answers), then
+                    # the link ends with the subscription
+                    await self._tell_withdrawn(sub_id, acks_url)
+                    await hub.storage.execute("DELETE FROM meta WHERE key = ?", (META_PREFIX + sub_id,))
+                    self._urls.pop(sub_id, None)
+                    return
+                await self._poll_once(
+                    acks_url,
+                    sub_id,
+                    active.secret,
+                    consent_of(active.subscription),
+                    active.subscription.receiver.name,
+                )
                 delay = 1.0
             except asyncio.CancelledError:
                 raise
@@ -181,19 +208,43 @@ class PlatformLinks:
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 60.0)
 
-    async def _poll_once(self, sub_id: str, acks_url: str, receiver: str, secret: str) -> None:
+    async def _tell_withdrawn(self, sub_id: str, acks_url: str) -> None:
+        """A last poll with ``consent: null`` and no wait. Signed with the subscription's secret,
+        which the hub keeps after a withdrawal (the row is marked deleted, not erased)."""
+        row = await self.hub.storage.fetchone("SELECT secret FROM subscriptions WHERE id = ?", (sub_id,))
+        if row is None or not row[0]:
+            return  # nothing to sign with: the platform cannot be told
+        await self._poll_once(acks_url, sub_id, str(row[0]), None, None, wait=0, gone_ok=True)
+        log.info("told the platform behind %s that subscription %s was withdrawn", acks_url, sub_id)
+
+    async def _poll_once(
+        self,
+        acks_url: str,
+        sub_id: str,
+        secret: str,
+        consent: dict[str, Any] | None,
+        receiver: str | None,
+        *,
+        wait: int = POLL_WAIT,
+        gone_ok: bool = False,
+    ) -> None:
+        """One poll; it carries the resident's current consent (null: withdrawn)."""
         assert self._session is not None
         hub = self.hub
         row = await hub.storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_PREFIX + sub_id,))
         after = json.loads(row[0])["after"] if row else 0
-        body = json.dumps({"after": after, "wait": POLL_WAIT})
-        timeout = aiohttp.ClientTimeout(total=POLL_WAIT + 15)
+        body = json.dumps({"after": after, "wait": wait, "consent": consent})
+        timeout = aiohttp.ClientTimeout(total=wait + 15)
         async with self._session.post(
             acks_url, data=body, headers=signed(secret, body), timeout=timeout
         ) as resp:
+            if gone_ok and resp.status in (404, 410):
+                return  # the platform no longer knows the home: nothing left to tell
             answer = await resp.json(content_type=None)
             if resp.status != 200 or not isinstance(answer, dict):
                 raise PlatformError(f"{acks_url} answered {resp.status}: {_detail(answer)}")
+        if receiver is None:
+            return  # the withdrawal notice: no acknowledgements are taken any more
         for item in answer.get("items", []):
             if hub.alerts is not None:
                 with contextlib.suppress(NotFound):  # an alert this hub no longer has
@@ -205,6 +256,16 @@ class PlatformLinks:
                 "UPDATE meta SET value = ? WHERE key = ?",
                 (json.dumps({"acks_url": acks_url, "after": int(answer["next"])}), META_PREFIX + sub_id),
             )
+
+
+def consent_of(sub: Subscription) -> dict[str, Any]:
+    """What the platform's household record shows of the resident's consent (spec §9.4)."""
+    expires = sub.consent.expires if sub.consent is not None else None
+    return {
+        "alert_kinds": [k.value for k in sub.alert_kinds],
+        "fields": sub.fields,
+        "expires": expires.isoformat() if expires is not None else None,
+    }
 
 
 def _detail(answer: object) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from dhi.models.command import CommandRequest, CommandResult, CommandStatus
 from hub.storage import Statement
 
 
@@ -34,6 +35,13 @@ class AuditAction(StrEnum):
     SHARE_CANCELLED = "share.cancelled"
     SHARE_DEAD_LETTER = "share.dead_letter"
     SHARE_REQUEUED = "share.requeued"
+    #: a command a sharing partner sent into the home (a bridge's subscription) ran: detail
+    #: what (device, component, capability, command, params) and the result
+    COMMAND_EXECUTED = "command.executed"
+    #: the same, but the hub or the device answered with an error (detail: its code and message)
+    COMMAND_FAILED = "command.failed"
+    #: the partner may not operate this (read-only: the resident did not enable control)
+    COMMAND_REFUSED = "command.refused"
 
 
 INSERT = "INSERT INTO audit (time, actor, action, subscription, message_id, detail) VALUES (?,?,?,?,?,?)"
@@ -59,6 +67,41 @@ def entry(
             orjson.dumps(detail or {}).decode(),
         ),
     )
+
+
+#: command parameters that are secrets (a lock's PIN): the audit row says one was given, never which
+SECRET_PARAMS = frozenset({"pin_code"})
+REDACTED = "***"
+
+
+def command_entry(
+    time: datetime,
+    actor: str,
+    cmd: CommandRequest,
+    result: CommandResult | None,
+    *,
+    subscription: str | None,
+    refused: str | None = None,
+) -> Statement:
+    """The audit row of a command from outside the home: who (``actor``, ``subscription``), what
+    (device, component, capability, command, parameters without secrets) and how it ended."""
+    detail: dict[str, Any] = {
+        "device": cmd.device,
+        "component": cmd.component,
+        "capability": cmd.capability,
+        "command": cmd.command,
+        "params": {k: REDACTED if k in SECRET_PARAMS else v for k, v in cmd.params.items()},
+    }
+    if refused is not None:
+        action = AuditAction.COMMAND_REFUSED
+        detail["reason"] = refused
+    elif result is not None and result.status is CommandStatus.OK:
+        action = AuditAction.COMMAND_EXECUTED
+    else:
+        action = AuditAction.COMMAND_FAILED
+        if result is not None and result.error is not None:
+            detail["error"] = {"code": result.error.code, "message": result.error.message}
+    return entry(time, actor, action, subscription=subscription, message_id=cmd.id, detail=detail)
 
 
 COLUMNS = ("seq", "time", "actor", "action", "subscription", "message_id", "detail")

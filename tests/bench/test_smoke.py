@@ -5,6 +5,7 @@ produce its figures, sane ones. Never a time assertion: performance is reported 
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import orjson
@@ -133,3 +134,15 @@ def test_in_process_tool_ingests_every_message(capsys: pytest.CaptureFixture[str
     inproc.main(["--devices", "20", "--messages", "400", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "µs/message wall" in out and "20 devices, 400 messages" in out
+
+
+def test_a_result_written_together_with_ready_is_not_lost() -> None:
+    """A quick child writes "ready" and its result at once (both reach the pipe before the
+    bench reads it, as on a loaded machine): the result must still be read."""
+    from bench.procs import Child
+
+    script = "import sys; sys.stdout.write('ready\\n{\"sent\": 3}\\n')"
+    child = Child("echo", argv=[sys.executable, "-c", script])
+    child.popen.wait(timeout=30)  # both lines are in the pipe before the first read
+    child.wait_ready()
+    assert child.result(timeout=30) == {"sent": 3}

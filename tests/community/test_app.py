@@ -26,7 +26,13 @@ from community.config import ConfigError, Settings, load
 from community.reports import ATOM_NS, CAP_NS
 from community.web import STORE
 from dhi.alertkinds import default_alert_kinds
+from dhi.models import SubscriptionRequest
+from hub.bridges.platform_link import Enrolment
+from hub.cli.run import default_services
+from hub.config import parse_config
+from hub.core import Hub
 from tests.community.conftest import alert_event
+from tests.support.net import free_port
 
 REPORT_TOKEN = "district-token-0123456789"
 
@@ -83,14 +89,16 @@ async def signed_in(server: TestServer, user: str, password: str) -> ClientSessi
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    port = free_port()  # the platform's public URL is its real address: a hub can follow it
     settings = Settings(database=f"sqlite:///{tmp_path / 'c.db'}", report_tokens=[REPORT_TOKEN],
-                        cap={"sender": "centre@example.org", "area_code": "110105"})  # fmt: skip
+                        cap={"sender": "centre@example.org", "area_code": "110105"},
+                        public_url=f"http://127.0.0.1:{port}")  # fmt: skip
     app = create_app(settings)
     store = app[STORE]
     store.add_staff("boss", "张主管", "supervisor", "password-boss")
     store.add_staff("wang", "王芳", "duty", "password-wang")
     store.add_staff("li", "李强", "duty", "password-li")
-    server = TestServer(app)
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     session = await signed_in(server, "boss", "password-boss")
     try:
@@ -238,3 +246,75 @@ async def test_alert_kinds_are_the_interfaces_in_the_console_and_the_cap_feed(pl
     assert infos and all(i.findtext(f"{{{CAP_NS}}}category") == gas.cap.category.value for i in infos)
     assert all(i.findtext(f"{{{CAP_NS}}}certainty") == gas.cap.certainty.value for i in infos)
     assert {i.findtext(f"{{{CAP_NS}}}event") for i in infos} <= {gas.label.zh_cn, gas.label.en}
+
+
+async def test_the_household_record_follows_the_residents_consent(platform: Platform, tmp_path: Path) -> None:
+    """End to end in one process: a real hub enrols with a code; the resident narrows the alert
+    kinds, then withdraws on the hub. Over the hub's own link the household record follows each
+    change at once; after the withdrawal its address and contacts are gone, a late webhook from
+    the home is refused (410) and stored nowhere, and upward reports leave the household out."""
+    status, made = await platform.call("POST", "/console/api/codes", {"label": "flat-7"})
+    assert status == 201, made
+    cfg = parse_config({"home": {"id": "flat-7", "name": "Flat 7"}, "api": {"enabled": False},
+                        "mdns": {"enabled": False}, "adapters": []}, "<test>")  # fmt: skip
+    hub = Hub(cfg, data_dir=tmp_path / "hub")
+    default_services(hub)
+
+    async def household() -> dict[str, Any]:
+        _, listed = await platform.call("GET", "/console/api/households")
+        return next(h for h in listed["items"] if h["home"] == "flat-7")
+
+    async def until(check: Any, what: str) -> dict[str, Any]:
+        async with asyncio.timeout(20):
+            while not check(found := await household()):
+                await asyncio.sleep(0.05)
+        return found
+
+    async with hub:
+        assert hub.platform_links is not None and hub.subscriptions is not None
+        sub = await hub.platform_links.enrol(
+            Enrolment(platform=platform.url("/"), code=made["code"],
+                      household={"name": "陈阿姨", "address": "3号楼 501", "contacts": [{"name": "陈明", "phone": "13800000000"}]},
+                      alert_kinds=["smoke", "fall", "sos"], fields=["room"]),
+            actor="resident",
+        )  # fmt: skip
+        first = await until(lambda h: h["consent"].get("expires", "-") is None, "the first poll's consent")
+        assert first["sharing"] and first["consent"]["alert_kinds"] == ["smoke", "fall", "sos"]
+        secret = (await hub.storage.fetchone("SELECT secret FROM subscriptions WHERE id = ?", (sub.id,)))[0]
+        assert (
+            await platform.deliver("flat-7", secret, alert_event("flat-7", "a1", "smoke", room="kitchen"))
+            == 200
+        )
+
+        # the resident shares only smoke from now on
+        fields = set(SubscriptionRequest.model_fields) - {"secret"}
+        narrower = SubscriptionRequest.model_validate(
+            {**sub.model_dump(include=fields), "alert_kinds": ["smoke"]}
+        )
+        await hub.subscriptions.update(sub.id, narrower, actor="resident")
+        narrowed = await until(lambda h: h["consent"]["alert_kinds"] == ["smoke"], "the narrowed consent")
+        assert narrowed["sharing"] and narrowed["consent"]["fields"] == ["room"]
+
+        # … and then withdraws: the record says so, and its details are erased
+        await hub.subscriptions.withdraw(sub.id, actor="resident")
+        gone = await until(lambda h: not h["sharing"], "the withdrawal")
+        assert gone["withdrawn_at"] and gone["address"] == "" and gone["contacts"] == []
+        assert gone["name"] == "陈阿姨" and gone["consent"]["alert_kinds"] == []
+        # the hub's link ended with the subscription
+        async with asyncio.timeout(10):
+            while await hub.storage.fetchone("SELECT 1 FROM meta WHERE key LIKE 'platform_link:%'"):
+                await asyncio.sleep(0.05)
+
+    # a late redelivery signed by the home: refused, and nothing more is stored
+    assert await platform.deliver("flat-7", secret, alert_event("flat-7", "a2", "smoke")) == 410
+    _, health = await platform.call("GET", "/health")
+    assert health["rows"]["alerts"] == 1
+    _, metrics = await platform.call("GET", "/metrics")
+    assert 'community_webhooks_total{outcome="withdrawn"} 1.0' in metrics
+    assert 'community_consent_changes_total{change="withdrawn"} 1.0' in metrics
+    assert 'community_consent_changes_total{change="changed"} 2.0' in metrics  # first poll + narrowing
+    # what the household shared before is not passed upwards any more
+    _, exported = await platform.call("GET", "/export/alerts.json")
+    assert exported["items"] == []
+    _, feed = await platform.call("GET", "/feeds/cap.atom")
+    assert "a1" not in feed

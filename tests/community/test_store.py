@@ -134,3 +134,33 @@ def test_staff_sign_in(store: Store, clock: Clock) -> None:
     assert store.session(token) is None
     with pytest.raises(ValueError, match="role must be one of"):
         store.add_staff("x", "x", "boss", "password-1")
+
+
+def test_the_household_follows_consent_and_a_withdrawal_is_final(store: Store, clock: Clock) -> None:
+    """What the hub's link states is kept (changed only when it differs); a withdrawal erases the
+    address and contacts, stops intake and upward reports, and only a new enrolment undoes it."""
+    enrol(store, "flat-1")
+    store.receive("m1", "flat-1", alert_event("flat-1", "a1"))
+    same = {"alert_kinds": ["smoke", "fall", "sos"], "fields": None}
+    assert store.follow_consent("flat-1", same) is False
+    assert store.follow_consent("flat-1", {"alert_kinds": ["smoke"], "fields": ["room"], "expires": None})
+    assert store.credentials("flat-1") == (store.secret_of("flat-1"), False)
+    clock.advance(minutes=1)
+    assert store.follow_consent("flat-1", None) is True
+    assert store.follow_consent("flat-1", None) is False
+    assert store.follow_consent("flat-1", same) is False  # a late poll does not undo it
+    (row,) = store.households()
+    assert (row["sharing"], row["address"], row["contacts"], row["consent"]["alert_kinds"]) == (
+        False,
+        "",
+        [],
+        [],
+    )
+    assert row["withdrawn_at"] == row["consent_changed_at"] and row["name"] == "flat-1 陈阿姨"
+    assert store.credentials("flat-1") == (store.secret_of("flat-1"), True)
+    assert store.enrolled({"flat-1"}) == set()
+    assert store.active_alerts() == [] and store.all_alerts() == []
+    assert store.follow_consent("flat-9", None) is False  # not enrolled here
+    enrol(store, "flat-1")  # the resident enrols again with a new code
+    (row,) = store.households()
+    assert row["sharing"] and row["withdrawn_at"] is None and store.enrolled({"flat-1"}) == {"flat-1"}

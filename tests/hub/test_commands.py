@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from dhi.catalog import default_catalog
 from dhi.errors import HubError
 from dhi.models import CommandRequest
 from hub.commands import validate_command
+from hub.consent import audit
 from hub.core import Hub
 
 CASES: list[tuple[dict[str, Any], str, str | None]] = [
@@ -149,3 +151,35 @@ def test_unknown_combinations_never_pass_and_always_name_a_field(
             assert err.code == "unknown_capability"
     else:
         assert on_device and known
+
+
+async def test_a_partners_command_is_audited_with_who_what_and_result(toy_hub: Hub) -> None:
+    """A command a sharing partner sends (a bridge names actor and subscription) is audited on
+    the one command path; the hub's own callers (no actor) add no audit rows."""
+    ok = CommandRequest(id="p-1", device="toy:lamp0", capability="dhi.on_off", command="toggle")
+    bad = CommandRequest(id="p-2", device="toy:lamp0", capability="dhi.on_off", command="explode")
+    await toy_hub.execute(ok, actor="home-assistant", subscription="home-assistant")
+    await toy_hub.execute(bad, actor="home-assistant", subscription="home-assistant")
+    await toy_hub.execute(ok.model_copy(update={"id": "own-1"}))
+    await toy_hub.storage.flush()
+    rows = [audit.row_to_dict(r) for r in await toy_hub.storage.fetchall(*audit.select(action="command.*"))]
+    assert [(r["action"], r["message_id"], r["actor"], r["subscription"]) for r in rows] == [
+        ("command.executed", "p-1", "home-assistant", "home-assistant"),
+        ("command.failed", "p-2", "home-assistant", "home-assistant"),
+    ]
+    assert rows[0]["detail"] == {
+        "device": "toy:lamp0", "component": "main", "capability": "dhi.on_off", "command": "toggle", "params": {},
+    }  # fmt: skip
+    assert rows[1]["detail"]["error"]["code"] == "unknown_command"
+
+
+def test_a_command_audit_row_never_holds_a_pin() -> None:
+    cmd = CommandRequest(
+        id="p-3", device="toy:door", capability="dhi.lock", command="unlock", params={"pin_code": "123456"}
+    )
+    _, params = audit.command_entry(
+        datetime(2026, 1, 1, tzinfo=UTC), "home-assistant", cmd, None, subscription="home-assistant",
+        refused="read_only",
+    )  # fmt: skip
+    assert "123456" not in str(params)
+    assert params[2] == "command.refused" and '"reason":"read_only"' in params[5]

@@ -85,6 +85,10 @@ TEST_HOME: dict[str, Any] = {
         "hall_light_power": {"name": "Hall light power"},
         "kettle_power": {"name": "Kettle power"},
         "front_door_locked": {"name": "Front door locked"},
+        "fan_power": {"name": "Fan power"},
+    },
+    "input_select": {
+        "fan_preset": {"name": "Fan preset", "options": ["auto", "sleep"], "initial": "sleep"},
     },
     "input_number": {
         "living_temperature_raw": {
@@ -97,6 +101,7 @@ TEST_HOME: dict[str, Any] = {
         },
         "hall_light_level": {"name": "Hall light level", "min": 0, "max": 255, "step": 1, "initial": 128},
         "curtain_position": {"name": "Curtain position", "min": 0, "max": 100, "step": 1, "initial": 0},
+        "fan_percentage": {"name": "Fan percentage", "min": 0, "max": 100, "step": 1, "initial": 50},
     },
     "template": [
         {
@@ -186,6 +191,32 @@ TEST_HOME: dict[str, Any] = {
                             ("close_cover", 0),
                             ("set_cover_position", "{{ position }}"),
                         )
+                    },
+                }
+            },
+        }
+    ],
+    "fan": [
+        {
+            "platform": "template",
+            "fans": {
+                "bedroom_fan": {
+                    "friendly_name": "Bedroom fan",
+                    "unique_id": "bedroom_fan",
+                    "value_template": "{{ states('input_boolean.fan_power') }}",
+                    "percentage_template": "{{ states('input_number.fan_percentage') | int(0) }}",
+                    "preset_mode_template": "{{ states('input_select.fan_preset') }}",
+                    "preset_modes": ["auto", "sleep"],
+                    **_toggle("input_boolean.fan_power"),
+                    "set_percentage": {
+                        "action": "input_number.set_value",
+                        "target": {"entity_id": "input_number.fan_percentage"},
+                        "data": {"value": "{{ percentage }}"},
+                    },
+                    "set_preset_mode": {
+                        "action": "input_select.select_option",
+                        "target": {"entity_id": "input_select.fan_preset"},
+                        "data": {"option": "{{ preset_mode }}"},
                     },
                 }
             },

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dhi.catalog import Catalog
-from dhi.home_assistant import COMPOSITE, EntityRow, applies, ha_unit
+from dhi.home_assistant import COMPOSITE, FAN_PRESET_MODES, EntityRow, applies, ha_unit
 from dhi.models.catalog import CapabilityDef, HomeAssistantMapping, PropertyDef, ValueType
 from dhi.models.command import SET_COMMAND
 from dhi.models.device import CapabilityInstance, Component, DeviceDescription
@@ -495,7 +495,7 @@ def _siren(rows: list[EntityRow], ctx: Ctx) -> Entity | None:
     )  # fmt: skip
 
 
-_FAN_PRESETS = ("low", "medium", "high", "auto", "smart")
+_FAN_PRESETS = FAN_PRESET_MODES
 
 
 def _fan(rows: list[EntityRow], ctx: Ctx) -> Entity | None:

@@ -7,7 +7,8 @@ listed and can be withdrawn like any other share. What HA sees of a device's sta
 and alerts then goes through the consent filter and the outbox (``HomeAssistantBridge.send``
 below); this service keeps the discovery configs (retained, emptied when a device leaves the
 scope), the availability and the snapshot HA reads after a restart, and turns HA's commands
-into hub commands on the normal validated path. Locks, valves, sirens and alarms are exported
+into hub commands on the normal validated path, each audited (``command.executed`` /
+``command.failed`` / ``command.refused``, actor ``home-assistant``, the subscription). Locks, valves, sirens and alarms are exported
 read-only unless the resident names them under ``control``. Devices that came from Home
 Assistant (an adapter of type ``home_assistant``) are never exported back.
 """
@@ -29,7 +30,7 @@ import orjson
 from adapters.sdk.mqtt.connection import MqttConnection, MqttMessage
 from adapters.sdk.mqtt.errors import MqttConnectError, MqttError, MqttRefused
 from dhi.alertkinds import default_alert_kinds
-from dhi.errors import ConfigError, HubError
+from dhi.errors import ConfigError
 from dhi.models.alert import AlertKind
 from dhi.models.command import CommandRequest, CommandStatus
 from dhi.models.device import DeviceDescription
@@ -41,7 +42,7 @@ from hub.bridges.home_assistant.entities import Entity, PayloadError, Values, pl
 from hub.bridges.home_assistant.settings import HomeAssistantSettings
 from hub.bus import Filter
 from hub.consent import ConsentService
-from hub.consent.audit import AuditAction, entry
+from hub.consent.audit import AuditAction, command_entry, entry
 from hub.consent.filter import sharing_problem
 from hub.context import RateLimitedLog
 from hub.delivery import DeliveryError
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("dhome.home_assistant")
 
 SUBSCRIPTION_ID = "home-assistant"
+#: the audit log's actor of what the bridge does for HA (snapshots, HA's commands)
+ACTOR = "home-assistant"
 TRANSPORT = "home_assistant"
 #: the adapter whose devices came from Home Assistant: never exported back (loop safety)
 HA_ADAPTER = "home_assistant"
@@ -490,7 +493,7 @@ class HomeAssistantExport:
         hub = self.hub
         hub.storage.write(
             *entry(
-                hub.clock.now(), "home-assistant", AuditAction.SHARE_DELIVERED, subscription=SUBSCRIPTION_ID,
+                hub.clock.now(), ACTOR, AuditAction.SHARE_DELIVERED, subscription=SUBSCRIPTION_ID,
                 detail={"receiver": self.settings.receiver, "snapshot": True, "devices": devices},
             )
         )  # fmt: skip
@@ -654,26 +657,25 @@ class HomeAssistantExport:
             return
         control = self._control(device_id)
         for cmd in cmds:
+            request = CommandRequest(
+                id=f"ha-{secrets.token_hex(6)}", device=device_id, component=entity.component,
+                capability=cmd.capability, command=cmd.command, params=cmd.params,
+            )  # fmt: skip
             if not control(cmd.capability):
                 self.commands_failed += 1
                 self._count("read_only")
+                self.hub.storage.write(
+                    *command_entry(self.hub.clock.now(), ACTOR, request, None, subscription=SUBSCRIPTION_ID,
+                                   refused="read_only")
+                )  # fmt: skip
                 self._ratelog.warning(
                     f"guarded:{device_id}",
                     f"Home Assistant may not operate {cmd.capability} of {device_id} (只读：住户未授权控制 / "  # noqa: RUF001 - Chinese punctuation
                     "read-only: the resident did not enable control)",
                 )
                 return
-            request = CommandRequest(
-                id=f"ha-{secrets.token_hex(6)}", device=device_id, component=entity.component,
-                capability=cmd.capability, command=cmd.command, params=cmd.params,
-            )  # fmt: skip
-            try:
-                result = await self.hub.execute(request)
-            except HubError as exc:
-                self.commands_failed += 1
-                self._count("failed")
-                self._ratelog.warning(f"cmd:{device_id}", f"Home Assistant command for {device_id}: {exc}")
-                return
+            # the hub's one command path, audited as the Home Assistant share's act
+            result = await self.hub.execute(request, actor=ACTOR, subscription=SUBSCRIPTION_ID)
             if result.status is not CommandStatus.OK:
                 self.commands_failed += 1
                 self._count("failed")

@@ -1,7 +1,7 @@
 // The resident app: a router over five pages, each built from the public API. The emergency
 // banner (emergency.js) lives outside the pages and follows the resident across all of them.
 import { ago, api, ApiError, connectWs, fmt, h, lang, loadLang, loadSession, onMessage, sentenceCase, t, when } from "/static/lib.js";
-import { actor, capDef, capLabel, deviceName, propDef, propLabel, roomName, setCatalog, setRoomNames, show, unit } from "/static/labels.js";
+import { actor, capDef, capLabel, deviceName, propDef, propLabel, roomName, setCatalog, setRoomNames, show, unit, word } from "/static/labels.js";
 import * as emergency from "/static/emergency.js";
 import { lineChart } from "/static/chart.js";
 import { enrolForm } from "/static/enrol.js";
@@ -542,6 +542,13 @@ function grantForm() {
 // one audit row as a sentence: "3月5日 14:02 已把「厨房烟雾」告诉阳光社区服务中心"
 function auditSentence(e, names, alerts) {
   const platform = names.get(e.subscription) || e.detail?.receiver || t("sharing.aplatform");
+  if (e.action.startsWith("command.")) {  // a partner's command into the home: which capability, which command
+    const d = e.detail || {};
+    const cmd = capDef(d.capability)?.commands?.find((c) => c.name === d.command);
+    const setting = d.command === "set" ? Object.keys(d.params || {}).map((p) => propLabel(d.capability, p)).join(" / ") : "";
+    const what = `${capLabel(d.capability)} · ${setting || word(cmd?.label, t("audit.acommand"))}`;
+    return fmt(t("auditsay." + e.action, "") ? "auditsay." + e.action : "auditsay.other", { who: actor(e.actor), platform, what });
+  }
   const alertId = e.detail?.alert || String(e.message_id || "").replace(/\.[^.]*$/, "");
   const a = alerts.get(alertId);
   const what = a ? fmt("alert.short", { what: emergency.kindName(a.kind), where: a.room ? roomName(a.room) : t("home.whole") }) : t("sharing.analert");

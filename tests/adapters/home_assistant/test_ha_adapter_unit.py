@@ -11,6 +11,7 @@ from typing import Any, cast
 from adapters.home_assistant import HomeAssistantAdapter, HomeAssistantConfig
 from adapters.home_assistant.ws import CommandFailed, HaConnection
 from dhi.models import CommandRequest
+from tests.adapters.home_assistant.test_ha_mapping import BUTTON, FAN, SIREN, VALVE
 from tests.support.recording import RecordingContext
 
 STATES = [
@@ -169,3 +170,99 @@ async def test_a_colour_light_maps_its_supported_modes_and_takes_colour_commands
     assert ok.status == "ok", ok
     assert ha.calls[-1]["service"] == "turn_on"
     assert ha.calls[-1]["service_data"] == {"color_temp_kelvin": 4000, "transition": 2}
+
+
+async def test_a_number_in_another_unit_is_set_back_in_that_unit() -> None:
+    """HA shows the overload limit in kW, the catalog holds W: dhome reads 2.5 kW as 2500 W,
+    and setting 3000 W asks HA for 3 (kW), not 3000."""
+    limit = {
+        "entity_id": "number.plug_overload",
+        "state": "2.5",
+        "attributes": {"device_class": "power", "unit_of_measurement": "kW", "friendly_name": "Overload"},
+    }
+    adapter, ctx, ha = await started()
+    original = ha.command
+
+    async def with_number(type_: str, **payload: Any) -> Any:
+        return [*STATES, limit] if type_ == "get_states" else await original(type_, **payload)
+
+    ha.command = with_number  # type: ignore[method-assign]
+    await adapter._describe_all()
+    shown = [s.properties for s in ctx.states if s.device == "ha:number.plug_overload"]
+    assert shown[-1] == {"over_power_threshold": 2500}
+    ok = await adapter.execute(
+        CommandRequest(
+            id="n1", device="ha:number.plug_overload", component="main",
+            capability="dhi.electrical_protection", command="set", params={"over_power_threshold": 3000},
+        )
+    )  # fmt: skip
+    assert ok.status == "ok", ok
+    assert ha.calls[-1]["service"] == "set_value" and ha.calls[-1]["service_data"] == {"value": 3}
+
+
+async def with_states(*extra: dict[str, Any]) -> tuple[HomeAssistantAdapter, RecordingContext, ScriptedHa]:
+    adapter, ctx, ha = await started()
+    original = ha.command
+
+    async def more(type_: str, **payload: Any) -> Any:
+        return [*STATES, *extra] if type_ == "get_states" else await original(type_, **payload)
+
+    ha.command = more  # type: ignore[method-assign]
+    await adapter._describe_all()
+    return adapter, ctx, ha
+
+
+async def test_fan_valve_and_siren_commands_become_their_service_calls() -> None:
+    adapter, _, ha = await with_states(FAN, VALVE, SIREN)
+
+    async def run(device: str, capability: str, command: str, **params: Any) -> tuple[str, dict[str, Any]]:
+        result = await adapter.execute(CommandRequest(id="f", device=device, component="main",
+                                                      capability=capability, command=command, params=params))  # fmt: skip
+        assert result.status == "ok", result
+        return ha.calls[-1]["service"], ha.calls[-1]["service_data"]
+
+    fan = "ha:fan.bedroom"
+    assert await run(fan, "dhi.fan", "set", mode="off") == ("turn_off", {})
+    assert await run(fan, "dhi.fan", "set", mode="on") == ("turn_on", {})
+    assert await run(fan, "dhi.fan", "set", mode="high") == ("set_preset_mode", {"preset_mode": "high"})
+    assert await run(fan, "dhi.fan", "set", speed=40) == ("set_percentage", {"percentage": 40})
+    assert await run(fan, "dhi.fan", "set", oscillation=False) == ("oscillate", {"oscillating": False})
+    assert await run(fan, "dhi.fan", "set", direction="reverse") == (
+        "set_direction",
+        {"direction": "reverse"},
+    )
+    assert await run(fan, "dhi.fan", "step", direction="increase") == ("increase_speed", {})
+    valve = "ha:valve.garden"
+    assert await run(valve, "dhi.valve", "open") == ("open_valve", {})
+    assert await run(valve, "dhi.valve", "open", level=30) == ("set_valve_position", {"position": 30})
+    assert await run(valve, "dhi.valve", "close") == ("close_valve", {})
+    siren = "ha:siren.hall"
+    assert await run(siren, "dhi.siren", "start", duration=30, volume="high") == (
+        "turn_on", {"duration": 30, "volume_level": 0.75},
+    )  # fmt: skip
+    assert await run(siren, "dhi.siren", "stop") == ("turn_off", {})
+    refused = await adapter.execute(CommandRequest(id="x", device=siren, component="main", capability="dhi.siren",
+                                                   command="start", params={"mode": "fire"}))  # fmt: skip
+    assert (
+        refused.error is not None
+        and refused.error.code == "invalid_params"
+        and "alarm mode" in refused.error.message
+    )
+
+
+async def test_an_event_entity_firing_is_a_dhi_event() -> None:
+    adapter, ctx, _ = await with_states(BUTTON)
+    assert not ctx.events  # the state read at start is a past event: nothing fires
+    old = dict(BUTTON)
+
+    def fired(stamp: str, event_type: str) -> None:
+        new = {**BUTTON, "state": stamp, "attributes": {**BUTTON["attributes"], "event_type": event_type}}
+        adapter._on_state_changed({"event_type": "state_changed",
+                                   "data": {"entity_id": BUTTON["entity_id"], "old_state": old, "new_state": new}})  # fmt: skip
+        old.update(new)
+
+    fired("2025-04-01T10:00:05.000+00:00", "double_press")
+    fired("2025-04-01T10:00:09.000+00:00", "initial_press")  # no DHI event: counted, not guessed
+    assert [(e.capability, e.event, e.payload) for e in ctx.events] == [("dhi.button", "double_pressed", {})]
+    assert "initial_press" in ctx.invalid[-1].reason
+    assert ctx.states[-1].properties == {"last_action": "initial_press"}

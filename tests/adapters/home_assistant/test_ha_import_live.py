@@ -185,6 +185,28 @@ async def test_entities_become_devices_and_commands_reach_home_assistant(
         )
         assert homeassistant.state("input_number.curtain_position")["state"] == "60.0"
 
+        # a template fan: on with HA's preset "sleep" (no DHI mode: on), its speed, and dhome
+        # turning it off, choosing a preset and a speed through HA's fan services
+        fan = found["Bedroom fan"].id
+        assert caps["Bedroom fan"] == ["dhi.fan"]
+        assert state_value(hub, fan, "main", "dhi.fan", "mode") == "off"
+        assert state_value(hub, fan, "main", "dhi.fan", "speed") == 50
+        for params, helper, shown in (
+            ({"mode": "auto"}, "input_select.fan_preset", "auto"),
+            ({"speed": 80}, "input_number.fan_percentage", "80.0"),
+            ({"mode": "on"}, "input_boolean.fan_power", "on"),
+        ):
+            result = await hub.execute(CommandRequest(id=f"fan-{helper}", device=fan, component="main",
+                                                      capability="dhi.fan", command="set", params=params))  # fmt: skip
+            assert result.status == "ok", result
+            await eventually(
+                lambda h=helper, v=shown: homeassistant.state(h)["state"] == v, what=f"fan {params}"
+            )
+        await eventually(
+            lambda: state_value(hub, fan, "main", "dhi.fan", "mode") == "auto", what="fan mode back"
+        )
+        assert state_value(hub, fan, "main", "dhi.fan", "speed") == 80
+
         # a command the entity cannot take is a clear error, not a call HA would refuse
         smoke = found["Kitchen smoke"].id
         refused = await hub.execute(

@@ -144,6 +144,28 @@ async def test_shared_rooms_appear_with_device_classes_units_and_commands(
             assert any(
                 a["action"] == "share.delivered" and a["subscription"] == SUBSCRIPTION_ID for a in audit
             )
+            # … and so is every command HA sent: who, what, how it ended
+            ran = [a for a in audit if a["action"] == "command.executed"]
+            assert ran and {(a["actor"], a["subscription"]) for a in ran} == {
+                ("home-assistant", SUBSCRIPTION_ID)
+            }
+            assert {
+                (a["detail"]["device"], a["detail"]["capability"], a["detail"]["command"]) for a in ran
+            } >= {
+                ("virtual:living-light", "dhi.level", "set_level"),
+            }
+            level = next(a for a in ran if a["detail"]["capability"] == "dhi.level")
+            assert level["detail"]["params"] == {"level": 55.0} and level["message_id"].startswith("ha-")
+            # a command the hub's path turns down (a level out of range) is audited as failed
+            peer.publish(light["command_topic"], {"state": "ON", "brightness": 500})
+            await wait_for(lambda: bridge.commands_failed == 1)
+            await hub.storage.flush()
+            audit = await hub.subscriptions.audit(limit=1000)  # type: ignore[union-attr]
+            failed = [a for a in audit if a["action"] == "command.failed"]
+            assert [a["detail"]["error"]["code"] for a in failed] == ["invalid_params"]
+            assert failed[0]["actor"] == "home-assistant" and failed[0]["detail"]["params"] == {
+                "level": 500.0
+            }
 
             # a device that leaves the home leaves HA: its retained configs are emptied
             hub.registry.remove("virtual:living-blind")

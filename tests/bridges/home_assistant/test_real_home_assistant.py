@@ -2,7 +2,8 @@
 requires a login: every device of the virtual home — the demo flat plus one device per catalog
 capability — appears in HA's entity registry with the domain, device class and unit of its
 discovery config, HA's own schemas accept every payload, HA's state follows the device, and a
-service call from HA toggles a virtual light whose new state comes back."""
+service call from HA toggles a virtual light whose new state comes back (audited as the share's
+command)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 from adapters.virtual.capdevices import native_id_for
 from dhi.catalog import default_catalog
 from dhi.models.command import CommandRequest
+from hub.consent import audit
 from tests.bridges.home_assistant.support import running
 from tests.support.homeassistant import HomeAssistant, MqttLogin
 from tests.support.mosquitto import AUTH_USERS, Mosquitto
@@ -179,3 +181,12 @@ async def test_the_virtual_home_in_home_assistant(
         )
         level = hub.state.get(LIGHT, "main", "dhi.level", "level")
         assert level is not None and abs(level.value - 30) <= 1
+        # HA's service calls came in as the Home Assistant share's commands: each one audited
+        await hub.storage.flush()
+        sql, params = audit.select(action="command.*", limit=1000)
+        rows = [audit.row_to_dict(r) for r in await hub.storage.fetchall(sql, params)]
+        from_ha = [r for r in rows if r["detail"]["device"] == LIGHT]
+        assert {(r["action"], r["detail"]["command"]) for r in from_ha} >= {
+            ("command.executed", "off"), ("command.executed", "set_level"),
+        }  # fmt: skip
+        assert {(r["actor"], r["subscription"]) for r in rows} == {("home-assistant", "home-assistant")}
