@@ -149,7 +149,11 @@ class ApiService:
         self.host, self.port = str(bound[0]), int(bound[1])
         log.info("API listening on %s", self.url)
         if cfg.health_server:
-            self._start_health(hub, host, cfg)
+            try:
+                self._start_health(hub, host, cfg)
+            except ConfigError:
+                await self.stop()  # leave nothing of this start behind (the server, the log filter)
+                raise
 
     def _start_health(self, hub: Hub, host: str, cfg: ApiConfig) -> None:
         """``/health`` from a thread on its own port (``hub.api.healthserver``). Only a port
