@@ -1,7 +1,7 @@
 """The hub's own work per message, without MQTT: a ``Hub`` with the services of ``dhome run``
 (activity log, consent, outbox, alert engine; no API), the Zigbee2MQTT bridge fed the
-ingestion scenario's devices and payloads directly (``Bridge.handle``), everything down to
-the history rows in SQLite.
+ingestion scenario's devices and payloads directly (``Bridge.handle_many``, one MQTT read's worth
+at a time), everything down to the history rows in SQLite.
 
 ``python -m bench.inproc [--devices N] [--messages M] [--profile FILE]``
 
@@ -33,7 +33,7 @@ from hub.config import HubConfig
 from hub.context import HubAdapterContext
 from hub.core import Hub
 
-YIELD_EVERY = 500  # messages between two turns of the event loop (like one MQTT read)
+READ = 256  # messages handed over at once (as one MQTT read brings them), then a loop turn
 
 
 async def run_once(
@@ -60,10 +60,14 @@ async def run_once(
         if profile is not None:
             profile.enable()
         wall, cpu = time.perf_counter(), time.process_time()
-        for i in range(messages):
-            bridge.handle(names[i % devices], rounds[i // devices])
-            if i % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
+        for start in range(0, messages, READ):
+            bridge.handle_many(
+                [
+                    (names[i % devices], rounds[i // devices], False)
+                    for i in range(start, min(start + READ, messages))
+                ]
+            )
+            await asyncio.sleep(0)
         for _ in range(10):  # let the alert engine and the activity log drain their queues
             await asyncio.sleep(0)
         await hub.storage.flush()

@@ -179,7 +179,8 @@ class EventBus:
         self._subs: list[Subscription] = []
         self._seq = start_seq
         self.published = 0
-        self._taps: list[tuple[Callable[[Envelope], None], bool]] = []
+        # (per message, raw, per batch or None)
+        self._taps: list[tuple[Callable[[Envelope], None], bool, Callable[[list[Any]], None] | None]] = []
 
     @property
     def seq(self) -> int:
@@ -208,9 +209,16 @@ class EventBus:
         self._subs.append(sub)
         return sub
 
-    def tap(self, fn: Callable[[Envelope], None], *, raw: bool = False) -> Callable[[], None]:
-        """A synchronous observer run inline on publish (must be O(1) and never raise)."""
-        entry = (fn, raw)
+    def tap(
+        self,
+        fn: Callable[[Envelope], None],
+        *,
+        raw: bool = False,
+        many: Callable[[list[Any]], None] | None = None,
+    ) -> Callable[[], None]:
+        """A synchronous observer run inline on publish (must be O(1) and never raise).
+        ``many`` (raw taps only) takes the messages of one ``publish_many`` at once, in order."""
+        entry = (fn, raw, many if raw else None)
         self._taps.append(entry)
         return lambda: self._taps.remove(entry)
 
@@ -224,7 +232,7 @@ class EventBus:
         if self.drill:
             msg.drill = True
         self.published += 1
-        for fn, raw in self._taps:
+        for fn, raw, _ in self._taps:
             try:
                 fn(msg if raw else as_envelope(msg))
             except Exception:
@@ -232,6 +240,36 @@ class EventBus:
         for sub in list(self._subs):
             if sub.filter.matches(msg):
                 sub.offer(msg if sub.raw else as_envelope(msg))
+
+    def publish_many(self, msgs: list[Envelope]) -> None:
+        """``publish`` each of ``msgs`` (one ingestion batch), in order: the same sequence
+        numbers, the same messages to every tap and subscriber; a tap that takes batches
+        gets one call for all of them."""
+        drill = self.drill
+        for msg in msgs:
+            if msg.seq is None:
+                self._seq += 1
+                msg.seq = self._seq
+            if drill:
+                msg.drill = True
+        self.published += len(msgs)
+        for fn, raw, many in self._taps:
+            if many is not None:
+                try:
+                    many(msgs)
+                except Exception:
+                    log.exception("bus tap failed")
+                continue
+            for msg in msgs:
+                try:
+                    fn(msg if raw else as_envelope(msg))
+                except Exception:
+                    log.exception("bus tap failed")
+        for sub in list(self._subs):
+            matches, raw = sub.filter.matches, sub.raw
+            for msg in msgs:
+                if matches(msg):
+                    sub.offer(msg if raw else as_envelope(msg))
 
     def subscribers(self) -> list[Subscription]:
         return list(self._subs)

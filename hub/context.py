@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.sdk.adapter import ReportedState
 from dhi.catalog import Catalog
 from dhi.checks import ReportableProperties, check_device_id, check_event_report, resolve_capability
 from dhi.errors import HubError
@@ -131,33 +132,48 @@ class HubAdapterContext:
         component: str = "main",
         time: datetime | None = None,
     ) -> bool:
+        return self.publish_states([(device_id, component, capability, properties)], time=time) == 1
+
+    def publish_states(self, reports: list[ReportedState], *, time: datetime | None = None) -> int:
+        """One pass over a batch of reports (one MQTT read): check each against the registry
+        and catalog, compare and store its values, and hand the changes to the bus as one
+        batch. A refused report is counted and logged; the others go on."""
         hub = self._hub
-        rec = hub.registry.get(device_id)
-        if rec is None or rec.adapter != self._adapter:
-            self._invalid("unknown_device", f"state for unknown device {device_id!r}")
-            return False
-        try:
-            self._reportable_of(rec.description, component, capability).check(properties)
-        except HubError as exc:
-            self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
-            return False
-        when = self._when(time, device_id, "state")
+        first = reports[0][0] if reports else ""
+        when = self._when(time, first, "state")
         if when is None:
-            return False
-        self._state_in.inc()
-        adapter, source, lanes = self._adapter, None, hub.lanes
-        device_priority = lanes.device(device_id, rec.description)
-        for name, value in properties.items():
-            priority = device_priority or lanes.reading(capability, name, value)
-            key = (device_id, component, capability, name)
-            changed, previous = hub.state.set(key, value, when, adapter, priority=priority)
-            if not changed:
+            return 0
+        adapter, registry, lanes, state = self._adapter, hub.registry, hub.lanes, hub.state
+        changes: list[StateChange] = []
+        accepted = 0
+        for device_id, component, capability, properties in reports:
+            rec = registry.get(device_id)
+            if rec is None or rec.adapter != adapter:
+                self._invalid("unknown_device", f"state for unknown device {device_id!r}")
                 continue
-            if source is None:
-                source = source_for(hub.config.home.id, device_id)
-            data = StateChangeData(device_id, component, capability, name, value, previous, adapter)
-            hub.bus.publish(StateChange(source, when, data, priority=priority))
-        return True
+            try:
+                self._reportable_of(rec.description, component, capability).check(properties)
+            except HubError as exc:
+                self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
+                continue
+            accepted += 1
+            source = None
+            device_priority = lanes.device(device_id, rec.description)
+            for name, value in properties.items():
+                priority = device_priority or lanes.reading(capability, name, value)
+                key = (device_id, component, capability, name)
+                changed, previous = state.set(key, value, when, adapter, priority=priority)
+                if not changed:
+                    continue
+                if source is None:
+                    source = source_for(hub.config.home.id, device_id)
+                data = StateChangeData(device_id, component, capability, name, value, previous, adapter)
+                changes.append(StateChange(source, when, data, priority=priority))
+        if accepted:
+            self._state_in.inc(accepted)
+        if changes:
+            hub.bus.publish_many(changes)
+        return accepted
 
     def _reportable_of(
         self, desc: DeviceDescription, component: str, capability: str

@@ -133,7 +133,7 @@ class Hub:
         await self.state.load()
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
         self.bus.resume_from(row[0] if row and row[0] is not None else 0)
-        self.bus.tap(self._persist_event, raw=True)
+        self.bus.tap(self._persist_event, raw=True, many=self._persist_events)
         self.metrics.bus_published.read = lambda: self.bus.published
         self.metrics.queues.sources.append(self._queue_readings)
         self.metrics.queues.coalesced = lambda: dict(self.storage.coalesced)
@@ -240,17 +240,25 @@ class Hub:
         return list(out.values())
 
     def _persist_event(self, msg: Any) -> None:
-        # a bulk reading's log entry may give way to a newer one of the same property when
-        # storage falls behind (docs/ingestion.md); anything else is always logged
-        key = None
-        if type(msg) is StateChange and not msg.priority:
-            d = msg.data
-            key = (d.device, d.component, d.capability, d.property)
-        self.storage.write_telemetry(
-            _EVENT_LOG,
-            (msg.seq, str(msg.type), isoformat(msg.time), msg.subject, wire_json(msg)),
-            key,
-        )
+        self._persist_events([msg])
+
+    def _persist_events(self, msgs: list[Any]) -> None:
+        """The event log's rows of these messages (one ingestion batch: one chunk). A bulk
+        reading's row may give way to a newer one of the same property when storage falls
+        behind (docs/ingestion.md); anything else is always logged."""
+        rows: list[tuple[Any, ...]] = []
+        keys: list[tuple[str, str, str, str] | None] = []
+        last_time, stamp = None, ""
+        for msg in msgs:
+            key = None
+            if type(msg) is StateChange and not msg.priority:
+                d = msg.data
+                key = (d.device, d.component, d.capability, d.property)
+            if msg.time is not last_time:  # a batch shares one time: one text for all
+                last_time, stamp = msg.time, isoformat(msg.time)
+            rows.append((msg.seq, str(msg.type), stamp, msg.subject, wire_json(msg)))
+            keys.append(key)
+        self.storage.write_telemetry_many(_EVENT_LOG, rows, keys)
 
     async def stored_events(
         self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()

@@ -315,6 +315,26 @@ class Storage:
         self.telemetry_peak = max(self.telemetry_peak, len(queue))
         self._count_queued()
 
+    def write_telemetry_many(
+        self, sql: str, rows: Sequence[Sequence[Any]], keys: Sequence[Hashable | None]
+    ) -> None:
+        """``write_telemetry(sql, row, key)`` for each row (one ingestion batch), in order."""
+        queue = self._telemetry
+        if len(queue) + len(rows) > self.telemetry_max:
+            for params, key in zip(rows, keys, strict=True):  # the bound and coalescing, row by row
+                self.write_telemetry(sql, params, key)
+            return
+        slots = self._telemetry_keys
+        for params, key in zip(rows, keys, strict=True):
+            slot = _Slot(sql, key, params)
+            queue.append(slot)
+            if key is not None:
+                slots[(sql, key)] = slot
+        self.telemetry_peak = max(self.telemetry_peak, len(queue))
+        self._queued += len(rows)
+        if self._queued >= self._batch_max:
+            self._wake.set()
+
     @property
     def telemetry_depth(self) -> int:
         return len(self._telemetry)
@@ -376,12 +396,15 @@ class Storage:
                         loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk)
                     )
                     if len(in_flight) >= _CHUNKS_IN_FLIGHT:
-                        # popped only once done: a cancel while waiting leaves it to the finally
+                        # popped only once done: a cancel while waiting leaves it to the handler
                         await asyncio.shield(in_flight[0])
                         in_flight.pop(0)
-            finally:
-                for job in in_flight:  # taken off the queue: committed even if cancelled
-                    await asyncio.shield(job)
+            except BaseException as exc:
+                # not a `finally` with awaits: compiled with mypyc, the exception re-raised after
+                # them was a CancelledError in place of the real one (decision 54)
+                await _committed(in_flight)
+                raise exc
+            await _committed(in_flight)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
@@ -551,6 +574,12 @@ class _Checkpointer:
                     log.warning("storage: WAL checkpoint failed: %s", exc)
         finally:
             conn.close()
+
+
+async def _committed(jobs: list[asyncio.Future[int]]) -> None:
+    """Wait for chunks already taken off the queue: they are committed even if cancelled."""
+    for job in jobs:
+        await asyncio.shield(job)
 
 
 def read_only(path: Path) -> sqlite3.Connection:

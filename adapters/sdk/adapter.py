@@ -23,6 +23,9 @@ from adapters.sdk.report import DeviceMapping
 from dhi.catalog import Catalog
 from dhi.models import CommandRequest, CommandResult, DeviceDescription
 
+#: one state report of a batch: (device id, component, capability, {property: value})
+ReportedState = tuple[str, str, str, dict[str, Any]]
+
 
 class NoConfig(BaseModel):
     """Config model of an adapter that takes no settings."""
@@ -65,6 +68,12 @@ class AdapterContext(Protocol):
         time: datetime | None = None,
     ) -> bool: ...
 
+    def publish_states(self, reports: list[ReportedState], *, time: datetime | None = None) -> int:
+        """Several state reports at once, in order (what one MQTT read brought): each is
+        checked and stored like ``publish_state``'s, an invalid one is refused and counted
+        without affecting the others. Returns how many were accepted."""
+        ...
+
     def publish_event(
         self,
         device_id: str,
@@ -93,6 +102,15 @@ class AdapterContext(Protocol):
         stored, shares queued): a QoS 1 message is acknowledged to its broker only after this,
         so the broker redelivers what a crash interrupted (spec §12)."""
         ...
+
+
+def publish_each(ctx: AdapterContext, reports: list[ReportedState], *, time: datetime | None = None) -> int:
+    """``publish_states`` as one ``publish_state`` per report, for contexts with nothing to
+    gain from a batch (test and conformance recorders)."""
+    return sum(
+        ctx.publish_state(device, capability, props, component=component, time=time)
+        for device, component, capability, props in reports
+    )
 
 
 @runtime_checkable

@@ -119,7 +119,7 @@ class Zigbee2MqttAdapter:
                 self._lane = lane
                 base = self.config.base_topic
                 await lane.claim([f"{base}/bridge/state", f"{base}/+/availability"])
-            stack.callback(await self._conn.subscribe(f"{self.config.base_topic}/#", self._on_message))
+            stack.callback(await self._conn.subscribe_batch(f"{self.config.base_topic}/#", self._on_messages))
         except BaseException:
             await stack.aclose()
             raise
@@ -128,18 +128,25 @@ class Zigbee2MqttAdapter:
             "zigbee2mqtt: listening on %s/# at %s", self.config.base_topic, self.config.broker.safe_url()
         )
 
-    def _on_message(self, message: MqttMessage) -> None:
-        if self._bridge is None:
+    def _on_messages(self, messages: list[MqttMessage]) -> None:
+        """Every message of one read, handed to the bridge as one batch (one pass: decode,
+        map, check, store)."""
+        bridge = self._bridge
+        if bridge is None:
             return
         lane = self._lane
-        if lane is not None and lane.owns(message.topic):
-            return  # the safety lane's connection delivers it
         prefix = self.config.base_topic + "/"
-        if message.topic.startswith(prefix):
-            rest = message.topic[len(prefix) :]
-            self._bridge.handle(rest, message.payload, message.retain)
-            if rest == "bridge/devices" and lane is not None and self._ctx is not None:
-                self._ctx.spawn(self._claim_priority(lane), "safety-lane")
+        skip = len(prefix)
+        batch = []
+        for message in messages:
+            topic = message.topic
+            if lane is not None and lane.owns(topic):
+                continue  # the safety lane's connection delivers it
+            if topic.startswith(prefix):
+                batch.append((topic[skip:], message.payload, message.retain))
+        bridge.handle_many(batch)
+        if lane is not None and self._ctx is not None and any(m[0] == "bridge/devices" for m in batch):
+            self._ctx.spawn(self._claim_priority(lane), "safety-lane")
 
     def _on_lane_message(self, message: MqttMessage) -> None:
         prefix = self.config.base_topic + "/"

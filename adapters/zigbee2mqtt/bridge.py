@@ -12,6 +12,11 @@
 * ``<friendly_name>``: device state (JSON object) -> ``publish_state`` / ``publish_event``;
 * ``<friendly_name>/availability``: ``{"state": "online"}`` or legacy ``online``.
 
+``Bridge.handle_many(messages)`` takes every message of one MQTT read: the state reports of
+all of them go to the hub as one ``publish_states`` batch (one pass: decode, map, check,
+store), flushed before anything else that must keep its place (an event, availability, a
+bridge topic), so the hub sees everything in the order it arrived.
+
 Bad payloads are counted through ``ctx.report_invalid`` and never raise. State that arrives
 before its device is known (retained messages come in any order) is held, bounded, and
 replayed once the device appears.
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.sdk.adapter import AdapterContext
+from adapters.sdk.adapter import AdapterContext, ReportedState
 from adapters.sdk.convert import ConversionError
 from adapters.sdk.mqtt.payload import PayloadError, decode_json, decode_text, json_type
 from adapters.zigbee2mqtt import actions
@@ -66,6 +71,8 @@ class Bridge:
         # (capability, event) -> {payload field: declared JSON type}
         self._payload_types: dict[tuple[str, str], dict[str, Any]] = {}
         self._listeners: list[StateListener] = []
+        # state reports of the batch in progress (``handle_many``); None: published at once
+        self._reports: list[ReportedState] | None = None
 
     # ---------------------------------------------------------------- lookups
 
@@ -90,8 +97,44 @@ class Bridge:
             self.ctx.logger.exception("zigbee2mqtt: failed to handle %s", rest)
             self.ctx.report_invalid(f"internal error handling message: {exc}", source=rest)
 
+    def handle_many(self, messages: list[tuple[str, bytes, bool]]) -> None:
+        """``(rest, payload, retain)`` of one read, in order; their state reports reach the hub
+        as one batch. Never raises."""
+        reports: list[ReportedState] = []
+        self._reports = reports
+        try:
+            for rest, payload, retain in messages:
+                self.handle(rest, payload, retain)
+        finally:
+            self._reports = None
+            self._flush_reports(reports)
+
+    def _report(self, device_id: str, component: str, capability: str, props: dict[str, Any]) -> None:
+        reports = self._reports
+        if reports is None:
+            self.ctx.publish_state(device_id, capability, props, component=component)
+        else:
+            reports.append((device_id, component, capability, props))
+
+    def _flush_reports(self, reports: list[ReportedState]) -> None:
+        """Publish the reports held so far (before anything that must come after them)."""
+        if reports:
+            batch = reports[:]
+            reports.clear()
+            try:
+                self.ctx.publish_states(batch)
+            except Exception as exc:  # a bug must cost these reports, never the adapter
+                self.ctx.logger.exception("zigbee2mqtt: failed to publish %d state reports", len(batch))
+                self.ctx.report_invalid(f"internal error publishing state: {exc}")
+
+    def _in_order(self) -> None:
+        """Something other than a state report is about to reach the hub: reports first."""
+        if self._reports:
+            self._flush_reports(self._reports)
+
     def _dispatch(self, rest: str, payload: bytes, retain: bool) -> None:
         if rest.startswith("bridge/"):
+            self._in_order()
             handler = {
                 "bridge/devices": self._on_devices,
                 "bridge/event": self._on_event,
@@ -104,6 +147,7 @@ class Bridge:
         if not payload:
             return  # an empty retained message clears a topic; nothing to report
         if rest.endswith(_AVAILABILITY):
+            self._in_order()
             name = rest[: -len(_AVAILABILITY)]
             if name in self.by_name:
                 self._on_availability(name, rest, payload)
@@ -342,7 +386,7 @@ class Bridge:
             if b.transitions:
                 changes.append((b, value))
         for (component, capability), props in grouped.items():
-            self.ctx.publish_state(dev.device_id, capability, props, component=component)
+            self._report(dev.device_id, component, capability, props)
         for b, value in changes:
             self._transition(known, b, value)
 
@@ -355,6 +399,7 @@ class Bridge:
         for row in b.transitions:
             event = row.event_for(before if before is not _INVALID else None, value)
             if event is not None and self._declares_event(known, b.component, b.capability, event[0]):
+                self._in_order()
                 self.ctx.publish_event(
                     known.mapped.device_id, b.capability, event[0], event[1], component=b.component
                 )
@@ -380,6 +425,7 @@ class Bridge:
                         fields[(f.capability, f.field)] = v
             own = a.vocabulary.device_events.get(raw)
             if own is not None and self._declares_event(known, a.component, own.capability, own.event):
+                self._in_order()
                 own_payload = dict(own.payload) | self._companions(own.capability, own.event, fields)
                 self.ctx.publish_event(
                     dev.device_id, own.capability, own.event, own_payload, component=a.component
@@ -394,12 +440,14 @@ class Bridge:
                     payload["count"] = parsed.gesture.count
                 payload |= self._companions(a.button, parsed.gesture.event, fields)
                 if self._declares_event(known, a.component, a.button, parsed.gesture.event):
+                    self._in_order()
                     self.ctx.publish_event(
                         dev.device_id, a.button, parsed.gesture.event, payload, component=a.component
                     )
             elif parsed.command is not None and a.remote is not None:
                 payload = {"command": parsed.command} | self._companions(a.remote, "command_sent", fields)
                 if self._declares_event(known, a.component, a.remote, "command_sent"):
+                    self._in_order()
                     self.ctx.publish_event(
                         dev.device_id, a.remote, "command_sent", payload, component=a.component
                     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.sdk.adapter import publish_each
 from dhi.catalog import Catalog
 from dhi.checks import check_description, check_device_id, check_event_report, check_state_report
 from dhi.errors import HubError, InvalidDocument
@@ -114,6 +115,11 @@ class CheckingContext:
             return self._refuse(what, exc)
         self.states.append(StateSeen(device_id, component, capability, dict(properties)))
         return True
+
+    def publish_states(
+        self, reports: list[tuple[str, str, str, dict[str, Any]]], *, time: datetime | None = None
+    ) -> int:
+        return publish_each(self, reports, time=time)
 
     async def settled(self) -> None:
         """Everything is handled as it is published here: nothing to wait for."""

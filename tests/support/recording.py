@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from adapters.sdk.adapter import publish_each
 from dhi.catalog import Catalog, default_catalog
 from dhi.checks import check_description, check_device_id, check_event_report, check_state_report
 from dhi.errors import HubError
@@ -121,6 +122,11 @@ class RecordingContext:
             return False
         self.states.append(StateReport(device_id, component, capability, dict(properties)))
         return True
+
+    def publish_states(
+        self, reports: list[tuple[str, str, str, dict[str, Any]]], *, time: datetime | None = None
+    ) -> int:
+        return publish_each(self, reports, time=time)
 
     async def settled(self) -> None:
         """Everything is handled as it is published here: nothing to wait for."""

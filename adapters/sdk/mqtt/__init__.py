@@ -28,6 +28,10 @@ Public API (stable; everything else in this package is internal)::
   coroutine function (run as a task); its exceptions are logged, never propagated. Returns
   once the broker sent SUBACK (raises ``MqttSubscribeError`` if refused). The returned
   function removes this callback (UNSUBSCRIBE when it was the filter's last one).
+* ``await subscribe_batch(pattern, callback, qos=1) -> Unsubscribe`` — the same, but the
+  (synchronous) callback gets a ``list[MqttMessage]``: every matching message of one socket
+  read, in arrival order (lists of one for messages paho reads: QoS 1/2 and what follows
+  another packet type). For handlers that decode, map and store a whole read in one pass.
 * ``await publish(topic, payload, qos=1, retain=False, timeout=None)`` — QoS 1/2 wait for the
   broker's acknowledgement (``MqttTimeout`` after ``publish_timeout``); while disconnected they
   are queued and sent on reconnect; QoS 0 while disconnected raises ``MqttPublishError``.
@@ -57,6 +61,7 @@ Tests get a real broker and a paho test peer from ``tests/support/mosquitto.py``
 """
 
 from adapters.sdk.mqtt.connection import (
+    BatchCallback,
     ConnectionListener,
     MessageCallback,
     MqttConnection,
@@ -85,6 +90,7 @@ from adapters.sdk.mqtt.shared import shared_connection
 from adapters.sdk.mqtt.topics import TopicError, is_safe_segment, matches
 
 __all__ = [
+    "BatchCallback",
     "BrokerSettings",
     "ConnectionListener",
     "MessageCallback",

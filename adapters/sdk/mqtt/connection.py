@@ -64,6 +64,8 @@ class MqttMessage:
 
 
 MessageCallback = Callable[[MqttMessage], Awaitable[None] | None]
+#: a synchronous handler taking every message of one read at once (``subscribe_batch``)
+BatchCallback = Callable[[list[MqttMessage]], None]
 AckGate = Callable[[], Awaitable[None]]
 #: messages replayed before any handler claims them (persistent sessions), held this many at most
 _UNCLAIMED_MAX = 10_000
@@ -83,6 +85,8 @@ _MAX_PACKETS_PER_WAKEUP = 256
 @dataclass(eq=False)
 class _Handler:
     callback: MessageCallback
+    #: set for a batch handler: ``callback`` then wraps it for messages that come one by one
+    batch: BatchCallback | None = None
 
 
 @dataclass(eq=False)
@@ -312,9 +316,11 @@ class MqttConnection:
             try:
                 await self._connect_once(max(deadline - loop.time(), 0.1))
                 break
-            except MqttRefused:
+            except MqttRefused as exc:
                 await self.close()
-                raise
+                # by name: compiled with mypyc, a bare `raise` after an `await` in the handler
+                # re-raised the wrong exception (a CancelledError)
+                raise exc
             except (OSError, MqttError, TimeoutError) as exc:
                 delay = self._backoff(attempt)
                 attempt += 1
@@ -422,6 +428,20 @@ class MqttConnection:
         to every handler of the filter, so handlers must treat them as idempotent state.
         A callback may be a coroutine function; it then runs as a task. Exceptions in
         callbacks are logged, never propagated."""
+        return await self._add_handler(pattern, _Handler(callback), qos)
+
+    async def subscribe_batch(self, pattern: str, callback: BatchCallback, *, qos: int = 1) -> Unsubscribe:
+        """Like ``subscribe``, but ``callback`` (synchronous) gets every matching message of
+        one socket read as one list, in arrival order: one call per read instead of one per
+        message, which is what lets a handler decode, map and store a whole read in one pass.
+        Messages that paho reads (QoS 1/2, other packets in between) come as lists of one."""
+
+        def one(message: MqttMessage) -> None:
+            callback([message])
+
+        return await self._add_handler(pattern, _Handler(one, callback), qos)
+
+    async def _add_handler(self, pattern: str, handler: _Handler, qos: int) -> Unsubscribe:
         validate_filter(pattern)
         if qos not in (0, 1, 2):
             raise ValueError(f"qos must be 0, 1 or 2, got {qos}")
@@ -433,7 +453,6 @@ class MqttConnection:
             self._matching.clear()
             self._by_sub_id[sub.sub_id] = pattern
         sub.qos = max(sub.qos, qos)
-        handler = _Handler(callback)
         sub.handlers.append(handler)
         self._claim_unclaimed()
         if self._connected:
@@ -672,9 +691,9 @@ class MqttConnection:
         budget = _MAX_PACKETS_PER_WAKEUP
         while budget > 0:
             fast = client.take_publishes(self._v5, budget)
-            for publish in fast:
-                self._deliver_publish(publish)
-            self.read_directly += len(fast)
+            if fast:
+                self._deliver_publishes(fast)
+                self.read_directly += len(fast)
             budget -= len(fast) + 1
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
@@ -760,13 +779,36 @@ class MqttConnection:
             return
         self._queue_ack(msg.mid, msg.qos, self._generation, tasks)
 
-    def _deliver_publish(self, publish: _Publish) -> None:
-        try:
-            topic = publish.topic.decode()
-        except UnicodeDecodeError:
-            self._log.warning("dropped a message whose topic is not UTF-8: %r", publish.topic)
-            return
-        self._deliver(MqttMessage(topic, publish.payload, 0, publish.retain), publish.sub_ids)
+    def _deliver_publishes(self, publishes: list[_Publish]) -> None:
+        """The QoS 0 messages of one read: each to its per-message handlers as it comes, and
+        to each batch handler as one list once all are read (per handler, in arrival order)."""
+        batches: dict[_Handler, list[MqttMessage]] = {}
+        for publish in publishes:
+            try:
+                topic = publish.topic.decode()
+            except UnicodeDecodeError:
+                self._log.warning("dropped a message whose topic is not UTF-8: %r", publish.topic)
+                continue
+            message = MqttMessage(topic, publish.payload, 0, publish.retain)
+            for pattern in self._filters_for(topic, publish.sub_ids):
+                sub = self._subs.get(pattern)
+                if sub is None:
+                    continue
+                for handler in tuple(sub.handlers):
+                    if handler.batch is None:
+                        self._call(handler, message)
+                        continue
+                    batch = batches.get(handler)
+                    if batch is None:
+                        batches[handler] = [message]
+                    else:
+                        batch.append(message)
+        for handler, messages in batches.items():
+            try:
+                assert handler.batch is not None
+                handler.batch(messages)
+            except Exception:
+                self._log.exception("handler for %d messages (%s …) failed", len(messages), messages[0].topic)
 
     def _deliver(self, message: MqttMessage, sub_ids: list[int]) -> list[asyncio.Task[Any]] | None:
         """Call the handlers of ``message``; the tasks of async ones, or None if none matched."""

@@ -241,9 +241,12 @@ async def test_burst_arrives_complete_and_in_order(mosquitto: Mosquitto, protoco
     """Many QoS 0 messages arrive back to back (several per socket read, some split
     across reads): every one is delivered once, intact, in order."""
     payloads = _burst_payloads(3000)
+    batches: list[list[MqttMessage]] = []
     async with MqttConnection(settings(mosquitto, protocol=protocol)) as conn:
         inbox = Inbox()
         await conn.subscribe("burst/#", inbox, qos=0)
+        # a batch handler on the same filter: the same messages, a read's worth per call
+        await conn.subscribe_batch("burst/#", batches.append, qos=0)
         publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst-pub", protocol=paho.MQTTv311)
         publisher.connect(mosquitto.host, mosquitto.port)
         publisher.loop_start()
@@ -256,6 +259,8 @@ async def test_burst_arrives_complete_and_in_order(mosquitto: Mosquitto, protoco
             publisher.disconnect()
     assert [m.payload for m in msgs] == payloads
     assert [m.topic for m in msgs] == [f"burst/{i % 7}" for i in range(len(payloads))]
+    assert [m for batch in batches for m in batch] == msgs
+    assert max(len(batch) for batch in batches) > 1  # one call per read, not per message
 
 
 @pytest.fixture

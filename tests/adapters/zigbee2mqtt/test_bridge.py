@@ -258,3 +258,58 @@ def test_malformed_bridge_devices(ctx: RecordingContext) -> None:
     bridge.handle("bridge/devices", j(good))
     assert len(ctx.invalid) == 3
     assert len(ctx.devices) == 34  # the broken entry costs only itself
+
+
+class _Ordered(RecordingContext):
+    """Records every report in the order the bridge hands it over, and the batches."""
+
+    def __init__(self) -> None:
+        super().__init__(adapter="zigbee2mqtt")
+        self.log: list[tuple[Any, ...]] = []
+        self.batches: list[int] = []
+
+    def publish_states(self, reports: list[tuple[str, str, str, dict[str, Any]]], **kw: Any) -> int:
+        self.batches.append(len(reports))
+        return super().publish_states(reports, **kw)
+
+    def publish_state(self, device_id: str, capability: str, properties: dict[str, Any], **kw: Any) -> bool:
+        self.log.append(("state", device_id, capability, dict(properties)))
+        return super().publish_state(device_id, capability, properties, **kw)
+
+    def publish_event(self, device_id: str, capability: str, event: str, *args: Any, **kw: Any) -> bool:
+        self.log.append(("event", device_id, capability, event))
+        return super().publish_event(device_id, capability, event, *args, **kw)
+
+    def set_available(self, device_id: str, available: bool, *args: Any, **kw: Any) -> bool:
+        self.log.append(("available", device_id, available))
+        return super().set_available(device_id, available, *args, **kw)
+
+
+def test_one_read_in_one_batch_keeps_the_order_of_one_by_one() -> None:
+    """``handle_many`` (one MQTT read) reports what ``handle`` message by message would, in
+    the same order — states batched, flushed before each event and availability change —
+    and a bad message in the read costs only itself."""
+    read = [
+        ("Climate sensor", j({"temperature": 20.5, "humidity": 40}), False),
+        ("Scenes button", j({"action": "single", "battery": 90}), False),  # state, then an event
+        ("Climate sensor", j({"temperature": "hot", "humidity": 41}), False),  # one bad value
+        ("Climate sensor", b"{not json", False),  # a bad message
+        ("Climate sensor/availability", b"offline", False),
+        ("Climate sensor", j({"temperature": 21.0}), False),
+        ("Scenes button", j({"action": "double"}), False),
+        ("Leak sensor", j({"water_leak": True, "battery": 80}), False),
+    ]
+    one, many = _Ordered(), _Ordered()
+    for ctx_ in (one, many):
+        b = Bridge(ctx_)
+        b.handle("bridge/devices", j(load_devices()), retain=True)
+        ctx_.log.clear()
+        if ctx_ is one:
+            for message in read:
+                b.handle(*message)
+        else:
+            b.handle_many(read)
+    assert many.log == one.log
+    assert [e[0] for e in many.log].count("event") == 3  # single, double, the leak starting
+    assert len(many.invalid) == len(one.invalid) == 2
+    assert max(many.batches) > 1  # reports were handed over together, not one call each
