@@ -1,6 +1,7 @@
 """Scenario — the API under load (issue 26): a hub process with 1 000 Zigbee2MQTT devices, a
 publisher at 2 000 msg/s (4 000 ``state.changed``/s) through Mosquitto, a REST poller at
-50 req/s (devices, state, events) and ``/health`` every 0.1 s, for each N:
+50 req/s (devices, state, events) and ``/health`` every 0.1 s on the health port (what a load
+balancer probes, answered from a thread) and on the API's port, for each N:
 
 1. *without clients*: publisher + poller only, ``quiet`` seconds;
 2. *with clients*: N WebSocket clients subscribed to ``state.changed`` with ``batch: true``
@@ -10,7 +11,8 @@ publisher at 2 000 msg/s (4 000 ``state.changed``/s) through Mosquitto, a REST p
 Both phases are in the same hub process, so REST p50/p99 *with* clients has its ceiling —
 the same figure *without* them — measured in the same run. Per client: the share of the
 phase's ``state.changed`` messages it received (min and median over the N readers); drops
-with their close code and reason; ``/health`` max latency; the hub's peak RSS (``VmHWM``).
+with their close code and reason; ``/health`` max latency (the health port; the API port's in the
+note); REST p50/p99 by route in the note; the hub's peak RSS (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -77,8 +79,21 @@ def _wait_processed(hub: HubProcess, changes: float) -> None:
     )
 
 
-def _ms(samples: list[list[float]], start: float, end: float) -> list[float]:
-    return [s[1] for s in samples if start <= s[0] < end]
+#: the REST poller's routes, by the index its samples carry (bench.restpoll)
+ROUTES = ("devices", "state", "events")
+
+
+def _ms(samples: list[list[float]], start: float, end: float, route: int | None = None) -> list[float]:
+    return [s[1] for s in samples if start <= s[0] < end and (route is None or s[3] == route)]
+
+
+def _by_route(samples: list[list[float]], phases: tuple[tuple[float, float], ...], q: float) -> str:
+    """p``q`` of each route in each phase, to tell a slow handler from a slow loop."""
+    parts = []
+    for i, route in enumerate(ROUTES):
+        values = [percentile(ms, q) if (ms := _ms(samples, a, b, i)) else None for a, b in phases]
+        parts.append(f"{route} " + " / ".join("n/a" if v is None else f"{v:.0f}" for v in values))
+    return ", ".join(parts)
 
 
 def _errors(samples: list[list[float]]) -> int:
@@ -102,7 +117,8 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
             lambda: hub.metric(STATE_KEY) >= REPORTS_PER_MESSAGE * size.devices, 120, "the warm-up", 0.1
         )
         rss_start = hub.rss()
-        poller = Child("restpoll", "--api", hub.api, "--token", hub.token, "--rate", str(size.rest_rate))
+        poller = Child("restpoll", "--api", hub.api, "--token", hub.token, "--rate", str(size.rest_rate),
+                       "--health", hub.health)  # fmt: skip
         clients: Child | None = None
         try:
             poller.wait_ready()
@@ -137,6 +153,9 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
     loaded_ms = _ms(polled["rest"], t_loaded, t_end)
     health_quiet = _ms(polled["health"], t_quiet, t_loaded)
     health_loaded = _ms(polled["health"], t_loaded, t_end)
+    api_health = [
+        max(_ms(polled["api_health"], a, b), default=0.0) for a, b in ((t_loaded, t_end), (t_quiet, t_loaded))
+    ]
     phases = (f"{size.devices} devices, {size.rate} msg/s ({CHANGES_PER_MESSAGE * size.rate} state.changed/s), "
               f"{size.quiet:g} s without / {size.loaded:g} s with {n} clients")  # fmt: skip
     idle = ws["idle"]
@@ -145,6 +164,7 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
     )
     cpu = f"client process CPU {ws['cpu_seconds']:.1f} s over {t_end - t_loaded:.1f} s"
     rest_note = f"{len(loaded_ms)} requests with, {len(quiet_ms)} without; non-200: {_errors(polled['rest'])}"
+    phases_t = ((t_loaded, t_end), (t_quiet, t_loaded))
     p = {
         q: (percentile(loaded_ms, q), percentile(quiet_ms, q)) if loaded_ms and quiet_ms else (None, None)
         for q in (50, 99)
@@ -157,11 +177,14 @@ def run_one(broker: Broker, workdir: Path, size: Size, n: int, display: Display)
         Figure(f"{name}.delivered.median", round(statistics.median(ratios), 4), "ratio", 1.0),
         *(Figure(f"{name}.rest.p{q}", None if w is None else round(w, 2), "ms",
                  None if wo is None else round(wo, 2),
-                 note=f"with clients; ceiling = p{q} without them, same run; {rest_note}")
+                 note=f"with clients; ceiling = p{q} without them, same run; {rest_note}; "
+                      f"by route (with / without, ms): {_by_route(polled['rest'], phases_t, q)}")
           for q, (w, wo) in p.items()),
         Figure(f"{name}.health.max", round(max(health_loaded + health_quiet, default=0.0), 2), "ms", None,
-               note=f"with clients {max(health_loaded, default=0.0):.1f} ms, "
-                    f"without {max(health_quiet, default=0.0):.1f} ms; {len(health_loaded + health_quiet)} probes"),
+               note=f"health port: with clients {max(health_loaded, default=0.0):.1f} ms, "
+                    f"without {max(health_quiet, default=0.0):.1f} ms; {len(health_loaded + health_quiet)} probes, "
+                    f"non-200: {_errors(polled['health'])}; on the API port (the loop): with clients "
+                    f"{api_health[0]:.1f} ms, without {api_health[1]:.1f} ms"),
         Figure(f"{name}.rss.peak", round(peak / MB, 1), "MB", None,
                note=f"VmHWM; {rss_start / MB:.1f} MB after the warm-up"),
     ]  # fmt: skip

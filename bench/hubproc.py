@@ -82,9 +82,10 @@ class HubProcess:
         self.data = workdir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.api_port = free_port()
+        self.health_port = free_port()
         config = {
             "home": {"id": HOME, "name": "Benchmark home"},
-            "api": {"port": self.api_port},
+            "api": {"port": self.api_port, "health_port": self.health_port},
             "mdns": {"enabled": False},
             "log_level": "info",
             "adapters": adapters or [],
@@ -103,6 +104,11 @@ class HubProcess:
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    @property
+    def health(self) -> str:
+        """``/health`` on the health port (answered from a thread, ``hub.api.healthserver``)."""
+        return f"http://127.0.0.1:{self.health_port}/health"
 
     @property
     def pid(self) -> int:

@@ -68,12 +68,18 @@ async def background(app: web.Application) -> AsyncIterator[None]:
 
     subscriber = None
     if settings.mqtt is not None and app[UPLINK]:
-        subscriber = UplinkSubscriber(settings.mqtt, store, m, on_alert=lambda a: live.push("alert", a))
+        subscriber = UplinkSubscriber(
+            settings.mqtt, store, m,
+            on_alert=lambda a: live.push("alert", a), on_household=lambda h: live.push("household", {"home": h}),
+        )  # fmt: skip
         await subscriber.start()
     # city scale: every process of the platform is a worker of the shared durable consumer
     city = None
     if settings.nats is not None:
-        city = JetStreamWorker(settings.nats, store, m, on_alert=lambda a: live.push("alert", a))
+        city = JetStreamWorker(
+            settings.nats, store, m,
+            on_alert=lambda a: live.push("alert", a), on_household=lambda h: live.push("household", {"home": h}),
+        )  # fmt: skip
         await city.start()
     tasks = [
         asyncio.create_task(_every(ESCALATION_EVERY, "escalation", escalate)),

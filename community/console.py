@@ -1,5 +1,5 @@
 """The staff console's API: sign-in, the live queue, households, acknowledge / assign / resolve
-with notes, enrolment codes, statistics. Sessions are an HttpOnly, SameSite=Strict cookie;
+with notes, enrolment codes, statistics, and (admins) the staff accounts. Sessions are an HttpOnly, SameSite=Strict cookie;
 every change also needs the ``X-Requested-With`` header, which a cross-site form cannot send.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from community.store import Conflict, NotFound
-from community.web import LIVE, METRICS, SETTINGS, STORE, json_body, ok, problem, run
+from community.web import LIVE, METRICS, SETTINGS, STORE, json_body, log, ok, problem, run
 from dhi.alertkinds import default_alert_kinds
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -23,6 +23,8 @@ HEARTBEAT = 15.0
 ACTIONS = ("acknowledge", "assign", "resolve", "note")
 #: who may do what beyond reading and acting on alerts
 SUPERVISOR_ONLY = frozenset({"assign", "codes", "export"})
+#: what only an admin may do: manage the staff accounts (an admin is not a supervisor by that)
+ADMIN_ONLY = frozenset({"staff"})
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -51,6 +53,8 @@ def signed_in(
             return problem(403, "Forbidden", "changes come from the console page only")
         if need in SUPERVISOR_ONLY and who["role"] != "supervisor":
             return problem(403, "Forbidden", "only a supervisor may do this")
+        if need in ADMIN_ONLY and who["role"] != "admin":
+            return problem(403, "Forbidden", "only an admin may manage staff accounts")
         return await handler(request, who)
 
     return wrapper
@@ -156,6 +160,41 @@ async def create_code(request: web.Request, who: dict[str, str]) -> web.StreamRe
     return ok({"code": code, "valid_days": days, "label": label}, status=201)
 
 
+async def staff_list(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+    store = request.app[STORE]
+    return ok({"items": await run(store.staff_accounts), "audit": await run(store.staff_audit, 50)})
+
+
+async def staff_add(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+    """A new account; its one-time initial password is in this answer only (never stored or logged)."""
+    body = await json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    username, name, role = body.get("username"), body.get("name"), body.get("role", "duty")
+    if not all(isinstance(v, str) for v in (username, name, role)):
+        return problem(400, "Bad request", "username, name and role: text", field="username")
+    try:
+        password = await run(request.app[STORE].create_staff, who["username"], username, name, role)
+    except ValueError as exc:
+        return problem(400, "Bad request", str(exc), field=str(exc).split(":", 1)[0])
+    except Conflict as exc:
+        return problem(409, "Taken", str(exc), field="username")
+    log.info("staff account created", extra={"by": who["username"], "username": username, "role": role})
+    return ok({"username": username, "name": name, "role": role, "password": password}, status=201)
+
+
+async def staff_disable(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+    username = request.match_info["username"]
+    try:
+        await run(request.app[STORE].disable_staff, who["username"], username)
+    except NotFound as exc:
+        return problem(404, "Unknown account", str(exc))
+    except Conflict as exc:
+        return problem(409, "Not allowed", str(exc))
+    log.info("staff account disabled", extra={"by": who["username"], "username": username})
+    return ok({"username": username, "disabled": True})
+
+
 async def live(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await resp.prepare(request)
@@ -199,4 +238,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/console/api/households/{home}/history", signed_in(household_history))
     r.add_get("/console/api/stats", signed_in(stats))
     r.add_post("/console/api/codes", signed_in(create_code, "codes"))
+    r.add_get("/console/api/staff", signed_in(staff_list, "staff"))
+    r.add_post("/console/api/staff", signed_in(staff_add, "staff"))
+    r.add_post("/console/api/staff/{username}/disable", signed_in(staff_disable, "staff"))
     r.add_get("/console/events", signed_in(live))

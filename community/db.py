@@ -113,8 +113,22 @@ staff = Table(
     metadata,
     Column("username", String(64), primary_key=True),
     Column("display_name", String(100), nullable=False),
-    Column("role", String(20), nullable=False),  # duty / supervisor
+    Column("role", String(20), nullable=False),  # duty / supervisor / admin
     Column("password_hash", String(200), nullable=False),
+    # a disabled account cannot sign in; it is kept, so the history still says who acted
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+#: every change an admin made to the staff accounts (who, what, to whom, when)
+staff_audit = Table(
+    "staff_audit",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(20), nullable=False),  # created / disabled
+    Column("username", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
 )
 
 sessions = Table(

@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from community.consent import parse_consent
 from community.store import NotFound, home_of
 from community.web import LIVE, METRICS, SETTINGS, STORE, json_body, log, ok, problem, run
 
@@ -166,22 +167,6 @@ async def acks(request: web.Request) -> web.Response:
                 await asyncio.wait_for(live.changed.wait(), min(left, 1.0))
     request.app[METRICS].ack_polls.inc()
     return ok({"items": items, "next": items[-1]["seq"] if items else after})
-
-
-def parse_consent(value: object) -> dict[str, Any] | None:
-    """``null`` (withdrawn) or ``{"alert_kinds": [ids], "fields": [names] | null, "expires": time | null}``."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("consent: expected null (withdrawn) or {alert_kinds, fields, expires}")
-    kinds, fields, expires = value.get("alert_kinds", []), value.get("fields"), value.get("expires")
-    if not isinstance(kinds, list) or not all(isinstance(k, str) and len(k) <= 40 for k in kinds):
-        raise ValueError("consent.alert_kinds: expected a list of alert kind ids")
-    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
-        raise ValueError("consent.fields: expected a list of field names or null")
-    if expires is not None and not isinstance(expires, str):
-        raise ValueError("consent.expires: expected an RFC 3339 time or null")
-    return {"alert_kinds": kinds, "fields": fields, "expires": expires}
 
 
 class CodeLimiter:

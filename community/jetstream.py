@@ -14,7 +14,7 @@ means, read from nats-server's MQTT code (v2.10 to v2.15) and proved by tests/ci
 ``$MQTT_msgs`` (R3: ``mqtt.stream_replicas``) has *interest* retention: a message is kept as long
 as a consumer whose filter matches has not acknowledged it, and not stored at all when none
 does. So the durable path is a durable pull consumer on ``$MQTT_msgs`` filtered to the alert
-subjects, made before the first hub publishes (``ensure_consumer``: the platform connects to the
+subjects and the consent notices' (``…<home>.events.consent.changed``, spec §9.4), made before the first hub publishes (``ensure_consumer``: the platform connects to the
 MQTT listener once so the cluster creates its streams, then makes the consumer). Every worker
 process binds to that one consumer: the cluster spreads the messages over them, a worker can
 join or leave at any time, a message is acknowledged only after the PostgreSQL commit, and one
@@ -49,9 +49,10 @@ from nats.js.errors import NotFoundError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from community.config import NatsSettings
+from community.consent import NOTICE_TOPIC
 from community.metrics import Metrics
 from community.store import Store
-from community.uplink import Throttle, take_batch
+from community.uplink import Throttle, count, take_batch
 
 log = logging.getLogger("community.jetstream")
 
@@ -69,6 +70,12 @@ FETCH_WAIT = 0.1
 def alert_filter(topic_prefix: str) -> str:
     """The consumer's filter: every home's alerts under the hubs' topic prefix."""
     return f"{SUBJECT_PREFIX}{topic_prefix.replace('/', '.')}.*.alerts.>"
+
+
+def uplink_filters(topic_prefix: str) -> list[str]:
+    """The consumer's filters: every home's alerts and consent notices (nats-server >= 2.10)."""
+    notice = f"{SUBJECT_PREFIX}{topic_prefix.replace('/', '.')}.*.{NOTICE_TOPIC.replace('/', '.')}"
+    return [alert_filter(topic_prefix), notice]
 
 
 def topic_of(subject: str) -> str:
@@ -136,7 +143,7 @@ async def ensure_consumer(js: JetStreamContext, settings: NatsSettings) -> None:
             await asyncio.sleep(0.5)
     config = ConsumerConfig(
         durable_name=settings.durable,
-        filter_subject=alert_filter(settings.topic_prefix),
+        filter_subjects=uplink_filters(settings.topic_prefix),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=settings.ack_wait,
@@ -157,11 +164,13 @@ class JetStreamWorker:
         store: Store,
         metrics: Metrics,
         on_alert: Callable[[dict[str, Any]], None] | None = None,
+        on_household: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.on_alert = on_alert
+        self.on_household = on_household
         self.throttle = Throttle()
         self.ready = asyncio.Event()
         #: messages by outcome (stored, duplicate, rejected, unknown_home, error) since start
@@ -232,8 +241,8 @@ class JetStreamWorker:
                 with contextlib.suppress(NatsError):
                     await m.nak(delay=RETRY_DELAY)
             return
+        count(self.metrics, self.settings.topic_prefix, batch, outcomes, self.on_household)
         for m, outcome in zip(msgs, outcomes, strict=True):
-            self.metrics.uplink.labels(outcome).inc()
             self.counts[outcome] += 1
             with contextlib.suppress(NatsError):  # a lost ack means a redelivery, stored once
                 await m.ack()

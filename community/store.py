@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from base64 import b64encode
 from dataclasses import dataclass
@@ -18,12 +19,23 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from community.db import actions, alerts, enrolment_codes, households, messages, sessions, staff
+from community.db import (
+    actions,
+    alerts,
+    enrolment_codes,
+    households,
+    messages,
+    sessions,
+    staff,
+    staff_audit,
+)
 
 ALERT_TYPES = frozenset({"org.dhi.v1.alert.raised", "org.dhi.v1.alert.updated", "org.dhi.v1.alert.cleared"})
 #: CAP severities, most severe first: the queue's first sort key
 SEVERITY_ORDER = {"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3, "Unknown": 4}
-ROLES = ("duty", "supervisor")
+ROLES = ("duty", "supervisor", "admin")
+#: a user name staff type to sign in (also what the history shows when the name is unknown)
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 #: the actions whose news goes back to the home (the hub acknowledges the alert on either)
 ACK_ACTIONS = ("acknowledge", "resolve")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read aloud over the phone
@@ -33,9 +45,9 @@ PBKDF2_ROUNDS = 200_000
 class Conflict(Exception):
     """Someone else already did this (the message says who and when)."""
 
-    def __init__(self, message: str, alert: dict[str, Any]) -> None:
+    def __init__(self, message: str, alert: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.alert = alert
+        self.alert = alert or {}
 
 
 class NotFound(Exception):
@@ -502,9 +514,66 @@ class Store:
                 .on_conflict_do_update(index_elements=["username"], set_=row)
             )  # fmt: skip
 
+    def create_staff(self, actor: str, username: str, display_name: str, role: str) -> str:
+        """A new account made by an admin from the console, with a random initial password that
+        is returned once (only its hash is kept); audited. Conflict if the user name is taken."""
+        if role not in ROLES:
+            raise ValueError(f"role: one of {', '.join(ROLES)}, not {role!r}")
+        if not USERNAME.match(username):
+            raise ValueError("username: 2 to 64 of a-z 0-9 . _ - (starting with a letter or digit)")
+        if not display_name.strip() or len(display_name) > 100:
+            raise ValueError("name: 1 to 100 characters")
+        password = secrets.token_urlsafe(12)
+        now = self.now()
+        with self.engine.begin() as db:
+            if db.scalar(select(staff.c.username).where(staff.c.username == username)) is not None:
+                raise Conflict(f"user name {username!r} is taken")
+            db.execute(insert(staff).values(username=username, display_name=display_name.strip(), role=role,
+                                            password_hash=hash_password(password)))  # fmt: skip
+            db.execute(insert(staff_audit).values(at=now, actor=actor, action="created", username=username,
+                                                  detail={"role": role, "name": display_name.strip()}))  # fmt: skip
+        return password
+
+    def disable_staff(self, actor: str, username: str) -> None:
+        """An admin disables an account: it cannot sign in and its sessions end now; audited.
+        NotFound for an unknown user name; Conflict for one's own account."""
+        if username == actor:
+            raise Conflict("an admin cannot disable their own account")
+        now = self.now()
+        with self.engine.begin() as db:
+            row = db.execute(select(staff.c.disabled_at).where(staff.c.username == username)).first()
+            if row is None:
+                raise NotFound(f"no staff account {username!r}")
+            if row.disabled_at is not None:
+                return
+            db.execute(update(staff).where(staff.c.username == username).values(disabled_at=now))
+            db.execute(delete(sessions).where(sessions.c.username == username))
+            db.execute(insert(staff_audit).values(at=now, actor=actor, action="disabled", username=username,
+                                                  detail={}))  # fmt: skip
+
+    def staff_accounts(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(staff.c.username, staff.c.display_name, staff.c.role, staff.c.disabled_at).order_by(
+                    staff.c.username
+                )
+            ).all()
+        return [{"username": r.username, "name": r.display_name, "role": r.role,
+                 "disabled_at": iso(r.disabled_at)} for r in rows]  # fmt: skip
+
+    def staff_audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(staff_audit).order_by(staff_audit.c.seq.desc()).limit(limit)).all()
+        return [{"seq": r.seq, "at": iso(r.at), "actor": r.actor, "action": r.action, "username": r.username,
+                 "detail": r.detail} for r in rows]  # fmt: skip
+
     def sign_in(self, username: str, password: str, ttl: timedelta) -> str | None:
         with self.engine.begin() as db:
-            stored = db.scalar(select(staff.c.password_hash).where(staff.c.username == username))
+            stored = db.scalar(
+                select(staff.c.password_hash).where(
+                    staff.c.username == username, staff.c.disabled_at.is_(None)
+                )
+            )
             if stored is None or not check_password(password, stored):
                 return None
             token = secrets.token_urlsafe(32)
@@ -520,7 +589,11 @@ class Store:
             row = db.execute(
                 select(staff.c.username, staff.c.display_name, staff.c.role)
                 .join(sessions, sessions.c.username == staff.c.username)
-                .where(sessions.c.token_hash == _sha(token), sessions.c.expires_at > self.now())
+                .where(
+                    sessions.c.token_hash == _sha(token),
+                    sessions.c.expires_at > self.now(),
+                    staff.c.disabled_at.is_(None),
+                )
             ).first()
         return {"username": row.username, "name": row.display_name, "role": row.role} if row else None
 

@@ -1,4 +1,7 @@
-"""The MQTT uplink subscriber: alerts of hubs that deliver over MQTT (``transport: mqtt``).
+"""The MQTT uplink subscriber: alerts of hubs that deliver over MQTT (``transport: mqtt``), and
+their consent notices (``<prefix>/<home>/events/consent/changed``: the resident changed or
+withdrew the subscription; the household record follows it through ``Store.follow_consent``,
+exactly as it follows the webhook homes' acknowledgement poll).
 
 A hub publishes each alert as CloudEvent JSON, QoS 1, on ``<prefix>/<home>/alerts/<kind>``
 (hub/bridges/mqtt_uplink.py). The platform subscribes to ``<prefix>/+/alerts/#`` with a
@@ -27,6 +30,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from community.config import MqttSettings
+from community.consent import NOTICE_TOPIC, NOTICE_TYPE, parse_notice
 from community.metrics import Metrics
 from community.store import Store, home_of
 
@@ -51,11 +55,28 @@ class Throttle:
         log.warning(message, extra={**extra, "reason": reason, "suppressed": skipped})
 
 
+#: outcome label of a consent notice -> ``community_consent_changes_total``'s change (None: the
+#: record already said so)
+CONSENT_OUTCOMES: dict[str, str | None] = {
+    "consent_changed": "changed",
+    "consent_withdrawn": "withdrawn",
+    "consent_same": None,
+}
+
+
+def home_in(topic: str, prefix: str) -> str:
+    return topic.removeprefix(prefix + "/").split("/", 1)[0]
+
+
 def parse(topic: str, payload: bytes, prefix: str) -> tuple[str, dict[str, Any]]:
-    """(home, CloudEvent) of an uplink alert message, or ValueError naming what is wrong."""
+    """(home, CloudEvent) of an uplink alert message or consent notice, or ValueError naming
+    what is wrong."""
     parts = topic.removeprefix(prefix + "/").split("/")
-    if len(parts) < 3 or parts[1] != "alerts" or not parts[0]:
-        raise ValueError(f"topic {topic!r}: expected {prefix}/<home>/alerts/<kind>")
+    notice = "/".join(parts[1:]) == NOTICE_TOPIC
+    if len(parts) < 3 or not (parts[1] == "alerts" or notice) or not parts[0]:
+        raise ValueError(
+            f"topic {topic!r}: expected {prefix}/<home>/alerts/<kind> or {prefix}/<home>/{NOTICE_TOPIC}"
+        )
     home = parts[0]
     try:
         event = json.loads(payload)
@@ -67,7 +88,31 @@ def parse(topic: str, payload: bytes, prefix: str) -> tuple[str, dict[str, Any]]
         raise ValueError("id: expected the CloudEvent id (a non-empty string)")
     if home_of(event.get("source", "")) != home:
         raise ValueError(f"source: {event.get('source')!r} is not home {home!r} of the topic")
+    if notice:
+        parse_notice(event)
+    elif event.get("type") == NOTICE_TYPE:
+        raise ValueError(f"type: a consent notice belongs on {prefix}/<home>/{NOTICE_TOPIC}")
     return home, event
+
+
+def count(
+    metrics: Metrics,
+    prefix: str,
+    batch: list[tuple[str, bytes]],
+    outcomes: list[str],
+    on_household: Callable[[str], None] | None = None,
+) -> None:
+    """Count a handled batch; a household whose consent changed is logged and announced."""
+    for (topic, _), outcome in zip(batch, outcomes, strict=True):
+        metrics.uplink.labels(outcome).inc()
+        change = CONSENT_OUTCOMES.get(outcome)
+        if change is None:
+            continue
+        metrics.consent_changes.labels(change).inc()
+        home = home_in(topic, prefix)
+        log.info("household consent changed", extra={"home": home, "withdrawn": change == "withdrawn"})
+        if on_household is not None:
+            on_household(home)
 
 
 class UplinkSubscriber:
@@ -79,11 +124,13 @@ class UplinkSubscriber:
         store: Store,
         metrics: Metrics,
         on_alert: Callable[[dict[str, Any]], None] | None = None,
+        on_household: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.on_alert = on_alert
+        self.on_household = on_household
         self.throttle = Throttle()
         self.connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,8 +153,9 @@ class UplinkSubscriber:
         self.client.on_message = self._on_message
 
     @property
-    def topic(self) -> str:
-        return f"{self.settings.topic_prefix}/+/alerts/#"
+    def topics(self) -> list[tuple[str, int]]:
+        prefix = self.settings.topic_prefix
+        return [(f"{prefix}/+/alerts/#", 1), (f"{prefix}/+/{NOTICE_TOPIC}", 1)]
 
     async def start(self) -> None:
         """Connect (retrying in the background if the broker is away) and subscribe."""
@@ -124,8 +172,8 @@ class UplinkSubscriber:
         if reason.is_failure:
             self.throttle.warn("connect", "uplink broker refused the connection", code=str(reason))
             return
-        client.subscribe(self.topic, qos=1)
-        log.info("uplink subscribed", extra={"topic": self.topic, "broker": self._host})
+        client.subscribe(self.topics)
+        log.info("uplink subscribed", extra={"topics": [t for t, _ in self.topics], "broker": self._host})
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.connected.set)
 
@@ -142,8 +190,12 @@ class UplinkSubscriber:
             self.metrics.uplink.labels("error").inc()
             self.throttle.warn("error", "uplink alert not stored; left unacknowledged", error=repr(exc))
             return
-        self.metrics.uplink.labels(outcome).inc()
+        count(self.metrics, self.settings.topic_prefix, [(message.topic, b"")], [outcome], self._household)
         client.ack(message.mid, message.qos)
+
+    def _household(self, home: str) -> None:
+        if self.on_household is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.on_household, home)
 
     def handle(self, topic: str, payload: bytes) -> str:
         """Store one message; the outcome label. Bad input is refused (and acknowledged: a
@@ -166,11 +218,17 @@ def take_batch(
     acknowledgement: the broker redelivers)."""
     outcomes: list[str] = ["rejected"] * len(batch)
     parsed: dict[int, tuple[str, dict[str, Any]]] = {}
+    notices: list[int] = []
     for i, (topic, payload) in enumerate(batch):
         try:
-            parsed[i] = parse(topic, payload, prefix)
+            found = parse(topic, payload, prefix)
         except ValueError as exc:
             throttle.warn("rejected", "uplink message rejected", topic=topic, error=str(exc))
+            continue
+        if found[1].get("type") == NOTICE_TYPE:
+            notices.append(i)
+        else:
+            parsed[i] = found
     known = store.enrolled({home for home, _ in parsed.values()})
     # one lock order for every worker (homes' rows, then messages'): two transactions never wait
     # on each other in a circle
@@ -190,4 +248,18 @@ def take_batch(
         outcomes[i] = "duplicate" if result.duplicate else "stored"
         if result.alert is not None:
             alerts.append(result.alert)
+    # after the batch's alerts: what the home shared before it withdrew is kept, as on the poll path
+    for i in notices:
+        outcomes[i] = follow_notice(store, throttle, *parse(batch[i][0], batch[i][1], prefix))
     return outcomes, alerts
+
+
+def follow_notice(store: Store, throttle: Throttle, home: str, event: dict[str, Any]) -> str:
+    """The household record follows an uplink consent notice (the poll path's store function)."""
+    consent = parse_notice(event)
+    if store.follow_consent(home, consent):
+        return "consent_changed" if consent is not None else "consent_withdrawn"
+    if store.credentials(home) is None:
+        throttle.warn("unknown_home", "uplink consent notice of a home not enrolled here", home=home)
+        return "unknown_home"
+    return "consent_same"

@@ -54,6 +54,16 @@ class ApiConfig(_Section):
     ws_queue: Annotated[int, Field(ge=1)] = 4096
     #: seconds its oldest pending message may wait before the client is dropped
     ws_queue_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    health_server: bool = Field(
+        default=True,
+        description="answer GET /health on a port of its own from a thread, so load balancers get an "
+        "answer however busy the hub is (503 once the hub's loop has stopped refreshing it)",
+    )
+    health_port: Annotated[int, Field(ge=0, le=65535)] | None = Field(
+        default=None,
+        description="port of the health server; default: the API port + 1 (8471), or a free port when "
+        "the API port is 0",
+    )
     tls: TlsConfig | None = None
     base_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/?$")] | None = Field(
         default=None,

@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "dhome.db"
 _EVENT_LOG = "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)"
+#: telemetry rows queued from which a read of the log no longer waits for them (one batch)
+_SETTLE_WAIT_ROWS = 2000
+#: longest a read of the log waits for the rows published before it (then: the settled part)
+_SETTLE_WAIT_SECONDS = 1.0
+_SETTLE_POLL = 0.005
 
 
 class Service(Protocol):
@@ -248,6 +253,7 @@ class Hub:
         behind (docs/ingestion.md); anything else is always logged."""
         rows: list[tuple[Any, ...]] = []
         keys: list[tuple[str, str, str, str] | None] = []
+        seqs: list[int] = []
         last_time, stamp = None, ""
         for msg in msgs:
             key = None
@@ -258,14 +264,38 @@ class Hub:
                 last_time, stamp = msg.time, isoformat(msg.time)
             rows.append((msg.seq, str(msg.type), stamp, msg.subject, wire_json(msg)))
             keys.append(key)
-        self.storage.write_telemetry_many(_EVENT_LOG, rows, keys)
+            seqs.append(msg.seq)
+        # the seq as the row's order: readers of the log take what is settled below the floor
+        self.storage.write_telemetry_many(_EVENT_LOG, rows, keys, seqs)
 
     async def stored_events(
         self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()
     ) -> list[str]:
         """The event log after ``since`` (oldest first, at most ``limit``): each message's wire
-        JSON as stored, optionally only of these types / devices."""
-        return [raw for _, raw in await self.stored_event_rows(since, limit, types, devices)]
+        JSON as stored, optionally only of these types / devices.
+
+        For readers paging by seq (``GET /events``): with a backlog of telemetry waiting for
+        SQLite (the hub saturated) it answers at once with the settled part of the log, the
+        messages below the oldest one still queued, instead of waiting for the backlog to be
+        committed (which held every such request for seconds); a later page has the rest, in
+        order and without gaps. Otherwise (a batch or less queued) it waits for what was
+        published before it came, for at most ``_SETTLE_WAIT_SECONDS``, never for a backlog
+        that grew meanwhile (``Storage.flush`` commits everything queued when it gets its turn)."""
+        storage = self.storage
+        published = self.bus.seq
+        if storage.telemetry_pending < _SETTLE_WAIT_ROWS:
+            # a batch or less behind: have it committed now and wait for it (bounded)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + _SETTLE_WAIT_SECONDS
+            while (floor := storage.telemetry_floor()) is not None and floor <= published:
+                if loop.time() >= deadline or storage.telemetry_pending >= _SETTLE_WAIT_ROWS:
+                    break
+                storage.commit_soon()
+                await asyncio.sleep(_SETTLE_POLL)
+        floor = storage.telemetry_floor()
+        upto = published if floor is None else min(published, floor - 1)
+        rows = await self.stored_event_rows(since, limit, types, devices, upto, flush=False)
+        return [raw for _, raw in rows]
 
     async def stored_event_rows(
         self,
@@ -274,10 +304,13 @@ class Hub:
         types: Iterable[str] = (),
         devices: Iterable[str] = (),
         upto: int | None = None,
+        *,
+        flush: bool = True,
     ) -> list[tuple[int, str]]:
         """``(seq, wire JSON)`` of the event log after ``since`` and up to ``upto`` (oldest first,
         at most ``limit``), optionally only of these types / devices. The one query of the log;
-        it runs in the storage's worker thread."""
+        it runs in the storage's worker thread, after what is queued is committed (unless
+        ``flush`` is false: the caller knows every row up to ``upto`` is)."""
         sql = "SELECT seq, message FROM events WHERE seq > ?"
         params: list[Any] = [since]
         if upto is not None:
@@ -289,7 +322,8 @@ class Hub:
                 params.extend(values)
         sql += " ORDER BY seq LIMIT ?"
         params.append(limit)
-        await self.storage.flush()
+        if flush:
+            await self.storage.flush()
         return [(int(seq), raw) for seq, raw in await self.storage.fetchall(sql, params)]
 
     async def _maintenance(self) -> None:

@@ -1,7 +1,9 @@
 """One SQLite file (WAL) per hub: devices, state, history, events, alerts, outbox, audit, tokens.
 
-All SQL runs on two dedicated threads, one statement at a time (a lock), so the event loop
-never waits on disk: one for reads and the ordered queue, one for telemetry. Ingestion
+All SQL runs on dedicated threads, so the event loop never waits on disk: writes one statement
+at a time (a lock) on one thread for the ordered queue and one for telemetry; reads on a third
+thread with a connection of their own (WAL: a reader never waits for a writer, so an API read is
+not held behind a telemetry transaction; it sees every transaction committed before it starts). Ingestion
 writes are queued without awaiting and committed in batches; ``execute``/``flush`` are for
 callers that must know a write is durable (outbox, alerts, tokens) before going on.
 
@@ -19,6 +21,10 @@ Two queues, each with a stated bound (docs/ingestion.md):
   before they wait: a smoke alarm's own history row must not hold the event loop until
   20 000 rows of telemetry are committed. ``execute`` does not commit this queue first, so an
   alert is never held behind a backlog of telemetry.
+
+  A telemetry row may carry an ``order`` (the event log's seq): ``telemetry_floor`` is the
+  lowest one not yet committed, so a reader of the log can take what is settled below it
+  instead of waiting for the backlog to be committed (``GET /events`` under saturation).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -129,12 +136,14 @@ class _Latest:
 class _Slot:
     """One queued telemetry row; a newer row of the same key may replace ``params``."""
 
-    __slots__ = ("key", "params", "sql")
+    __slots__ = ("key", "ordered", "params", "sql")
 
-    def __init__(self, sql: str, key: Hashable | None, params: Sequence[Any]) -> None:
+    def __init__(self, sql: str, key: Hashable | None, params: Sequence[Any], ordered: bool) -> None:
         self.sql = sql
         self.key = key
         self.params = params
+        #: it was queued with an ``order`` (kept in ``Storage._telemetry_orders``)
+        self.ordered = ordered
 
 
 @cache
@@ -171,6 +180,8 @@ class Storage:
         # those queued behind it
         self._telemetry_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite-telemetry")
         self._conn: sqlite3.Connection | None = None
+        self._read_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhome-sqlite-read")
+        self._reader: sqlite3.Connection | None = None
         self._pending: list[_Queued] = []
         self._open_rows: dict[str, _Rows] = {}  # row statements still taking rows
         self._open_latest: dict[str, _Latest] = {}  # upserts still taking rows
@@ -196,11 +207,19 @@ class Storage:
         #: times a telemetry row had to wait for a commit (the queue full of distinct keys)
         self.stalls = 0
         self._telemetry_lock = asyncio.Lock()
+        # ``order`` of each queued row that has one, as queued (a replacement keeps the
+        # replaced row's place and order: lower than its own, so the floor stays safe), and
+        # the lowest order of each chunk on the telemetry thread, oldest first (popped there)
+        self._telemetry_orders: deque[int] = deque()
+        self._floors_in_flight: deque[int] = deque()
+        #: rows of each chunk handed to the telemetry thread and not committed yet
+        self._rows_in_flight: deque[int] = deque()
 
     # ------------------------------------------------------------ lifecycle
     async def open(self) -> None:
         private_dir(self.path.parent)
         await self._run(self._open_sync)
+        await asyncio.get_running_loop().run_in_executor(self._read_pool, self._open_reader)
         self._flusher = asyncio.create_task(self._flush_loop(), name="dhome-storage-flush")
         self._checkpointer = _Checkpointer(self.path, self._checkpoint_interval)
         self._checkpointer.start()
@@ -230,6 +249,18 @@ class Storage:
             conn.execute("COMMIT")
             log.info("storage %s migrated to schema %d", self.path, i + 1)
 
+    def _open_reader(self) -> None:
+        # after the migrations (on the writer): the schema is there
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._reader = conn
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
     async def close(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
@@ -244,6 +275,8 @@ class Storage:
         # was cancelled): the connection is closed only after that thread is done, and under
         # the connection's turn, never under a statement in progress (that crashed the process).
         await asyncio.to_thread(self._telemetry_pool.shutdown, wait=True)
+        await asyncio.get_running_loop().run_in_executor(self._read_pool, self._close_reader)
+        self._read_pool.shutdown(wait=True)
         if self._conn is not None:
             await self._run(self._close_sync)
             self._conn = None
@@ -293,7 +326,9 @@ class Storage:
         rows.rows[key] = params
         self._count_queued()
 
-    def write_telemetry(self, sql: str, params: Sequence[Any], key: Hashable | None = None) -> None:
+    def write_telemetry(
+        self, sql: str, params: Sequence[Any], key: Hashable | None = None, order: int | None = None
+    ) -> None:
         """Queue a history or event-log row: committed in order with the other telemetry
         rows (not ordered against ``write``), in the batch after the one in progress.
 
@@ -301,7 +336,8 @@ class Storage:
         an alert's event or a safety device's reading). With ``telemetry_max`` rows queued,
         a row whose key has one pending replaces it; a row without a key takes the room above
         (``telemetry_room``); any other row waits for the commit in progress, so the queue
-        never holds more than ``telemetry_bound`` rows."""
+        never holds more than ``telemetry_bound`` rows. ``order`` (rising from call to call)
+        is what ``telemetry_floor`` reports."""
         queue = self._telemetry
         if len(queue) >= self.telemetry_max and (key is not None or len(queue) >= self.telemetry_bound):
             if key is not None:
@@ -315,30 +351,41 @@ class Storage:
             # flow control keeps the rest at the broker) rather than grow past the bound. On
             # the storage thread, after the batches handed to it before: the order holds.
             self.stalls += 1
-            self._telemetry_pool.submit(self._commit_telemetry, self._take_telemetry()).result()
+            chunk, floor = self._take_telemetry()
+            self._telemetry_pool.submit(self._commit_telemetry, chunk, floor).result()
             queue = self._telemetry
-        slot = _Slot(sql, key, params)
+        slot = _Slot(sql, key, params, order is not None)
         queue.append(slot)
+        if order is not None:
+            self._telemetry_orders.append(order)
         if key is not None:
             self._telemetry_keys[(sql, key)] = slot
         self.telemetry_peak = max(self.telemetry_peak, len(queue))
         self._count_queued()
 
     def write_telemetry_many(
-        self, sql: str, rows: Sequence[Sequence[Any]], keys: Sequence[Hashable | None]
+        self,
+        sql: str,
+        rows: Sequence[Sequence[Any]],
+        keys: Sequence[Hashable | None],
+        orders: Sequence[int] | None = None,
     ) -> None:
-        """``write_telemetry(sql, row, key)`` for each row (one ingestion batch), in order."""
+        """``write_telemetry(sql, row, key, order)`` for each row (one ingestion batch), in order."""
         queue = self._telemetry
         if len(queue) + len(rows) > self.telemetry_max:
-            for params, key in zip(rows, keys, strict=True):  # the bound and coalescing, row by row
-                self.write_telemetry(sql, params, key)
+            # the bound and coalescing, row by row
+            for i, (params, key) in enumerate(zip(rows, keys, strict=True)):
+                self.write_telemetry(sql, params, key, None if orders is None else orders[i])
             return
         slots = self._telemetry_keys
+        ordered = orders is not None
         for params, key in zip(rows, keys, strict=True):
-            slot = _Slot(sql, key, params)
+            slot = _Slot(sql, key, params, ordered)
             queue.append(slot)
             if key is not None:
                 slots[(sql, key)] = slot
+        if orders is not None:
+            self._telemetry_orders.extend(orders)
         self.telemetry_peak = max(self.telemetry_peak, len(queue))
         self._queued += len(rows)
         if self._queued >= self._batch_max:
@@ -353,9 +400,29 @@ class Storage:
     def telemetry_depth(self) -> int:
         return len(self._telemetry)
 
-    def _take_telemetry(self, limit: int | None = None) -> list[_Queued]:
+    def commit_soon(self) -> None:
+        """Have what is queued committed now rather than at the next batch interval."""
+        self._wake.set()
+
+    @property
+    def telemetry_pending(self) -> int:
+        """Telemetry rows not committed yet: queued, or handed to the telemetry thread."""
+        return len(self._telemetry) + sum(list(self._rows_in_flight))  # list(): one step under the GIL
+
+    def telemetry_floor(self) -> int | None:
+        """The lowest ``order`` of the telemetry rows not committed yet (queued, or in a
+        transaction on the telemetry thread); ``None`` when every such row is committed. Every
+        row queued with a lower order is committed (or was replaced by a newer one)."""
+        with contextlib.suppress(IndexError):  # the telemetry thread pops as it commits
+            return self._floors_in_flight[0]
+        with contextlib.suppress(IndexError):
+            return self._telemetry_orders[0]
+        return None
+
+    def _take_telemetry(self, limit: int | None = None) -> tuple[list[_Queued], int | None]:
         """The oldest ``limit`` telemetry rows (all without one) as row statements, each
-        table's rows in their order."""
+        table's rows in their order, and the lowest ``order`` among them (``None``: none has
+        one); that floor stays in ``telemetry_floor`` until the chunk is committed."""
         queue = self._telemetry
         if limit is None or limit >= len(queue):
             taken, self._telemetry = queue, []
@@ -368,12 +435,22 @@ class Storage:
                 if slot.key is not None and keys.get((slot.sql, slot.key)) is slot:
                     del keys[(slot.sql, slot.key)]
         grouped: dict[str, _Rows] = {}
+        ordered = 0
         for slot in taken:
             rows = grouped.get(slot.sql)
             if rows is None:
                 rows = grouped[slot.sql] = _Rows()
             rows.rows.append(slot.params)
-        return list(grouped.items())
+            ordered += slot.ordered
+        self._rows_in_flight.append(len(taken))
+        floor: int | None = None
+        if ordered:
+            orders = self._telemetry_orders
+            floor = orders[0]
+            for _ in range(ordered):
+                orders.popleft()
+            self._floors_in_flight.append(floor)
+        return list(grouped.items()), floor
 
     def _count_queued(self) -> None:
         self._queued += 1
@@ -404,10 +481,10 @@ class Storage:
             in_flight: list[asyncio.Future[int]] = []
             try:
                 while remaining > 0 and self._telemetry:
-                    chunk = self._take_telemetry(self._batch_max)
+                    chunk, floor = self._take_telemetry(self._batch_max)
                     remaining -= self._batch_max
                     in_flight.append(
-                        loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk)
+                        loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk, floor)
                     )
                     if len(in_flight) >= _CHUNKS_IN_FLIGHT:
                         # popped only once done: a cancel while waiting leaves it to the handler
@@ -460,8 +537,15 @@ class Storage:
                     self._waiting -= 1
                     self._waiting_changed.notify_all()
 
-    def _commit_telemetry(self, batch: list[_Queued]) -> int:
-        return self._commit(batch, telemetry=True)
+    def _commit_telemetry(self, batch: list[_Queued], floor: int | None) -> int:
+        try:
+            return self._commit(batch, telemetry=True)
+        finally:
+            # committed, or rolled back and never to be: either way no longer pending. Chunks
+            # run in the order they were taken, so this one's entries are the oldest.
+            self._rows_in_flight.popleft()
+            if floor is not None:
+                self._floors_in_flight.popleft()
 
     def _commit(self, batch: list[_Queued], *, telemetry: bool = False) -> int:
         conn = self._require()
@@ -522,15 +606,19 @@ class Storage:
         return self._fetchall(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return await self._run(self._fetchall, sql, params)
+        """Rows of a query on the reading connection: every write committed before the call
+        (``execute``, ``flush``) is seen; one only queued (``write``) may not be."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._turn():
-            return list(self._require().execute(sql, params).fetchall())
+        if self._reader is None:
+            raise RuntimeError("storage is not open")
+        return list(self._reader.execute(sql, params).fetchall())
 
     def _require(self) -> sqlite3.Connection:
         if self._conn is None:

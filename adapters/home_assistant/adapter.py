@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.home_assistant.mapping import NO_VALUE, STATE, WRITES, dhi_event
+from adapters.home_assistant.mapping import DEFAULT_TEMPERATURE_UNIT, NO_VALUE, STATE, WRITES, dhi_event
 from adapters.home_assistant.model import Bound, Filters, HaDevice, describe, read_state
 from adapters.home_assistant.ws import AuthFailed, CommandFailed, ConnectionLost, HaConnection
 from adapters.sdk import AdapterContext, DeviceMapping
@@ -89,7 +89,8 @@ class HomeAssistantAdapter:
     def map_offline(cls, data: Any) -> list[DeviceMapping]:
         """``dhome adapters check``: a recording of HA's WebSocket answers as one JSON object
         ``{"entities": config/entity_registry/list, "devices": config/device_registry/list,
-        "states": get_states}``, mapped with the default filters."""
+        "states": get_states, "config": get_config}`` ("config" optional: °C without it), mapped
+        with the default filters."""
         if not isinstance(data, Mapping) or not isinstance(data.get("states"), list):
             return [
                 DeviceMapping.unreadable(
@@ -103,6 +104,7 @@ class HomeAssistantAdapter:
             [s for s in data["states"] if isinstance(s, Mapping)],
             catalog=default_catalog(),
             filters=Filters(frozenset(DEFAULT_SKIP_DOMAINS)),
+            temperature_unit=temperature_unit_of(data.get("config")) or DEFAULT_TEMPERATURE_UNIT,
         )
         return [d.features.report(d.description) for d in found]
 
@@ -155,6 +157,14 @@ class HomeAssistantAdapter:
         devices = await conn.command("config/device_registry/list")
         areas = await conn.command("config/area_registry/list")
         states = await conn.command("get_states")
+        # HA shows every climate entity's temperatures in its configured unit system (°F in the US)
+        config = await conn.command("get_config")
+        temperature_unit = temperature_unit_of(config)
+        if temperature_unit is None:
+            ctx.report_invalid(
+                "get_config has no unit_system.temperature (expected °C, °F or K); reading °C",
+                source=conn.url, payload=config,
+            )  # fmt: skip
         for what, value in (("entity registry", entities), ("device registry", devices), ("states", states)):
             if not isinstance(value, list):
                 ctx.report_invalid(f"{what} must be a list, got {type(value).__name__}", source=conn.url)
@@ -172,6 +182,7 @@ class HomeAssistantAdapter:
             catalog=ctx.catalog,
             filters=self._filters,
             areas=area_names,
+            temperature_unit=temperature_unit or DEFAULT_TEMPERATURE_UNIT,
         )
         for reason in skipped:
             ctx.logger.debug("not imported: %s", reason)
@@ -339,7 +350,8 @@ class HomeAssistantAdapter:
                 row = next((r for r in bound.commands if r.command == f"set:{prop}"), None)
                 if row is not None:
                     try:
-                        calls.append((part.domain, row.service_for({prop: value}), row.data({prop: value})))
+                        shown = in_entity_units(bound, {prop: value})
+                        calls.append((part.domain, row.service_for(shown), row.data(shown)))
                     except (KeyError, ConversionError) as exc:
                         raise InvalidParams(
                             f"{cmd.capability}.{prop}: {exc}", field=f"params.{prop}"
@@ -358,7 +370,8 @@ class HomeAssistantAdapter:
             if row is None:
                 raise Unsupported(f"{part.entity_id} cannot {cmd.command!r}", field="command")
             try:
-                calls.append((part.domain, row.service_for(cmd.params), row.data(cmd.params)))
+                shown = in_entity_units(bound, cmd.params)
+                calls.append((part.domain, row.service_for(shown), row.data(shown)))
             except (KeyError, ConversionError) as exc:
                 raise InvalidParams(f"{cmd.command}: {exc}", field="params") from None
         for domain, service, data in calls:
@@ -406,6 +419,24 @@ def to_entity(bound: Bound, prop: str, value: Any) -> Any:
         return reader.convert.back(value)
     except ConversionError as exc:
         raise InvalidParams(f"{bound.capability}.{prop}: {exc}", field=f"params.{prop}") from None
+
+
+def in_entity_units(bound: Bound, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Command parameters in the units the entity takes: a temperature of a °F thermostat is sent
+    in °F (the catalog's, and the caller's, is °C)."""
+    out = dict(params)
+    for name, row in bound.units.items():
+        value = out.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = round(row.from_dhi(float(value)), 6)
+    return out
+
+
+def temperature_unit_of(config: Any) -> str | None:
+    """HA's configured temperature unit from a ``get_config`` answer; None: it does not say."""
+    units = config.get("unit_system") if isinstance(config, Mapping) else None
+    unit = units.get("temperature") if isinstance(units, Mapping) else None
+    return unit if isinstance(unit, str) and unit else None
 
 
 #: HA's WebSocket error codes (websocket_api/const.py) -> DHI errors

@@ -124,13 +124,31 @@ def unit_row(ha_unit: str | None, ucum: str | None) -> UnitRow | None:
     return next((r for r in UNIT_CONVERSIONS if r.ha == ha_unit and r.ucum == ucum), None)
 
 
+def in_unit(conv: Converter, row: UnitRow) -> Converter:
+    """``conv`` reading a value HA gives in ``row.ha``: the result is in the catalog's unit."""
+
+    def read(v: Any) -> Any:
+        return _tidy(round(row.to_dhi(float(conv(v))), 6))
+
+    def write(v: Any) -> Any:
+        return conv.back(_tidy(round(row.from_dhi(_number(v)), 6)))
+
+    return Converter(read, write, f"{conv.name}({row.ha}<->{row.ucum})")
+
+
+#: the unit HA gives a climate entity's temperatures in when HA's config does not say
+#: (HA converts every climate entity into its configured unit system, ``unit_system.temperature``)
+DEFAULT_TEMPERATURE_UNIT = "°C"
+
+
 # ---------------------------------------------------------------- composite platforms
 
 
 @dataclass(frozen=True)
 class ValueRow:
     """One DHI property of a composite entity: read from ``source`` (the state or an
-    attribute) when the entity has ``feature`` (None: always)."""
+    attribute) when the entity has ``feature`` (None: always). ``temperature``: the value is in
+    HA's configured temperature unit (°C, °F, K), not necessarily the catalog's °C."""
 
     domain: str
     capability: str
@@ -138,6 +156,7 @@ class ValueRow:
     source: str
     convert: Converter = identity
     feature: str | None = None
+    temperature: bool = False
 
 
 HVAC_MODES = enum_map(
@@ -161,8 +180,10 @@ VALUES: tuple[ValueRow, ...] = (
              enum_map({"locked": "locked", "unlocked": "unlocked", "open": "unlatched", "jammed": "not_fully_locked",
                        "locking": "not_fully_locked", "unlocking": "not_fully_locked", "opening": "not_fully_locked"})),
     ValueRow("climate", "dhi.thermostat", "system_mode", STATE, HVAC_MODES),
-    ValueRow("climate", "dhi.thermostat", "local_temperature", "current_temperature", number, "current_temperature"),
-    ValueRow("climate", "dhi.thermostat", "heating_setpoint", "temperature", number, "target_temperature"),
+    ValueRow("climate", "dhi.thermostat", "local_temperature", "current_temperature", number, "current_temperature",
+             temperature=True),
+    ValueRow("climate", "dhi.thermostat", "heating_setpoint", "temperature", number, "target_temperature",
+             temperature=True),
     ValueRow("fan", "dhi.fan", "mode", ENTITY, fan_mode),
     ValueRow("fan", "dhi.fan", "speed", "percentage", number, "percentage"),
     ValueRow("fan", "dhi.fan", "oscillation", "oscillating", boolean, "oscillation"),

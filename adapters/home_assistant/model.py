@@ -17,15 +17,18 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from adapters.home_assistant.mapping import (
+    DEFAULT_TEMPERATURE_UNIT,
     ENTITY,
     NO_VALUE,
     STATE,
     VALUES,
     WRITES,
     CommandRow,
+    UnitRow,
     command_rows,
     dhi_event,
     features_of,
+    in_unit,
     number,
     on_off,
     text,
@@ -83,6 +86,9 @@ class Bound:
     writable: str | None = None
     #: event entities: the DHI events the capability has (an HA event type maps onto one)
     events: frozenset[str] = frozenset()
+    #: properties HA gives in another unit than the catalog's (a °F thermostat): a command's
+    #: parameter of that name is sent to HA in the entity's unit
+    units: dict[str, UnitRow] = field(default_factory=dict)
 
 
 @dataclass
@@ -271,6 +277,7 @@ def _bind_entity(
     builder: DescriptionBuilder,
     features: Features,
     catalog: Catalog,
+    temperature_unit: str = DEFAULT_TEMPERATURE_UNIT,
 ) -> None:
     domain = part.domain
     attrs = state.get("attributes") or {}
@@ -299,9 +306,18 @@ def _bind_entity(
             commands = command_rows(domain, cap, present)
             if not values and not commands:
                 continue
-            bound = part.caps[cap] = Bound(
-                cap, [Value(v.property, v.source, v.convert) for v in values], commands
-            )
+            bound = part.caps[cap] = Bound(cap, commands=commands)
+            for vr in values:
+                shown_in = (
+                    _temperature_row(cap, vr.property, attrs, temperature_unit, catalog)
+                    if vr.temperature
+                    else None
+                )
+                if shown_in is not None:
+                    bound.units[vr.property] = shown_in
+                    bound.values.append(Value(vr.property, vr.source, in_unit(vr.convert, shown_in)))
+                else:
+                    bound.values.append(Value(vr.property, vr.source, vr.convert))
             plain = [c.command for c in commands if ":" not in c.command]
             comp = features.bind(
                 f"{part.entity_id}:{cap}", part.component, cap, *[v.property for v in values]
@@ -345,6 +361,18 @@ def _bind_entity(
     part.caps[cap] = Bound(cap, [Value("state", STATE, Converter(str, None, "text"))])
     comp = features.bind(part.entity_id, part.component, cap, "state")
     builder.add_vendor(comp, cap, _vendor_def(domain, state))
+
+
+def _temperature_row(
+    cap: str, prop: str, attrs: Mapping[str, Any], system_unit: str, catalog: Catalog
+) -> UnitRow | None:
+    """How a climate temperature HA shows comes into the catalog's unit: HA gives it in the
+    entity's ``temperature_unit`` where the entity says, else in HA's configured unit system."""
+    given = attrs.get("temperature_unit")
+    unit = given if isinstance(given, str) and given else system_unit
+    definition = catalog.get(cap)
+    target = definition.property(prop) if definition is not None else None
+    return unit_row(unit, target.unit if target is not None else None)
 
 
 def _bind_event(
@@ -395,9 +423,11 @@ def describe(
     catalog: Catalog,
     filters: Filters,
     areas: Mapping[str, str] | None = None,
+    temperature_unit: str = DEFAULT_TEMPERATURE_UNIT,
 ) -> tuple[list[HaDevice], list[str]]:
     """HA registries + states -> DHI devices; the second list says what was left out and why
-    (dhome's own entities, filtered domains, unusable ids)."""
+    (dhome's own entities, filtered domains, unusable ids). ``temperature_unit``: HA's
+    configured unit system's (``get_config`` → ``unit_system.temperature``)."""
     areas = areas or {}
     by_entity = {
         e["entity_id"]: e for e in entities if isinstance(e, Mapping) and isinstance(e.get("entity_id"), str)
@@ -438,7 +468,10 @@ def describe(
             while any(p.component == component for p in parts.values()):
                 component = slug(f"{component}_{domain}")
             part = parts[entity_id] = EntityPart(entity_id, domain, component)
-            _bind_entity(part, state=state, entry=entry, builder=builder, features=features, catalog=catalog)
+            _bind_entity(
+                part, state=state, entry=entry, builder=builder, features=features, catalog=catalog,
+                temperature_unit=temperature_unit,
+            )  # fmt: skip
         components = builder.build()
         if not components:
             continue

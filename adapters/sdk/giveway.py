@@ -1,5 +1,5 @@
 """Safety first on the event loop: while the hub has safety work in flight, bulk readers give
-way (docs/ingestion.md, decision 59).
+way (docs/ingestion.md, decision 63).
 
 One event loop carries both a flood of telemetry and a smoke alarm's way through the hub: the
 safety lane's read, the alert engine, the alert's commit (an answer from the SQLite thread),

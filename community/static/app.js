@@ -6,7 +6,11 @@ const STRINGS = {
   "zh-CN": {
     title: "社区居家安全服务平台", signin: "登录", signout: "退出", username: "用户名", password: "密码",
     "tab.queue": "待处理", "tab.households": "住户", "tab.stats": "统计", "tab.codes": "登记码",
+    "tab.staff": "工作人员", "role.admin": "管理员",
     "role.duty": "值班员", "role.supervisor": "主管", lang: "English",
+    staffname: "姓名", role: "角色", addstaff: "添加工作人员", disable: "停用", disabled: "已停用 {at}", active: "在用",
+    initialpw: "{user} 的初始密码（只显示这一次，请当面交给本人）：", staffaudit: "账号变更记录",
+    "staffact.created": "创建", "staffact.disabled": "停用", confirmdisable: "停用 {user} 的账号？停用后无法登录。",
     empty: "没有待处理的警报", ack: "接单", resolve: "处理完毕", assign: "指派", note: "备注", addnote: "添加备注",
     to: "指派给（用户名）", "desk.open": "待接单", "desk.acknowledged": "已接单", "desk.resolved": "已处理",
     taken: "已由 {by} 接单", resolvedby: "已由 {by} 处理", assigned: "指派给 {to}", escalated: "已上报主管",
@@ -26,6 +30,10 @@ const STRINGS = {
   en: {
     title: "Community home-safety centre", signin: "Sign in", signout: "Sign out", username: "User name", password: "Password",
     "tab.queue": "Queue", "tab.households": "Households", "tab.stats": "Statistics", "tab.codes": "Enrolment codes",
+    "tab.staff": "Staff", "role.admin": "admin",
+    staffname: "Name", role: "Role", addstaff: "Add a staff member", disable: "Disable", disabled: "disabled {at}", active: "active",
+    initialpw: "Initial password of {user} (shown this once only; hand it over in person):", staffaudit: "Account changes",
+    "staffact.created": "created", "staffact.disabled": "disabled", confirmdisable: "Disable the account of {user}? It can then no longer sign in.",
     "role.duty": "duty staff", "role.supervisor": "supervisor", lang: "简体中文",
     empty: "No open alerts", ack: "Take it", resolve: "Resolve", assign: "Assign", note: "Note", addnote: "Add note",
     to: "Assign to (user name)", "desk.open": "open", "desk.acknowledged": "taken", "desk.resolved": "resolved",
@@ -109,7 +117,7 @@ function chrome() {
   $("who").textContent = me ? `${me.name} · ${t("role." + me.role)}` : "";
   for (const b of $("tabs").querySelectorAll("button")) {
     b.textContent = t("tab." + b.dataset.view);
-    b.hidden = b.dataset.role === "supervisor" && (!me || me.role !== "supervisor");
+    b.hidden = Boolean(b.dataset.role) && (!me || me.role !== b.dataset.role);
     if (b.dataset.view === view) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
   }
 }
@@ -257,7 +265,40 @@ function codes() {
   $("main").replaceChildren(h("h2", {}, t("tab.codes")), form);
 }
 
-const VIEWS = { queue: renderQueue, households, stats, codes };
+async function staff() {
+  const data = await api("GET", "/console/api/staff");
+  const user = h("input", { id: "staff-user", required: true, maxlength: 64, autocomplete: "off", pattern: "[a-z0-9][a-z0-9._\\-]{1,63}" });
+  const name = h("input", { id: "staff-name", required: true, maxlength: 100 });
+  const role = h("select", { id: "staff-role" }, ...["duty", "supervisor", "admin"].map((r) => h("option", { value: r }, t("role." + r))));
+  const out = h("div", { "aria-live": "polite", id: "staff-new" });
+  const form = h("form", {}, h("h3", {}, t("addstaff")),
+    h("label", { for: "staff-user" }, t("username")), user,
+    h("label", { for: "staff-name" }, t("staffname")), name,
+    h("label", { for: "staff-role" }, t("role")), role,
+    h("p", {}, h("button", { type: "submit", class: "primary" }, t("addstaff"))), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const made = await api("POST", "/console/api/staff", { username: user.value, name: name.value, role: role.value });
+      await staff();  // the list with the new account, then its password, shown once
+      $("staff-new").replaceChildren(h("p", {}, t("initialpw", { user: made.username })), h("p", { class: "code" }, made.password));
+    } catch (err) { showError(err); }
+  });
+  const rows = data.items.map((s) => h("tr", { "data-user": s.username },
+    h("td", {}, s.username), h("td", {}, s.name), h("td", {}, t("role." + s.role)),
+    h("td", {}, s.disabled_at ? t("disabled", { at: stamp(s.disabled_at) }) : t("active")),
+    h("td", {}, s.disabled_at || s.username === me.username ? "" : h("button", { type: "button", onclick: async () => {
+      if (!window.confirm(t("confirmdisable", { user: s.username }))) return;
+      try { await api("POST", `/console/api/staff/${encodeURIComponent(s.username)}/disable`); await staff(); }
+      catch (err) { showError(err); }
+    } }, t("disable")))));
+  const list = h("table", {}, h("caption", {}, t("tab.staff")),
+    h("tr", {}, ...[t("username"), t("staffname"), t("role"), "", ""].map((c) => h("th", { scope: "col" }, c))), ...rows);
+  const audit = h("ul", {}, ...data.audit.map((a) => h("li", {}, stamp(a.at), " · ", a.actor, " ", t("staffact." + a.action), " ", a.username)));
+  $("main").replaceChildren(h("h2", {}, t("tab.staff")), list, form, h("h3", {}, t("staffaudit")), audit);
+}
+
+const VIEWS = { queue: renderQueue, households, stats, codes, staff };
 
 async function show(name) {
   view = name;

@@ -50,6 +50,10 @@ class ApiSettings:
     ws_deflate: bool = True
     #: kernel send buffer per WebSocket (bytes): bounds how much a stalled client can hold
     ws_send_buffer: int | None = 256 * 1024
+    #: seconds between two refreshes of the health port's snapshot by the loop
+    health_refresh: float = 0.5
+    #: seconds without a refresh after which the health port answers 503 "degraded" (loop stuck)
+    health_stale: float = 5.0
     #: largest request body (bytes)
     max_body: int = 1 << 20
     #: failed token checks per address and window before 429

@@ -21,12 +21,14 @@ from hub.api import malformed
 from hub.api.auth import FailureLimiter, TokenStore
 from hub.api.context import API, ApiContext, ApiSettings
 from hub.api.cors import cors_middleware
+from hub.api.healthserver import HealthServer
 from hub.api.measure import measure_middleware
 from hub.api.metrics import ApiMetrics
 from hub.api.problems import problem_middleware
 from hub.api.routes import BASE, add_routes
 from hub.api.settings import restore
-from hub.config import TlsConfig
+from hub.api.system import health_view
+from hub.config import ApiConfig, TlsConfig
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -81,6 +83,9 @@ class ApiService:
         self.port = 0
         self.scheme = "http"
         self._unfilter: Callable[[], None] | None = None
+        self._health: HealthServer | None = None
+        #: port of the health server (``api.health_server``), 0 when it is not running
+        self.health_port = 0
 
     def __repr__(self) -> str:
         return f"ApiService({self.url if self.port else 'not running'})"
@@ -143,8 +148,44 @@ class ApiService:
         bound = addresses[0] if addresses else (host, cfg.port)
         self.host, self.port = str(bound[0]), int(bound[1])
         log.info("API listening on %s", self.url)
+        if cfg.health_server:
+            try:
+                self._start_health(hub, host, cfg)
+            except ConfigError:
+                await self.stop()  # leave nothing of this start behind (the server, the log filter)
+                raise
+
+    def _start_health(self, hub: Hub, host: str, cfg: ApiConfig) -> None:
+        """``/health`` from a thread on its own port (``hub.api.healthserver``). Only a port
+        the config names explicitly is an error when taken; the derived one (API port + 1) is
+        a warning: ``/health`` on the API's port still answers."""
+        explicit = cfg.health_port is not None
+        port = cfg.health_port if cfg.health_port is not None else (cfg.port + 1 if cfg.port else 0)
+        s = self.settings
+        health = HealthServer(
+            lambda: health_view(hub).model_dump(mode="json", by_alias=True, exclude_none=True),
+            refresh=s.health_refresh,
+            stale_after=s.health_stale,
+        )
+        try:
+            health.start(host, port)
+        except OSError as exc:
+            if explicit:
+                raise ConfigError(
+                    f"api.health_port: cannot listen on {host}:{port}: {exc}", field="api.health_port"
+                ) from None
+            log.warning("health server not started: %s:%d is taken (%s); GET /health on the API port only",
+                        host, port, exc)  # fmt: skip
+            return
+        self._health = health
+        self.health_port = health.port
+        log.info("health answered from its own thread on http://%s:%d/health", host, health.port)
 
     async def stop(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
+            self.health_port = 0
         if self._ctx is not None:
             sockets = list(self._ctx.sockets)
             if sockets:

@@ -5,6 +5,8 @@ Topics, under a prefix (default ``dhi/v1``):
 * ``<prefix>/<home>/alerts/<kind>`` — alert messages (CloudEvent JSON)
 * ``<prefix>/<home>/events/<group>/<action>`` — other messages, e.g. ``events/state/changed``
 * ``<prefix>/<home>/cap/<kind>`` — CAP 1.2 XML (transport ``cap_mqtt``)
+* ``<prefix>/<home>/events/consent/changed`` — the resident changed or withdrew a subscription
+  (hub/bridges/uplink_consent.py): the platform's household record follows it
 
 A platform serving many homes reads them with an MQTT 5 shared subscription, e.g.
 ``$share/community/dhi/v1/+/alerts/#``, or — at city scale — from the JetStream stream of a NATS
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,10 +32,12 @@ from adapters.sdk.mqtt.connection import MqttConnection
 from adapters.sdk.mqtt.errors import MqttError
 from adapters.sdk.mqtt.settings import BrokerSettings
 from dhi.errors import InvalidParams
-from dhi.models.subscription import SubscriptionRequest
+from dhi.models.subscription import Subscription, SubscriptionRequest
 from hub.alerts.config import AlertsConfig, UplinkBroker
 from hub.bridges.cap import CapHttpBridge, cap_http_bridge, check_alerts_only
+from hub.bridges.uplink_consent import UplinkConsentNotices
 from hub.bridges.webhook import body_of
+from hub.consent import ConsentService
 from hub.delivery import DeliveryError, OutboxEntry
 
 if TYPE_CHECKING:
@@ -113,16 +118,27 @@ class MqttUplinkBridge:
     def __init__(self, home: str, connections: UplinkConnections) -> None:
         self._home = home
         self._conns = connections
+        self.notices: UplinkConsentNotices | None = None
 
     async def send(self, entry: OutboxEntry) -> None:
-        conn, prefix = await self._conns.get(entry.subscription.endpoint)
-        topic = topic_for(prefix, self._home, entry.payload)
+        await self._publish(entry.subscription.endpoint, entry.payload, body_of(entry).encode())
+
+    async def notify_consent(self, sub: Subscription, message: dict[str, Any]) -> None:
+        """A consent notice (uplink_consent.py): on the subscription's uplink, acknowledged."""
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+        await self._publish(sub.endpoint, message, body)
+
+    async def _publish(self, endpoint: str, payload: Mapping[str, Any], body: bytes) -> None:
+        conn, prefix = await self._conns.get(endpoint)
+        topic = topic_for(prefix, self._home, payload)
         try:
-            await conn.publish(topic, body_of(entry).encode(), qos=1)
+            await conn.publish(topic, body, qos=1)
         except MqttError as exc:
             raise DeliveryError(f"publish to {topic}: {exc}") from exc
 
     async def close(self) -> None:
+        if self.notices is not None:
+            await self.notices.close()
         await self._conns.close()
 
 
@@ -181,7 +197,11 @@ class MqttType:
         check_mqtt_endpoint(request, config)
 
     def build(self, hub: Hub, config: AlertsConfig, shared: dict[str, Any]) -> MqttUplinkBridge:
-        return MqttUplinkBridge(hub.config.home.id, _connections(config, shared, hub.config.home.id))
+        bridge = MqttUplinkBridge(hub.config.home.id, _connections(config, shared, hub.config.home.id))
+        consent = next((s for s in hub.services if isinstance(s, ConsentService)), None)
+        if consent is not None:  # the resident's consent changes reach the platform too
+            bridge.notices = UplinkConsentNotices(hub, consent, bridge.notify_consent)
+        return bridge
 
 
 class CapMqttType:

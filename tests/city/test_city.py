@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
@@ -29,6 +30,7 @@ from community.jetstream import STREAM, ensure_consumer
 from community.web import LIVE
 from hub.alerts.config import UplinkBroker
 from hub.bridges.mqtt_uplink import MqttUplinkBridge, UplinkConnections
+from hub.bridges.uplink_consent import notice
 from hub.delivery import DeliveryError, OutboxEntry
 
 pytestmark = pytest.mark.slow
@@ -237,8 +239,21 @@ async def test_the_web_app_takes_alerts_too_and_shows_them_live(
     app[LIVE].queues.add(live)  # as an open console page would
     async with TestServer(app):
         await homes.raise_alerts(per_home=2)
-        await homes.close()
         frames = [await asyncio.wait_for(live.get(), 30) for _ in range(6)]
         assert all(f is not None and f.startswith("event: alert") for f in frames)
         await wait_for(lambda: committed(postgres_url)[0] >= 6, 30, "6 alerts committed")
+        # a home's resident withdraws: its consent notice reaches the household record through
+        # the same workers (spec §9.4), and the consoles hear of it
+        gone = homes.names[0]
+        await homes.bridges[0].notify_consent(homes.sub, notice(gone, homes.sub, None, datetime.now(UTC)))
+        await homes.close()
+        frame = await asyncio.wait_for(live.get(), 30)
+        assert frame is not None and frame.startswith("event: household") and gone in frame
     assert committed(postgres_url) == (6, 6)
+    engine = make_engine(postgres_url)
+    with engine.connect() as db:
+        withdrawn = (
+            db.execute(text("SELECT home FROM households WHERE withdrawn_at IS NOT NULL")).scalars().all()
+        )
+    engine.dispose()
+    assert withdrawn == [gone]

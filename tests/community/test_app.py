@@ -318,3 +318,57 @@ async def test_the_household_record_follows_the_residents_consent(platform: Plat
     assert exported["items"] == []
     _, feed = await platform.call("GET", "/feeds/cap.atom")
     assert "a1" not in feed
+
+
+async def test_an_admin_manages_staff_accounts_from_the_console(platform: Platform) -> None:
+    """Only an admin lists, adds and disables accounts; a new account's initial password is
+    shown once (in the answer to the add, nowhere else); a disabled account's sessions end and
+    it cannot sign in again; every change is audited with who made it."""
+    store = platform.server.app[STORE]
+    store.add_staff("root", "刘管理", "admin", "password-root")
+    status, _ = await platform.call("GET", "/console/api/staff")  # boss is a supervisor, not an admin
+    assert status == 403
+    admin = Platform(platform.server, await signed_in(platform.server, "root", "password-root"))
+    try:
+        status, listed = await admin.call("GET", "/console/api/staff")
+        assert status == 200 and [s["username"] for s in listed["items"]] == ["boss", "li", "root", "wang"]
+        status, made = await admin.call(
+            "POST", "/console/api/staff", {"username": "zhao", "name": "赵敏", "role": "duty"}
+        )
+        assert status == 201 and made["username"] == "zhao" and len(made["password"]) >= 16, made
+        status, again = await admin.call(
+            "POST", "/console/api/staff", {"username": "zhao", "name": "赵", "role": "duty"}
+        )
+        assert status == 409, again
+        status, bad = await admin.call("POST", "/console/api/staff", {"username": "Zhao Min", "name": "赵敏"})
+        assert (status, bad["field"]) == (400, "username"), bad
+        status, bad = await admin.call(
+            "POST", "/console/api/staff", {"username": "qian", "name": "钱", "role": "boss"}
+        )
+        assert (status, bad["field"]) == (400, "role"), bad
+
+        zhao = await signed_in(platform.server, "zhao", made["password"])
+        async with zhao.get(platform.url("/console/api/me")) as r:
+            assert r.status == 200 and (await r.json())["role"] == "duty"
+        status, _ = await admin.call("POST", "/console/api/staff/zhao/disable")
+        assert status == 200
+        async with zhao.get(platform.url("/console/api/me")) as r:
+            assert r.status == 401  # the session ended with the account
+        async with zhao.post(platform.url("/console/api/session"),
+                             json={"username": "zhao", "password": made["password"]}) as r:  # fmt: skip
+            assert r.status == 401
+        await zhao.close()
+        status, _ = await admin.call("POST", "/console/api/staff/root/disable")
+        assert status == 409  # an admin cannot lock themselves out
+        status, _ = await admin.call("POST", "/console/api/staff/nobody/disable")
+        assert status == 404
+
+        status, listed = await admin.call("GET", "/console/api/staff")
+        shown = {s["username"]: s for s in listed["items"]}
+        assert shown["zhao"]["disabled_at"] and shown["root"]["disabled_at"] is None
+        assert [(a["actor"], a["action"], a["username"]) for a in listed["audit"]] == [
+            ("root", "disabled", "zhao"), ("root", "created", "zhao"),
+        ]  # fmt: skip
+        assert made["password"] not in json.dumps(listed)
+    finally:
+        await admin.http.close()

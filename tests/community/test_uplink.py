@@ -17,6 +17,8 @@ from community.db import make_engine, migrate
 from community.metrics import Metrics
 from community.store import Store
 from community.uplink import UplinkSubscriber, parse
+from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
+from tests.alerts.support import running_home
 from tests.community.conftest import alert_event, enrol
 from tests.support.mosquitto import Mosquitto
 
@@ -93,6 +95,9 @@ def test_uplink_stores_each_alert_once_and_only_for_enrolled_homes(
     engine.dispose()
 
 
+NOTICE = b'{"id": "m", "source": "dhome://flat-1", "type": "org.dhi.v1.consent.changed", "data": %s}'
+
+
 @pytest.mark.parametrize(
     ("topic", "payload", "field"),
     [
@@ -101,6 +106,14 @@ def test_uplink_stores_each_alert_once_and_only_for_enrolled_homes(
         ("dhi/v1/flat-1/alerts/smoke", b"[]", "payload"),
         ("dhi/v1/flat-1/alerts/smoke", b'{"source": "dhome://flat-1"}', "id"),
         ("dhi/v1/flat-1/alerts/smoke", b'{"id": "m", "source": "dhome://flat-2"}', "source"),
+        ("dhi/v1/flat-1/events/consent/changed", b'{"id": "m", "source": "dhome://flat-1"}', "type"),
+        ("dhi/v1/flat-1/events/consent/changed", NOTICE % b'{"consent": 3}', "data.consent"),
+        (
+            "dhi/v1/flat-1/events/consent/changed",
+            NOTICE % b'{"consent": {"alert_kinds": "smoke"}}',
+            "data.consent",
+        ),
+        ("dhi/v1/flat-1/alerts/smoke", NOTICE % b'{"consent": null}', "type"),
     ],
 )
 def test_bad_uplink_messages_name_what_is_wrong(topic: str, payload: bytes, field: str) -> None:
@@ -123,3 +136,78 @@ def test_mqtt_settings_errors_name_the_key(tmp_path: Path, mqtt: dict[str, Any],
     path.write_text(json.dumps({"mqtt": mqtt}), encoding="utf-8")
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load(path)
+
+
+@pytest.mark.slow
+async def test_an_uplink_homes_consent_reaches_the_household_record_even_across_a_hub_restart(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A home on the MQTT uplink only: its subscription's consent reaches the platform's record
+    as a consent notice (the same store function as the webhook homes' poll); a withdrawal made
+    while the broker is away, with the hub stopped before it came back, is told after the hub's
+    restart — and then the home's alerts are no longer taken."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'community.db'}")
+    migrate(engine)
+    store = Store(engine)
+    enrol(store, "flat-12")
+    metrics, homes = Metrics(), []
+    sub = UplinkSubscriber(
+        MqttSettings(url=mosquitto.url, client_id="community-consent"),
+        store,
+        metrics,
+        on_household=homes.append,
+    )
+    alerts = {
+        "uplink": {"broker": {"url": mosquitto.url, "publish_timeout": 1, "reconnect_min_delay": 0.1,
+                              "reconnect_max_delay": 0.3}},
+    }  # fmt: skip
+
+    def household() -> dict[str, Any]:
+        return next(h for h in store.households() if h["home"] == "flat-12")
+
+    async def until(check: Any) -> None:
+        async with asyncio.timeout(30):
+            while not check():
+                await asyncio.sleep(0.05)
+
+    await sub.start()
+    await asyncio.wait_for(sub.connected.wait(), 20)
+    async with running_home(tmp_path / "hub", alerts=alerts) as home:
+        made = await home.consent.create(
+            SubscriptionRequest(
+                receiver=Receiver(name="社区安全中心", kind="community"), transport=Transport.MQTT,
+                endpoint="dhi/v1", alert_kinds=["smoke", "sos"], fields=["room"],
+                consent=Consent(granted_by="resident", granted_at=home.clock.now()),
+            ),
+            actor="resident",
+        )  # fmt: skip
+        await until(lambda: household()["consent"]["alert_kinds"] == ["smoke", "sos"])
+        assert household()["sharing"] and household()["consent"]["fields"] == ["room"]
+        mosquitto.stop()
+        await home.consent.withdraw(made.id, actor="resident")
+        await asyncio.sleep(0.3)  # the notice is tried and fails: the broker is away
+    assert household()["sharing"]
+    mosquitto.start()
+    await asyncio.wait_for(sub.connected.wait(), 40)
+    async with running_home(tmp_path / "hub", alerts=alerts):
+        await until(lambda: not household()["sharing"])
+    gone = household()
+    assert gone["withdrawn_at"] and gone["address"] == "" and gone["contacts"] == []
+    await until(lambda: homes == ["flat-12", "flat-12"])  # the consoles heard of both changes
+    # from now on the home's alerts are not taken
+    publish(mosquitto, alert_event("flat-12", "late", "smoke"))
+    await until(lambda: outcomes(metrics).get("unknown_home", 0) >= 1)
+    await sub.stop()
+    got = outcomes(metrics)  # (a notice the broker took twice would be "consent_same": no change)
+    assert (got["consent_changed"], got["consent_withdrawn"], got["unknown_home"]) == (1, 1, 1), got
+    assert "rejected" not in got and "error" not in got
+    changes = {
+        s.labels["change"]: s.value
+        for fam in metrics.registry.collect()
+        if fam.name == "community_consent_changes"
+        for s in fam.samples
+        if s.name.endswith("_total")
+    }
+    assert changes == {"changed": 1, "withdrawn": 1}
+    assert store.all_alerts() == []
+    engine.dispose()

@@ -329,7 +329,7 @@ async def test_close_waits_for_a_telemetry_chunk_still_on_its_thread(tmp_path: P
     loop.run_in_executor(storage._telemetry_pool, busy.wait)  # the telemetry thread is busy
     # handed over and not awaited, as a cancelled flush leaves it
     handed = loop.run_in_executor(
-        storage._telemetry_pool, storage._commit_telemetry, storage._take_telemetry()
+        storage._telemetry_pool, storage._commit_telemetry, *storage._take_telemetry()
     )
     loop.call_later(0.2, busy.set)
     await storage.close()

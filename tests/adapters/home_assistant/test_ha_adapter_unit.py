@@ -11,7 +11,7 @@ from typing import Any, cast
 from adapters.home_assistant import HomeAssistantAdapter, HomeAssistantConfig
 from adapters.home_assistant.ws import CommandFailed, HaConnection
 from dhi.models import CommandRequest
-from tests.adapters.home_assistant.test_ha_mapping import BUTTON, FAN, SIREN, VALVE
+from tests.adapters.home_assistant.test_ha_mapping import BUTTON, FAN, SIREN, THERMOSTAT, VALVE
 from tests.support.recording import RecordingContext
 
 STATES = [
@@ -29,13 +29,16 @@ class ScriptedHa:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.fail_with: CommandFailed | None = None
+        self.states: list[dict[str, Any]] = STATES
+        self.config: dict[str, Any] = {"unit_system": {"temperature": "°C"}, "state": "RUNNING"}
 
     async def command(self, type_: str, **payload: Any) -> Any:
         answers: dict[str, Any] = {
             "config/entity_registry/list": [],
             "config/device_registry/list": [],
             "config/area_registry/list": [],
-            "get_states": STATES,
+            "get_states": self.states,
+            "get_config": self.config,
         }
         if type_ == "call_service":
             self.calls.append(payload)
@@ -45,10 +48,10 @@ class ScriptedHa:
         return answers[type_]
 
 
-async def started() -> tuple[HomeAssistantAdapter, RecordingContext, ScriptedHa]:
+async def started(ha: ScriptedHa | None = None) -> tuple[HomeAssistantAdapter, RecordingContext, ScriptedHa]:
     adapter = HomeAssistantAdapter(HomeAssistantConfig(url="http://ha.invalid:8123", token="t"))
     ctx = RecordingContext(adapter="ha")
-    ha = ScriptedHa()
+    ha = ha or ScriptedHa()
     adapter._ctx, adapter._conn = ctx, cast(HaConnection, ha)
     await adapter._describe_all()
     return adapter, ctx, ha
@@ -266,3 +269,37 @@ async def test_an_event_entity_firing_is_a_dhi_event() -> None:
     assert [(e.capability, e.event, e.payload) for e in ctx.events] == [("dhi.button", "double_pressed", {})]
     assert "initial_press" in ctx.invalid[-1].reason
     assert ctx.states[-1].properties == {"last_action": "initial_press"}
+
+
+async def test_a_fahrenheit_home_is_read_and_set_in_celsius() -> None:
+    """HA configured in US units shows the hall thermostat at 68 °F, set to 71.6 °F: dhome sees
+    20 °C and 22 °C, a change to 69.8 °F reads 21 °C, and setting 23 °C asks HA for 73.4 (°F)."""
+    ha = ScriptedHa()
+    ha.states = [*STATES, THERMOSTAT]
+    ha.config = {"unit_system": {"temperature": "°F"}, "state": "RUNNING"}
+    adapter, ctx, _ = await started(ha)
+    shown = [s.properties for s in ctx.states if s.device == "ha:climate.hall"]
+    assert shown[-1] == {"system_mode": "heat", "local_temperature": 20, "heating_setpoint": 22}
+    adapter._on_state_changed(
+        changed("climate.hall", "heat", **{**THERMOSTAT["attributes"], "temperature": 69.8})
+    )
+    assert ctx.states[-1].properties["heating_setpoint"] == 21
+    ok = await adapter.execute(
+        CommandRequest(
+            id="t1", device="ha:climate.hall", component="main",
+            capability="dhi.thermostat", command="set", params={"heating_setpoint": 23},
+        )
+    )  # fmt: skip
+    assert ok.status == "ok", ok
+    assert ha.calls[-1]["service"] == "set_temperature"
+    assert ha.calls[-1]["service_data"] == {"temperature": 73.4}
+    assert not ctx.invalid
+
+
+async def test_a_config_without_a_unit_system_is_reported_and_read_as_celsius() -> None:
+    ha = ScriptedHa()
+    ha.states = [*STATES, THERMOSTAT]
+    ha.config = {"state": "RUNNING"}
+    _, ctx, _ = await started(ha)
+    assert [s.properties["heating_setpoint"] for s in ctx.states if s.device == "ha:climate.hall"] == [71.6]
+    assert any("unit_system.temperature" in i.reason for i in ctx.invalid)

@@ -360,3 +360,47 @@ def test_an_event_type_maps_to_one_of_the_capabilitys_events_or_none(ha_type: st
             definition = next(e for e in cap.events if e.name == name)
             assert name in events
             assert set(definition.payload.get("required", [])) <= set(payload)
+
+
+#: a thermostat as HA's get_states gives it (HA 2025.x, a generic_thermostat): its temperatures are
+#: in HA's configured unit system — °F on a US install — whatever the device itself uses
+THERMOSTAT: dict[str, Any] = {
+    "entity_id": "climate.hall",
+    "state": "heat",
+    "attributes": {
+        "hvac_modes": ["off", "heat"], "min_temp": 44.6, "max_temp": 95, "target_temp_step": 1,
+        "current_temperature": 68, "temperature": 71.6, "hvac_action": "idle",
+        "friendly_name": "Hall", "supported_features": 385,
+    },
+}  # fmt: skip
+
+
+def _thermostat(unit: str, **attrs: Any) -> tuple[Any, Any]:
+    state = {**THERMOSTAT, "attributes": {**THERMOSTAT["attributes"], **attrs}}
+    (dev,), _ = describe("ha", [], [], [state], catalog=CATALOG, filters=NO_FILTER, temperature_unit=unit)
+    part = dev.entities["climate.hall"]
+    return part, read_state(part, state).reports[("main", "dhi.thermostat")]
+
+
+def test_a_fahrenheit_thermostat_reads_in_celsius() -> None:
+    """68 °F now, 71.6 °F set: the catalog's °C is 20 and 22, not 68 and 71.6."""
+    _, props = _thermostat("°F")
+    assert props == {"system_mode": "heat", "local_temperature": 20, "heating_setpoint": 22}
+    _, celsius = _thermostat("°C", current_temperature=20, temperature=22)
+    assert celsius == props
+    # an entity that names its own unit is read in it, whatever HA's unit system
+    _, own = _thermostat("°F", temperature_unit="°C", current_temperature=20, temperature=22)
+    assert own == props
+
+
+@given(st.floats(min_value=-50, max_value=120, allow_nan=False), st.sampled_from(["°F", "K", "°C"]))
+def test_a_thermostat_temperature_comes_back_in_the_entitys_unit(celsius: float, unit: str) -> None:
+    """What dhome sets (°C) and what it then reads back from HA (in HA's unit) agree."""
+    part, _ = _thermostat(unit)
+    bound = part.caps["dhi.thermostat"]
+    reader = next(v for v in bound.values if v.property == "heating_setpoint")
+    row = bound.units.get("heating_setpoint")
+    assert (row is None) == (unit == "°C")
+    shown = row.from_dhi(celsius) if row is not None else celsius
+    assert reader.convert(shown) == pytest.approx(celsius, abs=1e-5)
+    assert reader.convert.back(celsius) == pytest.approx(shown, abs=1e-5)
