@@ -603,7 +603,9 @@ class Storage:
         self, batch: list[_Queued], sql: str, params: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
         self._commit(batch)
-        return self._fetchall(sql, params)
+        # on the writing connection (this thread's), not the reading one (the read thread's)
+        with self._turn():
+            return list(self._require().execute(sql, params).fetchall())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a query on the reading connection: every write committed before the call
