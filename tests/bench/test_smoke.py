@@ -23,7 +23,7 @@ EXPECTED = {
     "burst": {"burst.hub", "burst.rss_idle", "burst.rss_peak", "burst.history_coalesced", "burst.final_values_landed"},
     "alert_latency": {"alert.raw_mqtt_rtt.p50", "alert.raw_mqtt_rtt.p99", "alert.webhook.p50",
                       "alert.webhook.p99", "alert.uplink.p50", "alert.uplink.p99",
-                      *(f"alert.burst.{p}.{q}" for p in ("webhook", "uplink") for q in ("p50", "p99"))},
+                      *(f"alert.burst.{p}.{q}" for p in ("webhook", "uplink", "raw_mqtt_rtt") for q in ("p50", "p99"))},
     "scale": {"scale.rss.10", "scale.rss.500", "scale.rss_per_device", "scale.cold_start.10", "scale.cold_start.500"},
     "conformance": {"conformance.device_target"},
     "api_load": {f"api.n3.{f}" for f in ("delivered.min", "delivered.median", "rest.p50", "rest.p99",
