@@ -26,7 +26,8 @@ class Figure:
     def ratio(self) -> float | None:
         if self.value is None or not self.ceiling:
             return None
-        return round(self.value / self.ceiling, 4)
+        # four significant digits: small ratios (0.0289) keep their precision too
+        return float(f"{self.value / self.ceiling:.4g}")
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

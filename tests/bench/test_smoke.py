@@ -10,6 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench import __main__ as bench_main
 from bench.figures import Figure, percentile
@@ -119,6 +121,13 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([3.0], 99) == 3.0
     with pytest.raises(ValueError, match="no values"):
         percentile([], 50)
+
+
+@given(st.floats(1e-6, 1e9), st.floats(1e-3, 1e9))
+def test_a_ratio_keeps_its_precision_however_small(value: float, ceiling: float) -> None:
+    """Rounded to significant digits, not decimals: 146 of 5046 is 0.02893, not 0.0289."""
+    ratio = Figure("x", value, "msg/s", ceiling).ratio
+    assert ratio == pytest.approx(value / ceiling, rel=1e-3)
 
 
 def test_a_figure_without_a_value_has_no_ratio() -> None:
