@@ -129,6 +129,26 @@ async def test_door_left_open_alerts_after_the_limit_and_clears_when_closed(tmp_
         assert home.open_alerts() == []  # not latching: closing the door is the end of it
 
 
+async def test_a_due_timer_judges_the_state_after_the_messages_queued_before_it(tmp_path: Path) -> None:
+    """The loop stalled past a door's deadline while the door's close (stamped before it) was
+    already queued: the timer must see the close first. (On a scenario's 20 000x clock a 45 ms
+    stall is 15 minutes: night_wander's door, open for a minute, raised door_open under load.)"""
+    async with running_home(tmp_path, alerts={"rules": {"door_open": {"max_open": "15m"}}}) as home:
+        home.add(DOOR)
+        home.set(DOOR, "dhi.contact", contact=True)
+        opened = home.clock.now()
+        home.set(DOOR, "dhi.contact", contact=False)
+        await home.settle()
+        home.clock.advance(timedelta(minutes=16))
+        # the timer loop wakes first, the consumer of the close second (asyncio runs them in order)
+        home.engine._wake.set()
+        closed = opened + timedelta(minutes=1)
+        assert home.ctx.publish_state(DOOR.id, "dhi.contact", {"contact": True}, time=closed)
+        await home.settle()
+        await home.advance(timedelta(0))
+        assert [a.kind for a in home.engine.list_alerts()] == []
+
+
 async def test_safety_device_offline_after_grace(tmp_path: Path) -> None:
     async with running_home(tmp_path) as home:
         home.add(SMOKE, MOTION)
