@@ -191,10 +191,15 @@ function renderQueue() {
   if (again) { again.focus(); again.setSelectionRange(caret, caret); }
 }
 
+// Live views that arrive while a snapshot of the queue is on its way: they can be newer than the
+// snapshot (read before they were committed), so they are applied again over it.
+let arrivedDuringLoad = null;
+
 function upsert(a) {
   const key = a.home + "/" + a.id;
   const isNew = !queue.has(key);
   queue.set(key, a);
+  if (arrivedDuringLoad) arrivedDuringLoad.push(a);
   if (isNew && a.desk === "open") {
     say((a.drill ? t("drill") + " · " : "") + t("newalert", { kind: t("kind." + a.kind), home: a.household || a.home }));
     if (CRITICAL.has(a.severity) && !a.drill) beep();
@@ -203,8 +208,15 @@ function upsert(a) {
 }
 
 async function loadQueue() {
-  const data = await api("GET", "/console/api/queue");
-  queue = new Map(data.items.map((a) => [a.home + "/" + a.id, a]));
+  const arrived = arrivedDuringLoad = [];
+  try {
+    const data = await api("GET", "/console/api/queue");
+    queue = new Map(data.items.map((a) => [a.home + "/" + a.id, a]));
+    // e.g. the home's confirmation, pushed while the snapshot travelled, is not undone by it
+    for (const a of arrived) queue.set(a.home + "/" + a.id, a);
+  } finally {
+    if (arrivedDuringLoad === arrived) arrivedDuringLoad = null;
+  }
   renderQueue();
 }
 

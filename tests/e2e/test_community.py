@@ -20,7 +20,7 @@ import re
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,18 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from standardwebhooks.webhooks import Webhook
 
 from community.reports import ATOM_NS, CAP_NS
-from tests.e2e.procs import REPORT_TOKEN, STAFF_PASSWORD, HubProcess, Platform, free_port, http, wait_until
+from tests.community.conftest import alert_event
+from tests.e2e.procs import (
+    HOME,
+    REPORT_TOKEN,
+    SECRET,
+    STAFF_PASSWORD,
+    HubProcess,
+    Platform,
+    free_port,
+    http,
+    wait_until,
+)
 from tests.webapp.browser import AXE, PHONE, WebHubProcess, chromium, sign_in
 
 pytestmark = pytest.mark.slow
@@ -294,3 +305,47 @@ def test_three_homes_enrolled_by_code_alerts_once_acks_back(stack: Stack, shared
         wang_ctx.close()
         li_ctx.close()
     assert re.search(r"escalated", platform.proc.tail() if platform.proc else "")
+
+
+def deliver(platform: Platform, event: dict[str, Any]) -> None:
+    """A signed webhook of the hand-configured home ``HOME``."""
+    body, now = json.dumps(event), datetime.now(UTC)
+    req = urllib.request.Request(platform.url + "/webhook", data=body.encode(), method="POST", headers={
+        "Content-Type": "application/cloudevents+json", "webhook-id": event["id"],
+        "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": Webhook(SECRET).sign(event["id"], now, body)})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+
+
+def test_a_change_pushed_while_the_console_reloads_its_queue_is_not_undone(tmp_path: Path) -> None:
+    """The console reloads its queue when its live stream (re)connects, e.g. after a platform
+    restart. The home's confirmation pushed while that snapshot travelled is newer than the
+    snapshot: it must stay (it was overwritten, and the card said 等待家中确认 for good)."""
+    platform = Platform(tmp_path, free_port(), hub_port=0)
+    platform.start()
+    alert = {"home": HOME, "id": "smoke-1"}
+    now = datetime.now(UTC)
+    deliver(platform, alert_event(HOME, "smoke-1", time=now.isoformat()))
+    try:
+        with chromium() as browser:
+            _, wang = console(browser, platform.url, "wang")
+            card(wang, alert).get_by_role("button", name="接单").click()
+            expect(card(wang, alert)).to_contain_text("等待家中确认")
+            held: list[Any] = []
+            wang.route("**/console/api/queue", lambda route: held.append((route, route.fetch())))
+            wang.evaluate("() => { window.reloaded = loadQueue(); }")
+            while not held:  # the snapshot is read: the home confirms only now
+                wang.wait_for_timeout(20)
+            wang.evaluate(
+                "() => { window.pushed = new Promise((r) => source.addEventListener('alert', r)); }"
+            )
+            confirmed = (now + timedelta(seconds=5)).isoformat()
+            deliver(platform, alert_event(HOME, "smoke-1", state="acknowledged", time=confirmed))
+            wang.evaluate("() => window.pushed")
+            expect(card(wang, alert).locator(".badge.home-ok")).to_have_count(1)
+            route, snapshot = held[0]
+            route.fulfill(response=snapshot)
+            wang.evaluate("() => window.reloaded")
+            assert card(wang, alert).locator(".badge.home-ok").count() == 1, card(wang, alert).inner_text()
+    finally:
+        platform.stop()
