@@ -36,6 +36,35 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["COLUMNS"] = "120"
 
 
+#: Fixtures whose servers share one resource outside their temp dirs: their tests run in one
+#: pytest-xdist worker, one after the other (the CHIP stack of every python-matter-server keeps
+#: its chip_*.ini files in /data).
+SHARED_HOST_RESOURCES = {"matter_server": "matter-server", "matter_server_factory": "matter-server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite in two pytest-xdist workers with ``--dist loadgroup``: a test
+    module is one group (its module-scoped servers start once, in one worker), except tests of
+    the fixtures above, which share a group across modules. Groups with the most slow tests go
+    first, so the many quick ones fill the gaps at the end instead of one long module."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
+        return
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is not None:
+            name = str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+        else:
+            fixtures = getattr(item, "fixturenames", ())
+            shared = next((g for f, g in SHARED_HOST_RESOURCES.items() if f in fixtures), None)
+            name = shared or item.nodeid.split("::", 1)[0]
+            item.add_marker(pytest.mark.xdist_group(name))
+        groups.setdefault(name, []).append(item)
+    ordered = sorted(groups.values(), key=lambda g: -sum(1 for i in g if i.get_closest_marker("slow")))
+    items[:] = [item for group in ordered for item in group]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With CI=true a skipped test is a failure: a missing component must be installed, not skipped."""

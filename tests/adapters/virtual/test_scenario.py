@@ -140,7 +140,9 @@ BAD: list[tuple[str, Any, str, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("change", "value", "where", "words"), BAD, ids=[f"{c}={v!r}" if v is not DELETE else f"{c} deleted" for c, v, _w, _m in BAD]
+    ("change", "value", "where", "words"),
+    BAD,
+    ids=[f"{c}={v!r}" if v is not DELETE else f"{c} deleted" for c, v, _w, _m in BAD],
 )
 def test_a_bad_scenario_is_rejected_precisely(
     tmp_path: Path, change: str, value: Any, where: str, words: str
