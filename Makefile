@@ -55,9 +55,9 @@ tests/webapp/node_modules/.package-lock.json: tests/webapp/package-lock.json
 # The whole suite on the compiled build, then the fast tests of the compiled modules' packages
 # on the pure-Python fallback (tests/test_compiled_build.py checks which build each run loads).
 # Two pytest-xdist workers: most tests wait on servers and subprocesses, so two share 2 cores
-# well; a test module runs whole in one worker (tests/conftest.py groups them).
+# well; a test module runs whole in one worker (tests/conftest.py says which tests go together).
 PURE_TESTS := tests/test_compiled_build.py tests/hub tests/alerts tests/adapters/zigbee2mqtt tests/adapters/mqtt
-XDIST := -n 2 --dist loadgroup
+XDIST := -n 2 --dist loadscope
 test: install matter-server homeassistant tests/webapp/node_modules/.package-lock.json lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) --durations=25
 	CI=$${CI:-} DHOME_PURE_PYTHON=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) -m 'not slow' $(PURE_TESTS)

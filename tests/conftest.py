@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -36,31 +37,43 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["COLUMNS"] = "120"
 
 
-#: Fixtures whose servers share one resource outside their temp dirs: their tests run in one
-#: pytest-xdist worker, one after the other (the CHIP stack of every python-matter-server keeps
-#: its chip_*.ini files in /data).
-SHARED_HOST_RESOURCES = {"matter_server": "matter-server", "matter_server_factory": "matter-server"}
+#: Test directories whose servers share one resource outside their temp dirs: their tests run
+#: in one pytest-xdist worker, one after the other (the CHIP stack of every python-matter-server
+#: keeps its chip_*.ini files in /data).
+SHARED_HOST_RESOURCES = {"tests/adapters/matter/": "matter-server"}
 
 
-@pytest.hookimpl(tryfirst=True)
+def xdist_group_of(nodeid: str) -> str:
+    """The unit `make test`'s two pytest-xdist workers share out: a test module (its
+    module-scoped servers start once, in one worker), or a group of the modules above."""
+    module = nodeid.split("::", 1)[0]
+    return next((g for prefix, g in SHARED_HOST_RESOURCES.items() if module.startswith(prefix)), module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` with the units of ``xdist_group_of``, in collection order (the
+    workers put the slow units first, see below), not reordered by their number of tests.
+    (``--dist loadgroup`` cannot be used: its group marks are lost with pytest >= 9.)"""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    config.option.loadscopereorder = False
+    return ByGroup(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs the suite in two pytest-xdist workers with ``--dist loadgroup``: a test
-    module is one group (its module-scoped servers start once, in one worker), except tests of
-    the fixtures above, which share a group across modules. Groups with the most slow tests go
-    first, so the many quick ones fill the gaps at the end instead of one long module."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
+    """In an xdist worker: the units with the most slow tests first, so the many quick ones fill
+    the gaps at the end instead of one long module (every worker collects the same order)."""
+    if not hasattr(config, "workerinput"):
         return
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
-        marker = item.get_closest_marker("xdist_group")
-        if marker is not None:
-            name = str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
-        else:
-            fixtures = getattr(item, "fixturenames", ())
-            shared = next((g for f, g in SHARED_HOST_RESOURCES.items() if f in fixtures), None)
-            name = shared or item.nodeid.split("::", 1)[0]
-            item.add_marker(pytest.mark.xdist_group(name))
-        groups.setdefault(name, []).append(item)
+        groups.setdefault(xdist_group_of(item.nodeid), []).append(item)
     ordered = sorted(groups.values(), key=lambda g: -sum(1 for i in g if i.get_closest_marker("slow")))
     items[:] = [item for group in ordered for item in group]
 
