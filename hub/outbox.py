@@ -189,7 +189,8 @@ class Outbox:
         if not self._workers:
             return False
         now = time.monotonic()
-        return any(w.urgent_until > now for w in self._workers.values())
+        # a copy: asked from the storage's telemetry thread too (adapters.sdk.giveway)
+        return any(w.urgent_until > now for w in tuple(self._workers.values()))
 
     def _subscription_changed(self, sub_id: str) -> None:
         if self._stopping or self._hub is None:

@@ -20,7 +20,9 @@ Two queues, each with a stated bound (docs/ingestion.md):
   safety or care reading, an event, an alert's log row) have ``telemetry_room`` more rows
   before they wait: a smoke alarm's own history row must not hold the event loop until
   20 000 rows of telemetry are committed. ``execute`` does not commit this queue first, so an
-  alert is never held behind a backlog of telemetry.
+  alert is never held behind a backlog of telemetry. The telemetry thread drains the queue by
+  itself, chunk after chunk, without waiting for a turn of a busy event loop between chunks;
+  before each chunk it gives way to safety work in flight (``adapters.sdk.giveway``).
 
   A telemetry row may carry an ``order`` (the event log's seq): ``telemetry_floor`` is the
   lowest one not yet committed, so a reader of the log can take what is settled below it
@@ -45,7 +47,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from adapters.sdk.giveway import GIVE_WAY
+from adapters.sdk.giveway import GIVE_WAY, HOLD
 from hub.private import private_dir, private_file
 
 log = logging.getLogger(__name__)
@@ -109,12 +111,12 @@ MIGRATIONS: list[str] = [
 ]
 
 
-_CHUNKS_IN_FLIGHT = 2  # telemetry transactions handed to the storage thread at once
+#: how often the telemetry thread, holding back for safety work, looks again (seconds)
+_GIVE_WAY_POLL = 0.005
 #: rows of a telemetry chunk committed per transaction: between two pieces the telemetry
 #: thread lets a waiting ordered job (an alert's commit, the outbox's read) have the
 #: connection, so that waits for one piece (a few ms), not for a whole 2 000-row chunk
 _PIECE_ROWS = 250
-_MAX_TELEMETRY_SKIPS = 10  # flush rounds in a row that leave telemetry for safety work
 
 
 # holders, not list/dict subclasses: the module is compiled with mypyc (tools/compiled),
@@ -210,7 +212,22 @@ class Storage:
         self.coalesced: dict[str, int] = {}
         #: times a telemetry row had to wait for a commit (the queue full of distinct keys)
         self.stalls = 0
-        self._telemetry_lock = asyncio.Lock()
+        # The telemetry thread drains the queue itself, chunk after chunk, for as long as rows
+        # wait: a chunk handed over by the loop was seen done only several loop turns later,
+        # and a saturated loop's turns take up to a second each — SQLite idled and history
+        # thinned to ~3 % under a burst (decision 63). The mutex guards the queue, its orders
+        # and the take between the two threads.
+        self._telemetry_mutex = threading.Lock()
+        self._draining = False
+        self._telemetry_added = 0  # rows ever queued (a replacement adds none)
+        self._telemetry_done = 0  # of those, committed (or failed) on the telemetry thread
+        self._telemetry_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: the longest the telemetry thread holds back for safety work before a chunk (seconds)
+        self.give_way_hold = HOLD
+        #: times the telemetry thread held back for safety work (observability)
+        self.telemetry_holds = 0
+        self._stalled = False  # the loop waits for a telemetry commit (write_telemetry)
         # ``order`` of each queued row that has one, as queued (a replacement keeps the
         # replaced row's place and order: lower than its own, so the floor stays safe), and
         # the lowest order of each chunk on the telemetry thread, oldest first (popped there)
@@ -222,6 +239,7 @@ class Storage:
     # ------------------------------------------------------------ lifecycle
     async def open(self) -> None:
         private_dir(self.path.parent)
+        self._loop = asyncio.get_running_loop()
         await self._run(self._open_sync)
         await asyncio.get_running_loop().run_in_executor(self._read_pool, self._open_reader)
         self._flusher = asyncio.create_task(self._flush_loop(), name="dhome-storage-flush")
@@ -342,30 +360,55 @@ class Storage:
         (``telemetry_room``); any other row waits for the commit in progress, so the queue
         never holds more than ``telemetry_bound`` rows. ``order`` (rising from call to call)
         is what ``telemetry_floor`` reports."""
-        queue = self._telemetry
-        if len(queue) >= self.telemetry_max and (key is not None or len(queue) >= self.telemetry_bound):
-            if key is not None:
-                slot = self._telemetry_keys.get((sql, key))
-                if slot is not None:
-                    slot.params = params
-                    table = _table_of(sql)
-                    self.coalesced[table] = self.coalesced.get(table, 0) + 1
-                    return
+        added = self._telemetry_added
+        with self._telemetry_mutex:
+            queued = self._queue_telemetry(sql, params, key, order)
+        if not queued:
             # nothing to replace: commit what is queued and wait for it (the loop waits; TCP
             # flow control keeps the rest at the broker) rather than grow past the bound. On
-            # the storage thread, after the batches handed to it before: the order holds.
+            # the telemetry thread, after the rows taken before: the order holds.
             self.stalls += 1
             chunk, floor = self._take_telemetry()
-            self._telemetry_pool.submit(self._commit_telemetry, chunk, floor).result()
-            queue = self._telemetry
+            self._stalled = True  # the loop waits: a drain holding back for safety work goes on
+            try:
+                self._telemetry_pool.submit(self._commit_telemetry, chunk, floor).result()
+            finally:
+                self._stalled = False
+            with self._telemetry_mutex:
+                self._queue_telemetry(sql, params, key, order)
+        if self._telemetry_added != added:  # a replacement adds nothing to commit
+            self._count_queued()
+
+    def _queue_telemetry(
+        self, sql: str, params: Sequence[Any], key: Hashable | None, order: int | None
+    ) -> bool:
+        """Append a row or replace its key's pending one (under the mutex); false when the
+        queue is full (a keyed row: ``telemetry_max``; an unkeyed one: ``telemetry_bound``) and
+        there is nothing to replace."""
+        queue = self._telemetry
+        if len(queue) >= self.telemetry_max:
+            if key is None:
+                # never replaced (a safety reading, an event): it takes the room above the
+                # bound rather than hold the loop for a commit
+                if len(queue) >= self.telemetry_bound:
+                    return False
+            else:
+                slot = self._telemetry_keys.get((sql, key))
+                if slot is None:
+                    return False
+                slot.params = params
+                table = _table_of(sql)
+                self.coalesced[table] = self.coalesced.get(table, 0) + 1
+                return True
         slot = _Slot(sql, key, params, order is not None)
         queue.append(slot)
         if order is not None:
             self._telemetry_orders.append(order)
         if key is not None:
             self._telemetry_keys[(sql, key)] = slot
+        self._telemetry_added += 1
         self.telemetry_peak = max(self.telemetry_peak, len(queue))
-        self._count_queued()
+        return True
 
     def write_telemetry_many(
         self,
@@ -375,22 +418,26 @@ class Storage:
         orders: Sequence[int] | None = None,
     ) -> None:
         """``write_telemetry(sql, row, key, order)`` for each row (one ingestion batch), in order."""
-        queue = self._telemetry
-        if len(queue) + len(rows) > self.telemetry_max:
+        with self._telemetry_mutex:
+            queue = self._telemetry
+            room = len(queue) + len(rows) <= self.telemetry_max
+            if room:
+                slots = self._telemetry_keys
+                ordered = orders is not None
+                for params, key in zip(rows, keys, strict=True):
+                    slot = _Slot(sql, key, params, ordered)
+                    queue.append(slot)
+                    if key is not None:
+                        slots[(sql, key)] = slot
+                if orders is not None:
+                    self._telemetry_orders.extend(orders)
+                self._telemetry_added += len(rows)
+                self.telemetry_peak = max(self.telemetry_peak, len(queue))
+        if not room:
             # the bound and coalescing, row by row
             for i, (params, key) in enumerate(zip(rows, keys, strict=True)):
                 self.write_telemetry(sql, params, key, None if orders is None else orders[i])
             return
-        slots = self._telemetry_keys
-        ordered = orders is not None
-        for params, key in zip(rows, keys, strict=True):
-            slot = _Slot(sql, key, params, ordered)
-            queue.append(slot)
-            if key is not None:
-                slots[(sql, key)] = slot
-        if orders is not None:
-            self._telemetry_orders.extend(orders)
-        self.telemetry_peak = max(self.telemetry_peak, len(queue))
         self._queued += len(rows)
         if self._queued >= self._batch_max:
             self._wake.set()
@@ -427,6 +474,10 @@ class Storage:
         """The oldest ``limit`` telemetry rows (all without one) as row statements, each
         table's rows in their order, and the lowest ``order`` among them (``None``: none has
         one); that floor stays in ``telemetry_floor`` until the chunk is committed."""
+        with self._telemetry_mutex:
+            return self._take_locked(limit)
+
+    def _take_locked(self, limit: int | None) -> tuple[list[_Queued], int | None]:
         queue = self._telemetry
         if limit is None or limit >= len(queue):
             taken, self._telemetry = queue, []
@@ -451,9 +502,11 @@ class Storage:
         if ordered:
             orders = self._telemetry_orders
             floor = orders[0]
+            # the floor is in flight before its orders leave the queue: telemetry_floor, read
+            # without the mutex, never misses both
+            self._floors_in_flight.append(floor)
             for _ in range(ordered):
                 orders.popleft()
-            self._floors_in_flight.append(floor)
         return list(grouped.items()), floor
 
     def _count_queued(self) -> None:
@@ -477,29 +530,55 @@ class Storage:
             await self._commit_soon(self._take())
         if not telemetry:
             return
-        async with self._telemetry_lock:
-            remaining = len(self._telemetry)
-            loop = asyncio.get_running_loop()
-            # two chunks handed to the telemetry thread at a time (it runs them in order): it
-            # starts the next one while the loop is busy
-            in_flight: list[asyncio.Future[int]] = []
+        # rows queued so far are committed once the thread's count reaches theirs (it commits
+        # in queue order); rows queued meanwhile (a burst goes on) are not waited for
+        with self._telemetry_mutex:
+            target = self._telemetry_added
+            if self._telemetry_done >= target:
+                return
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._telemetry_waiters.append((target, waiter))
+        self._drain_telemetry()
+        await waiter
+
+    def _drain_telemetry(self) -> None:
+        """Start the telemetry thread's drain unless it runs (it stops once the queue is empty)."""
+        with self._telemetry_mutex:
+            if self._draining or not self._telemetry:
+                return
+            self._draining = True
+        self._telemetry_pool.submit(self._drain)
+
+    def _drain(self) -> None:
+        """On the telemetry thread: commit the queue's head in chunks of ``batch_max`` rows
+        until it is empty, without a trip through the event loop between chunks; before each
+        chunk, give way to safety work in flight."""
+        while True:
+            self._give_way()
+            with self._telemetry_mutex:
+                if not self._telemetry:
+                    self._draining = False
+                    return
+                chunk, floor = self._take_locked(self._batch_max)
             try:
-                while remaining > 0 and self._telemetry:
-                    chunk, floor = self._take_telemetry(self._batch_max)
-                    remaining -= self._batch_max
-                    in_flight.append(
-                        loop.run_in_executor(self._telemetry_pool, self._commit_telemetry, chunk, floor)
-                    )
-                    if len(in_flight) >= _CHUNKS_IN_FLIGHT:
-                        # popped only once done: a cancel while waiting leaves it to the handler
-                        await asyncio.shield(in_flight[0])
-                        in_flight.pop(0)
-            except BaseException as exc:
-                # not a `finally` with awaits: compiled with mypyc, the exception re-raised after
-                # them was a CancelledError in place of the real one (decision 54)
-                await _committed(in_flight)
-                raise exc
-            await _committed(in_flight)
+                self._commit_telemetry(chunk, floor)
+            except sqlite3.Error:
+                log.exception("storage: telemetry commit failed")
+
+    def _give_way(self) -> None:
+        """While safety work is in flight (``adapters.sdk.giveway``: an alarm on its way to
+        the alert engine, its alert's commit, its delivery) no chunk starts: the alert's
+        commit would wait for the connection behind it. At most ``give_way_hold`` seconds,
+        then one chunk before the next hold (history must not stop under a stream of
+        alarms); never while the loop itself waits for a commit (a stall)."""
+        if self._stalled or not GIVE_WAY.urgent():
+            return
+        self.telemetry_holds += 1
+        deadline = time.monotonic() + self.give_way_hold
+        while not self._stalled and time.monotonic() < deadline:
+            time.sleep(_GIVE_WAY_POLL)
+            if not GIVE_WAY.urgent():
+                return
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Commit queued writes, then this one; returns ``lastrowid``/rowcount-ish id."""
@@ -566,6 +645,7 @@ class Storage:
                     self._waiting_changed.notify_all()
 
     def _commit_telemetry(self, batch: list[_Queued], floor: int | None) -> int:
+        rows = sum(len(p.rows) for _, p in batch if isinstance(p, _Rows))
         try:
             last = 0
             for piece in _pieces(batch, _PIECE_ROWS):
@@ -577,6 +657,18 @@ class Storage:
             self._rows_in_flight.popleft()
             if floor is not None:
                 self._floors_in_flight.popleft()
+            self._telemetry_committed(rows)  # counted even when it failed: no flush waits forever
+
+    def _telemetry_committed(self, rows: int) -> None:
+        with self._telemetry_mutex:
+            self._telemetry_done += rows
+            done = self._telemetry_done
+            ready = [w for t, w in self._telemetry_waiters if t <= done]
+            if ready:
+                self._telemetry_waiters = [(t, w) for t, w in self._telemetry_waiters if t > done]
+        if ready and self._loop is not None:
+            for waiter in ready:
+                self._loop.call_soon_threadsafe(_wake_waiter, waiter)
 
     def _commit(self, batch: list[_Queued], *, telemetry: bool = False) -> int:
         conn = self._require()
@@ -605,18 +697,14 @@ class Storage:
         return last
 
     async def _flush_loop(self) -> None:
-        skipped = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._batch_interval)
             self._wake.clear()
-            # while safety work is in flight (adapters.sdk.giveway) the telemetry thread is not
-            # handed a chunk: an alert's commit would wait for the SQLite connection behind it.
-            # Bounded: every _MAX_TELEMETRY_SKIPS-th round commits telemetry anyway.
-            telemetry = skipped >= _MAX_TELEMETRY_SKIPS or not GIVE_WAY.urgent()
-            skipped = 0 if telemetry else skipped + 1
             try:
-                await self.flush(telemetry=telemetry)
+                # the telemetry thread drains by itself, giving way to safety work (_drain)
+                self._drain_telemetry()
+                await self.flush(telemetry=False)
             except sqlite3.Error:
                 log.exception("storage: batch commit failed")
 
@@ -757,10 +845,9 @@ def _pieces(batch: list[_Queued], size: int) -> Iterator[list[_Queued]]:
         yield piece
 
 
-async def _committed(jobs: list[asyncio.Future[int]]) -> None:
-    """Wait for chunks already taken off the queue: they are committed even if cancelled."""
-    for job in jobs:
-        await asyncio.shield(job)
+def _wake_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # a cancelled flush leaves its waiter behind
+        waiter.set_result(None)
 
 
 def read_only(path: Path) -> sqlite3.Connection:

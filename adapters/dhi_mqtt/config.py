@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.sdk.mqtt import BrokerSettings
+from adapters.sdk.mqtt.lanes import lane_option
 from dhi.models.common import HOME_ID
 
 
@@ -21,12 +22,7 @@ class DhiMqttConfig(BaseModel):
     command_timeout: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0, description="seconds to wait for cmd/result when the command names no timeout"
     )
-    safety_lane: bool = Field(
-        default=True,
-        description="a second broker connection for the topics of safety and care devices, so they "
-        "never wait behind a backlog of telemetry (with a clean session only: a persistent one "
-        "keeps at-least-once delivery instead, decision 55)",
-    )
+    safety_lane: bool = lane_option()
     max_pending_devices: Annotated[int, Field(ge=1)] = Field(
         default=1000, description="devices whose state/avail is held while their desc has not arrived"
     )

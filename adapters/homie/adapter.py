@@ -26,6 +26,7 @@ from adapters.sdk.mqtt import (
     decode_json,
 )
 from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.lanes import lane_option
 from adapters.sdk.mqtt.shell import MqttAdapterShell
 from dhi.errors import (
     AdapterError,
@@ -50,6 +51,7 @@ class HomieConfig(BaseModel):
     ] = "homie"
     command_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     max_pending_devices: Annotated[int, Field(ge=1)] = 1000
+    safety_lane: bool = lane_option()
 
 
 #: command -> (DHI property it writes, value from (params, current value))
@@ -149,6 +151,10 @@ class HomieAdapter(MqttAdapterShell[HomieConfig]):
         if not ctx.publish_device(device.description):
             return
         node.device = device
+        # the topic names the device before decoding: its $state (or, for a safety or care
+        # device, all of it) takes the safety lane (docs/ingestion.md)
+        own = f"{self._root}/{native}"
+        self._claim_device_lane(device.description, [f"{own}/#"], [f"{own}/$state"])
         held, node.held = node.held, {}
         for m in held.values():
             self.handle(m)

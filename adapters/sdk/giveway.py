@@ -13,7 +13,9 @@ hold again): the messages wait at the broker and in the socket, where a backlog 
 What counts as safety work in flight is said by *sources* registered by the hub (the alert
 engine: a priority message queued or being handled; the outbox: a fresh entry being delivered).
 They are predicates over state the sources keep anyway, asked only once per slice, so nothing
-can be left "held" by a missed release. Process-wide: one hub per process (a test running two
+can be left "held" by a missed release. The storage's telemetry thread asks too, before each
+chunk it commits (``hub.storage``): a source must be safe to call from another thread (read
+attributes and lengths; iterate only over a copy of a container the loop changes). Process-wide: one hub per process (a test running two
 hubs in one process only slows the other's bulk reads for a moment).
 """
 
@@ -51,7 +53,8 @@ class GiveWay:
         return remove
 
     def urgent(self) -> bool:
-        return any(source() for source in self._sources)
+        # a copy: the telemetry thread asks while the loop may add or remove a source
+        return any(source() for source in tuple(self._sources))
 
 
 GIVE_WAY = GiveWay()

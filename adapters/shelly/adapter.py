@@ -28,6 +28,7 @@ from adapters.sdk.mqtt import (
     PayloadError,
 )
 from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.lanes import lane_option
 from adapters.sdk.mqtt.shell import MqttAdapterShell
 from adapters.shelly.mapping import COMMANDS, rpc_error
 from adapters.shelly.model import ShellyDevice, describe, event, states
@@ -55,6 +56,7 @@ class ShellyConfig(BaseModel):
     max_devices: Annotated[int, Field(ge=1)] = Field(
         default=1000, description="bound on tracked topic prefixes"
     )
+    safety_lane: bool = lane_option()
 
 
 _MAX_HELD = 100
@@ -245,6 +247,10 @@ class ShellyAdapter(MqttAdapterShell[ShellyConfig]):
         if not ctx.publish_device(device.description):
             return
         entry.device = device
+        # the prefix names the device before decoding: its 'online' (or, for a safety or care
+        # device such as a Plus Smoke, all of it) takes the safety lane (docs/ingestion.md)
+        own = [f"{entry.prefix}/online", f"{entry.prefix}/events/rpc"]
+        self._claim_device_lane(device.description, own, own[:1])
         self._publish_states(device, status, None)
         ctx.set_available(device.description.id, True, "device online")
 

@@ -28,6 +28,7 @@ from adapters.sdk.mqtt import (
     decode_json_object,
 )
 from adapters.sdk.mqtt.describe import checked
+from adapters.sdk.mqtt.lanes import lane_option
 from adapters.sdk.mqtt.shell import MqttAdapterShell
 from adapters.tasmota.mapping import COMMANDS, CommandRow, Part
 from adapters.tasmota.model import (
@@ -53,6 +54,7 @@ class TasmotaConfig(BaseModel):
     discovery_prefix: Annotated[str, Field(pattern=r"^[^#+\s]+$")] = "tasmota/discovery"
     command_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     max_devices: Annotated[int, Field(ge=1)] = 1000
+    safety_lane: bool = lane_option()
 
 
 @dataclass
@@ -175,13 +177,18 @@ class TasmotaAdapter(MqttAdapterShell[TasmotaConfig]):
             return
         cfg = node.device.config
         # stat/<t>/+ covers RESULT and POWER<n>
-        for topic in (
+        topics = [
             cfg.topic(TELE, "LWT"),
             cfg.topic(TELE, "STATE"),
             cfg.topic(TELE, "SENSOR"),
             cfg.topic(STAT, "+"),
-        ):
-            node.unsubscribe.append(await self._conn.subscribe(topic, self._handler(node)))
+        ]
+        handler = self._handler(node)
+        for topic in topics:
+            node.unsubscribe.append(await self._subscribe_device_topic(topic, handler))
+        # the topic names the device before decoding: its LWT (or, for a safety or care
+        # device, all of it) takes the safety lane (docs/ingestion.md)
+        self._claim_device_lane(node.device.description, topics, topics[:1], handler)
         node.ready.set()
 
     def _handler(self, node: _Node) -> Any:

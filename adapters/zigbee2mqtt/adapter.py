@@ -49,7 +49,8 @@ class Zigbee2MqttConfig(BaseModel):
         default=True,
         description="a second broker connection for the bridge state, availability and the topics "
         "of safety and care devices, so they never wait behind a backlog of telemetry (with a clean "
-        "session only: a persistent one keeps at-least-once delivery instead, decision 55)",
+        "session only: its batch handler cannot hold a skipped copy's acknowledgement back, so with a "
+        "persistent session at-least-once delivery comes first, decision 55)",
     )
 
     @field_validator("broker", mode="before")
@@ -140,8 +141,8 @@ class Zigbee2MqttAdapter:
         batch = []
         for message in messages:
             topic = message.topic
-            if lane is not None and lane.owns(topic):
-                continue  # the safety lane's connection delivers it
+            if lane is not None and not message.retain and lane.owns(topic):
+                continue  # the safety lane's connection delivers it (a replay: this one does)
             if topic.startswith(prefix):
                 batch.append((topic[skip:], message.payload, message.retain))
         bridge.handle_many(batch)

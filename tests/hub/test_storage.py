@@ -339,6 +339,76 @@ async def test_close_waits_for_a_telemetry_chunk_still_on_its_thread(tmp_path: P
         assert conn.execute("SELECT count(*) FROM history").fetchone()[0] == 500
 
 
+async def test_the_telemetry_thread_drains_chunk_after_chunk_without_the_event_loop(tmp_path: Path) -> None:
+    """Under a burst the loop turns seldom; the telemetry thread commits every chunk of the
+    queue by itself (it used to wait for a loop turn between chunks, and history thinned to a
+    few per cent). Here the loop does not turn at all until every row is committed."""
+    import threading
+
+    path = tmp_path / "s.db"
+    storage = Storage(path, batch_interval=5, batch_max=100)
+    await storage.open()
+    try:
+        for i in range(450):  # five chunks
+            storage.write_telemetry(HISTORY, ("a", "main", "dhi.temperature", "temperature", str(i), "t"))
+        storage._drain_telemetry()
+        stored = 0
+        with sqlite3.connect(path) as conn:
+            for _ in range(400):  # the loop thread waits here, without a turn of the event loop
+                stored = conn.execute("SELECT count(*) FROM history").fetchone()[0]
+                if stored == 450:
+                    break
+                threading.Event().wait(0.05)
+        assert stored == 450
+        assert storage.batches >= 5  # chunks of batch_max rows
+        await storage.flush()  # returns at once: everything queued is committed
+        assert storage.telemetry_depth == 0
+    finally:
+        await storage.close()
+
+
+async def test_the_draining_thread_gives_way_to_safety_work_in_flight(tmp_path: Path) -> None:
+    """While safety work is in flight (adapters.sdk.giveway) the telemetry thread starts no
+    chunk: an alert's commit would wait behind it. Once the work is done it drains the rest;
+    and a safety reading's row still takes the room above the bound meanwhile."""
+    import threading
+
+    from adapters.sdk.giveway import GIVE_WAY
+
+    asked_there = threading.Event()
+    urgent = [True]
+
+    def safety_in_flight() -> bool:
+        if threading.current_thread().name.startswith("dhome-sqlite-telemetry"):
+            asked_there.set()
+        return urgent[0]
+
+    path = tmp_path / "s.db"
+    storage = Storage(path, batch_interval=5, batch_max=100, telemetry_max=300)
+    storage.give_way_hold = 60  # longer than the test: only the end of the safety work ends it
+    remove = GIVE_WAY.add_source(safety_in_flight)
+    await storage.open()
+    try:
+        for i in range(300):
+            key = (f"t{i}", "main", "dhi.temperature", "temperature")
+            storage.write_telemetry(HISTORY, (*key, "20", "t"), key)
+        storage._drain_telemetry()
+        assert await asyncio.to_thread(asked_there.wait, 30), "the telemetry thread asks"
+        smoke = ("s", "main", "dhi.smoke_alarm", "smoke")
+        storage.write_telemetry(HISTORY, (*smoke, "true", "t"))  # room above the bound: no wait
+        assert storage.stalls == 0 and storage.telemetry_depth == 301
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM history").fetchone()[0] == 0
+        assert storage.telemetry_holds >= 1
+        urgent[0] = False
+        await storage.flush()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM history").fetchone()[0] == 301
+    finally:
+        urgent[0] = False
+        remove()
+        await storage.close()
+
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=30), max_size=6),
     piece=st.integers(min_value=1, max_value=25),

@@ -119,6 +119,9 @@ def compile_group(modules: list[str], out: Path) -> dict[str, str]:
 def build(target: Target, modules: list[str]) -> None:
     staging = target.out.with_name(target.out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
+    # the digests of the sources as they were when the compile began: a file edited while
+    # mypyc ran (minutes) makes the build stale, never a build of old code marked fresh
+    sources = {source_of(m): source_digest(ROOT / source_of(m)) for m in modules}
     built = compile_group(modules, staging)
     remove(target)
     staging.rename(target.out)
@@ -127,7 +130,7 @@ def build(target: Target, modules: list[str]) -> None:
         "cache_tag": sys.implementation.cache_tag,
         "modules": modules,
         "files": {name: str(target.out / Path(file).relative_to(staging)) for name, file in built.items()},
-        "sources": {source_of(m): source_digest(ROOT / source_of(m)) for m in modules},
+        "sources": sources,
     }
     finder, pth = target.hook
     target.site.mkdir(parents=True, exist_ok=True)
