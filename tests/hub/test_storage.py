@@ -409,6 +409,7 @@ async def test_the_draining_thread_gives_way_to_safety_work_in_flight(tmp_path: 
         remove()
         await storage.close()
 
+
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=30), max_size=6),
     piece=st.integers(min_value=1, max_value=25),
