@@ -28,7 +28,7 @@ from community.config import ConfigError, Settings, load
 from community.db import make_engine, migrate
 from community.jetstream import JetStreamWorker
 from community.metrics import Metrics
-from community.store import ROLES, Store
+from community.store import MIN_PASSWORD, ROLES, Store
 
 
 def _store(settings: Settings) -> Store:
@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         print("schema up to date")
     elif args.cmd == "staff":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
-        if len(password) < 8:
-            raise SystemExit("dhome-community: a password has at least 8 characters")
+        if len(password) < MIN_PASSWORD:
+            raise SystemExit(f"dhome-community: a password has at least {MIN_PASSWORD} characters")
         _store(settings).add_staff(args.username, args.name, args.role, password)
         print(f"staff {args.username} ({args.role}) saved")
     elif args.cmd == "home":

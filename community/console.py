@@ -10,10 +10,11 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from community.store import Conflict, NotFound
+from community.store import Conflict, NotFound, WrongPassword
 from community.web import LIVE, METRICS, SETTINGS, STORE, json_body, log, ok, problem, run
 from dhi.alertkinds import default_alert_kinds
 
@@ -32,10 +33,10 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
 
 
-async def staff_of(request: web.Request) -> dict[str, str] | None:
+async def staff_of(request: web.Request) -> dict[str, Any] | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
@@ -51,6 +52,9 @@ def signed_in(
             return problem(401, "Sign in", "sign in first")
         if request.method != "GET" and request.headers.get("X-Requested-With") != "console":
             return problem(403, "Forbidden", "changes come from the console page only")
+        if who["must_change_password"] and handler not in BEFORE_PASSWORD_CHANGE:
+            return problem(403, "Change your password", "replace the initial password first",
+                           code="password_change_required")  # fmt: skip
         if need in SUPERVISOR_ONLY and who["role"] != "supervisor":
             return problem(403, "Forbidden", "only a supervisor may do this")
         if need in ADMIN_ONLY and who["role"] != "admin":
@@ -78,26 +82,46 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def sign_out(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def sign_out(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     await run(request.app[STORE].sign_out, request.cookies.get(COOKIE, ""))
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
     return response
 
 
-async def me(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def change_password(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
+    body = await json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    current, new = body.get("current"), body.get("new")
+    if not isinstance(current, str) or not isinstance(new, str):
+        return problem(400, "Bad request", "send current and new: text", field="current")
+    try:
+        await run(request.app[STORE].change_password, request.cookies.get(COOKIE, ""), current, new)
+    except WrongPassword as exc:
+        await asyncio.sleep(0.5)  # as at sign-in: no fast answers to guesses
+        return problem(403, "Wrong password", str(exc), field="current")
+    except ValueError as exc:
+        return problem(400, "Bad request", str(exc), field="new")
+    except NotFound:
+        return problem(401, "Sign in", "sign in first")
+    log.info("staff password changed", extra={"username": who["username"]})
+    return web.Response(status=204)
+
+
+async def me(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     # the alert kinds' names come from the interface (spec/interface/alerts.yaml), as the hub's do
     kinds = {k.id: k.label.model_dump(by_alias=True) for k in default_alert_kinds().values()}
     return ok({**who, "title": request.app[SETTINGS].title, "kinds": kinds})
 
 
-async def queue(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def queue(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     items = await run(request.app[STORE].queue)
     request.app[METRICS].queue.set(len(items))
     return ok({"items": items})
 
 
-async def alert(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def alert(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     home, alert_id = request.match_info["home"], request.match_info["id"]
     shown = await run(request.app[STORE].alert, home, alert_id)
     if shown is None:
@@ -106,7 +130,7 @@ async def alert(request: web.Request, who: dict[str, str]) -> web.StreamResponse
     return ok({**shown, "actions": [h for h in history if h["alert_id"] == alert_id]})
 
 
-async def act(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def act(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     action = request.match_info["action"]
     if action not in ACTIONS:
         return problem(404, "Unknown action", f"one of {', '.join(ACTIONS)}")
@@ -136,19 +160,19 @@ async def act(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
     return ok(shown)
 
 
-async def households(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def households(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     return ok({"items": await run(request.app[STORE].households)})
 
 
-async def household_history(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def household_history(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     return ok({"items": await run(request.app[STORE].history, request.match_info["home"])})
 
 
-async def stats(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def stats(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     return ok(await run(request.app[STORE].stats))
 
 
-async def create_code(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def create_code(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     body = await json_body(request)
     if isinstance(body, web.Response):
         return body
@@ -160,12 +184,12 @@ async def create_code(request: web.Request, who: dict[str, str]) -> web.StreamRe
     return ok({"code": code, "valid_days": days, "label": label}, status=201)
 
 
-async def staff_list(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def staff_list(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     store = request.app[STORE]
     return ok({"items": await run(store.staff_accounts), "audit": await run(store.staff_audit, 50)})
 
 
-async def staff_add(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def staff_add(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     """A new account; its one-time initial password is in this answer only (never stored or logged)."""
     body = await json_body(request)
     if isinstance(body, web.Response):
@@ -183,7 +207,7 @@ async def staff_add(request: web.Request, who: dict[str, str]) -> web.StreamResp
     return ok({"username": username, "name": name, "role": role, "password": password}, status=201)
 
 
-async def staff_disable(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def staff_disable(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     username = request.match_info["username"]
     try:
         await run(request.app[STORE].disable_staff, who["username"], username)
@@ -195,7 +219,7 @@ async def staff_disable(request: web.Request, who: dict[str, str]) -> web.Stream
     return ok({"username": username, "disabled": True})
 
 
-async def live(request: web.Request, who: dict[str, str]) -> web.StreamResponse:
+async def live(request: web.Request, who: dict[str, Any]) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await resp.prepare(request)
     q: asyncio.Queue[str | None] = asyncio.Queue()
@@ -224,6 +248,10 @@ async def page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
+#: what an account that must first replace its initial password may still do
+BEFORE_PASSWORD_CHANGE: frozenset[Handler] = frozenset({me, sign_out, change_password})
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", page)
@@ -231,6 +259,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/console/api/session", sign_in)
     r.add_delete("/console/api/session", signed_in(sign_out))
     r.add_get("/console/api/me", signed_in(me))
+    r.add_post("/console/api/password", signed_in(change_password))
     r.add_get("/console/api/queue", signed_in(queue))
     r.add_get("/console/api/alerts/{home}/{id}", signed_in(alert))
     r.add_post("/console/api/alerts/{home}/{id}/{action}", signed_in(act))

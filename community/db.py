@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
 )
 
 metadata = MetaData()
@@ -117,6 +119,8 @@ staff = Table(
     Column("password_hash", String(200), nullable=False),
     # a disabled account cannot sign in; it is kept, so the history still says who acted
     Column("disabled_at", DateTime(timezone=True)),
+    # an initial password made by an admin is known to two people: its owner replaces it first
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 #: every change an admin made to the staff accounts (who, what, to whom, when)
@@ -126,7 +130,7 @@ staff_audit = Table(
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
-    Column("action", String(20), nullable=False),  # created / disabled
+    Column("action", String(20), nullable=False),  # created / disabled / password
     Column("username", String(64), nullable=False),
     Column("detail", JSON, nullable=False),
 )

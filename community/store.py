@@ -40,6 +40,8 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 ACK_ACTIONS = ("acknowledge", "resolve")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read aloud over the phone
 PBKDF2_ROUNDS = 200_000
+#: the shortest password a staff member may choose (NIST SP 800-63B's floor)
+MIN_PASSWORD = 8
 
 
 class Conflict(Exception):
@@ -52,6 +54,10 @@ class Conflict(Exception):
 
 class NotFound(Exception):
     pass
+
+
+class WrongPassword(Exception):
+    """The current password given to change it is not the account's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +513,9 @@ class Store:
     def add_staff(self, username: str, display_name: str, role: str, password: str) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        row = {"display_name": display_name, "role": role, "password_hash": hash_password(password)}
+        # the operator typed this password for its owner at the server: no change is forced
+        row = {"display_name": display_name, "role": role, "password_hash": hash_password(password),
+               "must_change_password": False}  # fmt: skip
         with self.engine.begin() as db:
             db.execute(
                 self._insert(staff).values(username=username, **row)
@@ -529,7 +537,8 @@ class Store:
             if db.scalar(select(staff.c.username).where(staff.c.username == username)) is not None:
                 raise Conflict(f"user name {username!r} is taken")
             db.execute(insert(staff).values(username=username, display_name=display_name.strip(), role=role,
-                                            password_hash=hash_password(password)))  # fmt: skip
+                                            password_hash=hash_password(password),
+                                            must_change_password=True))  # fmt: skip
             db.execute(insert(staff_audit).values(at=now, actor=actor, action="created", username=username,
                                                   detail={"role": role, "name": display_name.strip()}))  # fmt: skip
         return password
@@ -584,10 +593,40 @@ class Store:
             )
         return token
 
-    def session(self, token: str) -> dict[str, str] | None:
+    def change_password(self, token: str, current: str, new: str) -> None:
+        """The signed-in staff member replaces their password: the current one is checked, the
+        new one must be at least ``MIN_PASSWORD`` characters and differ from it and from the user
+        name. Every other session of the account ends (one left signed in elsewhere, perhaps by
+        whoever knew the old password); audited. WrongPassword / ValueError ("new: ...")."""
+        if len(new) < MIN_PASSWORD:
+            raise ValueError(f"new: a password has at least {MIN_PASSWORD} characters")
+        if new == current:
+            raise ValueError("new: the new password is the current one")
+        now = self.now()
+        with self.engine.begin() as db:
+            row = db.execute(
+                select(staff.c.username, staff.c.password_hash)
+                .join(sessions, sessions.c.username == staff.c.username)
+                .where(sessions.c.token_hash == _sha(token), sessions.c.expires_at > now,
+                       staff.c.disabled_at.is_(None))
+            ).first()  # fmt: skip
+            if row is None:
+                raise NotFound("no such session")
+            if not check_password(current, row.password_hash):
+                raise WrongPassword("the current password is not right")
+            if new.casefold() == row.username.casefold():
+                raise ValueError("new: the password cannot be the user name")
+            db.execute(update(staff).where(staff.c.username == row.username)
+                       .values(password_hash=hash_password(new), must_change_password=False))  # fmt: skip
+            db.execute(delete(sessions).where(sessions.c.username == row.username,
+                                              sessions.c.token_hash != _sha(token)))  # fmt: skip
+            db.execute(insert(staff_audit).values(at=now, actor=row.username, action="password",
+                                                  username=row.username, detail={}))  # fmt: skip
+
+    def session(self, token: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:
             row = db.execute(
-                select(staff.c.username, staff.c.display_name, staff.c.role)
+                select(staff.c.username, staff.c.display_name, staff.c.role, staff.c.must_change_password)
                 .join(sessions, sessions.c.username == staff.c.username)
                 .where(
                     sessions.c.token_hash == _sha(token),
@@ -595,7 +634,10 @@ class Store:
                     staff.c.disabled_at.is_(None),
                 )
             ).first()
-        return {"username": row.username, "name": row.display_name, "role": row.role} if row else None
+        if row is None:
+            return None
+        return {"username": row.username, "name": row.display_name, "role": row.role,
+                "must_change_password": bool(row.must_change_password)}  # fmt: skip
 
     def sign_out(self, token: str) -> None:
         with self.engine.begin() as db:

@@ -38,6 +38,9 @@ class Filter:
     types: frozenset[str] | None = None
     devices: frozenset[str] | None = None
     capabilities: frozenset[str] | None = None
+    #: ``state.changed`` messages only of these (capability, property); others are not narrowed
+    #: (the alert engine: a change no rule reads never enters its queue)
+    state_properties: frozenset[tuple[str, str]] | None = None
 
     @classmethod
     def of(
@@ -45,11 +48,13 @@ class Filter:
         types: Iterable[str] | None = None,
         devices: Iterable[str] | None = None,
         capabilities: Iterable[str] | None = None,
+        state_properties: Iterable[tuple[str, str]] | None = None,
     ) -> Filter:
         def fz(v: Iterable[str] | None) -> frozenset[str] | None:
             return frozenset(v) if v else None
 
-        return cls(fz(types), fz(devices), fz(capabilities))
+        props = frozenset(state_properties) if state_properties is not None else None
+        return cls(fz(types), fz(devices), fz(capabilities), props)
 
     def matches(self, msg: Envelope) -> bool:
         if self.types is not None and msg.type not in self.types:
@@ -59,6 +64,10 @@ class Filter:
         if self.capabilities is not None:
             cap = getattr(msg.data, "capability", None)
             if cap not in self.capabilities:
+                return False
+        if self.state_properties is not None and msg.type == MessageType.STATE_CHANGED:
+            data = msg.data
+            if (data.capability, data.property) not in self.state_properties:
                 return False
         return True
 

@@ -27,6 +27,8 @@ from dhi.models.envelope import (
     StateChangeData,
     source_for,
 )
+from dhi.timefmt import isoformat
+from hub.state import HistoryRows
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -58,6 +60,26 @@ class _RateLimitedLog:
 RateLimitedLog = _RateLimitedLog
 
 
+class _DevicePlan:
+    """What the reports of one device need, made once per device description: whether the
+    device is in the safety lane, its messages' CloudEvents source, and the properties each
+    of its capability instances may report (resolved on first use)."""
+
+    __slots__ = ("capabilities", "description", "priority", "source")
+
+    def __init__(self, description: DeviceDescription, priority: bool, source: str) -> None:
+        self.description = description
+        self.priority = priority
+        self.source = source
+        self.capabilities: dict[tuple[str, str], ReportableProperties] = {}
+
+    def resolve(self, component: str, capability: str, catalog: Catalog) -> ReportableProperties:
+        """Raises the precise ``HubError`` when the device has no such capability instance."""
+        resolved = ReportableProperties(*resolve_capability(self.description, component, capability, catalog))
+        self.capabilities[(component, capability)] = resolved
+        return resolved
+
+
 class HubAdapterContext:
     def __init__(self, hub: Hub, adapter: str) -> None:
         self._hub = hub
@@ -68,8 +90,8 @@ class HubAdapterContext:
         self._crashed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.invalid_count = 0
         self._state_in = hub.metrics.messages_in.labels(adapter, "state")
-        # (device, component, capability) -> (the description it was resolved from, result)
-        self._reportable: dict[tuple[str, str, str], tuple[DeviceDescription, ReportableProperties]] = {}
+        # device -> what its reports need (made from one description; a new one makes a new plan)
+        self._plans: dict[str, _DevicePlan] = {}
 
     # ---------------------------------------------------------- properties
     @property
@@ -119,8 +141,7 @@ class HubAdapterContext:
         self._hub.registry.remove(device_id)
         self._hub.state.forget(device_id)
         self._hub.lanes.forget(device_id)
-        for key in [k for k in self._reportable if k[0] == device_id]:
-            del self._reportable[key]
+        self._plans.pop(device_id, None)
         return True
 
     def publish_state(
@@ -144,6 +165,8 @@ class HubAdapterContext:
         if when is None:
             return 0
         adapter, registry, lanes, state = self._adapter, hub.registry, hub.lanes, hub.state
+        stamp = isoformat(when)  # one text for the whole batch's rows
+        history = HistoryRows()
         changes: list[StateChange] = []
         accepted = 0
         for device_id, component, capability, properties in reports:
@@ -151,40 +174,43 @@ class HubAdapterContext:
             if rec is None or rec.adapter != adapter:
                 self._invalid("unknown_device", f"state for unknown device {device_id!r}")
                 continue
+            plan = self._plans.get(device_id)
+            if plan is None or plan.description is not rec.description:
+                plan = self._plan_of(rec.description)
             try:
-                self._reportable_of(rec.description, component, capability).check(properties)
+                reportable = plan.capabilities.get((component, capability))
+                if reportable is None:
+                    reportable = plan.resolve(component, capability, hub.catalog)
+                reportable.check(properties)
             except HubError as exc:
                 self._invalid(exc.code, f"state of {device_id} {component}/{capability}: {exc.message}")
                 continue
             accepted += 1
-            source = None
-            device_priority = lanes.device(device_id, rec.description)
+            device_priority = plan.priority
             for name, value in properties.items():
                 priority = device_priority or lanes.reading(capability, name, value)
                 key = (device_id, component, capability, name)
-                changed, previous = state.set(key, value, when, adapter, priority=priority)
+                changed, previous = state.set(
+                    key, value, when, adapter, priority=priority, stamp=stamp, history=history
+                )
                 if not changed:
                     continue
-                if source is None:
-                    source = source_for(hub.config.home.id, device_id)
                 data = StateChangeData(device_id, component, capability, name, value, previous, adapter)
-                changes.append(StateChange(source, when, data, priority=priority))
+                changes.append(StateChange(plan.source, when, data, priority=priority))
         if accepted:
             self._state_in.inc(accepted)
+        state.store_history(history)
         if changes:
             hub.bus.publish_many(changes)
         return accepted
 
-    def _reportable_of(
-        self, desc: DeviceDescription, component: str, capability: str
-    ) -> ReportableProperties:
-        key = (desc.id, component, capability)
-        cached = self._reportable.get(key)
-        if cached is not None and cached[0] is desc:
-            return cached[1]
-        resolved = ReportableProperties(*resolve_capability(desc, component, capability, self._hub.catalog))
-        self._reportable[key] = (desc, resolved)
-        return resolved
+    def _plan_of(self, desc: DeviceDescription) -> _DevicePlan:
+        """What every report of this device needs, made once per description."""
+        plan = _DevicePlan(
+            desc, self._hub.lanes.device(desc.id, desc), source_for(self._hub.config.home.id, desc.id)
+        )
+        self._plans[desc.id] = plan
+        return plan
 
     def publish_event(
         self,

@@ -45,6 +45,35 @@ _COMMAND_SUFFIXES = ("/set", "/get")
 _AVAILABILITY = "/availability"
 
 
+class _Step:
+    """One reportable property of a device's state plan (made once per mapping from its
+    ``Binding``): where its value sits in the state object and how it becomes a DHI value,
+    as plain attributes read per message."""
+
+    __slots__ = (
+        "accepts", "binding", "blank_unknown", "group", "key", "member", "nullable", "path", "to_hub", "transitions",
+    )  # fmt: skip
+
+    def __init__(self, b: Binding, nullable: bool) -> None:
+        self.binding = b
+        self.path = b.path
+        #: the top-level key when the value is not nested (most are): one dict lookup
+        self.key: str | None = b.path[0] if len(b.path) == 1 else None
+        self.group = (b.component, b.capability)
+        self.member = b.member
+        self.to_hub = b.convert.to_hub
+        self.accepts = b.accepts
+        self.nullable = nullable
+        #: z2m publishes "" for a value it does not know yet
+        self.blank_unknown = b.expose.type in ("enum", "numeric", "binary")
+        self.transitions = bool(b.transitions)
+
+
+def _plan(mapped: DeviceMap) -> list[_Step]:
+    """The state plan of a device: a step per binding that reports a property, in order."""
+    return [_Step(b, b.prop.nullable) for b in mapped.bindings if b.prop is not None]
+
+
 @dataclass
 class _Known:
     """What the bridge knows about one device."""
@@ -54,6 +83,10 @@ class _Known:
     published: dict[str, Any] | None = None
     available: bool | None = None
     last: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    plan: list[_Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.plan = _plan(self.mapped)
 
 
 StateListener = Callable[[str, dict[str, Any]], None]
@@ -359,34 +392,35 @@ class Bridge:
     def _publish_states(self, known: _Known, topic: str, data: dict[str, Any]) -> None:
         grouped: dict[tuple[str, str], dict[str, Any]] = {}
         changes: list[tuple[Binding, Any]] = []  # values whose change may raise an event
-        dev = known.mapped
-        for b in dev.bindings:
-            if b.prop is None:
-                continue
-            path = b.path
-            raw = _dig(data, path)
+        for step in known.plan:
+            key = step.key
+            raw = data.get(key, _INVALID) if key is not None else _dig(data, step.path)
             if raw is _INVALID:
                 continue
-            if raw is None or (raw == "" and b.expose.type in ("enum", "numeric", "binary")):
-                if raw is None and b.prop.nullable:
-                    grouped.setdefault((b.component, b.capability), {})[b.member] = None
+            if raw is None or (step.blank_unknown and raw == ""):
+                if raw is None and step.nullable:
+                    grouped.setdefault(step.group, {})[step.member] = None
                 continue  # z2m publishes null/"" for values it does not know (yet)
+            b = step.binding
             try:
-                value = b.convert.to_hub(raw)
-                if not b.accepts(value):
+                value = step.to_hub(raw)
+                if not step.accepts(value):
                     # the hub would refuse it: say here, precisely, which vendor value was wrong
+                    assert b.prop is not None  # a step is made only for a binding with one
                     check_value(b.prop, value, b.member, b.constraint)
             except (ConversionError, HubError) as exc:
+                path = step.path
                 self._invalid(f"{'.'.join(path)}: {exc}", topic, {path[0]: data.get(path[0])})
                 continue
-            group = grouped.get((b.component, b.capability))
+            group = grouped.get(step.group)
             if group is None:
-                group = grouped[(b.component, b.capability)] = {}
-            group[b.member] = value
-            if b.transitions:
+                group = grouped[step.group] = {}
+            group[step.member] = value
+            if step.transitions:
                 changes.append((b, value))
+        device_id = known.mapped.device_id
         for (component, capability), props in grouped.items():
-            self._report(dev.device_id, component, capability, props)
+            self._report(device_id, component, capability, props)
         for b, value in changes:
             self._transition(known, b, value)
 

@@ -241,25 +241,26 @@ def to_catalog_unit(z2m_unit: str | None, catalog_unit: str | None) -> Converter
 
 
 def range_through(conv: Converter, lo: float | None, hi: float | None) -> tuple[float | None, float | None]:
-    """Convert a vendor range; a decreasing conversion (mired -> K) swaps the ends."""
-    out: list[float | None] = []
-    for v in (lo, hi):
-        try:
-            out.append(conv(v) if v is not None else None)
-        except ConversionError:
-            out.append(None)
-    a, b = out
-    if a is not None and b is not None and a > b:
+    """Convert a vendor range; a decreasing conversion (mired -> K) swaps the ends. An end that
+    does not convert (0 mired: infinitely many K) is no bound, and a range around such a pole
+    (-1..1 mired) bounds nothing: a missing bound is honest, a wrong one rejects real values."""
+    if (lo is None or lo < 0) and (hi is None or hi > 0) and _at(conv, 0.0) is None:
+        return None, None
+    a, b = _at(conv, lo), _at(conv, hi)
+    if _decreasing(conv):
         a, b = b, a
-    elif lo is not None and hi is None and a is not None and _decreasing(conv):
-        a, b = None, a
-    elif hi is not None and lo is None and b is not None and _decreasing(conv):
-        a, b = b, None
+    if a is not None and b is not None and a > b:  # a vendor range given upside down
+        a, b = b, a
     return a, b
 
 
-def _decreasing(conv: Converter) -> bool:
+def _at(conv: Converter, v: float | None) -> float | None:
     try:
-        return bool(conv(2.0) < conv(1.0))
+        return conv(v) if v is not None else None
     except ConversionError:
-        return False
+        return None
+
+
+def _decreasing(conv: Converter) -> bool:
+    a, b = _at(conv, 1.0), _at(conv, 2.0)
+    return a is not None and b is not None and b < a

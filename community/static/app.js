@@ -26,6 +26,10 @@ const STRINGS = {
     fields: "分享的信息", allfields: "全部", until: "有效期至 {at}", consentchanged: "同意范围更新于",
     "field.room": "房间", "field.summary": "摘要", "field.summary_zh": "中文摘要", "field.devices": "设备",
     "field.address": "地址", "field.location": "位置",
+    changepw: "修改密码", mustchange: "这是您第一次登录：初始密码由管理员生成，请先换成只有您自己知道的密码。",
+    currentpw: "当前密码", newpw: "新密码（至少 {n} 个字符）", repeatpw: "再次输入新密码", mismatch: "两次输入的新密码不一致",
+    pwchanged: "密码已修改。其他设备上的登录已退出。", wrongcurrent: "当前密码不正确", "staffact.password": "修改了密码",
+    cancel: "取消", badnew: "这个新密码不能用：至少 {n} 个字符，且不能与当前密码或用户名相同。",
   },
   en: {
     title: "Community home-safety centre", signin: "Sign in", signout: "Sign out", username: "User name", password: "Password",
@@ -50,6 +54,10 @@ const STRINGS = {
     fields: "Details shared", allfields: "all", until: "until {at}", consentchanged: "Consent last changed",
     "field.room": "room", "field.summary": "summary", "field.summary_zh": "Chinese summary", "field.devices": "devices",
     "field.address": "address", "field.location": "location",
+    changepw: "Change password", mustchange: "This is your first sign-in: the initial password was made by an admin, so first replace it with one only you know.",
+    currentpw: "Current password", newpw: "New password (at least {n} characters)", repeatpw: "New password again", mismatch: "The two new passwords differ",
+    pwchanged: "Password changed. Sign-ins on other devices were ended.", wrongcurrent: "The current password is wrong", "staffact.password": "changed the password of",
+    cancel: "Cancel", badnew: "This new password cannot be used: at least {n} characters, and not the current password or the user name.",
   },
 };
 const SEVERITY = { Extreme: 0, Severe: 1, Moderate: 2, Minor: 3, Unknown: 4 };
@@ -112,7 +120,9 @@ function chrome() {
   $("lang").setAttribute("lang", lang === "en" ? "zh-CN" : "en");
   $("signout").textContent = t("signout");
   $("signout").hidden = !me;
-  $("tabs").hidden = !me;
+  $("changepw").textContent = t("changepw");
+  $("changepw").hidden = !me || me.must_change_password;
+  $("tabs").hidden = !me || me.must_change_password;
   $("tabs").setAttribute("aria-label", t("title"));
   $("who").textContent = me ? `${me.name} · ${t("role." + me.role)}` : "";
   for (const b of $("tabs").querySelectorAll("button")) {
@@ -314,16 +324,49 @@ function learnKinds(kinds) {
   }
 }
 
+const MIN_PASSWORD = 8;  // community/store.py MIN_PASSWORD
+
+// Forced after an admin made the account (the admin saw its initial password), offered otherwise.
+function passwordView(forced) {
+  const field = (id, label, auto) => [h("label", { for: id }, label),
+    h("input", { id, type: "password", autocomplete: auto, required: true, ...(auto === "new-password" ? { minlength: MIN_PASSWORD } : {}) })];
+  const form = h("form", { class: "signin", id: "password-form" },
+    h("h2", {}, t("changepw")),
+    forced ? h("p", { class: "notice" }, t("mustchange")) : null,
+    ...field("pw-current", t("currentpw"), "current-password"),
+    ...field("pw-new", t("newpw", { n: MIN_PASSWORD }), "new-password"),
+    ...field("pw-repeat", t("repeatpw"), "new-password"),
+    h("p", {}, h("button", { type: "submit", class: "primary" }, t("changepw")),
+      forced ? null : " ", forced ? null : h("button", { type: "button", onclick: () => show(view) }, t("cancel"))));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if ($("pw-new").value !== $("pw-repeat").value) { showError(t("mismatch")); $("pw-repeat").focus(); return; }
+    try {
+      await api("POST", "/console/api/password", { current: $("pw-current").value, new: $("pw-new").value });
+      me = await api("GET", "/console/api/me");
+      await start();
+      say(t("pwchanged"));
+    } catch (err) {
+      const field = err.data && err.data.field;
+      showError(field === "current" ? t("wrongcurrent") : field === "new" ? t("badnew", { n: MIN_PASSWORD }) : err);
+    }
+  });
+  $("main").replaceChildren(form);
+  $("pw-current").focus();
+}
+
 async function start() {
   if (!me.kinds) me = await api("GET", "/console/api/me");
   learnKinds(me.kinds);
   chrome();
+  if (me.must_change_password) { passwordView(true); return; }
   connect();
   await show("queue");
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
   $("lang").addEventListener("click", () => { lang = lang === "en" ? "zh-CN" : "en"; localStorage.setItem("lang", lang); me ? show(view) : (chrome(), signinView()); });
+  $("changepw").addEventListener("click", () => passwordView(false));
   $("signout").addEventListener("click", async () => { await api("DELETE", "/console/api/session").catch(() => null); me = null; if (source) source.close(); chrome(); signinView(); });
   for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => show(b.dataset.view));
   try { me = await api("GET", "/console/api/me"); await start(); } catch (err) { chrome(); signinView(); }

@@ -37,6 +37,7 @@ from dhi.models.envelope import (
     DeviceAvailabilityData,
     EventOccurredData,
     MessageType,
+    StateChange,
     StateChangeData,
     source_for,
 )
@@ -87,6 +88,28 @@ class _Track:
     restored: bool = False  # an end signal came and no condition is active
     last_sent: datetime | None = None
     update_pending: bool = False
+
+
+def _threshold_only() -> dict[tuple[str, str], tuple[AlertRule, ...]]:
+    """(capability, property) -> its threshold rules, for the properties that nothing but
+    threshold rules reads (a thermometer's temperature): no trigger, door, activity or battery
+    signal. A bulk reading of one of these that is below every threshold can only end
+    conditions, which it cannot while no alert of those kinds is open (``_changes_nothing``)."""
+    out: dict[tuple[str, str], tuple[AlertRule, ...]] = {}
+    for key in signals.WATCHED_PROPERTIES:
+        rules = signals.thresholds_for(*key)
+        if (
+            rules
+            and not signals.triggers_for_property(*key)
+            and signals.door_for_property(*key) is None
+            and signals.activity_for_property(*key) is None
+            and key != signals.BATTERY_READING
+        ):
+            out[key] = rules
+    return out
+
+
+_THRESHOLD_ONLY = _threshold_only()
 
 
 def _is_priority(msg: Any) -> bool:
@@ -155,7 +178,8 @@ class AlertEngine:
         self._watch_thresholds()
         self._sub = hub.bus.subscribe(
             "alert-engine",
-            Filter.of(types=[t.value for t in WATCHED]),
+            # a change no rule reads (a humidity, a power reading) never enters the queue
+            Filter.of(types=[t.value for t in WATCHED], state_properties=signals.WATCHED_PROPERTIES),
             maxsize=self.config.queue,
             raw=True,
             lane=_is_priority,
@@ -324,13 +348,14 @@ class AlertEngine:
                 handled = 0
                 deadline = time.perf_counter() + _SLICE_SECONDS
                 while msg is not None:
-                    self._on_priority = _is_priority(msg)
-                    try:
-                        await self._handle(msg)
-                    except Exception:
-                        log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
-                    finally:
-                        self._on_priority = False
+                    if not self._changes_nothing(msg):
+                        self._on_priority = _is_priority(msg)
+                        try:
+                            await self._handle(msg)
+                        except Exception:
+                            log.exception("alert engine: failed on %s", getattr(msg, "type", msg))
+                        finally:
+                            self._on_priority = False
                     handled += 1
                     # after a priority message the rest waits for the next turn: what it set
                     # in motion (the outbox's delivery) may want the bulk readings to wait
@@ -365,6 +390,29 @@ class AlertEngine:
                 held = True
                 self.bulk_holds += 1
             await asyncio.sleep(POLL)
+
+    def _changes_nothing(self, msg: Any) -> bool:
+        """A bulk reading that handling would only take through no-ops: of a property only
+        threshold rules read, below each rule's threshold (or not a number), with no alert of
+        those kinds open (so there is no condition it could end). Most of a thermometer's
+        readings; skipping them saves the whole handling chain per reading."""
+        if type(msg) is not StateChange or msg.priority:
+            return False
+        data = msg.data
+        rules = _THRESHOLD_ONLY.get((data.capability, data.property))
+        if rules is None:
+            return False
+        value = data.value
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        for rule in rules:
+            config = self.config.rules.for_kind(rule.kind.value)
+            if number and (not isinstance(config, ThresholdRule) or value >= config.threshold):
+                return False
+        if self._open:
+            for track in self._open.values():
+                if any(track.alert.kind is rule.kind for rule in rules):
+                    return False
+        return True
 
     def _safety_in_flight(self) -> bool:
         """Bulk readers give way (adapters.sdk.giveway) while a priority message waits for the

@@ -305,6 +305,37 @@ async def test_an_event_already_counted_by_an_open_alert_is_not_counted_again(tm
         assert alert.count == 2
 
 
+async def test_changes_no_rule_reads_skip_the_queue_and_cool_readings_change_nothing(tmp_path: Path) -> None:
+    """Ingestion's cheap path through the engine (issue 23): a humidity never enters its queue;
+    a bulk temperature below the heat limit with no heat alert open is passed over, but the
+    same reading ends an open heat alert."""
+    climate = device(
+        "bedroom-climate", "bedroom", ("dhi.temperature", ["temperature"]), ("dhi.humidity", ["humidity"])
+    )
+    async with running_home(
+        tmp_path, alerts={"rules": {"heat": {"threshold": 60, "hysteresis": 10}}}
+    ) as home:
+        home.add(climate)
+        sub = home.engine._sub
+        assert sub is not None
+        queued = sub.delivered + sub.depth
+        for i in range(20):
+            home.set(climate, "dhi.humidity", humidity=40.0 + i)
+        assert sub.delivered + sub.depth == queued  # none of them queued
+        for t in (20.0, 35.5, 49.9):
+            home.set(climate, "dhi.temperature", temperature=t)
+        await home.settle()
+        assert home.open_alerts() == []
+        home.set(climate, "dhi.temperature", temperature=61.0)
+        await home.settle()
+        [alert] = home.open_alerts()
+        assert alert.kind is AlertKind.HEAT
+        await home.engine.acknowledge(alert.id, "staff")  # heat latches until acknowledged
+        home.set(climate, "dhi.temperature", temperature=40.0)  # bulk, below: ends it
+        await home.settle()
+        assert home.open_alerts() == []
+
+
 async def test_bulk_readings_wait_while_safety_work_is_in_flight_elsewhere(tmp_path: Path) -> None:
     """While a give-way source says safety work is in flight (the outbox delivering a fresh
     alert), the engine leaves bulk readings queued — each step of that work waits for a loop

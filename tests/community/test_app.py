@@ -347,15 +347,42 @@ async def test_an_admin_manages_staff_accounts_from_the_console(platform: Platfo
         )
         assert (status, bad["field"]) == (400, "role"), bad
 
+        # the initial password was seen by the admin: zhao replaces it before anything else
         zhao = await signed_in(platform.server, "zhao", made["password"])
+        other_device = await signed_in(platform.server, "zhao", made["password"])
         async with zhao.get(platform.url("/console/api/me")) as r:
-            assert r.status == 200 and (await r.json())["role"] == "duty"
+            shown_me = await r.json()
+            assert r.status == 200 and shown_me["role"] == "duty" and shown_me["must_change_password"] is True
+        async with zhao.get(platform.url("/console/api/queue")) as r:
+            assert (r.status, (await r.json())["code"]) == (403, "password_change_required")
+
+        async def change(current: str, new: str) -> tuple[int, Any]:
+            async with zhao.post(platform.url("/console/api/password"), json={"current": current, "new": new},
+                                 headers={"X-Requested-With": "console"}) as r:  # fmt: skip
+                return r.status, (await r.json() if r.status != 204 else None)
+
+        status, bad = await change("not-the-password", "zhao-own-secret")
+        assert (status, bad["field"]) == (403, "current"), bad
+        for weak in ("short", made["password"], "ZHAO"):  # too short, unchanged, the user name
+            status, bad = await change(made["password"], weak if weak != "ZHAO" else "Zhao")
+            assert (status, bad["field"]) == (400, "new"), (weak, bad)
+        assert (await change(made["password"], "zhao-own-secret"))[0] == 204
+        async with zhao.get(platform.url("/console/api/queue")) as r:
+            assert r.status == 200
+        async with other_device.get(platform.url("/console/api/me")) as r:
+            assert r.status == 401  # whoever else knew the initial password is signed out
+        await other_device.close()
+        async with zhao.post(platform.url("/console/api/session"),
+                             json={"username": "zhao", "password": made["password"]}) as r:  # fmt: skip
+            assert r.status == 401
+        status, _ = await platform.call("GET", "/console/api/queue")
+        assert status == 200  # an account made with the CLI chose its own password
         status, _ = await admin.call("POST", "/console/api/staff/zhao/disable")
         assert status == 200
         async with zhao.get(platform.url("/console/api/me")) as r:
             assert r.status == 401  # the session ended with the account
         async with zhao.post(platform.url("/console/api/session"),
-                             json={"username": "zhao", "password": made["password"]}) as r:  # fmt: skip
+                             json={"username": "zhao", "password": "zhao-own-secret"}) as r:  # fmt: skip
             assert r.status == 401
         await zhao.close()
         status, _ = await admin.call("POST", "/console/api/staff/root/disable")
@@ -367,7 +394,7 @@ async def test_an_admin_manages_staff_accounts_from_the_console(platform: Platfo
         shown = {s["username"]: s for s in listed["items"]}
         assert shown["zhao"]["disabled_at"] and shown["root"]["disabled_at"] is None
         assert [(a["actor"], a["action"], a["username"]) for a in listed["audit"]] == [
-            ("root", "disabled", "zhao"), ("root", "created", "zhao"),
+            ("root", "disabled", "zhao"), ("zhao", "password", "zhao"), ("root", "created", "zhao"),
         ]  # fmt: skip
         assert made["password"] not in json.dumps(listed)
     finally:

@@ -129,7 +129,8 @@ def test_staff_sign_in(store: Store, clock: Clock) -> None:
     assert store.sign_in("wang", "wrong", timedelta(hours=1)) is None
     token = store.sign_in("wang", "password-1", timedelta(hours=1))
     assert token is not None
-    assert store.session(token) == {"username": "wang", "name": "王芳", "role": "supervisor"}
+    assert store.session(token) == {"username": "wang", "name": "王芳", "role": "supervisor",
+                                    "must_change_password": False}  # fmt: skip
     clock.advance(hours=2)
     assert store.session(token) is None
     with pytest.raises(ValueError, match="role must be one of"):

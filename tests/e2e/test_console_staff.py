@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.procs import STAFF_PASSWORD, Platform, free_port
+from tests.e2e.procs import STAFF_PASSWORD, Platform
+from tests.support.net import free_port
 from tests.webapp.browser import AXE, PHONE, chromium
 
 pytestmark = pytest.mark.slow

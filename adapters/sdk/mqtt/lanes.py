@@ -29,8 +29,8 @@ after it), done once a *sync* round says so: a marker published on the lane's pr
 topic after the skip reaches the lane behind the lane's copy of every message the bulk
 connection had skipped (the broker keeps each session's order), and once the lane has handled
 everything before the marker and the ack gate has passed, the skipped copies are acknowledged.
-A hub killed before that gets the bulk's copies again at its next start (the lane's own copies
-are dropped there as before its hand-over), so at-least-once delivery and each device's order
+A hub killed before that gets the bulk's copies again at its next start (the lane's session is
+a clean one: its copies are gone with it), so at-least-once delivery and each device's order
 hold. If the lane is lost or closed first, the bulk connection handles its skipped copies
 itself, in order, before anything it reads after (a duplicate at worst).
 """
@@ -112,8 +112,12 @@ def lane_allowed(bulk: BrokerSettings, *, withholds_acks: bool = False) -> bool:
 
 
 def lane_settings(bulk: BrokerSettings, client_id: str) -> BrokerSettings:
-    """The lane's connection: the bulk one's broker and session kind, its own client id."""
-    return bulk.model_copy(update={"client_id": f"{client_id[:120]}-lane"})
+    """The lane's connection: the bulk one's broker, its own client id, a clean session. The
+    bulk connection's session is what keeps a message for a hub that was away (it holds back
+    the acknowledgement of every copy it skipped until the lane's is durable); a persistent
+    lane session would only replay copies the lane drops, and keep subscriptions of an earlier
+    run that nothing claims any more."""
+    return bulk.model_copy(update={"client_id": f"{client_id[:120]}-lane", "session_expiry": 0})
 
 
 class SafetyLane:

@@ -2,10 +2,10 @@
 
 The main ("bulk") connection skips the copies of the topics the lane owns; with a persistent
 session it must not acknowledge such a copy before the lane's copy is durable, or a hub killed
-in between loses the message: the broker holds it for nobody (the lane's own copy is dropped
-at the next start, as one from before the lane's hand-over). Here the hub "dies" at exactly
-that moment — the lane has handled the SOS presses, nothing they caused is durable yet (both
-acknowledgement gates never pass), and then both connections go away without acknowledging —
+in between loses the message: the broker holds it for nobody (the lane's session is a clean
+one). Here the hub "dies" at exactly that moment — the lane has handled the SOS presses,
+nothing they caused by the lane is durable yet (its acknowledgement gate never passes, while
+the main connection's own work is durable at once), and then both connections go away —
 and at the next start every press comes again, in order, before what is published after."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ async def test_a_press_skipped_by_the_main_connection_survives_a_crash_before_th
         second = Hub(mosquitto, durable)
         await second.start()
         # the main connection's session gives the presses again: handled there (the lane has
-        # not taken the topic over yet; its own replayed copies are dropped as from before)
+        # not taken the topic over yet)
         await until(lambda: second.handled[:3] == ["1", "2", "3"], "the presses again")
         await second.claim()
         for n in ("4", "5"):

@@ -78,8 +78,9 @@ async def test_recorded_devices_live(mosquitto: Mosquitto, tmp_path: Path) -> No
 
             await until("ifan03", "fan", "dhi.fan", "mode", "medium")
             await until("esp32_htu21", "main", "dhi.battery", "percentage", 87)
-            await until("inverted_shutter", "shutter_1", "dhi.window_covering", "position", 46)
-            assert value("inverted_shutter", "shutter_1", "dhi.window_covering", "moving") == "opening"
+            # the retained discovery already says position 46 (stopped): wait for the RESULT's "opening"
+            await until("inverted_shutter", "shutter_1", "dhi.window_covering", "moving", "opening")
+            assert value("inverted_shutter", "shutter_1", "dhi.window_covering", "position") == 46
             await until("ct_bulb", "light", "dhi.color_temperature", "color_temperature", 2632)
             await until("h801_split", "light_2", "dhi.level", "level", 25)
             await until("h801_channels", "light_3", "dhi.level", "level", 42)

@@ -85,14 +85,49 @@ def test_vendor_numeric_keeps_type_range_unit_and_access(
     assert prop.unit == resolved.ucum
     if resolved.vendor_unit is not None:  # never silently dropped: it is in the description
         assert prop.description is not None and resolved.vendor_unit in prop.description.en
-    assert prop.minimum is not None and prop.maximum is not None
-    assert prop.minimum == pytest.approx(min(b.convert(lo), b.convert(hi)), rel=1e-9, abs=1e-9)
-    assert prop.maximum == pytest.approx(max(b.convert(lo), b.convert(hi)), rel=1e-9, abs=1e-9)
-    # every value the device may report is a valid DHI value, and converts back
-    for raw in (lo, hi, lo + span / 2):
-        value = b.convert(raw)
-        check_value(prop, min(max(value, prop.minimum), prop.maximum), "v")
+    ends = [converted(b, v) for v in (lo, hi)]
+    pole = None in ends or (lo < 0 < hi and converted(b, 0.0) is None)  # e.g. 0 mired = ∞ K
+    if not pole:
+        assert prop.minimum is not None and prop.maximum is not None
+        assert prop.minimum == pytest.approx(min(ends), rel=1e-9, abs=1e-9)  # type: ignore[type-var]
+        assert prop.maximum == pytest.approx(max(ends), rel=1e-9, abs=1e-9)  # type: ignore[type-var]
+    # every value the device may report is inside the range and valid, and converts back
+    for raw in (lo, hi, lo + span / 2, lo + span / 7):
+        value = converted(b, raw)
+        if value is None:
+            continue
+        tolerance = 1e-9 * max(1.0, abs(value))
+        assert prop.minimum is None or value >= prop.minimum - tolerance, (raw, value, prop.minimum)
+        assert prop.maximum is None or value <= prop.maximum + tolerance, (raw, value, prop.maximum)
+        lower = value if prop.minimum is None else max(value, prop.minimum)
+        check_value(prop, lower if prop.maximum is None else min(lower, prop.maximum), "v")
         assert b.convert.back(value) == pytest.approx(raw, rel=1e-9, abs=1e-6)
+
+
+def converted(b: Binding, raw: float) -> float | None:
+    try:
+        return float(b.convert(raw))
+    except ConversionError:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (150.0, 500.0, (2000.0, 1_000_000 / 150)),  # a colour lamp's usual range
+        (0.0, 500.0, (2000.0, None)),  # 0 mired is no temperature: no upper bound in K
+        (-1.0, 1.0, (None, None)),  # around the pole: nothing bounds the kelvins
+        (150.0, None, (None, 1_000_000 / 150)),
+        (None, 500.0, (None, None)),  # down to 0 and below it
+    ],
+)
+def test_a_mired_range_in_kelvin(
+    lo: float | None, hi: float | None, expected: tuple[float | None, ...]
+) -> None:
+    conv = units.converter(units.lookup("mired"), units.lookup("K"))  # type: ignore[arg-type]
+    assert conv is not None
+    got = units.range_through(conv, lo, hi)
+    assert got == pytest.approx(expected)
 
 
 @settings(max_examples=100, deadline=None)
