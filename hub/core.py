@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +50,24 @@ class Service(Protocol):
     async def start(self, hub: Hub) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def _events_query(
+    since: int, limit: int, types: Iterable[str], devices: Iterable[str], upto: int | None
+) -> tuple[str, list[Any]]:
+    """The one query of the event log: after ``since``, up to ``upto``, of these types and devices."""
+    sql = "SELECT seq, message FROM events WHERE seq > ?"
+    params: list[Any] = [since]
+    if upto is not None:
+        sql += " AND seq <= ?"
+        params.append(upto)
+    for column, values in (("type", sorted(types)), ("device", sorted(devices))):
+        if values:
+            sql += f" AND {column} IN ({','.join('?' * len(values))})"
+            params.extend(values)
+    sql += " ORDER BY seq LIMIT ?"
+    params.append(limit)
+    return sql, params
 
 
 class Hub:
@@ -269,10 +287,17 @@ class Hub:
         self.storage.write_telemetry_many(_EVENT_LOG, rows, keys, seqs)
 
     async def stored_events(
-        self, since: int, limit: int, types: Iterable[str] = (), devices: Iterable[str] = ()
-    ) -> list[str]:
-        """The event log after ``since`` (oldest first, at most ``limit``): each message's wire
-        JSON as stored, optionally only of these types / devices.
+        self,
+        since: int,
+        limit: int,
+        types: Iterable[str],
+        devices: Iterable[str],
+        encode: Callable[[list[str]], bytes],
+    ) -> bytes:
+        """``encode`` of the event log after ``since`` (oldest first, at most ``limit``): each
+        message's wire JSON as stored, optionally only of these types / devices. The query and
+        ``encode`` run together on the storage's read thread: one hop off the loop, not two
+        (on a saturated hub each hop back to the loop waits for loop turns, issue 26).
 
         For readers paging by seq (``GET /events``): with a backlog of telemetry waiting for
         SQLite (the hub saturated) it answers at once with the settled part of the log, the
@@ -294,8 +319,8 @@ class Hub:
                 await asyncio.sleep(_SETTLE_POLL)
         floor = storage.telemetry_floor()
         upto = published if floor is None else min(published, floor - 1)
-        rows = await self.stored_event_rows(since, limit, types, devices, upto, flush=False)
-        return [raw for _, raw in rows]
+        sql, params = _events_query(since, limit, types, devices, upto)
+        return await storage.fetch_then(sql, params, lambda rows: encode([str(raw) for _, raw in rows]))
 
     async def stored_event_rows(
         self,
@@ -308,20 +333,10 @@ class Hub:
         flush: bool = True,
     ) -> list[tuple[int, str]]:
         """``(seq, wire JSON)`` of the event log after ``since`` and up to ``upto`` (oldest first,
-        at most ``limit``), optionally only of these types / devices. The one query of the log;
-        it runs in the storage's worker thread, after what is queued is committed (unless
-        ``flush`` is false: the caller knows every row up to ``upto`` is)."""
-        sql = "SELECT seq, message FROM events WHERE seq > ?"
-        params: list[Any] = [since]
-        if upto is not None:
-            sql += " AND seq <= ?"
-            params.append(upto)
-        for column, values in (("type", sorted(types)), ("device", sorted(devices))):
-            if values:
-                sql += f" AND {column} IN ({','.join('?' * len(values))})"
-                params.extend(values)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
+        at most ``limit``), optionally only of these types / devices. It runs in the storage's
+        worker thread, after what is queued is committed (unless ``flush`` is false: the caller
+        knows every row up to ``upto`` is)."""
+        sql, params = _events_query(since, limit, types, devices, upto)
         if flush:
             await self.storage.flush()
         return [(int(seq), raw) for seq, raw in await self.storage.fetchall(sql, params)]

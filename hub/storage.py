@@ -730,6 +730,17 @@ class Storage:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_pool, self._fetchall, sql, params)
 
+    async def fetch_then(
+        self, sql: str, params: Sequence[Any], then: Callable[[list[tuple[Any, ...]]], T]
+    ) -> T:
+        """``then(rows)`` of a query, both on the read thread: one hop for a caller that would
+        otherwise come back to the loop only to hand the rows to another thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._fetch_then, sql, params, then)
+
+    def _fetch_then(self, sql: str, params: Sequence[Any], then: Callable[[list[tuple[Any, ...]]], T]) -> T:
+        return then(self._fetchall(sql, params))
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None

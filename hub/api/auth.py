@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -95,15 +96,32 @@ class Principal:
 
 
 class TokenStore:
-    """Tokens in the hub's SQLite file; works inside the hub and offline (``dhome token``)."""
+    """Tokens in the hub's SQLite file; works inside the hub and offline (``dhome token``).
+
+    A token found valid is remembered for ``VERIFIED_FOR`` seconds, so an API request is
+    answered without waiting for a read on the storage's thread (on a saturated hub each such
+    wait is a loop turn or more, issue 26). A revocation forgets every remembered token at
+    once: in this process directly, and in the hub when ``dhome token revoke`` runs beside it
+    through the revocation marker (``<db>-tokens``, one byte appended per revocation, whose
+    size and time the hub compares on each check: a ``stat``, no read of the database)."""
 
     #: ``last_used`` is written at most this often per token (seconds)
     TOUCH_INTERVAL = 60.0
+    #: seconds a token found valid is trusted without reading it again (revocations end it at once)
+    VERIFIED_FOR = 60.0
+    #: most tokens remembered (beyond: forgotten all together, then read again)
+    VERIFIED_MAX = 1024
 
     def __init__(self, storage: Storage, now: Callable[[], datetime]) -> None:
         self._storage = storage
         self._now = now
         self._touched: dict[str, float] = {}
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        #: bumped by every forgetting, so a check that read the database before it does not
+        #: remember what it read
+        self._generation = 0
+        self._marker = storage.path.with_name(storage.path.name + "-tokens")
+        self._marker_seen = self._marker_stamp()
 
     async def create(self, name: str, scopes: Iterable[Scope]) -> tuple[TokenInfo, str]:
         """Store a new token and return it with its secret (the only time the secret exists)."""
@@ -142,12 +160,24 @@ class TokenStore:
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
                 (self._now().isoformat(), token_id),
             )
+            self._forget()
+            self._mark_revoked()
             info = await self.get(token_id)
         return info
 
     async def verify(self, secret: str) -> Principal | None:
         """The principal of a valid, unrevoked token; ``None`` otherwise."""
         digest = hash_token(secret)
+        stamp = self._marker_stamp()
+        if stamp != self._marker_seen:  # revoked by another process (``dhome token revoke``)
+            self._marker_seen = stamp
+            self._forget()
+        mono = time.monotonic()
+        known = self._verified.get(digest)
+        if known is not None and mono - known[1] < self.VERIFIED_FOR:
+            self._touch(known[0].token_id)
+            return known[0]
+        generation = self._generation
         row = await self._storage.fetchone(
             "SELECT id, name, hash, scopes, revoked FROM tokens WHERE hash = ?", (digest,)
         )
@@ -157,7 +187,32 @@ class TokenStore:
         if not hmac.compare_digest(str(stored), digest) or revoked is not None:
             return None
         self._touch(token_id)
-        return Principal(token_id, name, effective(Scope(s) for s in scopes.split(",") if s))
+        principal = Principal(token_id, name, effective(Scope(s) for s in scopes.split(",") if s))
+        if generation == self._generation:
+            if len(self._verified) >= self.VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[digest] = (principal, mono)
+        return principal
+
+    def _forget(self) -> None:
+        self._verified.clear()
+        self._generation += 1
+
+    def _marker_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._marker.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def _mark_revoked(self) -> None:
+        """Tell a hub running on this database (if this is ``dhome token``) to forget what it
+        remembers: the marker grows by one byte, so its size differs after every revocation."""
+        fd = os.open(self._marker, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)
 
     def _touch(self, token_id: str) -> None:
         mono = time.monotonic()

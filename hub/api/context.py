@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -72,6 +72,8 @@ class ApiContext:
     #: seconds the oldest message may wait in a client's queue before the client is dropped
     ws_queue_seconds: float = 10.0
     sockets: set[WsConnection] = field(default_factory=set)
+    #: device id -> (its record's version, its entry's JSON) for ``GET /devices``
+    entry_json: dict[str, tuple[tuple[Any, ...], bytes]] = field(default_factory=dict)
     replays: Replayer = field(init=False)
     fanout: FanOut = field(init=False)
     #: ``https`` when the API serves TLS

@@ -16,6 +16,7 @@ from dhi.models import CommandRequest, CommandResult, CommandStatus
 from dhi.models.command import SET_COMMAND
 from hub.api.context import api
 from hub.api.http import (
+    JSON,
     json_response,
     q_int,
     q_str,
@@ -27,7 +28,6 @@ from hub.api.models import (
     CapabilityIdValue,
     ComponentIdValue,
     DeviceEntry,
-    DevicePage,
     DeviceState,
     HistoryEntry,
     HistoryPage,
@@ -53,6 +53,19 @@ def _entry(rec: DeviceRecord) -> DeviceEntry:
     return DeviceEntry(device=rec.description, available=rec.available, added=rec.added, updated=rec.updated)
 
 
+def _entry_json(cache: dict[str, tuple[tuple[Any, ...], bytes]], rec: DeviceRecord) -> bytes:
+    """A device's entry as JSON, encoded once per version of its record: a page of the
+    registry is mostly the same bytes each time, and encoding 50 descriptions took ~2.5 ms of
+    the event loop per request (issue 26: with the hub saturated, REST was half the loop)."""
+    version = (rec.description, rec.available, rec.added, rec.updated)
+    cached = cache.get(rec.id)
+    if cached is not None and cached[0][0] is rec.description and cached[0][1:] == version[1:]:
+        return cached[1]
+    data = orjson.dumps(_entry(rec).model_dump(mode="json", by_alias=True, exclude_none=True))
+    cache[rec.id] = (version, data)
+    return data
+
+
 async def list_devices(request: web.Request) -> web.Response:
     """Devices sorted by id, filtered by room, capability and adapter; ``cursor`` pages."""
     room = q_str(request, "room")
@@ -60,9 +73,15 @@ async def list_devices(request: web.Request) -> web.Response:
     adapter = q_str(request, "adapter", max_length=64)
     limit = q_int(request, "limit", 100, 1, 1000)
     after = q_str(request, "cursor", min_length=1)
-    items: list[DeviceEntry] = []
+    ctx = api(request)
+    records = ctx.hub.registry.all()
+    cache = ctx.entry_json
+    if len(cache) > 2 * len(records) + 100:  # devices removed: drop their entries
+        cache.clear()
+    items: list[bytes] = []
+    last = ""
     more = False
-    for rec in api(request).hub.registry.all():
+    for rec in records:
         desc = rec.description
         if after is not None and rec.id <= after:
             continue
@@ -75,9 +94,11 @@ async def list_devices(request: web.Request) -> web.Response:
         if len(items) == limit:
             more = True
             break
-        items.append(_entry(rec))
-    cursor = items[-1].device.id if more and items else None
-    return json_response(DevicePage(items=items, next=cursor))
+        items.append(_entry_json(cache, rec))
+        last = rec.id
+    # the JSON of ``DevicePage(items=..., next=...)``, put together from the entries' own
+    tail = b"]," + orjson.dumps({"next": last})[1:] if more and items else b"]}"
+    return web.Response(body=b'{"items":[' + b",".join(items) + tail, content_type=JSON)
 
 
 async def get_device(request: web.Request) -> web.Response:

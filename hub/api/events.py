@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -11,7 +10,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from hub.api.context import api
-from hub.api.http import json_response, q_int, q_list
+from hub.api.http import JSON, q_int, q_list
 from hub.api.models import EventPage, MessageTypeValue
 from hub.api.replay import MESSAGE
 
@@ -33,12 +32,11 @@ def stored_messages(raws: list[str]) -> list[Any]:
     return out
 
 
-async def query_events(
-    request: web.Request, since: int, limit: int, types: list[str], devices: list[str]
-) -> list[Any]:
-    rows = await api(request).hub.stored_events(since, limit, types, devices)
-    # validating up to a page of stored rows is the costly part: off the loop, like replays
-    return await asyncio.to_thread(stored_messages, rows)
+def event_page(raws: list[str], since: int) -> bytes:
+    """The JSON of a page of the log (``EventPage``) from its stored rows."""
+    items = stored_messages(raws)
+    page = EventPage(items=items, next=items[-1].seq if items else since)
+    return orjson.dumps(page.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 async def list_events(request: web.Request) -> web.Response:
@@ -46,5 +44,9 @@ async def list_events(request: web.Request) -> web.Response:
     limit = q_int(request, "limit", 100, 1, 1000)
     types = [t.value for t in q_list(request, "type", MessageTypeValue, max_items=10)]
     devices = q_list(request, "device", min_length=1)
-    items = await query_events(request, since, limit, types, devices)
-    return json_response(EventPage(items=items, next=items[-1].seq if items else since))
+    # validating and encoding a page of stored rows is the costly part (~3 ms per 100 rows):
+    # done on the read thread with the query, so the loop only writes the bytes
+    body = await api(request).hub.stored_events(
+        since, limit, types, devices, lambda rows: event_page(rows, since)
+    )
+    return web.Response(body=body, content_type=JSON)
