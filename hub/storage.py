@@ -113,6 +113,10 @@ MIGRATIONS: list[str] = [
 
 #: how often the telemetry thread, holding back for safety work, looks again (seconds)
 _GIVE_WAY_POLL = 0.005
+#: rows of a telemetry chunk committed per transaction: between two pieces the telemetry
+#: thread lets a waiting ordered job (an alert's commit, the outbox's read) have the
+#: connection, so that waits for one piece (a few ms), not for a whole 2 000-row chunk
+_PIECE_ROWS = 250
 
 
 # holders, not list/dict subclasses: the module is compiled with mypyc (tools/compiled),
@@ -593,8 +597,32 @@ class Storage:
         # executor would silently drop those writes.
         # The job is handed to the executor now (not one loop turn later, as a shielded
         # coroutine would be), so a read issued right after sees this batch committed.
-        job = asyncio.get_running_loop().run_in_executor(self._pool, self._commit, batch)
+        job = self._ordered_job(self._commit, batch)
         return await asyncio.shield(job)
+
+    def _ordered_job(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Hand ``fn(*args)`` to the ordered thread. From now until it is done the telemetry
+        thread gives way (``_turn``): counted at hand-over, not when the job takes its turn, so
+        two jobs in a row (an alert's commit, then the outbox's read of its entry) are not
+        split by a telemetry piece taking the connection in between."""
+        with self._waiting_changed:
+            self._waiting += 1
+
+        def job() -> T:
+            try:
+                return fn(*args)
+            finally:
+                with self._waiting_changed:
+                    self._waiting -= 1
+                    self._waiting_changed.notify_all()
+
+        try:
+            return asyncio.get_running_loop().run_in_executor(self._pool, job)
+        except BaseException as exc:  # not handed over (pool shut down): not waiting either
+            with self._waiting_changed:
+                self._waiting -= 1
+                self._waiting_changed.notify_all()
+            raise exc
 
     @contextlib.contextmanager
     def _turn(self, *, telemetry: bool = False) -> Iterator[None]:
@@ -619,7 +647,10 @@ class Storage:
     def _commit_telemetry(self, batch: list[_Queued], floor: int | None) -> int:
         rows = sum(len(p.rows) for _, p in batch if isinstance(p, _Rows))
         try:
-            return self._commit(batch, telemetry=True)
+            last = 0
+            for piece in _pieces(batch, _PIECE_ROWS):
+                last = self._commit(piece, telemetry=True)  # each piece takes its own turn
+            return last
         finally:
             # committed, or rolled back and never to be: either way no longer pending. Chunks
             # run in the order they were taken, so this one's entries are the oldest.
@@ -682,9 +713,7 @@ class Storage:
         """Commit the ordered queue (not telemetry), then read: one job on the storage thread,
         so a caller on the safety path (the outbox) waits for one answer from it, not two."""
         batch = self._take() if self._pending else []
-        job = asyncio.get_running_loop().run_in_executor(
-            self._pool, self._commit_then_fetch, batch, sql, params
-        )
+        job = self._ordered_job(self._commit_then_fetch, batch, sql, params)
         return await asyncio.shield(job)  # the batch is committed even if the caller is cancelled
 
     def _commit_then_fetch(
@@ -798,6 +827,33 @@ class _Checkpointer:
                     log.warning("storage: WAL checkpoint failed: %s", exc)
         finally:
             conn.close()
+
+
+def _pieces(batch: list[_Queued], size: int) -> Iterator[list[_Queued]]:
+    """The row statements of ``batch`` in order, cut into pieces of at most ``size`` rows."""
+    piece: list[_Queued] = []
+    room = size
+    for sql, params in batch:
+        rows = params.rows if isinstance(params, _Rows) else None
+        if rows is None:
+            piece.append((sql, params))
+            room -= 1
+        else:
+            start = 0
+            while start < len(rows):
+                part = _Rows()
+                part.rows = rows[start : start + max(room, 1)]
+                start += len(part.rows)
+                piece.append((sql, part))
+                room -= len(part.rows)
+                if room <= 0:
+                    yield piece
+                    piece, room = [], size
+        if room <= 0:
+            yield piece
+            piece, room = [], size
+    if piece:
+        yield piece
 
 
 def _wake_waiter(waiter: asyncio.Future[None]) -> None:

@@ -25,6 +25,11 @@ from collections.abc import Callable
 
 #: the longest a bulk reader waits for safety work before it reads one slice anyway (seconds)
 HOLD = 0.25
+#: the longest one turn of bulk work runs on the event loop — an MQTT connection's read slice,
+#: a batch of the alert engine (seconds of wall clock). A smoke alarm's first step, the lane's
+#: read, comes before anything is "in flight" to give way to: it waits for the turn in
+#: progress, ~2 such slices, which on a loaded 2-core machine take 3-4 times their length
+SLICE = 0.002
 #: how often a held reader looks again whether the safety work is done (seconds)
 POLL = 0.002
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from prometheus_client import Counter
 
-from adapters.sdk.giveway import GIVE_WAY
+from adapters.sdk.giveway import GIVE_WAY, HOLD, POLL, SLICE
 from dhi.errors import NotFound
 from dhi.models.alert import Alert, AlertKind, AlertState
 from dhi.models.envelope import (
@@ -69,7 +69,7 @@ _BATCH = 500  # bus messages handled per turn of the engine's lock
 #: ... and at most this long (seconds) before the engine gives the event loop back: a get()
 #: from a non-empty queue does not suspend, so without it a backlog of 50 000 bulk readings
 #: was handled in one loop turn (seconds) while the safety lane's reads and the outbox waited
-_SLICE_SECONDS = 0.005
+_SLICE_SECONDS = SLICE
 #: The timer loop re-checks at least this often (real seconds), whatever the next deadline.
 MAX_TIMER_SLEEP = 2.0
 #: A timer waits at most this long (real seconds) for the messages queued before it to be
@@ -156,6 +156,10 @@ class AlertEngine:
         self._msg_time: datetime | None = None  # the time of the message being handled
         self._no_give_way: Callable[[], None] | None = None
         self._batch_done = asyncio.Event()
+        #: a wait for safety work elsewhere ran to HOLD: one batch of bulk before the next
+        self._owed_batch = False
+        #: times bulk readings waited for safety work in flight elsewhere (observability)
+        self.bulk_holds = 0
         self.raised_total: Counter | None = None
 
     def __repr__(self) -> str:
@@ -334,6 +338,7 @@ class AlertEngine:
 
     async def _consume(self, sub: Subscription) -> None:
         while True:
+            await self._give_way(sub)
             try:
                 msg = await sub.get()
             except SubscriptionClosed:
@@ -355,7 +360,9 @@ class AlertEngine:
                         finally:
                             self._on_priority = False
                     handled += 1
-                    more = handled < _BATCH and time.perf_counter() < deadline
+                    # after a priority message the rest waits for the next turn: what it set
+                    # in motion (the outbox's delivery) may want the bulk readings to wait
+                    more = handled < _BATCH and time.perf_counter() < deadline and not _is_priority(msg)
                     msg = sub.get_nowait() if more else None
             self._busy = sub.depth > 0
             self._batch_done.set()
@@ -363,6 +370,29 @@ class AlertEngine:
                 self._wake.set()
             if self._busy:
                 await asyncio.sleep(0)  # the rest on the next loop turn: others' turn first
+
+    async def _give_way(self, sub: Subscription) -> None:
+        """Bulk readings wait while safety work is in flight elsewhere (adapters.sdk.giveway:
+        the outbox delivering a fresh alert). Every step of that work waits for a loop turn,
+        and each turn would also carry a batch of them. A priority message never waits; bulk
+        waits at most ``HOLD``, then one batch is handled before the next wait. Not on a clock
+        faster than real time (a simulated scenario): there the hold's real milliseconds are
+        minutes of hub time, and a rule's timer (a door left open) would fire before the
+        reading that ends it."""
+        if self._owed_batch or self.hub.clock.speed > 1.0:
+            self._owed_batch = False
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        held = False
+        while sub.priority_depth == 0 and sub.depth > 0 and not sub.closed and GIVE_WAY.urgent():
+            if loop.time() - started >= HOLD:
+                self._owed_batch = True
+                return
+            if not held:
+                held = True
+                self.bulk_holds += 1
+            await asyncio.sleep(POLL)
 
     def _changes_nothing(self, msg: Any) -> bool:
         """A bulk reading that handling would only take through no-ops: of a property only

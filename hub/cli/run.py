@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -78,18 +79,31 @@ def default_services(hub: Hub) -> None:
             hub.add_service(MdnsService(api))  # after the API: it announces the bound port
 
 
+#: How long a thread holding the GIL runs before one waiting for it gets it (seconds; Python's
+#: default is 0.005). The safety path crosses threads several times — the SQLite thread's
+#: commit of an alert and its outbox rows, then the outbox's read of its entry — and with the
+#: event loop busy on bulk telemetry each hand-over of the GIL waited up to a whole interval
+#: (docs/ingestion.md "safety work first").
+SWITCH_INTERVAL = 0.0005
+
+
 async def serve(hub: Hub, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with hub:
-        freezer = asyncio.create_task(_freeze_long_lived(hub), name="dhome-gc-freeze")
-        try:
-            await stop.wait()
-        finally:
-            freezer.cancel()
-        console.print("[dim]stopping…[/]")
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        async with hub:
+            freezer = asyncio.create_task(_freeze_long_lived(hub), name="dhome-gc-freeze")
+            try:
+                await stop.wait()
+            finally:
+                freezer.cancel()
+            console.print("[dim]stopping…[/]")
+    finally:
+        sys.setswitchinterval(previous)
 
 
 #: quiet time after a device change before what is alive is frozen again

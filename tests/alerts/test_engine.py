@@ -3,6 +3,7 @@ timers on the hub clock, and recovery after a restart."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -353,3 +354,36 @@ async def test_changes_no_rule_reads_skip_the_queue_and_cool_readings_change_not
         home.set(climate, "dhi.temperature", temperature=40.0)  # bulk, below: ends it
         await home.settle()
         assert home.open_alerts() == []
+
+
+async def test_bulk_readings_wait_while_safety_work_is_in_flight_elsewhere(tmp_path: Path) -> None:
+    """While a give-way source says safety work is in flight (the outbox delivering a fresh
+    alert), the engine leaves bulk readings queued — each step of that work waits for a loop
+    turn, which would carry a batch of them — and still takes a smoke alarm at once; once the
+    work is done every bulk reading is handled (adapters/sdk/giveway.py)."""
+    from adapters.sdk.giveway import GIVE_WAY
+
+    kitchen = device("kitchen-climate", "kitchen", ("dhi.temperature", ["temperature"]))
+    in_flight = {"safety": False}
+    remove = GIVE_WAY.add_source(lambda: in_flight["safety"])
+    try:
+        async with running_home(tmp_path) as home:
+            home.add(kitchen, SMOKE)
+            home.set(SMOKE, "dhi.smoke_alarm", smoke=False)
+            await home.settle()
+            sub = home.engine._sub
+            assert sub is not None
+            in_flight["safety"] = True
+            for i in range(3000):  # more than a few batches: a hold that ran out still leaves some
+                home.set(kitchen, "dhi.temperature", temperature=20 + i / 1000)
+            home.set(SMOKE, "dhi.smoke_alarm", smoke=True)
+            async with asyncio.timeout(15):  # the smoke alarm is taken; then bulk waits
+                while not (home.open_alerts() and home.engine.bulk_holds):
+                    await asyncio.sleep(0.002)
+            assert [a.kind for a in home.open_alerts()] == [AlertKind.SMOKE]
+            assert sub.depth > 0  # the bulk readings still wait
+            in_flight["safety"] = False
+            await home.settle()
+            assert sub.depth == 0
+    finally:
+        remove()

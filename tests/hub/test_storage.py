@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from hub.config import HubConfig
 from hub.core import DB_NAME, Hub
-from hub.storage import MIGRATIONS, Storage, _insert_rows
+from hub.storage import _PIECE_ROWS, MIGRATIONS, Storage, _insert_rows, _pieces, _Rows
 from tests.hub.conftest import HubFactory
 from tests.hub.toys import LampAdapter
 
@@ -407,3 +408,59 @@ async def test_the_draining_thread_gives_way_to_safety_work_in_flight(tmp_path: 
         urgent[0] = False
         remove()
         await storage.close()
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=30), max_size=6),
+    piece=st.integers(min_value=1, max_value=25),
+)
+def test_a_telemetry_chunk_is_cut_into_pieces_in_order(sizes: list[int], piece: int) -> None:
+    batch: list[Any] = []
+    for n, size in enumerate(sizes):
+        rows = _Rows()
+        rows.rows = [(n, i) for i in range(size)]
+        batch.append((f"sql{n}", rows))
+    pieces = list(_pieces(batch, piece))
+    assert all(0 < sum(len(p.rows) for _, p in part) <= piece for part in pieces)
+    flat = [(sql, row) for part in pieces for sql, p in part for row in p.rows]
+    assert flat == [(sql, row) for sql, p in batch for row in p.rows]
+
+
+async def test_an_alert_commit_goes_between_the_pieces_of_a_telemetry_chunk(tmp_path: Path) -> None:
+    """An ordered write (an alert and its outbox rows) handed over while the telemetry thread
+    commits a chunk waits for the piece in progress, not for the whole chunk: the order of
+    the commits on the connection, as SQLite reports them, shows it."""
+    import threading
+
+    storage = Storage(tmp_path / "s.db", batch_interval=5, batch_max=4 * _PIECE_ROWS)
+    await storage.open()
+    loop = asyncio.get_running_loop()
+    commits: list[str] = []
+    alert: list[asyncio.Task[int]] = []
+
+    async def raise_alert() -> None:
+        alert.append(asyncio.create_task(storage.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")))
+        await asyncio.sleep(0)  # the task's first step: the write is handed to the storage thread
+
+    def trace(sql: str) -> None:
+        if sql != "COMMIT":
+            return
+        telemetry = "telemetry" in threading.current_thread().name
+        commits.append("telemetry" if telemetry else "alert")
+        if telemetry and not alert:  # the chunk's first piece: now a smoke alarm's alert comes
+            asyncio.run_coroutine_threadsafe(raise_alert(), loop).result(timeout=30)
+
+    try:
+        assert storage._conn is not None
+        storage._conn.set_trace_callback(trace)
+        key = ("a", "main", "dhi.temperature", "temperature")
+        for i in range(3 * _PIECE_ROWS):
+            storage.write_telemetry(HISTORY, (*key, str(i), "t"))
+        await storage.flush()
+        await alert[0]
+        count = await storage.fetchone("SELECT count(*) FROM history")
+    finally:
+        await storage.close()
+    assert count == (3 * _PIECE_ROWS,)
+    assert commits[0] == "telemetry" and "alert" in commits
+    assert commits[commits.index("alert") + 1 :].count("telemetry") >= 1, commits

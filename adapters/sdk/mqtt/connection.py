@@ -38,7 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from adapters.sdk.giveway import GIVE_WAY, HOLD, POLL
+from adapters.sdk.giveway import GIVE_WAY, HOLD, POLL, SLICE
 from adapters.sdk.mqtt.errors import (
     MqttClosed,
     MqttConnectError,
@@ -84,7 +84,7 @@ _MAX_PACKETS_PER_WAKEUP = 256
 #: ... and at most this long (seconds): on a loaded machine 256 messages took 70-220 ms, and
 #: every step of a smoke alarm's way through the hub (lane read, alert engine, SQLite thread's
 #: answer, webhook response) waits for one loop turn
-_SLICE_SECONDS = 0.005
+_SLICE_SECONDS = SLICE
 #: QoS 0 packets taken from the buffer at once, between two looks at the clock
 _CHUNK = 32
 
