@@ -100,8 +100,16 @@ async def test_events_answer_with_the_settled_log_while_a_telemetry_backlog_wait
             ctx.publish_state(THERMO, "dhi.temperature", {"temperature": i / 100})
         await storage.flush()
         settled = h.hub.bus.seq
-        held = threading.Event()
-        stuck = asyncio.get_running_loop().run_in_executor(storage._telemetry_pool, held.wait)
+        held, holding = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            holding.set()
+            held.wait()
+
+        stuck = asyncio.get_running_loop().run_in_executor(storage._telemetry_pool, hold)
+        # the telemetry thread may still be finishing the drain that flushed: only once it holds
+        # is the backlog sure to wait (the drain commits whatever it finds queued, chunk by chunk)
+        await asyncio.to_thread(holding.wait, 60)
         try:
             # SQLite's telemetry thread is held: a backlog larger than a batch waits for it
             for i in range(100, 3100):
