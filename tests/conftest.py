@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,34 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ByGroup(config, log)
 
 
+def unique_node_ids(items: list[pytest.Item]) -> None:
+    """Every test has its own node id. pytest-xdist hands out tests by node id: of items that
+    share one, only the first ever ran (schemathesis names its 35 API operations
+    ``…[GET /health]`` but gives them one node id: 34 were silently left out). Such items take
+    their name as the last part of their id; an id still shared stops the run."""
+    count = Counter(item.nodeid for item in items)
+    for item in items:
+        if count[item.nodeid] > 1 and "::" in item.nodeid:
+            rename(item, f"{item.nodeid.rsplit('::', 1)[0]}::{item.name}")
+    shared = [nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1]
+    if shared:
+        raise pytest.UsageError(f"tests share a node id, so some would not run: {shared[:5]}")
+
+
+def rename(item: pytest.Item, nodeid: str) -> None:
+    if hasattr(item, "_id"):  # pytest >= 9 keeps the id structured
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(nodeid)  # type: ignore[attr-defined,unused-ignore]
+    else:
+        item._nodeid = nodeid  # type: ignore[attr-defined,unused-ignore]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In an xdist worker: the units with the most slow tests first, so the many quick ones fill
-    the gaps at the end instead of one long module (every worker collects the same order)."""
+    """Unique node ids; in an xdist worker, the units with the most slow tests first, so the many
+    quick ones fill the gaps at the end instead of one long module (every worker collects the
+    same order)."""
+    unique_node_ids(items)
     if not hasattr(config, "workerinput"):
         return
     groups: dict[str, list[pytest.Item]] = {}
