@@ -101,6 +101,7 @@ class Mosquitto:
         allow_anonymous: bool = True,
         tls: TlsFiles | None = None,
         users: dict[str, str] | None = None,
+        max_inflight: int = 100,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
@@ -145,7 +146,7 @@ class Mosquitto:
                     "autosave_on_changes true",
                     # the broker's promise to a persistent session (spec §12): at most 100 QoS 1/2
                     # messages in flight per client, 10 000 queued while the hub is away
-                    "max_inflight_messages 100",
+                    f"max_inflight_messages {max_inflight}",
                     "max_queued_messages 10000",
                     "persistent_client_expiration 1d",
                     f"log_dest file {self.log}",

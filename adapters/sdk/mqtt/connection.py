@@ -56,12 +56,17 @@ from adapters.sdk.mqtt.topics import matches, validate_filter, validate_topic
 class MqttMessage:
     """A received message. ``retain`` is True only for stored messages the broker replays
     because of a (re)subscribe; live messages arrive with ``retain=False`` (MQTT 3.1.1 and 5
-    alike, since we never ask for retain-as-published)."""
+    alike, since we never ask for retain-as-published). ``arrival``: its place in the order the
+    connection received messages (1, 2, …; 0 for one made elsewhere). A handler may see a
+    message later than it arrived (one a resumed session replayed before its handler existed
+    waits for it), so what a handler decides by the order of arrival reads ``arrival``, not the
+    order of the calls (the safety lane's hand-over, lanes.py)."""
 
     topic: str
     payload: bytes
     qos: int = 0
     retain: bool = False
+    arrival: int = field(default=0, compare=False)
 
 
 MessageCallback = Callable[[MqttMessage], Awaitable[None] | None]
@@ -279,6 +284,7 @@ class MqttConnection:
         self._by_sub_id: dict[int, str] = {}
         self._matching: dict[str, list[str]] = {}  # topic -> filters it matches (3.1.1)
         self._sub_ids = itertools.count(1)
+        self._arrivals = 0  # messages received so far (MqttMessage.arrival)
         self._pending_pub: dict[int, asyncio.Future[None]] = {}
         self._pending_sub: dict[int, asyncio.Future[list[ReasonCode] | None]] = {}
         self._listeners: list[ConnectionListener] = []
@@ -830,7 +836,10 @@ class MqttConnection:
             return
         ids = getattr(msg.properties, "SubscriptionIdentifier", None) if msg.properties is not None else None
         id_list = (ids if isinstance(ids, list) else [ids]) if ids else []
-        message = MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain))
+        if id_list and self._persistent and not self._ids_name_filters_of(topic, id_list):
+            id_list = []  # by its topic
+        self._arrivals += 1
+        message = MqttMessage(topic, bytes(msg.payload), msg.qos, bool(msg.retain), self._arrivals)
         if not self._persistent or msg.qos == 0:
             self._deliver(message, id_list)
             return
@@ -854,7 +863,8 @@ class MqttConnection:
             except UnicodeDecodeError:
                 self._log.warning("dropped a message whose topic is not UTF-8: %r", publish.topic)
                 continue
-            message = MqttMessage(topic, publish.payload, 0, publish.retain)
+            self._arrivals += 1
+            message = MqttMessage(topic, publish.payload, 0, publish.retain, self._arrivals)
             for pattern in self._filters_for(topic, publish.sub_ids):
                 sub = self._subs.get(pattern)
                 if sub is None:
@@ -927,6 +937,17 @@ class MqttConnection:
                 self._unclaimed.append((message, mid, generation))
             else:
                 self._queue_ack(mid, message.qos, generation, tasks)
+
+    def _ids_name_filters_of(self, topic: str, sub_ids: list[int]) -> bool:
+        """Whether each subscription identifier names a filter of this process that matches
+        the topic. A resumed session's backlog carries the identifiers of the process that
+        subscribed, and this one may have given them to other filters (subscribed in another
+        order: an adapter that learns its topics at run time)."""
+        for sub_id in sub_ids:
+            pattern = self._by_sub_id.get(sub_id)
+            if pattern is None or not matches(pattern, topic):
+                return False
+        return True
 
     def _filters_for(self, topic: str, sub_ids: list[int]) -> list[str]:
         # MQTT 5: the broker names the matching subscriptions, so overlapping filters

@@ -16,7 +16,10 @@ order, with a marker:
 
 A retained message replayed for a (re)subscription is always the bulk connection's: the
 lane drops its copy, the bulk never skips one (after a lost broker the two connections
-re-subscribe in either order, and a replay could otherwise fall between them).
+re-subscribe in either order, and a replay could otherwise fall between them). So is every
+message that reached the bulk connection before its marker, whenever its handler runs: a
+persistent session's backlog arrives at connect, waits for its handler (connection.py), and
+may be handed to it after the lane took its topic over (``MqttMessage.arrival``).
 
 If the lane connection is lost, every topic goes back to the bulk connection at once and is
 handed over again once the lane is back.
@@ -84,12 +87,14 @@ class _Sync:
 class _Claim:
     """The hand-over state of the topics claimed together (``marker`` None: the lane owns them)."""
 
-    __slots__ = ("bulk_done", "held", "lane_ready", "marker")
+    __slots__ = ("bulk_done", "bulk_from", "held", "lane_ready", "marker")
 
     def __init__(self, marker: str) -> None:
         self.marker: str | None = marker
         self.lane_ready = False  # the lane saw the marker: its copies from here on are new
         self.bulk_done = False  # bulk saw the marker: it has handled everything before
+        #: the marker's arrival on the bulk connection: the lane has a copy of what came after
+        self.bulk_from = 0
         self.held: list[MqttMessage] = []
 
 
@@ -243,13 +248,21 @@ class SafetyLane:
         persistent session the skipped copy is acknowledged only once the lane's is durable."""
 
         def unless_on_the_lane(msg: MqttMessage) -> Awaitable[None] | None:
-            if msg.retain or not self.owns(msg.topic):
+            if msg.retain or not self._lane_has(msg):
                 return callback(msg)
             if not self._persistent or msg.qos == 0:
                 return None
             return self._skip(msg, callback)
 
         return unless_on_the_lane
+
+    def _lane_has(self, msg: MqttMessage) -> bool:
+        """Whether the lane got its own copy of this bulk message: its topic is claimed and it
+        reached the bulk connection after the claim's marker. Not decided by when the handler
+        runs: a resumed session's backlog (sent at connect, before the lane existed) waits for
+        its handler and may be handed to it after the marker; the lane never had a copy."""
+        claim = self._claim_of(msg.topic)
+        return claim is not None and claim.bulk_done and msg.arrival > claim.bulk_from
 
     def _skip(self, msg: MqttMessage, callback: MessageCallback) -> Awaitable[None]:
         sync = self._collecting
@@ -365,6 +378,7 @@ class SafetyLane:
         claim = self._by_marker.get(msg.payload.decode(errors="replace"))
         if claim is not None:
             claim.bulk_done = True
+            claim.bulk_from = msg.arrival
             self._settle(claim)
 
     def _settle(self, claim: _Claim) -> None:

@@ -123,3 +123,39 @@ async def test_a_press_skipped_by_the_main_connection_survives_a_crash_before_th
     await asyncio.sleep(0.5)
     assert third.handled == []  # everything was acknowledged: nothing comes a third time
     await third.stop()
+
+
+async def test_a_backlog_kept_while_the_hub_was_away_is_the_main_connections_whenever_it_is_handled(
+    mosquitto: Mosquitto,
+) -> None:
+    """A press published while the hub was away waits in the main connection's session. At the
+    next start the broker sends it at connect, before any handler exists, so it waits for its
+    handler — and the lane may take its topic over before that handler is added (a device's
+    claim follows its description, which another filter replays first). The lane never had a
+    copy of it: the main connection must handle it, not skip it (it did: the SOS was
+    acknowledged and lost, one kill -9 in two under load)."""
+    first = Hub(mosquitto, durable)
+    await first.start()
+    await first.claim()
+    await first.stop()  # the main connection's session stays, with its subscription
+    with MqttPeer(mosquitto, "sos-button") as button:
+        button.publish(SOS, "away")
+        second = Hub(mosquitto, durable)
+        await second.bulk.open()  # the press arrives now: no handler yet, it waits
+        await second.lane.open(
+            second.bulk, lane_settings(second.bulk.settings, second.bulk.client_id), ack_gate=durable
+        )
+        await second.claim()  # the lane owns the topic before the main connection's handler exists
+        await second.bulk.subscribe("flat/#", second.lane.bulk(second._on_bulk))
+        await until(lambda: second.handled == ["away"], "the press kept while the hub was away")
+        button.publish(SOS, "later")
+        await until(lambda: "later" in second.handled, "the later press")
+        await asyncio.sleep(0.3)  # any duplicate would come now
+        assert second.handled == ["away", "later"]
+        assert second.by_lane == ["later"]  # published after the hand-over: the lane's
+        await second.stop()
+    third = Hub(mosquitto, durable)
+    await third.start()
+    await asyncio.sleep(0.5)
+    assert third.handled == []  # both acknowledged: nothing comes again
+    await third.stop()

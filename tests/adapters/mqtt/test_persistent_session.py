@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from adapters.sdk.mqtt import BrokerSettings, MqttConnection, MqttMessage
-from tests.support.mosquitto import Mosquitto, MqttPeer
+from tests.support.mosquitto import Mosquitto, MqttPeer, find_mosquitto
 
 
 def settings(broker: Mosquitto, client_id: str, protocol: str) -> BrokerSettings:
@@ -88,3 +89,37 @@ async def test_a_message_not_acknowledged_before_a_crash_comes_again(mosquitto: 
     async with MqttConnection(cfg) as conn2:
         await conn2.subscribe("crash/#", on_again)
         await until(lambda: again == [b"press"], "the redelivered press")
+
+
+async def test_a_backlog_goes_to_the_filter_it_matches_when_the_subscriptions_come_in_another_order(
+    tmp_path: Path,
+) -> None:
+    """A resumed session's backlog carries the subscription identifiers of the process that
+    subscribed; the next process may subscribe the same filters in another order (an adapter
+    that learns its topics at run time), and its identifiers then name other filters. A
+    broker that sends one QoS 1 message at a time makes the second of the backlog arrive after
+    the new process has given the first filter's old identifier to another one."""
+    broker = Mosquitto(find_mosquitto(), tmp_path, max_inflight=1)
+    broker.start()
+    try:
+        cfg = settings(broker, "persist-order", "5")
+        async with MqttConnection(cfg) as conn:
+            await conn.subscribe("order/sos/#", lambda m: None)  # identifier 1
+            await conn.subscribe("order/plug/#", lambda m: None)  # identifier 2
+        with MqttPeer(broker, "order-sender") as peer:
+            peer.publish("order/plug/1", b"switched while the hub was away")
+            peer.publish("order/sos/1", b"pressed while the hub was away")
+        sos, on_sos = collector()
+        plug, on_plug = collector()
+        async with MqttConnection(cfg) as conn:
+            await until(lambda: conn.connects == 1, "connected")
+            # the plug's message is held; this handler (identifier 1 here) takes it, its
+            # acknowledgement lets the broker send the press, under the old identifier 1
+            await conn.subscribe("order/plug/#", on_plug)
+            await until(lambda: conn.acked == 1, "the plug's message acknowledged")
+            await conn.subscribe("order/sos/#", on_sos)
+            await until(lambda: sos == [b"pressed while the hub was away"], "the press, to its own handler")
+            await until(lambda: conn.acked == 2, "the acknowledgement")
+        assert plug == [b"switched while the hub was away"]
+    finally:
+        broker.stop()
