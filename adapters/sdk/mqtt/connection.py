@@ -725,6 +725,12 @@ class MqttConnection:
                 self._deliver_publishes(fast)
                 self.read_directly += len(fast)
             budget -= len(fast) + 1
+            if fast and self.gives_way and GIVE_WAY.serve_lanes():
+                # a safety message was read on the lane (from here, not after this turn and
+                # the selector's next look): its handling goes before our next chunk, which
+                # then gives way while it is in flight
+                budget = 0
+                continue
             if fast and time.perf_counter() >= deadline:
                 budget = 0  # the slice is used up: the rest on the next turn (below)
                 continue
@@ -741,6 +747,17 @@ class MqttConnection:
             self._resuming = True
             self._loop.call_soon(self._resume_read)
         self._sync_io()
+
+    def fileno(self) -> int | None:
+        """The socket's descriptor while connected (``adapters.sdk.giveway``: a bulk turn
+        beside a lane polls the lane's)."""
+        return self._fd
+
+    def read_now(self) -> None:
+        """Read what has arrived, now, as the loop's reader would on its next look (from
+        inside a bulk turn: ``GiveWay.serve_lanes``)."""
+        if self._fd is not None and not self._resuming and self._held_at is None:
+            self._on_readable()
 
     def _hold(self) -> bool:
         """Whether this bulk connection holds its reads back now, for safety work in flight

@@ -51,6 +51,7 @@ from typing import Any
 
 from pydantic import Field
 
+from adapters.sdk.giveway import GIVE_WAY
 from adapters.sdk.mqtt.connection import AckGate, MessageCallback, MqttConnection, MqttMessage
 from adapters.sdk.mqtt.errors import MqttClosed, MqttError
 from adapters.sdk.mqtt.settings import BrokerSettings
@@ -203,6 +204,9 @@ class SafetyLane:
         # the safety messages come on the lane's connection, which never does
         bulk.gives_way = True
         self._stack.callback(setattr, bulk, "gives_way", False)
+        # and its turns read the lane's socket between chunks, so a safety message does not
+        # wait for the rest of a bulk turn (GIVE_WAY.serve_lanes)
+        self._stack.callback(GIVE_WAY.add_lane(self._conn))
 
     async def close(self) -> None:
         if self._reclaim is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -402,3 +403,54 @@ async def test_a_bulk_connection_gives_way_while_safety_work_is_in_flight(mosqui
         remove()
     assert [m.payload for m in msgs] == payloads
     assert [m.payload for m in lane_inbox.messages] == payloads
+
+
+async def test_a_bulk_turn_reads_the_lane_between_its_chunks(mosquitto: Mosquitto) -> None:
+    """A safety message that reaches the lane's socket while a bulk connection beside it is
+    in the middle of a read turn is handled inside that turn (``GIVE_WAY.serve_lanes``), not
+    after the turn and the selector's next look; the bulk connection still gets everything,
+    in order."""
+    from adapters.sdk.giveway import GIVE_WAY
+
+    loop = asyncio.get_running_loop()
+    payloads = _burst_payloads(600)
+    turn_over: list[bool] = []
+    seen: list[tuple[bool, int]] = []  # (the bulk turn was over, bulk messages handled) at the alarm
+    bulk_msgs: list[MqttMessage] = []
+    alarm = paho.Client(CallbackAPIVersion.VERSION2, client_id="alarm-pub", protocol=paho.MQTTv311)
+    alarm.connect(mosquitto.host, mosquitto.port)
+    alarm.loop_start()
+    async with (
+        MqttConnection(settings(mosquitto, protocol="3.1.1")) as bulk,
+        MqttConnection(settings(mosquitto, protocol="3.1.1")) as lane,
+    ):
+        bulk.gives_way = True
+        remove = GIVE_WAY.add_lane(lane)
+
+        def on_batch(msgs: list[MqttMessage]) -> None:
+            if not bulk_msgs:  # the first chunk of a turn: the alarm reaches the lane's socket now
+                loop.call_soon(turn_over.append, True)  # runs once this loop turn is over
+                alarm.publish("alarm", b"smoke", qos=0).wait_for_publish(10)
+                fd = lane.fileno()
+                assert fd is not None
+                assert select.select([fd], [], [], 10)[0] == [fd]
+            bulk_msgs.extend(msgs)
+
+        def on_alarm(msg: MqttMessage) -> None:
+            seen.append((bool(turn_over), len(bulk_msgs)))
+
+        try:
+            await lane.subscribe("alarm", on_alarm, qos=0)
+            await bulk.subscribe_batch("burst/#", on_batch, qos=0)
+            await _publish_burst(mosquitto, payloads)
+            async with asyncio.timeout(60):
+                while len(bulk_msgs) < len(payloads) or not seen:
+                    await asyncio.sleep(0.01)
+        finally:
+            remove()
+            alarm.loop_stop()
+            alarm.disconnect()
+    [(over, handled)] = seen
+    assert not over  # handled inside the bulk turn that was reading when it arrived
+    assert 0 < handled < len(payloads)
+    assert [m.payload for m in bulk_msgs] == payloads
