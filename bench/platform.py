@@ -48,6 +48,7 @@ class Platform:
         )  # fmt: skip
         self.log = workdir / "platform.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._db: sqlite3.Connection | None = None
 
     @property
     def url(self) -> str:
@@ -76,6 +77,9 @@ class Platform:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -85,13 +89,17 @@ class Platform:
                 proc.kill()
                 proc.wait(timeout=5)
 
-    def received(self, msg_type: str) -> list[float]:
-        """Receive times (Unix seconds) of the messages of ``msg_type``, in arrival order."""
-        if not self.database.exists():
-            return []
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
-            rows = db.execute(
-                "SELECT received_at FROM messages WHERE type = ? ORDER BY rowid", (msg_type,)
-            ).fetchall()
-        # SQLAlchemy stores UTC datetimes on SQLite as naive text
-        return [datetime.fromisoformat(r[0]).replace(tzinfo=UTC).timestamp() for r in rows]
+    def received_nth(self, msg_type: str, n: int) -> float | None:
+        """Receive time (Unix seconds) of the ``n``-th (0-based) message of ``msg_type``, or
+        None before it has arrived. A poll of the latency bench, every few ms while an alarm
+        is on its way: one indexed row on one kept connection, not every row parsed on a new
+        one each time — the bench's own polling must not take CPU from the hub it measures
+        (it did: the whole table read 200 times a second, more rows in the later burst phase)."""
+        if self._db is None:
+            if not self.database.exists():
+                return None
+            self._db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
+        row = self._db.execute(
+            "SELECT received_at FROM messages WHERE type = ? ORDER BY rowid LIMIT 1 OFFSET ?", (msg_type, n)
+        ).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0]).replace(tzinfo=UTC).timestamp()
