@@ -57,23 +57,11 @@ class GiveWay:
 
     def add_source(self, source: Source) -> Callable[[], None]:
         """``source()`` says whether safety work is in flight; returns its removal."""
-        self._sources.append(source)
-
-        def remove() -> None:
-            if source in self._sources:
-                self._sources.remove(source)
-
-        return remove
+        return _registered(self._sources, source)
 
     def add_lane(self, lane: Lane) -> Callable[[], None]:
         """A lane's connection whose socket bulk turns poll between chunks; returns its removal."""
-        self._lanes.append(lane)
-
-        def remove() -> None:
-            if lane in self._lanes:
-                self._lanes.remove(lane)
-
-        return remove
+        return _registered(self._lanes, lane)
 
     def serve_lanes(self) -> bool:
         """Read, right now, every lane whose socket has bytes waiting; whether one had. Called
@@ -103,6 +91,16 @@ class GiveWay:
     def urgent(self) -> bool:
         # a copy: the telemetry thread asks while the loop may add or remove a source
         return any(source() for source in tuple(self._sources))
+
+
+def _registered[T](items: list[T], item: T) -> Callable[[], None]:
+    items.append(item)
+
+    def remove() -> None:
+        if item in items:
+            items.remove(item)
+
+    return remove
 
 
 GIVE_WAY = GiveWay()
