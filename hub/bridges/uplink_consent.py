@@ -138,18 +138,19 @@ class UplinkConsentNotices:
         delay, attempts, retrying = self._config.base_delay, 0, False
         try:
             while True:
-                pending = await self._pending(sub_id)
-                if pending is None:
-                    return
-                attempts += 1
+                pending: Pending | None = None
                 try:
+                    pending = await self._pending(sub_id)
+                    if pending is None:
+                        return
+                    attempts += 1
                     await self._tell_once(pending)
                     return
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the broker is away: try again (the next start also does)
                     self._outcomes.labels("failed_attempt").inc()
-                    if self._give_up(pending, attempts):
+                    if pending is not None and self._give_up(pending, attempts):
                         await self._close(pending, "dead_letter", f"{type(exc).__name__}: {exc}", attempts)
                         return
                     self._log.warning(sub_id, f"consent notice for {sub_id} not acknowledged yet: {exc}")
