@@ -22,6 +22,7 @@ from hub.clock import Clock
 from hub.commands import CommandDispatcher
 from hub.config import HubConfig, adapter_config
 from hub.consent.audit import command_entry
+from hub.dirlock import DataDirLock
 from hub.lanes import Lanes
 from hub.metrics import Metrics, QueueReading
 from hub.private import private_dir
@@ -84,6 +85,7 @@ class Hub:
     ) -> None:
         self.config = config
         self.data_dir = (data_dir or config.data_dir or Path(".dhome")).resolve()
+        self.dir_lock = DataDirLock(self.data_dir)
         self.clock = clock or Clock(start=config.clock.start, speed=config.clock.speed)
         self.catalog = catalog or default_catalog()
         self.metrics = Metrics()
@@ -151,7 +153,12 @@ class Hub:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         private_dir(self.data_dir)
-        await self.storage.open()
+        self.dir_lock.acquire()  # one hub per data directory (hub/dirlock.py)
+        try:
+            await self.storage.open()
+        except BaseException as exc:
+            self.dir_lock.release()
+            raise exc  # by name (mypyc, see below)
         await self.registry.load()
         await self.state.load()
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
@@ -179,6 +186,7 @@ class Hub:
             for svc in reversed(started):
                 await svc.stop()
             await self.storage.close()
+            self.dir_lock.release()
             # by name: compiled with mypyc, a bare `raise` after an `await` in the handler
             # lost the exception being handled (a TypeError came out instead of a ConfigError)
             raise exc
@@ -203,6 +211,7 @@ class Hub:
             except Exception as exc:
                 log.warning("service %s did not stop cleanly: %s", svc.name, exc)
         await self.storage.close()
+        self.dir_lock.release()
         log.info("hub stopped")
 
     async def __aenter__(self) -> Hub:

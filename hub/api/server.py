@@ -137,13 +137,20 @@ class ApiService:
         )
         await self._runner.setup()
         host = self._host or cfg.host
-        site = web.TCPSite(
-            self._runner,
-            host,
-            self._port if self._port is not None else cfg.port,
-            ssl_context=tls_context(cfg.tls),
-        )
-        await site.start()
+        port = self._port if self._port is not None else cfg.port
+        site = web.TCPSite(self._runner, host, port, ssl_context=tls_context(cfg.tls))
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()  # leave nothing of this start behind (the runner, the log filter)
+            reason = exc.strerror or str(exc)
+            raise ConfigError(
+                f"api.port: 无法在 {host}:{port} 上监听（{reason}）：另一个中枢或程序可能正占用该端口；"  # noqa: RUF001 - Chinese punctuation
+                "用 --port 或配置中的 api.port 另选端口。"
+                f"\napi.port: cannot listen on {host}:{port} ({reason}): another hub or program may be "
+                "using it; choose another with --port or the config's api.port",
+                field="api.port",
+            ) from None
         addresses = self._runner.addresses
         bound = addresses[0] if addresses else (host, cfg.port)
         self.host, self.port = str(bound[0]), int(bound[1])

@@ -10,7 +10,7 @@ whatever differs from it — a change while the broker was away, a withdrawal ju
 hub stopped — is published again, with backoff, after every start. So a withdrawal reaches the
 platform even though the subscription's outbox queue was cancelled with it.
 
-A withdrawal is told for a bounded time, as an outbox message is (decision 73): it is retried
+A withdrawal is told for a bounded time, as an outbox message is (decision 74): it is retried
 for the outbox's ``give_up_after`` from the withdrawal itself (and tried ``LATE_ATTEMPTS`` times
 at least, so one made long ago, before this version, is still told once the broker answers),
 then it is a dead letter: audited ``share.dead_letter``, counted, closed in ``meta``

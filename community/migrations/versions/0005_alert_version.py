@@ -1,5 +1,5 @@
 """Every alert row counts its changes (``version``): the console orders an action's own answer
-against the live stream by it, so an older view never replaces a newer one (decision 74)."""
+against the live stream by it, so an older view never replaces a newer one (decision 75)."""
 
 from __future__ import annotations
 
