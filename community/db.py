@@ -29,6 +29,7 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -91,6 +92,9 @@ alerts = Table(
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("message_time", DateTime(timezone=True), nullable=False),
     Column("body", JSON, nullable=False),  # the alert as the home's consent let it out
+    # one more for every stored change of the row (the home's message, a staff action, an
+    # escalation): the console shows a view only if it is not older than the one it shows
+    Column("version", Integer, nullable=False, default=1, server_default=text("1")),
     PrimaryKeyConstraint("home", "alert_id"),
     Index("alerts_open", "desk", "severity"),
 )

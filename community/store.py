@@ -334,7 +334,7 @@ class Store:
         fields = _alert_fields(alert, message_time)
         if utc(known[0]) is not None and utc(known[0]) > message_time:  # type: ignore[operator]
             return False  # an older message arriving late (a retry): the newer state stays
-        db.execute(update(alerts).where(key).values(**fields))
+        db.execute(update(alerts).where(key).values(**fields, version=alerts.c.version + 1))
         return True
 
     # ------------------------------------------------------------------ staff actions
@@ -364,7 +364,10 @@ class Store:
                 raise NotFound(f"no alert {alert_id!r} from home {home!r}")
             lost = (
                 bool(values)
-                and db.execute(update(alerts).where(key, condition).values(**values)).rowcount != 1
+                and db.execute(
+                    update(alerts).where(key, condition).values(**values, version=alerts.c.version + 1)
+                ).rowcount
+                != 1
             )
             if not lost:
                 db.execute(insert(actions).values(home=home, alert_id=alert_id, staff=who, action=action,
@@ -393,7 +396,7 @@ class Store:
                     .where(
                         alerts.c.home == home, alerts.c.alert_id == alert_id, alerts.c.escalated_at.is_(None)
                     )
-                    .values(escalated_at=now)
+                    .values(escalated_at=now, version=alerts.c.version + 1)
                 )
                 if won.rowcount != 1:
                     continue  # another worker process escalated it
@@ -705,6 +708,7 @@ def _view(row: Any) -> dict[str, Any]:
         "resolved_at": iso(row.resolved_at),
         "escalated_at": iso(row.escalated_at),
         "first_seen": iso(row.first_seen),
+        "version": row.version,
     }
 
 

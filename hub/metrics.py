@@ -188,6 +188,19 @@ class Metrics:
         self.outbox_depth = Gauge(
             "dhome_outbox_depth", "Messages waiting in the outbox", ["subscription", "state"], registry=r
         )
+        # the MQTT uplink's consent notices (hub/bridges/uplink_consent.py)
+        self.consent_notices = Counter(
+            "dhome_consent_notices",
+            "Consent notices on the MQTT uplink, by outcome: told, failed_attempt, dead_letter (a "
+            "withdrawal given up), superseded (a withdrawal not told: a live subscription on the same uplink)",
+            ["outcome"],
+            registry=r,
+        )
+        self.consent_notices_retrying = Gauge(
+            "dhome_consent_notices_retrying",
+            "Subscriptions whose consent notice the uplink broker has not acknowledged yet (being retried)",
+            registry=r,
+        )
         self.auth_failures = Counter(
             "dhome_auth_failures", "Rejected API authentications", ["reason"], registry=r
         )

@@ -205,8 +205,15 @@ function renderQueue() {
 // snapshot (read before they were committed), so they are applied again over it.
 let arrivedDuringLoad = null;
 
+// Views of one alert come by several ways (an action's own answer, the live stream, a snapshot)
+// in any order; each carries the alert's version (one more per stored change), and a view older
+// than the one shown is dropped, e.g. an acknowledgement's answer arriving after the home's
+// confirmation was pushed.
+const older = (a, shown) => shown !== undefined && (a.version ?? 0) < (shown.version ?? 0);
+
 function upsert(a) {
   const key = a.home + "/" + a.id;
+  if (older(a, queue.get(key))) return;
   const isNew = !queue.has(key);
   queue.set(key, a);
   if (arrivedDuringLoad) arrivedDuringLoad.push(a);
@@ -223,7 +230,7 @@ async function loadQueue() {
     const data = await api("GET", "/console/api/queue");
     queue = new Map(data.items.map((a) => [a.home + "/" + a.id, a]));
     // e.g. the home's confirmation, pushed while the snapshot travelled, is not undone by it
-    for (const a of arrived) queue.set(a.home + "/" + a.id, a);
+    for (const a of arrived) if (!older(a, queue.get(a.home + "/" + a.id))) queue.set(a.home + "/" + a.id, a);
   } finally {
     if (arrivedDuringLoad === arrived) arrivedDuringLoad = null;
   }

@@ -200,7 +200,7 @@ class MqttType:
         bridge = MqttUplinkBridge(hub.config.home.id, _connections(config, shared, hub.config.home.id))
         consent = next((s for s in hub.services if isinstance(s, ConsentService)), None)
         if consent is not None:  # the resident's consent changes reach the platform too
-            bridge.notices = UplinkConsentNotices(hub, consent, bridge.notify_consent)
+            bridge.notices = UplinkConsentNotices(hub, consent, bridge.notify_consent, config.outbox)
         return bridge
 
 

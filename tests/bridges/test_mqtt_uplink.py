@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,11 @@ from paho.mqtt.properties import Properties
 
 from dhi.models.subscription import Consent, Receiver, SubscriptionRequest, Transport
 from hub.bridges.mqtt_uplink import DEFAULT_PREFIX, split_endpoint, topic_for
-from tests.alerts.support import GAS, SMOKE, SOS, TestHome, running_home
+from hub.bridges.uplink_consent import LATE_ATTEMPTS
+from hub.core import DB_NAME
+from tests.alerts.support import GAS, SMOKE, SOS, ManualClock, TestHome, running_home
 from tests.support.mosquitto import Mosquitto
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -182,6 +187,74 @@ async def test_a_drill_on_the_uplink_is_marked(
     assert cloud_event["drill"] is True and cloud_event["data"]["alert"]["drill"] is True
     cap = ET.fromstring(by_topic["dhi/v1/flat-12/cap/smoke"])
     assert cap.findtext("{urn:oasis:names:tc:emergency:cap:1.2}status") == "Exercise"
+
+
+def notices_told(consumer: Consumer) -> list[tuple[str, Any]]:
+    """(topic prefix, consent) of each consent notice the platform got."""
+    with consumer._lock:
+        got = [(t, json.loads(p)) for t, p in consumer.messages if t.endswith("/events/consent/changed")]
+    return [(t.split("/flat-12/")[0], p["data"]["consent"]) for t, p in got]
+
+
+async def test_an_upgraded_hub_tells_old_withdrawals_once_and_gives_up_on_a_gone_broker(
+    tmp_path: Path, mosquitto: Mosquitto, consumers: list[Consumer]
+) -> None:
+    """The first start of a hub with consent notices (no ``uplink-consent:*`` rows yet): a
+    withdrawal made long ago is told once and not again at the next start; one superseded by a
+    live subscription on the same uplink is not told (the platform's record is per home and a
+    withdrawal there is final); one whose uplink broker is gone is tried a few times, then is a
+    dead letter (audited, counted) instead of a task retrying forever."""
+    consumers.append(consumer := Consumer(mosquitto, "platform-notices", "+/v1/flat-12/events/#"))
+    alerts = uplink(mosquitto)
+    alerts["uplink"]["broker"]["connect_timeout"] = 0.5  # the gone broker refuses at once, retried until then
+    gone = f"mqtt://127.0.0.1:{free_port()}/dhi/v1"
+    clock = ManualClock()
+    async with running_home(tmp_path, alerts=alerts, clock=clock) as home:
+        ids = {
+            name: (await home.consent.create(mqtt_request(home, endpoint), actor="resident")).id
+            for name, endpoint in (
+                ("gone", gone),
+                ("old", "old/v1"),
+                ("before", "dhi/v1"),
+                ("live", "dhi/v1"),
+            )
+        }
+        for name in ("gone", "old", "before"):
+            await home.consent.withdraw(ids[name], actor="resident")
+    # as a hub of the version before: nothing told, no trace of notices in the audit log
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.execute("DELETE FROM meta WHERE key LIKE 'uplink-consent%'")
+        db.execute("DELETE FROM audit WHERE action LIKE 'share.%'")
+    clock.advance(timedelta(days=30))
+    seen = len(notices_told(consumer))
+
+    def count(home: TestHome, outcome: str) -> float:
+        value = home.hub.metrics.registry.get_sample_value(
+            "dhome_consent_notices_total", {"outcome": outcome}
+        )
+        return value or 0.0
+
+    async with running_home(tmp_path, alerts=alerts, clock=clock) as home:
+        await until(lambda: count(home, "dead_letter") == 1 and count(home, "told") == 2)
+        entries = await home.consent.audit()
+        assert home.hub.metrics.registry.get_sample_value("dhome_consent_notices_retrying") == 0
+        assert count(home, "failed_attempt") == LATE_ATTEMPTS and count(home, "superseded") == 1
+    told = notices_told(consumer)[seen:]
+    assert sorted(p for p, _ in told) == ["dhi/v1", "old/v1"]
+    assert dict(told)["old/v1"] is None and sorted(dict(told)["dhi/v1"]["alert_kinds"]) == [
+        "gas_leak",
+        "smoke",
+        "sos",
+    ]
+    by_action = {(e["action"], e["subscription"]): e["detail"] for e in entries}
+    assert by_action[("share.dead_letter", ids["gone"])]["consent_notice"] == "withdrawn"
+    assert by_action[("share.withheld", ids["before"])]["reason"] == "superseded"
+    assert by_action[("share.delivered", ids["old"])]["consent_notice"] == "withdrawn"
+    # the next start: nothing re-announced, nothing tried against the gone broker
+    async with running_home(tmp_path, alerts=alerts, clock=clock) as home:
+        await asyncio.sleep(0.5)
+        assert count(home, "failed_attempt") == count(home, "told") == 0
+    assert notices_told(consumer)[seen:] == told
 
 
 @given(

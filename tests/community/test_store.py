@@ -42,6 +42,31 @@ def test_an_older_message_arriving_late_does_not_undo_a_newer_one(store: Store) 
     assert shown is not None and shown["hub_state"] == "acknowledged"
 
 
+def test_every_stored_change_of_an_alert_counts_one_version_more(store: Store, clock: Clock) -> None:
+    """The version the console orders views by: one more for each change of the row — the home's
+    messages (a batch's too), each staff action that changed it, the escalation — and not for a
+    note, a lost action or a message that changed nothing."""
+    enrol(store, "flat-1")
+    store.add_staff("wang", "王芳", "supervisor", "password-1")
+    raised = alert_event("flat-1", "a1", first_seen="2026-01-15T08:00:00Z")
+    seen = [store.receive(raised["id"], "flat-1", raised).alert]
+    clock.advance(minutes=6)
+    seen += store.escalate_due(timedelta(minutes=5))
+    seen.append(store.act("flat-1", "a1", "wang", "assign", to="li"))
+    seen.append(store.act("flat-1", "a1", "wang", "acknowledge"))
+    late = alert_event("flat-1", "a1", state="acknowledged", time="2026-01-15T08:01:00Z")
+    seen.append(store.receive_batch([(late["id"], "flat-1", late)])[0].alert)
+    seen.append(store.act("flat-1", "a1", "wang", "resolve"))
+    assert [v["version"] for v in seen if v is not None] == [1, 2, 3, 4, 5, 6]
+    assert store.act("flat-1", "a1", "wang", "note", note="已上门")["version"] == 6
+    with pytest.raises(Conflict) as lost:
+        store.act("flat-1", "a1", "wang", "acknowledge")
+    assert lost.value.alert is not None and lost.value.alert["version"] == 6
+    older = alert_event("flat-1", "a1", time="2026-01-15T08:00:30Z")
+    assert store.receive(older["id"], "flat-1", older).alert is None
+    assert [a["version"] for a in store.all_alerts()] == [6]
+
+
 def test_queue_is_sorted_by_severity_then_age(store: Store) -> None:
     enrol(store, "flat-1")
     rows = [

@@ -317,10 +317,12 @@ def deliver(platform: Platform, event: dict[str, Any]) -> None:
         assert resp.status == 200
 
 
-def test_a_change_pushed_while_the_console_reloads_its_queue_is_not_undone(tmp_path: Path) -> None:
+def test_a_change_pushed_while_the_console_reloads_or_acts_is_not_undone(tmp_path: Path) -> None:
     """The console reloads its queue when its live stream (re)connects, e.g. after a platform
     restart. The home's confirmation pushed while that snapshot travelled is newer than the
-    snapshot: it must stay (it was overwritten, and the card said 等待家中确认 for good)."""
+    snapshot: it must stay (it was overwritten, and the card said 等待家中确认 for good). The
+    same for an action's own answer that arrives after the confirmation: the alert's version
+    says it is older, so it is not shown."""
     platform = Platform(tmp_path, free_port(), hub_port=0)
     platform.start()
     alert = {"home": HOME, "id": "smoke-1"}
@@ -347,5 +349,20 @@ def test_a_change_pushed_while_the_console_reloads_its_queue_is_not_undone(tmp_p
             route.fulfill(response=snapshot)
             wang.evaluate("() => window.reloaded")
             assert card(wang, alert).locator(".badge.home-ok").count() == 1, card(wang, alert).inner_text()
+
+            second = {"home": HOME, "id": "smoke-2"}
+            deliver(platform, alert_event(HOME, "smoke-2", time=now.isoformat()))
+            card(wang, second).locator("textarea").fill("已电话联系")  # a draft, dropped once answered
+            answers: list[Any] = []
+            wang.route("**/smoke-2/acknowledge", lambda route: answers.append((route, route.fetch())))
+            card(wang, second).get_by_role("button", name="接单").click()
+            while not answers:  # acknowledged and answered; the answer is held on its way
+                wang.wait_for_timeout(20)
+            deliver(platform, alert_event(HOME, "smoke-2", state="acknowledged", time=confirmed))
+            expect(card(wang, second).locator(".badge.home-ok")).to_have_count(1)
+            route, answer = answers[0]
+            route.fulfill(response=answer)
+            wang.wait_for_function(f"() => !drafts.has('{HOME}/smoke-2')")  # the answer was handled
+            assert card(wang, second).locator(".badge.home-ok").count() == 1, card(wang, second).inner_text()
     finally:
         platform.stop()
