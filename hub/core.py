@@ -17,6 +17,7 @@ from dhi.errors import ConfigError
 from dhi.models import CommandRequest, CommandResult
 from dhi.models.envelope import StateChange, wire_json
 from dhi.timefmt import isoformat
+from hub import meta
 from hub.bus import EventBus
 from hub.clock import Clock
 from hub.commands import CommandDispatcher
@@ -86,6 +87,8 @@ class Hub:
         self.config = config
         self.data_dir = (data_dir or config.data_dir or Path(".dhome")).resolve()
         self.dir_lock = DataDirLock(self.data_dir)
+        #: rows of the event log from this seq on are this version's wire JSON (hub/meta.py)
+        self.events_as_stored_from = 1
         self.clock = clock or Clock(start=config.clock.start, speed=config.clock.speed)
         self.catalog = catalog or default_catalog()
         self.metrics = Metrics()
@@ -162,7 +165,9 @@ class Hub:
         await self.registry.load()
         await self.state.load()
         row = await self.storage.fetchone("SELECT MAX(seq) FROM events")
-        self.bus.resume_from(row[0] if row and row[0] is not None else 0)
+        last_seq = int(row[0]) if row and row[0] is not None else 0
+        self.bus.resume_from(last_seq)
+        self.events_as_stored_from = await meta.events_as_stored_from(self.storage, last_seq + 1)
         self.bus.tap(self._persist_event, raw=True, many=self._persist_events)
         self.metrics.bus_published.read = lambda: self.bus.published
         self.metrics.queues.sources.append(self._queue_readings)
@@ -301,10 +306,10 @@ class Hub:
         limit: int,
         types: Iterable[str],
         devices: Iterable[str],
-        encode: Callable[[list[str]], bytes],
+        encode: Callable[[list[tuple[int, str]]], bytes],
     ) -> bytes:
         """``encode`` of the event log after ``since`` (oldest first, at most ``limit``): each
-        message's wire JSON as stored, optionally only of these types / devices. The query and
+        message's seq and wire JSON as stored, optionally only of these types / devices. The query and
         ``encode`` run together on the storage's read thread: one hop off the loop, not two
         (on a saturated hub each hop back to the loop waits for loop turns, issue 26).
 
@@ -329,7 +334,9 @@ class Hub:
         floor = storage.telemetry_floor()
         upto = published if floor is None else min(published, floor - 1)
         sql, params = _events_query(since, limit, types, devices, upto)
-        return await storage.fetch_then(sql, params, lambda rows: encode([str(raw) for _, raw in rows]))
+        return await storage.fetch_then(
+            sql, params, lambda rows: encode([(int(seq), str(raw)) for seq, raw in rows])
+        )
 
     async def stored_event_rows(
         self,

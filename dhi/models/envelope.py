@@ -294,6 +294,11 @@ def as_envelope(msg: Any) -> Any:
     return msg.envelope() if type(msg) is StateChange else msg
 
 
+#: the shape of ``wire_json`` as the event log stores it: bump it when that JSON changes, so the
+#: rows stored before are read through the envelope model again (hub/meta.py, ``GET /events``)
+WIRE_FORMAT = 1
+
+
 def wire_json(msg: Any) -> str:
     """The JSON of any bus message, as sent on the wire."""
     if type(msg) is StateChange:

@@ -39,6 +39,7 @@ from hub.bridges.platform_link import consent_of
 from hub.consent import audit
 from hub.consent.audit import AuditAction
 from hub.context import RateLimitedLog
+from hub.meta import UPSERT
 
 if TYPE_CHECKING:
     from hub.alerts.config import OutboxConfig
@@ -55,9 +56,6 @@ LATE_ATTEMPTS = 5
 #: at most one "not acknowledged yet" line per subscription this often (seconds)
 LOG_INTERVAL = 600.0
 NOTICE_TYPE = "org.dhi.v1.consent.changed"
-META_UPSERT = (
-    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-)
 #: transports whose receiver reads the home's uplink topics as DHI CloudEvents
 TRANSPORTS = frozenset({"mqtt"})
 
@@ -215,7 +213,7 @@ class UplinkConsentNotices:
         closed = {"deleted": None if row is None else row[0], "reason": reason, "at": now.isoformat()}
         await self._hub.storage.transaction(
             [
-                (META_UPSERT, (CLOSED_PREFIX + sub.id, json.dumps(closed))),
+                (UPSERT, (CLOSED_PREFIX + sub.id, json.dumps(closed))),
                 audit.entry(now, "outbox", action, subscription=sub.id, detail=detail),
             ]
         )
@@ -236,7 +234,7 @@ class UplinkConsentNotices:
         change = "withdrawn" if consent is None else "changed"
         await self._hub.storage.transaction(
             [
-                (META_UPSERT, (META_PREFIX + sub.id, json.dumps(consent, ensure_ascii=False))),
+                (UPSERT, (META_PREFIX + sub.id, json.dumps(consent, ensure_ascii=False))),
                 audit.entry(now, "outbox", AuditAction.SHARE_DELIVERED, subscription=sub.id,
                             message_id=message["id"],
                             detail={"receiver": sub.receiver.name, "transport": sub.transport,

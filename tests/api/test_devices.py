@@ -287,6 +287,8 @@ async def test_a_stored_message_that_no_longer_validates_is_skipped_not_fatal(
 ) -> None:
     storage = api_hub.hub.storage
     seq = api_hub.hub.bus.next_seq()
+    # a row an earlier version wrote: read through the envelope model (hub/meta.py)
+    api_hub.hub.events_as_stored_from = seq + 1
     await storage.execute(
         "INSERT INTO events (seq, type, time, device, message) VALUES (?,?,?,?,?)",
         (

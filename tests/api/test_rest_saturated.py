@@ -51,9 +51,9 @@ async def test_an_event_page_is_read_and_encoded_on_the_read_thread(
     threads: list[str] = []
     encode = hub.api.events.event_page
 
-    def recording(rows: list[str], since: int) -> bytes:
+    def recording(rows: list[tuple[int, str]], since: int, as_stored_from: int) -> bytes:
         threads.append(threading.current_thread().name)
-        return encode(rows, since)
+        return encode(rows, since, as_stored_from)
 
     monkeypatch.setattr(hub.api.events, "event_page", recording)
     probe_ctx(api_hub.hub).publish_state(THERMO, "dhi.temperature", {"temperature": 22.5})

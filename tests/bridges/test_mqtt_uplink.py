@@ -27,7 +27,7 @@ from hub.bridges.mqtt_uplink import DEFAULT_PREFIX, split_endpoint, topic_for
 from hub.bridges.uplink_consent import LATE_ATTEMPTS
 from hub.core import DB_NAME
 from tests.alerts.support import GAS, SMOKE, SOS, ManualClock, TestHome, running_home
-from tests.support.mosquitto import Mosquitto
+from tests.support.mosquitto import Mosquitto, MqttPeer
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.slow
@@ -226,6 +226,16 @@ async def test_an_upgraded_hub_tells_old_withdrawals_once_and_gives_up_on_a_gone
         db.execute("DELETE FROM meta WHERE key LIKE 'uplink-consent%'")
         db.execute("DELETE FROM audit WHERE action LIKE 'share.%'")
     clock.advance(timedelta(days=30))
+    # what the first run told may still be on its way to the platform's client: a marker
+    # published now reaches it after all of that (one broker, one subscription, QoS 1, in order)
+    with MqttPeer(mosquitto, "notices-marker") as peer:
+        peer.publish("dhi/v1/flat-12/events/test/marker", b"{}")
+
+    def marker_arrived() -> bool:
+        with consumer._lock:
+            return any(t.endswith("/events/test/marker") for t, _ in consumer.messages)
+
+    await until(marker_arrived)
     seen = len(notices_told(consumer))
 
     def count(home: TestHome, outcome: str) -> float:

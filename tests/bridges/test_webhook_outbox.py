@@ -123,8 +123,9 @@ async def dead_of(home: Any, sub_id: str) -> list[dict[str, Any]]:
 async def test_dead_letter_after_the_retry_span_is_visible_and_can_be_resent(
     tmp_path: Path, receiver: HttpReceiver
 ) -> None:
-    # a compressed schedule: retries for 0.3 s instead of a day
-    limited = {"outbox": {"base_delay": 0.01, "max_delay": 0.05, "give_up_after": 0.3}}
+    # a compressed schedule: retries for 1.5 s instead of a day (long enough for a second
+    # attempt even when a loaded machine makes one loopback round trip take a few hundred ms)
+    limited = {"outbox": {"base_delay": 0.01, "max_delay": 0.05, "give_up_after": 1.5}}
     async with running_home(tmp_path, alerts=limited) as home:
         receiver.fail_with = 503
         sub = await home.consent.create(request(receiver.url, home), actor="admin")

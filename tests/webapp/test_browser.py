@@ -155,6 +155,8 @@ def test_fall_live_ack_reaches_platform_and_withdrawn_consent_stops_delivery(sta
 def test_switching_a_light_changes_the_virtual_device(stack: Stack) -> None:
     device = "virtual:kitchen-light"
     path = f"/devices/{device}/state"
+    # the API answers before the virtual adapter has published its devices (slow on a busy machine)
+    wait_until(lambda: http("GET", stack.hub.api + path, None, token=stack.admin)[0] == 200, 30, "the light")
     before = stack.api("GET", path)["components"]["main"]["dhi.on_off"]["on"]["value"]
     with chromium() as browser:
         page = browser.new_page(viewport=PHONE)
