@@ -100,6 +100,13 @@ def _num(v: Any) -> str | None:
     return str(round(v, 6)) if isinstance(v, float) else str(v)
 
 
+def _percent(v: Any) -> str:
+    """A fan's percentage: HA reads it with ``int()``, so "0.0" or "37.5" would be refused."""
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return "None"
+    return str(round(v))
+
+
 def _plain(v: Any) -> str:
     if v is None:
         return "None"
@@ -511,7 +518,7 @@ def _fan(rows: list[EntityRow], ctx: Ctx) -> Entity | None:
     if ctx.has(cap, "speed"):
         states.append(
             StateField(
-                "percentage_state_topic", "percentage", frozenset({speed}), lambda v: _num(v.get(speed))
+                "percentage_state_topic", "percentage", frozenset({speed}), lambda v: _percent(v.get(speed))
             )
         )
         commands.append(

@@ -212,3 +212,13 @@ def test_any_command_payload_is_read_or_refused_never_a_crash(payload: str) -> N
         for cmd_field in entity.commands:
             with contextlib.suppress(PayloadError):
                 cmd_field.decode(payload, {})
+
+
+@given(speed=st.floats(0, 100) | st.integers(0, 100))
+def test_a_fan_percentage_is_an_integer_home_assistant_reads(speed: float) -> None:
+    """HA's MQTT fan reads its percentage with ``int()``: "0.0" was refused in the HA log."""
+    (fan,) = by_domain(plan(dev("dhi.fan")))["fan"]
+    [field] = [f for f in fan.states if f.topic_key == "percentage_state_topic"]
+    payload = field.encode({("dhi.fan", "speed"): speed})
+    assert payload is not None and int(payload) == round(speed)
+    assert field.encode({}) == "None"
