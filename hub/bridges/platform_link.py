@@ -31,6 +31,7 @@ from standardwebhooks.webhooks import Webhook
 from dhi.errors import InvalidParams, NotFound, PlatformError
 from dhi.models import SubscriptionRequest
 from dhi.models.subscription import Consent, Receiver, ReceiverKind, Subscription, Transport
+from hub import meta
 from hub.consent import ConsentService
 
 if TYPE_CHECKING:
@@ -231,8 +232,8 @@ class PlatformLinks:
         """One poll; it carries the resident's current consent (null: withdrawn)."""
         assert self._session is not None
         hub = self.hub
-        row = await hub.storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_PREFIX + sub_id,))
-        after = json.loads(row[0])["after"] if row else 0
+        link = await meta.read(hub.storage, META_PREFIX + sub_id)
+        after = json.loads(link)["after"] if link else 0
         body = json.dumps({"after": after, "wait": wait, "consent": consent})
         timeout = aiohttp.ClientTimeout(total=wait + 15)
         async with self._session.post(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhi.models.envelope import new_message_id
 from dhi.models.subscription import Subscription
+from hub import meta
 from hub.bridges.platform_link import consent_of
 from hub.consent import audit
 from hub.consent.audit import AuditAction
@@ -184,14 +185,14 @@ class UplinkConsentNotices:
             return None
         deleted = None if row[1] is None else datetime.fromisoformat(row[1]).astimezone(UTC)
         consent = None if deleted is not None else consent_of(sub)
-        told = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_PREFIX + sub_id,))
-        if told is not None and json.loads(told[0]) == consent:
+        told = await meta.read(storage, META_PREFIX + sub_id)
+        if told is not None and json.loads(told) == consent:
             return None
         pending = Pending(sub, consent, deleted)
         if deleted is None:
             return pending
-        closed = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (CLOSED_PREFIX + sub_id,))
-        if closed is not None and json.loads(closed[0]).get("deleted") == row[1]:
+        closed = await meta.read(storage, CLOSED_PREFIX + sub_id)
+        if closed is not None and json.loads(closed).get("deleted") == deleted.isoformat():
             return None  # this withdrawal was closed already (a later one of a revived id is not)
         live = await storage.fetchall("SELECT body FROM subscriptions WHERE deleted IS NULL")
         for (body,) in live:
@@ -206,11 +207,11 @@ class UplinkConsentNotices:
     async def _close(self, pending: Pending, reason: str, why: str, attempts: int) -> None:
         """Stop telling a withdrawal: audited (a dead letter, or withheld as superseded), kept in meta."""
         sub, now = pending.sub, self._hub.clock.now().astimezone(UTC)
-        row = await self._hub.storage.fetchone("SELECT deleted FROM subscriptions WHERE id = ?", (sub.id,))
         action = AuditAction.SHARE_DEAD_LETTER if reason == "dead_letter" else AuditAction.SHARE_WITHHELD
         detail = {"receiver": sub.receiver.name, "transport": sub.transport, "consent_notice": "withdrawn",
                   "reason": reason, "error": why, "attempts": attempts}  # fmt: skip
-        closed = {"deleted": None if row is None else row[0], "reason": reason, "at": now.isoformat()}
+        deleted = None if pending.deleted is None else pending.deleted.isoformat()
+        closed = {"deleted": deleted, "reason": reason, "at": now.isoformat()}
         await self._hub.storage.transaction(
             [
                 (UPSERT, (CLOSED_PREFIX + sub.id, json.dumps(closed))),

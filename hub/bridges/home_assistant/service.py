@@ -36,6 +36,7 @@ from dhi.models.command import CommandRequest, CommandStatus
 from dhi.models.device import DeviceDescription
 from dhi.models.envelope import MessageType
 from dhi.models.subscription import Consent, Receiver, ReceiverKind, SubscriptionRequest
+from hub import meta
 from hub.alerts.config import ConfiguredSubscription
 from hub.bridges.home_assistant import topics
 from hub.bridges.home_assistant.entities import Entity, PayloadError, Values, plan_device
@@ -202,16 +203,16 @@ class HomeAssistantExport:
         consent, storage = self._consent, self.hub.storage
         assert consent is not None
         digest = self._settings_digest()
-        row = await storage.fetchone("SELECT value FROM meta WHERE key = ?", (META_GRANTED + digest,))
-        granted_at = datetime.fromisoformat(row[0]) if row else self.hub.clock.now()
+        granted = await meta.read(storage, META_GRANTED + digest)
+        granted_at = datetime.fromisoformat(granted) if granted else self.hub.clock.now()
         self._granted_at = granted_at
-        if row is None:
+        if granted is None:
             await storage.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (META_GRANTED + digest, granted_at.isoformat()),
             )
         deleted = await storage.fetchone("SELECT deleted FROM subscriptions WHERE id = ?", (SUBSCRIPTION_ID,))
-        if deleted is not None and deleted[0] is not None and row is not None:
+        if deleted is not None and deleted[0] is not None and granted is not None:
             log.warning(
                 "Home Assistant 共享已被撤回，配置未变：不发布任何设备 / sharing with Home Assistant was "  # noqa: RUF001 - Chinese punctuation
                 "withdrawn and the config block is unchanged: nothing is published"
